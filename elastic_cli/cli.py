@@ -1,0 +1,163 @@
+"""The root command group.
+
+Subcommands are imported only when they run (LazyGroup), so `--help` and shell
+completion never import the Elasticsearch client or rich.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from elastic_cli import __version__
+from elastic_cli.commands.options import profile_names
+from elastic_cli.errors import EXIT_CODES, OrxError
+
+# command name -> "module:attribute", imported on first use
+COMMANDS = {
+    "configure": "elastic_cli.commands.configure:configure",
+    "config": "elastic_cli.commands.config:config",
+    "create-key": "elastic_cli.commands.create_key:create_key",
+    "keys": "elastic_cli.commands.keys:keys",
+    "check": "elastic_cli.commands.check:check",
+    "logs": "elastic_cli.commands.logs:logs",
+    "completion": "elastic_cli.commands.completion:completion",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._available(name)]
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None or not self._available(name):
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+def _exit_code_epilog() -> str:
+    lines = ["\b", "Exit codes:"]
+    lines += [f"  {code:>2}  {meaning}" for code, (_, meaning) in EXIT_CODES.items()]
+    return "\n".join(lines)
+
+
+@dataclass
+class AppContext:
+    """What the root group knows, handed to every command through ctx.obj."""
+
+    config_path: Path | None = None
+    profile: str | None = None
+    debug: bool = False
+    verbose: int = 0
+    quiet: bool = False
+    color: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load_config(self):
+        from elastic_cli import settings
+
+        path = self.config_path or settings.default_config_path()
+        config = settings.load_config_file(path)
+        for warning in config.warnings:
+            self.warn(warning)
+        return config
+
+    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool = False):
+        """Resolved settings: flags > ORX_ELASTIC_* > profile in the file > defaults."""
+        from elastic_cli import settings
+
+        return settings.resolve(self.load_config(), self.profile, flags or {}, require_profile=require_profile)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"warning: {message}", err=True)
+
+    def info(self, message: str) -> None:
+        if self.verbose and not self.quiet:
+            click.echo(message, err=True)
+
+
+@click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="ORX_ELASTIC_CONFIG",
+              help="Config file (default: the platform's config dir; env ORX_ELASTIC_CONFIG).")
+@click.option("--profile", envvar="ORX_ELASTIC_PROFILE", shell_complete=profile_names, help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
+@click.option("-v", "--verbose", count=True, help="Say more on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")
+@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set to anything).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug: bool,
+        verbose: int, quiet: bool, no_color: bool) -> None:
+    """Set up and use OpenReplay's Elasticsearch integration.
+
+    \b
+    Example, from nothing to a session's backend errors:
+      orx-elastic create-key --host https://es.example.com:9200 --username elastic --save
+      orx-elastic check
+      orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
+    """
+    ctx.obj = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
+                         quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
+    if debug:
+        _enable_debug_logging()
+
+
+def _enable_debug_logging() -> None:
+    import logging
+
+    from elastic_cli.redaction import RedactingFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("debug: %(name)s: %(message)s"))
+    for name in ("elastic_transport", "elasticsearch"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: OrxError becomes one line on stderr and its exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="orx-elastic", standalone_mode=False)
+    except OrxError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  fix: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
+        if debug:
+            raise
+        from elastic_cli.redaction import redact
+
+        click.echo(f"error: unexpected {type(exc).__name__}: {redact(str(exc))[:300]}", err=True)
+        click.echo("  fix: run again with --debug and report it", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,1 @@
+"""One module per command: click options -> core calls -> output."""

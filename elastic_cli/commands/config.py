@@ -1,0 +1,66 @@
+"""`orx-elastic config show|path`: what the other commands will use, and where it lives."""
+
+from __future__ import annotations
+
+import click
+
+from elastic_cli.commands.options import connection_options, settings_flags
+
+
+@click.group()
+def config() -> None:
+    """Show the active settings, or the config file's path."""
+
+
+@config.command()
+@connection_options
+@click.option("--reveal", is_flag=True, help="Show the api_key in full.")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.pass_obj
+def show(app, reveal: bool, output: str, **params) -> None:
+    """Print the active settings, where each came from, and OpenReplay's form values.
+
+    \b
+    Examples:
+      orx-elastic config show
+      orx-elastic --profile staging config show -o json
+    """
+    from elastic_cli import output as out
+    from elastic_cli.openreplay_form import dashboard_forms
+    from elastic_cli.redaction import register_secret
+    from elastic_cli.settings import KEYS, mask_secret
+
+    resolved = app.settings(settings_flags(params), require_profile=app.profile is not None)
+    register_secret(resolved.api_key)
+
+    def shown(name):
+        value = resolved.values[name]
+        return mask_secret(value) if name == "api_key" and not reveal else value
+
+    forms = dashboard_forms(resolved, reveal=reveal)
+    if output == "json":
+        out.print_json({
+            "profile": resolved.profile,
+            "path": str(resolved.path),
+            "settings": {k.name: {"value": shown(k.name), "source": resolved.sources[k.name]} for k in KEYS},
+            "openreplay": forms,
+        })
+        return
+    rows = [(k.name, f"{'' if shown(k.name) is None else shown(k.name)}   [{resolved.sources[k.name]}]") for k in KEYS]
+    out.print_panel(f"profile {resolved.profile} — {resolved.path}", rows, color=app.color)
+    for title, form in forms.items():
+        out.print_panel(title, list(form.items()), color=app.color)
+
+
+@config.command()
+@click.pass_obj
+def path(app) -> None:
+    """Print the config file's path (it may not exist yet).
+
+    \b
+    Example:
+      orx-elastic config path
+    """
+    from elastic_cli.settings import default_config_path
+
+    click.echo(str(app.config_path or default_config_path()))

@@ -1,0 +1,81 @@
+"""`orx-elastic configure`: write a profile of the config file."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.errors import UsageError
+
+PROMPTED = ("host", "port", "id", "api_key", "indexes")
+
+
+@click.command()
+@connection_options
+@click.option("--default", "make_default", is_flag=True, help="Make this profile the default one.")
+@click.pass_obj
+def configure(app, make_default: bool, **params) -> None:
+    """Write host, port, id, api_key and indexes (and TLS options) to a profile.
+
+    Flags write only what they name; run in a terminal without flags, it asks
+    for each value (the api_key hidden). The file is written atomically, mode 0600.
+
+    \b
+    Examples:
+      orx-elastic configure --host https://es.example.com:9243 --id ID --api-key KEY
+      orx-elastic --profile staging configure --cloud-id 'staging:ZXUt...' --indexes 'app-*'
+      orx-elastic configure            # interactive
+    """
+    from elastic_cli import settings
+    from elastic_cli.redaction import register_secret
+
+    flags = settings_flags(params)
+    register_secret(flags.get("api_key"))
+    updates = {name: value for name, value in flags.items() if value is not None}
+    config = app.load_config()  # a malformed file stops here, before anything is written
+    profile = app.profile or config.default_profile
+    if not updates:
+        if not sys.stdin.isatty():
+            raise UsageError("nothing to configure", "pass flags such as --host and --api-key, or run in a terminal")
+        updates = _ask(config.profiles.get(profile, {}))
+    if "host" in updates:
+        host, port = settings.split_host(str(updates["host"]))
+        updates["host"] = host
+        if port is not None and flags.get("port") is None:
+            updates["port"] = port
+    if "api_key" in updates:
+        key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
+        updates["id"], updates["api_key"] = key_id, secret
+        if form == "encoded":
+            app.info("the api_key was the encoded id:key form; stored its id and secret separately")
+    # validate every value before touching the file
+    try:
+        for name, value in updates.items():
+            settings.KEYS_BY_NAME[name].parse(value)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{name} {exc}") from None
+    settings.save_profile(config.path, profile, updates, make_default=make_default)
+    if not app.quiet:
+        click.echo(f"saved profile '{profile}' to {config.path}", err=True)
+        click.echo("next: orx-elastic check", err=True)
+
+
+def _ask(current: dict) -> dict:
+    from elastic_cli import settings
+    from elastic_cli.redaction import register_secret
+
+    answers: dict = {}
+    for name in PROMPTED:
+        key = settings.KEYS_BY_NAME[name]
+        default = current.get(name, key.default)
+        if key.secret:
+            shown = " (leave empty to keep the current one)" if current.get(name) else ""
+            value = click.prompt(f"{name}{shown}", hide_input=True, default="", show_default=False)
+            register_secret(value)
+        else:
+            value = click.prompt(name, default=default if default is not None else "", show_default=default is not None)
+        if value not in ("", None):
+            answers[name] = value
+    return answers

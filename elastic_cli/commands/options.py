@@ -1,0 +1,65 @@
+"""Option decorators shared by commands (as sqlite-utils does), so flags mean the same everywhere."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
+
+
+def profile_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Profile names for shell completion: reads only the YAML file, never the network."""
+    from elastic_cli import settings
+
+    try:
+        root = ctx.find_root()
+        path = root.params.get("config_path") or settings.default_config_path()
+        names = settings.load_config_file(path).profiles
+    except Exception:  # noqa: BLE001 — completion must never fail loudly
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+CONNECTION_FLAGS = (
+    click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
+    click.option("--port", type=int, help="HTTP port [default: 9200]."),
+    click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
+    click.option("--id", "id", help="API key id."),
+    click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
+    click.option("--indexes", help="Index patterns, comma separated [default: *log*]."),
+    click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
+    click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
+    click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS certificates."),
+    click.option("--timeout", type=float, help="Request timeout in seconds [default: 10]."),
+    click.option("--message-field", help="Field holding the log line [default: message]."),
+    click.option("--time-field", help="Field holding the log time [default: utc_time]."),
+    click.option("--tags-field", help="Field holding levels like 'error' [default: tags]."),
+)
+
+
+def connection_options(func: Callable) -> Callable:
+    for option in reversed(CONNECTION_FLAGS):
+        func = option(func)
+    return func
+
+
+def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
+    """Turn the connection flags a command received into settings keys (None = not given)."""
+    from elastic_cli import settings
+
+    flags = {name: params.pop(name, None) for name in
+             ("host", "port", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",
+              "message_field", "time_field", "tags_field")}
+    cloud_id = params.pop("cloud_id", None)
+    if cloud_id:
+        flags["host"], flags["port"] = settings.parse_cloud_id(cloud_id)
+    insecure = params.pop("insecure", None)
+    flags["verify_certs"] = False if insecure else None
+    return flags
+
+
+def output_option(default: str | None = None, formats: tuple[str, ...] = OUTPUT_FORMATS) -> Callable:
+    return click.option("-o", "--output", "output", type=click.Choice(formats), default=default,
+                        help="Output format [default: table on a terminal, " + ("ndjson" if "ndjson" in formats else "json") + " when piped].")

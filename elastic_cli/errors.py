@@ -1,0 +1,83 @@
+"""The tool's errors and their exit codes: one table, stable, documented in README.
+
+Every error carries a one-line message (what happened) and a hint (what to do).
+Neither may contain a secret: callers build messages from settings that are safe
+to show (host, port, key id, index patterns), never from the api_key.
+"""
+
+from __future__ import annotations
+
+# exit code -> (name, meaning). The README and `--help` epilog are generated from this.
+EXIT_CODES = {
+    0: ("ok", "success"),
+    1: ("unexpected", "an unexpected error (run with --debug for the traceback)"),
+    2: ("usage", "bad command-line usage or input (flag, token, duration)"),
+    3: ("config", "the config file is malformed, unreadable or incomplete"),
+    4: ("connection", "cannot connect: DNS, refused, timeout, dropped connection"),
+    5: ("tls", "TLS failed: certificate, CA, fingerprint, or HTTP/HTTPS mismatch"),
+    6: ("auth", "authentication failed: wrong, expired or invalidated credentials"),
+    7: ("privilege", "authenticated, but lacking a privilege"),
+    8: ("not-found", "no index matches the configured patterns"),
+    9: ("no-hits", "the search ran but found no log lines"),
+    10: ("check-failed", "`check` found at least one failure"),
+    11: ("rejected", "Elasticsearch rejected the request (invalid pattern, expiration, ...)"),
+    12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
+}
+
+
+class OrxError(Exception):
+    """An error the user can act on: message + hint, and an exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(OrxError):
+    exit_code = 2
+
+
+class ConfigError(OrxError):
+    exit_code = 3
+
+
+class ConnectionFailed(OrxError):
+    exit_code = 4
+
+
+class TLSFailed(OrxError):
+    exit_code = 5
+
+
+class AuthenticationFailed(OrxError):
+    exit_code = 6
+
+
+class PrivilegeMissing(OrxError):
+    exit_code = 7
+
+
+class IndexNotFound(OrxError):
+    exit_code = 8
+
+
+class NoHits(OrxError):
+    exit_code = 9
+
+
+class CheckFailed(OrxError):
+    exit_code = 10
+
+
+class RequestRejected(OrxError):
+    exit_code = 11
+
+
+class ClusterUnavailable(OrxError):
+    exit_code = 12

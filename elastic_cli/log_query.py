@@ -1,0 +1,202 @@
+"""The Elasticsearch search body for one session's log lines (pure: no I/O).
+
+Kept apart from the code that runs the search so that `--explain` and the tests
+can show exactly what is sent, and so the query semantics live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from elastic_cli.errors import UsageError
+
+# Lucene regexp operators (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
+# Letters are never escaped: newer Lucene reads `\d`, `\w`, `\s` as classes.
+_LUCENE_REGEXP_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
+
+# Whatever may follow the marker: nothing, or a character that cannot continue
+# a token or an id. Same boundary as session_token.contains_marker.
+_MARKER_BOUNDARY = r"([^0-9A-Za-z.\-].*)?"
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """What to look for; field names default to Kibana's sample web logs, as OpenReplay does."""
+
+    markers: tuple[str, ...]
+    message_field: str = "message"
+    time_field: str = "utc_time"
+    tags_field: str = "tags"
+    errors_only: bool = True
+    since: datetime | None = None
+    until: datetime | None = None
+    reverse: bool = False
+    message_is_keyword: bool = False
+
+    def __post_init__(self) -> None:
+        # Accept a list from callers but keep the dataclass hashable.
+        object.__setattr__(self, "markers", tuple(self.markers))
+        if not self.markers:
+            # An empty `should` would match every line of every session.
+            raise ValueError("LogQuery needs at least one marker")
+        if self.since is not None and self.until is not None:
+            if _as_utc(self.since) > _as_utc(self.until):
+                raise UsageError(
+                    f"--since ({_iso(self.since)}) is after --until ({_iso(self.until)})",
+                    hint="Swap the two values, or leave one out.",
+                )
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so the tool never depends on the machine's zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return _as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def escape_lucene_regexp(text: str) -> str:
+    """Escape `text` so a Lucene regexp matches it literally."""
+    return "".join("\\" + c if c in _LUCENE_REGEXP_RESERVED else c for c in text)
+
+
+def marker_regexp(marker: str) -> str:
+    """A whole-value regexp for a keyword field: the marker anywhere, not followed by a token char."""
+    return ".*" + escape_lucene_regexp(marker) + _MARKER_BOUNDARY
+
+
+def _marker_clause(q: LogQuery, marker: str) -> dict:
+    if q.message_is_keyword:
+        # A keyword field holds the whole line as one term: a phrase would only
+        # match a line that *is* the marker, so match the whole value instead.
+        # flags NONE: only the core syntax; the optional operators stay literal.
+        return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
+    return {"match_phrase": {q.message_field: marker}}
+
+
+def build_query(q: LogQuery) -> dict:
+    """The `query` clause: any marker, optionally errors only and a time range; filters, no scoring."""
+    filters: list[dict] = [
+        {
+            "bool": {
+                "should": [_marker_clause(q, m) for m in q.markers],
+                "minimum_should_match": 1,
+            }
+        }
+    ]
+    if q.errors_only:
+        filters.append({"term": {q.tags_field: "error"}})
+    if q.since is not None or q.until is not None:
+        bounds: dict = {}
+        if q.since is not None:
+            bounds["gte"] = _iso(q.since)
+        if q.until is not None:
+            bounds["lte"] = _iso(q.until)
+        bounds["format"] = "strict_date_optional_time"
+        filters.append({"range": {q.time_field: bounds}})
+    return {"bool": {"filter": filters}}
+
+
+def build_sort(q: LogQuery) -> list:
+    """Oldest first (newest first with reverse); unmapped_type so indexes without the field don't fail."""
+    order = "desc" if q.reverse else "asc"
+    return [{q.time_field: {"order": order, "unmapped_type": "date"}}]
+
+
+def build_search_body(q: LogQuery, size: int) -> dict:
+    """The whole search request body for one page."""
+    return {
+        "query": build_query(q),
+        "sort": build_sort(q),
+        "size": size,
+        # We page with search_after and never show a total: counting every hit
+        # would make Elasticsearch visit all matches instead of stopping early.
+        "track_total_hits": False,
+    }
+
+
+def explain_cost(q: LogQuery) -> str:
+    """One sentence for `--explain`: why this query is cheap or expensive."""
+    if q.message_is_keyword:
+        return (
+            f"`{q.message_field}` is a keyword field, so each marker is a regexp that must scan "
+            "every distinct value of the field (the cost grows with the number of distinct "
+            "log lines, and lines longer than the field's ignore_above are not indexed); map "
+            f"`{q.message_field}` as `text` to make this a cheap phrase query."
+        )
+    return (
+        f"`{q.message_field}` is a text field, so each marker is a phrase query answered from "
+        "the inverted index (cheap), then checked exactly on the client."
+    )
+
+
+_DURATION_RE = re.compile(r"([0-9]{1,9})([smhdw])")
+_DURATION_UNITS = {
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+# Explicit, version-independent ISO 8601 subset (datetime.fromisoformat differs
+# between Python 3.9 and 3.11, e.g. on "Z" and compact forms).
+_ISO_RE = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"(?:[Tt ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,9}))?)?"
+    r"(?P<tz>[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+_TIME_HINT = (
+    "Use an ISO 8601 date or time (2024-01-24, 2024-01-24T04:27:39Z, "
+    "2024-01-24T06:27:39+02:00; no zone means UTC) or a duration back from now "
+    "(30s, 15m, 2h, 7d, 1w)."
+)
+
+
+def _parse_offset(tz: str) -> timezone:
+    if tz in ("Z", "z"):
+        return timezone.utc
+    sign = -1 if tz[0] == "-" else 1
+    digits = tz[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or "0")
+    if minutes >= 60:
+        raise ValueError("offset minutes out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))  # ValueError if >= 24h
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """Parse an absolute ISO 8601 time or a duration back from `now`; always returns aware UTC."""
+    value = text.strip() if isinstance(text, str) else ""
+    shown = repr(value[:40]) + ("..." if len(value) > 40 else "")
+    invalid = UsageError(f"not a time or duration: {shown}", hint=_TIME_HINT)
+
+    duration = _DURATION_RE.fullmatch(value)
+    if duration:
+        try:
+            return _as_utc(now) - int(duration.group(1)) * _DURATION_UNITS[duration.group(2)]
+        except OverflowError:
+            raise invalid from None
+
+    iso = _ISO_RE.fullmatch(value)
+    if not iso:
+        raise invalid
+    fraction = (iso.group("fraction") or "").ljust(6, "0")[:6]
+    try:
+        moment = datetime(
+            int(iso.group("year")),
+            int(iso.group("month")),
+            int(iso.group("day")),
+            int(iso.group("hour") or 0),
+            int(iso.group("minute") or 0),
+            int(iso.group("second") or 0),
+            int(fraction),
+            tzinfo=_parse_offset(iso.group("tz")) if iso.group("tz") else timezone.utc,
+        )
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise invalid from None

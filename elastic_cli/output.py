@@ -1,0 +1,240 @@
+"""The output layer: the only module that uses rich.
+
+Data goes to stdout, messages and progress to stderr. Colour only on a terminal
+and never with NO_COLOR/--no-color. Text that comes from Elasticsearch (log lines,
+index names, error reasons) is untrusted: it is always rendered as plain text,
+never as rich markup, and control characters are made visible.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from typing import IO, Any, Iterable, Mapping, Sequence
+
+# C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inert(text: Any) -> str:
+    """Untrusted text made safe for a terminal: control characters shown as \\xNN."""
+    text = "" if text is None else str(text)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8", "replace") if _has_surrogates(text) else text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def is_terminal(stream: IO = sys.stdout) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def console(stderr: bool = False, color: bool | None = None):
+    """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    use_color = is_terminal(stream) if color is None else color
+    return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
+                   emoji=False, force_terminal=use_color if use_color else None,
+                   soft_wrap=not is_terminal(stream))
+
+
+def _text(value: Any, style: str | None = None):
+    from rich.text import Text
+
+    return Text(inert(value), style=style or "")
+
+
+# ---------------------------------------------------------------- key/value panels
+
+
+def print_panel(title: str, rows: Sequence[tuple[str, Any]], color: bool | None = None, stderr: bool = False,
+                note: str | None = None) -> None:
+    """A titled list of `key: value` rows (create-key result, config show)."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(_text(key), _text(value))
+    body: Any = grid
+    if note:
+        from rich.console import Group
+
+        body = Group(grid, _text(""), _text(note, "yellow"))
+    console(stderr, color).print(Panel(body, title=_text(title, "bold"), title_align="left", expand=False))
+
+
+def print_json(data: Any, stream: IO = sys.stdout) -> None:
+    stream.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bool | None = None,
+                title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(*[_text(c) for c in columns], title=title, header_style="bold", expand=False)
+    for row in rows:
+        table.add_row(*[_text(cell) for cell in row])
+    console(False, color).print(table)
+
+
+# ---------------------------------------------------------------- check findings
+
+_STATUS_STYLE = {"ok": ("✔", "green"), "warning": ("!", "yellow"), "failure": ("✘", "red"), "skipped": ("-", "dim")}
+
+
+def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = None) -> None:
+    """The `check` checklist: one line per finding, then its explanation and fix."""
+    from rich.text import Text
+
+    out = console(False, color)
+    for finding in findings:
+        mark, style = _STATUS_STYLE.get(finding["status"], ("?", ""))
+        line = Text()
+        line.append(f"{mark} ", style=style)
+        line.append(inert(finding["title"]), style="bold")
+        if finding.get("detail"):
+            line.append(" — " + inert(finding["detail"]))
+        out.print(line)
+        if finding.get("fix") and finding["status"] != "ok":
+            out.print(Text("    fix: " + inert(finding["fix"]), style=style))
+
+
+# ---------------------------------------------------------------- log hits
+
+LOG_COLUMNS = ("time", "index", "level", "message")
+
+
+class HitWriter:
+    """Writes hits as they arrive, so `--all` streams with flat memory."""
+
+    def __init__(self, fmt: str, fields: Sequence[str] | None, message_field: str, time_field: str,
+                 tags_field: str, markers: Sequence[str] = (), color: bool | None = None,
+                 stream: IO = sys.stdout, max_message_lines: int = 40):
+        self.fmt = fmt
+        self.fields = list(fields) if fields else None
+        self.message_field, self.time_field, self.tags_field = message_field, time_field, tags_field
+        self.markers = [m for m in markers if m]
+        self.color = color
+        self.stream = stream
+        self.max_message_lines = max_message_lines
+        self.count = 0
+        self._csv: Any = None
+        self._rows: list[Any] = []
+
+    # a hit is {"_index", "_id", "_source", ...}
+    def _flat(self, hit: Mapping[str, Any]) -> dict[str, Any]:
+        source = hit.get("_source") or {}
+        if self.fields:
+            return {name: get_field(source, name) for name in self.fields}
+        return {
+            "time": get_field(source, self.time_field),
+            "index": hit.get("_index"),
+            "level": level_of(get_field(source, self.tags_field)),
+            "message": get_field(source, self.message_field),
+        }
+
+    def write(self, hit: Mapping[str, Any]) -> None:
+        self.count += 1
+        if self.fmt == "ndjson":
+            self.stream.write(json.dumps(self._record(hit), ensure_ascii=False, default=str) + "\n")
+            self.stream.flush()
+        elif self.fmt == "json":
+            prefix = "[\n" if self.count == 1 else ",\n"
+            self.stream.write(prefix + json.dumps(self._record(hit), ensure_ascii=False, default=str))
+        elif self.fmt == "csv":
+            flat = self._flat(hit)
+            if self._csv is None:
+                self._csv = csv.DictWriter(self.stream, fieldnames=list(flat), extrasaction="ignore")
+                self._csv.writeheader()
+            self._csv.writerow({k: _csv_cell(v) for k, v in flat.items()})
+        else:
+            self._rows.append(self._flat(hit))
+
+    def _record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
+        if self.fields:
+            return {"_index": hit.get("_index"), "_id": hit.get("_id"), **self._flat(hit)}
+        return {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.stream.write("[]\n" if self.count == 0 else "\n]\n")
+        elif self.fmt == "table" and self._rows:
+            self._print_table()
+        self.stream.flush()
+
+    def _print_table(self) -> None:
+        from rich.table import Table
+
+        columns = list(self._rows[0])
+        table = Table(header_style="bold", expand=False, show_lines=True)
+        for name in columns:
+            table.add_column(inert(name), overflow="fold", ratio=4 if name == "message" else None,
+                             no_wrap=name in ("time", "level"))
+        for row in self._rows:
+            table.add_row(*[self._cell(name, row[name]) for name in columns])
+        console(False, self.color).print(table)
+
+    def _cell(self, name: str, value: Any):
+        from rich.text import Text
+
+        if name == "level":
+            return Text(inert(value), style="red" if value == "error" else "")
+        if name != self.message_field and name != "message":
+            return Text(inert(_display(value)))
+        text = _display(value)
+        lines = text.splitlines() or [""]
+        if len(lines) > self.max_message_lines:
+            hidden = len(lines) - self.max_message_lines
+            lines = lines[: self.max_message_lines] + [f"… {hidden} more lines (use -o json for all)"]
+        rendered = Text(inert("\n".join(lines)))
+        for marker in self.markers:
+            rendered.highlight_words([inert(marker)], style="bold magenta")
+        return rendered
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    text = _display(value)
+    # a cell starting with = + - @ is a formula to spreadsheets: keep it text
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def get_field(source: Mapping[str, Any], name: str) -> Any:
+    """A field by dotted name, from nested objects or a literal dotted key (`log.level`)."""
+    if name in source:
+        return source[name]
+    node: Any = source
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def level_of(tags: Any) -> str:
+    values = tags if isinstance(tags, list) else [tags]
+    lowered = [str(v).lower() for v in values if v is not None]
+    for level in ("error", "warning", "warn", "info", "success", "debug"):
+        if level in lowered:
+            return level
+    return ",".join(lowered)
+

@@ -1,0 +1,37 @@
+"""Keeps secrets out of anything printed: errors, --debug logs, tracebacks.
+
+Secrets are registered as soon as they are read (settings, prompts), and every
+text shown to the user on an error path goes through `redact`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_secrets: set[str] = set()
+# Authorization headers as the transport logs them, whatever the key.
+_AUTH_HEADER = re.compile(r"(?i)\b(authorization['\"]?\s*[:=]\s*['\"]?(?:apikey|basic|bearer)\s+)[A-Za-z0-9+/=._\-]+")
+_MASK = "***"
+
+
+def register_secret(secret: str | None) -> None:
+    if secret and len(secret) >= 4:
+        _secrets.add(secret)
+        # the encoded forms hide the same secret
+        import base64
+
+        if ":" in secret:
+            _secrets.add(base64.b64encode(secret.encode()).decode())
+
+
+def redact(text: str) -> str:
+    text = _AUTH_HEADER.sub(r"\1" + _MASK, text)
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

@@ -1,0 +1,158 @@
+"""OpenReplay session references: a session token or a numeric session id (pure).
+
+OpenReplay's backend (`backend/pkg/token/tokenizer.go`) composes a token as
+four dot-separated parts::
+
+    base36(session id) . base36(delay) . base36(expiry ms) . base58(HMAC-SHA256)
+
+The session id and the expiry can be read without the secret; the signature
+cannot be checked without it, so we only check that it has the right shape.
+Validation is strict on purpose: the value ends up in an Elasticsearch query,
+so anything that is not exactly a token or an id (query syntax, spaces,
+binary) is refused here with a message the user can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from elastic_cli.errors import UsageError
+
+# What a log line carries, per OpenReplay generation (<= v1.20 / >= v1.21).
+TOKEN_MARKER_PREFIX = "openReplaySessionToken="
+SESSION_ID_MARKER_PREFIX = "openReplaySession.id="
+
+MAX_TOKEN_LENGTH = 200
+MAX_SESSION_ID_DIGITS = 20
+_UINT64_MAX = 2**64 - 1
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+_SIGNATURE_BYTES = 32  # HMAC-SHA256
+
+BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
+
+# Explicit ASCII classes: `\d` and str.isdigit() also accept non-ASCII digits.
+_SESSION_ID_RE = re.compile(r"[0-9]+")
+_BASE36_RE = re.compile(r"[0-9a-z]+")
+_SIGNED_BASE36_RE = re.compile(r"-?[0-9a-z]+")
+_BASE58_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+
+# Characters that can continue a token or an id; a marker followed by one of
+# them is part of a longer value, not a match.
+_TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EXAMPLE_TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+_HINT = (
+    "Give a session token such as "
+    f"{_EXAMPLE_TOKEN} (id.delay.expiry.signature, "
+    "from the X-OpenReplay-SessionToken header or an openReplaySessionToken= log marker) "
+    "or a numeric session id such as 2618307011354435587."
+)
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """One session, as the user named it: the id always, the token when given."""
+
+    session_id: str  # decimal digits, no leading zeros
+    token: str | None = None
+    expires_at: datetime | None = None  # UTC, aware; only known from a token
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A short, escaped rendering of user input, so errors stay one line and safe to print."""
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
+def _invalid(text: str, why: str) -> UsageError:
+    return UsageError(f"not a session token or session id: {_shown(text)} ({why})", hint=_HINT)
+
+
+def _base58_decoded_length(text: str) -> int:
+    """Byte length of a base58 string, to tell a whole signature from a truncated one."""
+    number = 0
+    for char in text:
+        number = number * 58 + _BASE58_INDEX[char]
+    leading_zero_bytes = len(text) - len(text.lstrip("1"))
+    return leading_zero_bytes + (number.bit_length() + 7) // 8
+
+
+def parse_session_ref(text: str) -> SessionRef:
+    """Parse a session token or a numeric session id; raise UsageError for anything else."""
+    if not isinstance(text, str):
+        raise _invalid(repr(text), "not text")
+    value = text.strip()
+    if not value:
+        raise _invalid(text, "empty")
+
+    if _SESSION_ID_RE.fullmatch(value):
+        if len(value) > MAX_SESSION_ID_DIGITS or int(value) > _UINT64_MAX:
+            raise _invalid(value, "session id is larger than a 64-bit unsigned integer")
+        return SessionRef(session_id=str(int(value)))
+
+    if len(value) > MAX_TOKEN_LENGTH:
+        raise _invalid(value, f"longer than {MAX_TOKEN_LENGTH} characters")
+    parts = value.split(".")
+    if len(parts) != 4:
+        raise _invalid(value, f"a token has 4 dot-separated parts, this has {len(parts)}")
+    id_part, delay_part, expiry_part, signature = parts
+
+    if not _BASE36_RE.fullmatch(id_part):
+        raise _invalid(value, "session id part must be lowercase base36 [0-9a-z]")
+    if not _SIGNED_BASE36_RE.fullmatch(delay_part):
+        raise _invalid(value, "delay part must be lowercase base36, optionally negative")
+    if not _BASE36_RE.fullmatch(expiry_part):
+        raise _invalid(value, "expiry part must be lowercase base36 [0-9a-z]")
+    if not _BASE58_RE.fullmatch(signature):
+        raise _invalid(value, "signature part must be base58")
+
+    session_id = int(id_part, 36)
+    if session_id > _UINT64_MAX:
+        raise _invalid(value, "session id is larger than a 64-bit unsigned integer")
+    delay = int(delay_part, 36)
+    if not _INT64_MIN <= delay <= _INT64_MAX:
+        raise _invalid(value, "delay is out of range")
+    expiry_ms = int(expiry_part, 36)
+    if expiry_ms > _INT64_MAX:
+        raise _invalid(value, "expiry is out of range")
+    try:
+        expires_at = _EPOCH + timedelta(milliseconds=expiry_ms)
+    except OverflowError:
+        raise _invalid(value, "expiry is not a date") from None
+    if _base58_decoded_length(signature) != _SIGNATURE_BYTES:
+        # A real HMAC-SHA256 is always 32 bytes: this is usually a truncated copy.
+        raise _invalid(value, "signature is not 32 bytes; was the token cut off?")
+
+    return SessionRef(session_id=str(session_id), token=value, expires_at=expires_at)
+
+
+def markers(ref: SessionRef) -> list[str]:
+    """The strings a log line of this session carries, for both OpenReplay generations."""
+    found = []
+    if ref.token is not None:
+        found.append(TOKEN_MARKER_PREFIX + ref.token)
+    found.append(SESSION_ID_MARKER_PREFIX + ref.session_id)
+    return found
+
+
+def contains_marker(message: str, marker: str) -> bool:
+    """True when `marker` occurs in `message` and is not the start of a longer value.
+
+    Elasticsearch's analysed search can return lines of other sessions (e.g. id
+    123 when asking for 12, or a token that extends ours); this check drops them.
+    """
+    if not marker:
+        return False
+    start = message.find(marker)
+    while start != -1:
+        end = start + len(marker)
+        if end == len(message) or message[end] not in _TOKEN_CHARS:
+            return True
+        start = message.find(marker, start + 1)
+    return False

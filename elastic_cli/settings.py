@@ -1,0 +1,417 @@
+"""Settings: the model, the YAML file (profiles), and precedence.
+
+Precedence everywhere: command-line flags, then ORX_ELASTIC_* environment
+variables, then the profile in the file, then defaults. Each resolved value
+remembers where it came from, for `config show`.
+
+The file is written atomically (temporary file + rename) with mode 0600 in a
+0700 directory, under an exclusive lock so concurrent writers never lose each
+other's profiles. A file that cannot be read or parsed is never overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+from elastic_cli.errors import ConfigError, UsageError
+
+ENV_PREFIX = "ORX_ELASTIC_"
+DEFAULT_PROFILE = "default"
+DEFAULT_PORT = 9200
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _parse_port(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a port number")
+    port = int(str(value).strip()) if isinstance(value, str) else value
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError("must be a port number from 1 to 65535")
+    return port
+
+
+def _parse_timeout(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds")
+    seconds = float(value)
+    if not 0 < seconds <= 3600:
+        raise ValueError("must be a number of seconds above 0 and at most 3600")
+    return seconds
+
+
+def _parse_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+# The keys of a profile, in the order they are shown and written.
+KEYS: tuple[Key, ...] = (
+    Key("host", _parse_text, "http://localhost", "Elasticsearch host with scheme, e.g. https://es.example.com"),
+    Key("port", _parse_port, DEFAULT_PORT, "HTTP port (Elastic Cloud: 443 or 9243)"),
+    Key("id", _parse_text, None, "API key id"),
+    Key("api_key", _parse_text, None, "API key secret (or the encoded id:key form)", secret=True),
+    Key("indexes", _parse_text, "*log*", "index patterns, comma separated"),
+    Key("ca_certs", _parse_text, None, "path of a CA certificate (PEM) to trust"),
+    Key("fingerprint", _parse_text, None, "SHA-256 fingerprint of the server certificate to pin"),
+    Key("verify_certs", _parse_bool, True, "verify TLS certificates (--insecure turns off)"),
+    Key("timeout", _parse_timeout, 10.0, "request timeout in seconds"),
+    Key("message_field", _parse_text, "message", "field that holds the log line"),
+    Key("time_field", _parse_text, "utc_time", "field that holds the log time"),
+    Key("tags_field", _parse_text, "tags", "field whose values include 'error' for error logs"),
+)
+KEYS_BY_NAME = {key.name: key for key in KEYS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one profile; `sources` says where each value came from."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+    profile: str
+    path: Path
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def url(self) -> str:
+        return f"{self.values['host']}:{self.values['port']}"
+
+    @property
+    def index_patterns(self) -> list[str]:
+        return split_indexes(self.values["indexes"])
+
+
+def split_indexes(indexes: str) -> list[str]:
+    return [part.strip() for part in indexes.split(",") if part.strip()]
+
+
+# ---------------------------------------------------------------- file location
+
+
+def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """The platform's config place: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
+    if environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(environ[ENV_PREFIX + "CONFIG"]).expanduser()
+    if sys.platform == "win32":
+        base = Path(environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "orx-elastic" / "config.yaml"
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_profile: str = DEFAULT_PROFILE
+    exists: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _where(path: Path, node: Any) -> str:
+    return f"{path}:{node.start_mark.line + 1}"
+
+
+def load_config_file(path: Path) -> ConfigFile:
+    """Read and validate the file; a missing file is an empty config, anything else wrong is a ConfigError."""
+    import yaml  # only commands that read settings pay for it
+
+    config = ConfigFile(path=path)
+    if not path.exists() and not path.is_symlink():
+        return config
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a config file", "point --config at a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(f"cannot read {path}: {reason}", "fix its permissions or content") from None
+    config.exists = True
+    if sys.platform != "win32":
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            config.warnings.append(
+                f"{path} is readable by others (mode {mode:04o}); it holds an API key: run chmod 600 {path}"
+            )
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{line}: not valid YAML ({problem})", "fix the file or move it away") from None
+    if root is None:
+        return config
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{_where(path, root)}: the file must be a mapping with 'profiles:'", "see `orx-elastic config --help`")
+    for key_node, value_node in root.value:
+        top = key_node.value
+        if top == "default_profile":
+            if not isinstance(value_node, yaml.ScalarNode) or not value_node.value:
+                raise ConfigError(f"{_where(path, value_node)}: 'default_profile' must be a profile name")
+            config.default_profile = value_node.value
+        elif top == "profiles":
+            if not isinstance(value_node, yaml.MappingNode):
+                raise ConfigError(f"{_where(path, value_node)}: 'profiles' must be a mapping of profile names")
+            for name_node, profile_node in value_node.value:
+                config.profiles[str(name_node.value)] = _read_profile(path, name_node.value, profile_node)
+        else:
+            raise ConfigError(
+                f"{_where(path, key_node)}: unknown key '{top}'",
+                "the top level holds only 'default_profile' and 'profiles'",
+            )
+    return config
+
+
+def _read_profile(path: Path, name: str, node: Any) -> dict[str, Any]:
+    import yaml
+
+    if node.tag == "tag:yaml.org,2002:null":
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{_where(path, node)}: profile '{name}' must be a mapping of settings")
+    profile: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = KEYS_BY_NAME.get(key_node.value)
+        if key is None:
+            raise ConfigError(
+                f"{_where(path, key_node)}: unknown key '{key_node.value}' in profile '{name}'",
+                "known keys: " + ", ".join(KEYS_BY_NAME),
+            )
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise ConfigError(f"{_where(path, value_node)}: key '{key.name}' in profile '{name}' must be a single value")
+        raw = _scalar(value_node)
+        if raw is None:
+            continue
+        try:
+            profile[key.name] = key.parse(raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{_where(path, value_node)}: key '{key.name}' in profile '{name}' {exc}") from None
+    return profile
+
+
+def _scalar(node: Any) -> Any:
+    """The Python value of a YAML scalar node, with YAML's own typing rules."""
+    import yaml
+
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+# ---------------------------------------------------------------- resolving
+
+
+def resolve(
+    config: ConfigFile,
+    profile: str | None,
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] = os.environ,
+    require_profile: bool = False,
+) -> Settings:
+    """Merge flags > environment > profile > defaults, validating every value."""
+    name = profile or environ.get(ENV_PREFIX + "PROFILE") or config.default_profile
+    if require_profile and config.exists and name not in config.profiles:
+        known = ", ".join(sorted(config.profiles)) or "none"
+        raise ConfigError(f"no profile '{name}' in {config.path} (profiles: {known})", "run `orx-elastic configure --profile NAME`")
+    stored = config.profiles.get(name, {})
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key in KEYS:
+        if flags.get(key.name) is not None:
+            raw, source = flags[key.name], "flag"
+        elif environ.get(key.env):
+            raw, source = environ[key.env], f"env {key.env}"
+        elif key.name in stored:
+            raw, source = stored[key.name], f"file (profile {name})"
+        else:
+            values[key.name], sources[key.name] = key.default, "default"
+            continue
+        try:
+            values[key.name] = key.parse(raw)
+        except (ValueError, TypeError) as exc:
+            where = "--" + key.name.replace("_", "-") if source == "flag" else source
+            raise UsageError(f"{key.name} from {where} {exc}") from None
+        sources[key.name] = source
+    host, port = split_host(values["host"])
+    values["host"] = host
+    if port is not None and sources["port"] == "default":
+        values["port"], sources["port"] = port, sources["host"]
+    return Settings(values=values, sources=sources, profile=name, path=config.path)
+
+
+def split_host(text: str) -> tuple[str, int | None]:
+    """`https://es:9243/` -> ('https://es', 9243); no scheme means https (Elasticsearch's default since 8.0)."""
+    text = text.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"host {text[:60]!r} is not an http(s) address", "use e.g. https://es.example.com:9200")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"host {text[:60]!r} has an invalid port") from None
+    hostname = parts.hostname
+    if ":" in hostname:  # IPv6 literal
+        hostname = f"[{hostname}]"
+    return f"{parts.scheme}://{hostname}", port
+
+
+def parse_cloud_id(cloud_id: str) -> tuple[str, int]:
+    """An Elastic Cloud id (`name:base64(domain$es_uuid$kibana_uuid)`) -> (https host, port)."""
+    try:
+        _, _, encoded = cloud_id.strip().rpartition(":")
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
+        domain, es_uuid = decoded.split("$")[:2]
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise UsageError("the cloud id is not valid", "copy it from the Elastic Cloud console (name:base64...)") from None
+    port = 443
+    if ":" in domain:
+        domain, _, port_text = domain.rpartition(":")
+        port = int(port_text)
+    return f"https://{es_uuid}.{domain}", port
+
+
+def mask_secret(secret: str | None) -> str:
+    """Enough to recognise a key, not enough to use it."""
+    if not secret:
+        return "(not set)"
+    if len(secret) <= 8:
+        return "*" * len(secret)
+    return secret[:4] + "*" * (len(secret) - 4)
+
+
+# ---------------------------------------------------------------- writing
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside the file, so read-modify-write cycles do not interleave."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # Windows: rename is still atomic, only the merge may race
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(directory: Path) -> None:
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+
+
+def save_profile(path: Path, profile: str, updates: Mapping[str, Any], make_default: bool = False) -> ConfigFile:
+    """Merge `updates` into `profile` and write the file atomically (0600).
+
+    The file is re-read under the lock; if it cannot be read or parsed, ConfigError
+    is raised and the file is left exactly as it was.
+    """
+    import yaml
+
+    unknown = set(updates) - set(KEYS_BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown settings: {sorted(unknown)}")
+    if path.is_symlink():  # keep a dotfile manager's link: write where it points
+        path = path.resolve()
+    _ensure_dir(path.parent)
+    with _locked(path):
+        config = load_config_file(path)
+        merged = dict(config.profiles.get(profile, {}))
+        for name, value in updates.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = KEYS_BY_NAME[name].parse(value)
+        config.profiles[profile] = {key.name: merged[key.name] for key in KEYS if key.name in merged}
+        if make_default or not config.exists:
+            config.default_profile = profile
+        document = {"default_profile": config.default_profile, "profiles": config.profiles}
+        text = "# orx-elastic settings: holds an API key, keep it private (mode 0600).\n"
+        text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+        _atomic_write(path, text)
+    return config
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def split_api_key(key_id: str | None, api_key: str | None) -> tuple[str | None, str | None, str]:
+    """Accept the raw secret with its id, or the `encoded` value Elasticsearch returns.
+
+    Returns (id, secret, form) where form is 'raw' or 'encoded', so the tool can say which it used.
+    """
+    if not api_key:
+        return key_id, api_key, "raw"
+    try:
+        decoded = base64.b64decode(api_key + "=" * (-len(api_key) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return key_id, api_key, "raw"
+    decoded_id, sep, secret = decoded.partition(":")
+    if sep and decoded_id and secret and (key_id is None or key_id == decoded_id) and decoded.isprintable():
+        return decoded_id, secret, "encoded"
+    return key_id, api_key, "raw"
