@@ -167,6 +167,13 @@ class HitWriter:
             return {"_index": hit.get("_index"), "_id": hit.get("_id"), **self._flat(hit)}
         return {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
 
+    def flush(self) -> None:
+        """Print what is buffered (the table in --follow mode), keep streaming after."""
+        if self.fmt == "table" and self._rows:
+            self._print_table()
+            self._rows = []
+        self.stream.flush()
+
     def close(self) -> None:
         if self.fmt == "json":
             self.stream.write("[]\n" if self.count == 0 else "\n]\n")
@@ -238,3 +245,25 @@ def level_of(tags: Any) -> str:
             return level
     return ",".join(lowered)
 
+
+
+class Progress:
+    """A spinner with a count on stderr, only when stderr is a terminal (nothing when piped)."""
+
+    def __init__(self, enabled: bool = True):
+        self._status = None
+        self.enabled = enabled and is_terminal(sys.stderr)
+
+    def update(self, seen: int) -> None:
+        if not self.enabled:
+            return
+        if self._status is None:
+            self._status = console(stderr=True).status(f"{seen} lines read")
+            self._status.start()
+        else:
+            self._status.update(f"{seen} lines read")
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None

@@ -1,0 +1,207 @@
+"""Builds the Elasticsearch client from settings, and turns its errors into the tool's.
+
+The client is imported here, lazily, so commands that never connect stay fast.
+Never call `GET /` (info/ping): a read-only key may not (it needs `monitor`).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from elastic_cli import errors
+from elastic_cli.redaction import redact, register_secret
+
+# statuses worth a bounded retry with backoff: overload and gateway hiccups
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+def credentials(settings: Any) -> tuple[str, str] | None:
+    from elastic_cli.settings import split_api_key
+
+    key_id, secret, _ = split_api_key(settings.id, settings.api_key)
+    if not secret:
+        return None
+    if not key_id:
+        raise errors.ConfigError(
+            "the API key id is missing", "set `id` (orx-elastic configure --id ID) or use the encoded key as api_key"
+        )
+    register_secret(secret)
+    return key_id, secret
+
+
+def build_client(settings: Any, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
+                 max_retries: int = 3):
+    """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
+    from elasticsearch import Elasticsearch
+
+    options: dict[str, Any] = {
+        "request_timeout": settings.timeout,
+        "max_retries": max_retries,
+        "retry_on_status": RETRY_STATUSES,
+        "retry_on_timeout": False,  # a silent server would cost timeout x retries
+    }
+    if basic_auth:
+        register_secret(basic_auth[1])
+        options["basic_auth"] = basic_auth
+    else:
+        key = credentials(settings)
+        if key:
+            options["api_key"] = key
+        elif require_auth:
+            raise errors.ConfigError(
+                f"no API key configured for profile '{settings.profile}'",
+                "run `orx-elastic create-key --save` or `orx-elastic configure --id ID --api-key KEY`",
+            )
+    if settings.host.startswith("https://"):
+        if settings.fingerprint:
+            options["ssl_assert_fingerprint"] = normalize_fingerprint(settings.fingerprint)
+            options["verify_certs"] = False  # the pin replaces chain verification
+        elif not settings.verify_certs:
+            options["verify_certs"] = False
+            options["ssl_show_warn"] = False
+        elif settings.ca_certs:
+            options["ca_certs"] = settings.ca_certs
+    try:
+        return Elasticsearch(settings.url, **options)
+    except (ValueError, TypeError, OSError) as exc:
+        raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
+                                 "check host, port, ca_certs and fingerprint") from None
+
+
+def normalize_fingerprint(text: str) -> str:
+    """Accept `AA:BB:..` (as browsers and openssl print it) or plain hex (as Elasticsearch prints it)."""
+    cleaned = text.replace(":", "").replace(" ", "").strip().lower()
+    if len(cleaned) != 64 or any(c not in "0123456789abcdef" for c in cleaned):
+        raise errors.ConfigError("the fingerprint is not a SHA-256 fingerprint (64 hex digits)",
+                                 "copy it from Elasticsearch's first start, or `openssl x509 -fingerprint -sha256`")
+    return cleaned
+
+
+@contextmanager
+def translated_errors(settings: Any, action: str = "talk to Elasticsearch") -> Iterator[None]:
+    """Turn transport and API errors into OrxError with a one-line message and a fix."""
+    try:
+        yield
+    except errors.OrxError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — mapped below, re-raised if unknown
+        mapped = translate(exc, settings, action)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError | None:
+    import elastic_transport
+    import elasticsearch
+
+    where = settings.url
+    text = redact(_flatten(exc))
+    lowered = text.lower()
+    if isinstance(exc, elastic_transport.TlsError) or "ssl" in lowered or "certificate" in lowered:
+        return _tls_error(where, lowered, settings)
+    if isinstance(exc, elastic_transport.ConnectionTimeout):
+        return errors.ConnectionFailed(
+            f"{where} did not answer within {settings.timeout:g}s",
+            "check host and port, or raise --timeout if the cluster is slow",
+        )
+    if isinstance(exc, elastic_transport.ConnectionError):
+        if "name or service not known" in lowered or "nodename nor servname" in lowered or \
+                "temporary failure in name resolution" in lowered or "getaddrinfo" in lowered:
+            return errors.ConnectionFailed(f"cannot resolve the host of {where}", "check the host name for typos")
+        if "refused" in lowered:
+            return errors.ConnectionFailed(
+                f"connection refused by {where}",
+                "is Elasticsearch running, and on this port? (self-managed: 9200; Elastic Cloud: 443 or 9243)",
+            )
+        if settings.host.startswith("http://") and ("remote end closed" in lowered or "reset" in lowered
+                                                    or "remotedisconnected" in lowered):
+            return errors.TLSFailed(
+                f"{where} closed the connection: it probably expects HTTPS",
+                "use https:// in --host (Elasticsearch 8+ enables TLS on HTTP by default)",
+            )
+        return errors.ConnectionFailed(f"lost the connection to {where}: {_first_line(text)}",
+                                       "check the network and that the node is up, then try again")
+    if isinstance(exc, elasticsearch.ApiError):
+        return _api_error(exc, where, action)
+    return None
+
+
+def _tls_error(where: str, lowered: str, settings: Any) -> errors.TLSFailed:
+    if "wrong version number" in lowered or "record layer failure" in lowered or "packet length too long" in lowered:
+        return errors.TLSFailed(f"{where} does not speak TLS: it is a plain HTTP port",
+                                "use http:// in --host, or enable TLS on the cluster")
+    if "fingerprint" in lowered:
+        return errors.TLSFailed(f"the certificate of {where} does not match the pinned fingerprint",
+                                "check --fingerprint against the one Elasticsearch printed at first start")
+    if "self-signed" in lowered or "self signed" in lowered:
+        return errors.TLSFailed(f"{where} presents a self-signed certificate that is not trusted",
+                                "pass --ca-certs with its CA (e.g. config/certs/http_ca.crt) or --fingerprint")
+    if "expired" in lowered:
+        return errors.TLSFailed(f"the certificate of {where} has expired", "renew the node's HTTP certificate")
+    if "hostname mismatch" in lowered or "doesn't match" in lowered:
+        return errors.TLSFailed(f"the certificate of {where} is not valid for this host name",
+                                "use the host name the certificate was issued for")
+    if "unable to get local issuer" in lowered or "verify failed" in lowered:
+        hint = "the CA in --ca-certs did not sign it: pass the right CA" if settings.ca_certs else \
+            "pass --ca-certs with the cluster's CA, or --fingerprint to pin the certificate"
+        return errors.TLSFailed(f"the certificate of {where} is not trusted", hint)
+    return errors.TLSFailed(f"TLS failed with {where}", "check --ca-certs, --fingerprint and the https:// scheme")
+
+
+def _api_error(exc: Any, where: str, action: str) -> errors.OrxError:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+    error_type, reason = error_details(exc)
+    if status == 401:
+        return errors.AuthenticationFailed(
+            f"{where} rejected the credentials (wrong, expired or invalidated API key)",
+            "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
+        )
+    if status == 403:
+        return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
+                                       "grant the key `read` on the index patterns (`orx-elastic create-key`)")
+    if status == 404 and error_type == "index_not_found_exception":
+        return errors.IndexNotFound(f"no index matches: {reason}",
+                                    "check `indexes` (orx-elastic configure --indexes 'app-*,*log*')")
+    if status in (429, 502, 503, 504):
+        return errors.ClusterUnavailable(f"{where} is overloaded or unavailable (HTTP {status}): {reason}",
+                                         "try again in a moment")
+    if status == 400 and "api keys are not enabled" in reason.lower():
+        return errors.ClusterUnavailable(f"API keys are disabled on {where}",
+                                         "set xpack.security.authc.api_key.enabled: true on the cluster")
+    return errors.RequestRejected(f"Elasticsearch rejected the request (HTTP {status}, {error_type}): {reason}",
+                                  "check the values passed; run with --debug for the full answer")
+
+
+def error_details(exc: Any) -> tuple[str, str]:
+    """(type, reason) of an Elasticsearch API error, secrets redacted, one line."""
+    body = getattr(exc, "body", None)
+    error_type, reason = "error", str(getattr(exc, "message", exc))
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        root = (err.get("root_cause") or [err])[0]
+        error_type = str(root.get("type") or err.get("type") or error_type)
+        reason = str(root.get("reason") or err.get("reason") or reason)
+    elif isinstance(body, dict) and isinstance(body.get("error"), str):
+        reason = body["error"]
+    return error_type, _first_line(redact(reason))[:400]
+
+
+def _flatten(exc: BaseException) -> str:
+    """The message of an exception and of everything it wraps (TLS reasons hide deep inside)."""
+    parts, seen = [], set()
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        pending.extend([getattr(current, "errors", None) and current.errors[0] if getattr(current, "errors", None) else None,
+                        current.__cause__, current.__context__])
+    return " | ".join(parts)
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]

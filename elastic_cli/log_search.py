@@ -1,0 +1,154 @@
+"""Runs a session's log search: one page, every page (point in time + search_after), or follow.
+
+Every hit is checked on the client with `contains_marker`, because an analysed
+phrase search is case-insensitive and may split a token: what reaches the user
+is exactly the lines that carry the marker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterator, Sequence
+
+from elastic_cli.log_query import LogQuery, build_query, build_search_body, build_sort
+from elastic_cli.session_token import contains_marker
+
+PAGE_SIZE = 1000
+PIT_KEEP_ALIVE = "2m"
+# a single search may return at most this many hits (index.max_result_window)
+MAX_SINGLE_PAGE = 10_000
+KEYWORD_TYPES = {"keyword", "constant_keyword", "wildcard"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What `_field_caps` says about the message field across the matched indices."""
+
+    indices: tuple[str, ...]
+    message_types: tuple[str, ...]
+
+    @property
+    def message_is_keyword(self) -> bool:
+        # a keyword-only mapping needs the regexp; text (or mixed) keeps the phrase
+        return bool(self.message_types) and all(t in KEYWORD_TYPES for t in self.message_types)
+
+
+def field_info(es: Any, patterns: Sequence[str], message_field: str) -> FieldInfo:
+    """Which indices the patterns match, and the message field's types (one cheap request)."""
+    response = es.field_caps(index=",".join(patterns), fields=message_field,
+                             ignore_unavailable=True, allow_no_indices=True)
+    body = response.body if hasattr(response, "body") else response
+    types = tuple(sorted((body.get("fields") or {}).get(message_field, {}).keys()))
+    return FieldInfo(indices=tuple(body.get("indices") or ()), message_types=types)
+
+
+def is_session_line(hit: dict, q: LogQuery) -> bool:
+    source = hit.get("_source") or {}
+    message = source.get(q.message_field)
+    if message is None:
+        from elastic_cli.output import get_field
+
+        message = get_field(source, q.message_field)
+    if isinstance(message, list):
+        message = "\n".join(str(m) for m in message)
+    return isinstance(message, str) and any(contains_marker(message, m) for m in q.markers)
+
+
+def search_hits(es: Any, patterns: Sequence[str], q: LogQuery, limit: int) -> Iterator[dict]:
+    """Up to `limit` matching lines from one search request."""
+    body = build_search_body(q, min(limit, MAX_SINGLE_PAGE))
+    response = es.search(index=",".join(patterns), body=body, ignore_unavailable=True, allow_no_indices=True)
+    count = 0
+    for hit in response["hits"]["hits"]:
+        if is_session_line(hit, q):
+            yield hit
+            count += 1
+            if count >= limit:
+                return
+
+
+def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAGE_SIZE,
+             on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Every matching line, oldest first, exactly once: a point in time keeps the view
+    stable while search_after walks it, so memory stays flat whatever the number of hits."""
+    pit = es.open_point_in_time(index=",".join(patterns), keep_alive=PIT_KEEP_ALIVE,
+                                ignore_unavailable=True, allow_no_indices=True)
+    pit_id = pit["id"]
+    try:
+        search_after = None
+        seen = 0
+        while True:
+            body: dict[str, Any] = {
+                "query": build_query(q),
+                # _shard_doc breaks ties between lines with the same time
+                "sort": build_sort(q) + [{"_shard_doc": {"order": "desc" if q.reverse else "asc"}}],
+                "size": page_size,
+                "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE},
+                "track_total_hits": False,
+            }
+            if search_after is not None:
+                body["search_after"] = search_after
+            response = es.search(body=body)
+            pit_id = response.get("pit_id", pit_id)
+            hits = response["hits"]["hits"]
+            if not hits:
+                return
+            seen += len(hits)
+            if on_page:
+                on_page(seen)
+            for hit in hits:
+                if is_session_line(hit, q):
+                    yield hit
+            if len(hits) < page_size:
+                return
+            search_after = hits[-1]["sort"]
+    finally:
+        try:
+            es.close_point_in_time(body={"id": pit_id})
+        except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
+            pass
+
+
+def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float = 2.0, overlap_seconds: float = 30.0,
+                sleep: Callable[[float], None] = time.sleep, polls: int | None = None) -> Iterator[dict]:
+    """New lines as they are indexed, like `tail -f`.
+
+    Each poll asks again for everything since the newest time seen minus an overlap
+    (lines reach Elasticsearch late and out of order), and drops what it already
+    printed by (_index, _id): no duplicates, and no gap for late lines within the overlap.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    printed: dict[tuple[str, str], float] = {}
+    newest: datetime | None = None
+    done = 0
+    while polls is None or done < polls:
+        since = q.since if newest is None else max(newest - timedelta(seconds=overlap_seconds), q.since or newest.min.replace(tzinfo=timezone.utc))
+        poll_query = replace(q, since=since, reverse=False)
+        for hit in all_hits(es, patterns, poll_query):
+            key = (hit["_index"], hit["_id"])
+            if key in printed:
+                continue
+            moment = _hit_time(hit)
+            printed[key] = moment.timestamp() if moment else time.time()
+            if moment and (newest is None or moment > newest):
+                newest = moment
+            yield hit
+        if newest is not None:  # forget what is older than the overlap: bounded memory
+            horizon = newest.timestamp() - overlap_seconds
+            for key in [k for k, t in printed.items() if t < horizon]:
+                del printed[key]
+        done += 1
+        if polls is None or done < polls:
+            sleep(interval)
+
+
+def _hit_time(hit: dict):
+    """The hit's sort value (epoch ms for a date field) as an aware datetime."""
+    from datetime import datetime, timezone
+
+    sort = hit.get("sort") or []
+    if sort and isinstance(sort[0], (int, float)) and abs(sort[0]) < 1e15:
+        return datetime.fromtimestamp(sort[0] / 1000, tz=timezone.utc)
+    return None
