@@ -29,7 +29,8 @@ def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
-def is_terminal(stream: IO = sys.stdout) -> bool:
+def is_terminal(stream: IO | None = None) -> bool:
+    stream = sys.stdout if stream is None else stream
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -75,8 +76,8 @@ def print_panel(title: str, rows: Sequence[tuple[str, Any]], color: bool | None 
     console(stderr, color).print(Panel(body, title=_text(title, "bold"), title_align="left", expand=False))
 
 
-def print_json(data: Any, stream: IO = sys.stdout) -> None:
-    stream.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(data: Any, stream: IO | None = None) -> None:
+    (stream or sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bool | None = None,
@@ -121,13 +122,13 @@ class HitWriter:
 
     def __init__(self, fmt: str, fields: Sequence[str] | None, message_field: str, time_field: str,
                  tags_field: str, markers: Sequence[str] = (), color: bool | None = None,
-                 stream: IO = sys.stdout, max_message_lines: int = 40):
+                 stream: IO | None = None, max_message_lines: int = 40):
         self.fmt = fmt
         self.fields = list(fields) if fields else None
         self.message_field, self.time_field, self.tags_field = message_field, time_field, tags_field
         self.markers = [m for m in markers if m]
         self.color = color
-        self.stream = stream
+        self.stream = stream or sys.stdout
         self.max_message_lines = max_message_lines
         self.count = 0
         self._csv: Any = None

@@ -1,0 +1,215 @@
+"""Settings: file parsing, precedence, masking, malformed files, atomic concurrent writes."""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import os
+import stat
+
+import pytest
+import yaml
+
+from elastic_cli import settings
+from elastic_cli.errors import ConfigError, UsageError
+
+
+def write(path, text, mode=0o600):
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_missing_file_is_empty_config_with_defaults(tmp_path):
+    config = settings.load_config_file(tmp_path / "none.yaml")
+    resolved = settings.resolve(config, None, {}, environ={})
+    assert resolved.host == "http://localhost"
+    assert resolved.port == 9200
+    assert resolved.indexes == "*log*"
+    assert resolved.sources["host"] == "default"
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path):
+    path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    host: https://file\n    port: 1111\n    indexes: file-*\n")
+    config = settings.load_config_file(path)
+    env = {"ORX_ELASTIC_PORT": "2222", "ORX_ELASTIC_INDEXES": "env-*"}
+    resolved = settings.resolve(config, None, {"indexes": "flag-*"}, environ=env)
+    assert resolved.indexes == "flag-*" and resolved.sources["indexes"] == "flag"
+    assert resolved.port == 2222 and resolved.sources["port"] == "env ORX_ELASTIC_PORT"
+    assert resolved.host == "https://file" and resolved.sources["host"].startswith("file")
+    assert resolved.timeout == 10.0 and resolved.sources["timeout"] == "default"
+
+
+def test_profile_from_env_and_default_profile(tmp_path):
+    path = write(tmp_path / "c.yaml", "default_profile: prod\nprofiles:\n  prod: {host: https://prod}\n  dev: {host: http://dev}\n")
+    config = settings.load_config_file(path)
+    assert settings.resolve(config, None, {}, environ={}).host == "https://prod"
+    assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "dev"}).host == "http://dev"
+    assert settings.resolve(config, "dev", {}, environ={"ORX_ELASTIC_PROFILE": "prod"}).host == "http://dev"
+
+
+def test_unknown_profile_is_named(tmp_path):
+    path = write(tmp_path / "c.yaml", "profiles:\n  prod: {host: https://prod}\n")
+    with pytest.raises(ConfigError, match="no profile 'nope'.*prod"):
+        settings.resolve(settings.load_config_file(path), "nope", {}, environ={}, require_profile=True)
+
+
+def test_url_host_sets_port_unless_port_given():
+    config = settings.ConfigFile(path=settings.Path("/nonexistent"))
+    resolved = settings.resolve(config, None, {"host": "https://es.example.com:9243/"}, environ={})
+    assert (resolved.host, resolved.port) == ("https://es.example.com", 9243)
+    resolved = settings.resolve(config, None, {"host": "https://es.example.com:9243", "port": 443}, environ={})
+    assert resolved.port == 443
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("es.example.com", ("https://es.example.com", None)),
+    ("http://127.0.0.1:9200", ("http://127.0.0.1", 9200)),
+    ("https://[::1]:9200", ("https://[::1]", 9200)),
+])
+def test_split_host(text, expected):
+    assert settings.split_host(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ftp://x", "http://", "https://host:99999"])
+def test_split_host_rejects(text):
+    with pytest.raises(UsageError):
+        settings.split_host(text)
+
+
+def test_cloud_id_gives_https_host_and_port():
+    encoded = base64.b64encode(b"us-east-1.aws.found.io:9243$abc123$kib456").decode()
+    assert settings.parse_cloud_id(f"my-deployment:{encoded}") == ("https://abc123.us-east-1.aws.found.io", 9243)
+    encoded = base64.b64encode(b"eu-west-1.aws.found.io$esuuid$kib").decode()
+    assert settings.parse_cloud_id(f"name:{encoded}") == ("https://esuuid.eu-west-1.aws.found.io", 443)
+    with pytest.raises(UsageError):
+        settings.parse_cloud_id("name:not base64!")
+
+
+def test_mask_secret_hides_most_of_the_key():
+    assert settings.mask_secret("dZ5ycVRJTU-5UW_RYfi1_w") == "dZ5y" + "*" * 18
+    assert "dZ5ycVRJTU" not in settings.mask_secret("dZ5ycVRJTU-5UW_RYfi1_w")
+    assert settings.mask_secret("short") == "*****"
+    assert settings.mask_secret(None) == "(not set)"
+
+
+def test_split_api_key_accepts_raw_and_encoded():
+    encoded = base64.b64encode(b"eQWAIG0Bo0VqB8HXFH9-:dZ5ycVRJTU-5UW_RYfi1_w").decode()
+    assert settings.split_api_key(None, encoded) == ("eQWAIG0Bo0VqB8HXFH9-", "dZ5ycVRJTU-5UW_RYfi1_w", "encoded")
+    assert settings.split_api_key("eQWAIG0Bo0VqB8HXFH9-", "dZ5ycVRJTU-5UW_RYfi1_w") == (
+        "eQWAIG0Bo0VqB8HXFH9-", "dZ5ycVRJTU-5UW_RYfi1_w", "raw")
+    # an encoded key for another id is not silently swapped in
+    assert settings.split_api_key("other", encoded)[2] == "raw"
+
+
+# ---------------------------------------------------------------- malformed files
+
+
+@pytest.mark.parametrize("text,where", [
+    ("profiles:\n  default:\n    host: [unclosed\n", ":4"),
+    ("profiles:\n  default:\n    hots: https://x\n", ":3: unknown key 'hots' in profile 'default'"),
+    ("profiles:\n  default:\n    port: ninety\n", ":3: key 'port' in profile 'default'"),
+    ("profiles:\n  default:\n    port: 70000\n", ":3: key 'port'"),
+    ("profiles:\n  default:\n    verify_certs: maybe\n", ":3: key 'verify_certs'"),
+    ("profiles:\n  default:\n    host: {a: 1}\n", ":3: key 'host' in profile 'default' must be a single value"),
+    ("profiles:\n  - default\n", ":2: 'profiles' must be a mapping"),
+    ("- just\n- a list\n", ":1: the file must be a mapping"),
+    ("colour: red\n", ":1: unknown key 'colour'"),
+    ("profiles:\n  default: 12\n", ":2: profile 'default' must be a mapping"),
+])
+def test_malformed_file_names_file_line_and_key(tmp_path, text, where):
+    path = write(tmp_path / "c.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        settings.load_config_file(path)
+    assert str(path) in info.value.message
+    assert where in info.value.message
+
+
+def test_empty_file_is_an_empty_config(tmp_path):
+    config = settings.load_config_file(write(tmp_path / "c.yaml", ""))
+    assert config.profiles == {}
+
+
+def test_directory_and_unreadable_and_binary_files(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        settings.load_config_file(tmp_path)
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot read"):
+        settings.load_config_file(binary)
+
+
+def test_world_readable_file_warns(tmp_path):
+    path = write(tmp_path / "c.yaml", "profiles: {}\n", mode=0o644)
+    assert any("chmod 600" in w for w in settings.load_config_file(path).warnings)
+    path.chmod(0o600)
+    assert settings.load_config_file(path).warnings == []
+
+
+# ---------------------------------------------------------------- writing
+
+
+def test_save_creates_private_file_and_dir(tmp_path):
+    path = tmp_path / "new" / "config.yaml"
+    settings.save_profile(path, "default", {"host": "https://es", "port": 9243, "api_key": "secret-value"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    data = yaml.safe_load(path.read_text())
+    assert data["default_profile"] == "default"
+    assert data["profiles"]["default"] == {"host": "https://es", "port": 9243, "api_key": "secret-value"}
+
+
+def test_save_merges_and_keeps_other_profiles(tmp_path):
+    path = tmp_path / "c.yaml"
+    settings.save_profile(path, "prod", {"host": "https://prod", "indexes": "app-*"})
+    settings.save_profile(path, "dev", {"host": "http://dev"})
+    settings.save_profile(path, "prod", {"port": 9243})
+    config = settings.load_config_file(path)
+    assert config.default_profile == "prod"
+    assert config.profiles["prod"] == {"host": "https://prod", "port": 9243, "indexes": "app-*"}
+    assert config.profiles["dev"] == {"host": "http://dev"}
+
+
+def test_save_never_overwrites_a_file_it_cannot_parse(tmp_path):
+    path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    hots: typo\n")
+    before = path.read_bytes()
+    with pytest.raises(ConfigError):
+        settings.save_profile(path, "default", {"host": "https://x"})
+    assert path.read_bytes() == before
+
+
+def test_save_through_symlink_keeps_the_link(tmp_path):
+    real = tmp_path / "dotfiles" / "orx.yaml"
+    real.parent.mkdir()
+    write(real, "profiles: {}\n")
+    link = tmp_path / "config.yaml"
+    link.symlink_to(real)
+    settings.save_profile(link, "default", {"host": "https://x"})
+    assert link.is_symlink()
+    assert settings.load_config_file(real).profiles["default"]["host"] == "https://x"
+
+
+def _writer(path: str, profile: str, rounds: int) -> None:
+    for n in range(rounds):
+        settings.save_profile(settings.Path(path), profile, {"host": f"https://{profile}-{n}", "port": 9200 + n})
+
+
+def test_concurrent_writers_leave_a_valid_file_with_both_profiles(tmp_path):
+    path = tmp_path / "c.yaml"
+    procs = [multiprocessing.Process(target=_writer, args=(str(path), f"p{i}", 25)) for i in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    config = settings.load_config_file(path)
+    assert sorted(config.profiles) == ["p0", "p1", "p2", "p3"]
+    for i in range(4):
+        assert config.profiles[f"p{i}"] == {"host": f"https://p{i}-24", "port": 9224}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".c.yaml.")], "temporary files left behind"
+
+
+def test_bad_env_value_is_a_usage_error_naming_the_variable(tmp_path):
+    config = settings.ConfigFile(path=tmp_path / "c.yaml")
+    with pytest.raises(UsageError, match="ORX_ELASTIC_TIMEOUT"):
+        settings.resolve(config, None, {}, environ={"ORX_ELASTIC_TIMEOUT": "soon"})
