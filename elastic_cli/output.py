@@ -37,11 +37,11 @@ def is_terminal(stream: IO | None = None) -> bool:
         return False
 
 
-def console(stderr: bool = False, color: bool | None = None):
+def console(stderr: bool = False, color: bool | None = None, stream: IO | None = None):
     """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
     from rich.console import Console
 
-    stream = sys.stderr if stderr else sys.stdout
+    stream = stream or (sys.stderr if stderr else sys.stdout)
     use_color = is_terminal(stream) if color is None else color
     return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
                    emoji=False, force_terminal=use_color if use_color else None,
@@ -192,7 +192,7 @@ class HitWriter:
                              no_wrap=name in ("time", "level"))
         for row in self._rows:
             table.add_row(*[self._cell(name, row[name]) for name in columns])
-        console(False, self.color).print(table)
+        console(color=self.color, stream=self.stream).print(table)
 
     def _cell(self, name: str, value: Any):
         from rich.text import Text

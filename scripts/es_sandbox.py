@@ -453,15 +453,30 @@ def _install_handlers() -> None:
             pass
 
 
-def _pdeathsig_preexec():  # runs in the child between fork and exec
-    try:
-        import ctypes
+def _child_preexec(uid: Optional[int], gid: Optional[int], die_with_parent: bool):
+    """Runs in the child between fork and exec: drop root, then ask for a death signal.
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except Exception:
-        pass
+    The order matters: changing credentials clears PR_SET_PDEATHSIG, so it is
+    set after setuid (Popen's own ``user=`` would change them after preexec_fn).
+    """
+
+    def preexec():
+        if gid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+        if uid is not None:
+            os.setuid(uid)
+        if die_with_parent:
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                PR_SET_PDEATHSIG = 1
+                libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            except Exception:
+                pass
+
+    return preexec
 
 
 def _group_alive(pgid: int) -> bool:
@@ -692,10 +707,9 @@ class ESNode:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # own process group: stop() kills all of it
         )
-        if as_root:
-            popen_kw.update(user=uid, group=gid, extra_groups=[])
-        if not self._detach:
-            popen_kw["preexec_fn"] = _pdeathsig_preexec  # a killed parent takes the node along
+        # Not detached: if this process is killed (even with SIGKILL), the
+        # launcher gets SIGKILL and the server exits when its stdin closes.
+        popen_kw["preexec_fn"] = _child_preexec(uid, gid, die_with_parent=not self._detach)
         with open(self.log_path, "ab") as log:
             try:
                 self._proc = subprocess.Popen(

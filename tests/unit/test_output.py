@@ -1,0 +1,85 @@
+"""The output layer: formats parse with standard parsers, and hostile log text stays inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from elastic_cli.output import HitWriter, get_field, inert, level_of
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"
+
+
+def hit(n, message="line", tags=("error",), **extra):
+    return {"_index": "app-logs", "_id": f"id{n}",
+            "_source": {"message": message, "utc_time": f"2024-01-24T04:0{n}:00Z", "tags": list(tags), **extra}}
+
+
+def write_all(fmt, hits, **kwargs):
+    stream = io.StringIO()
+    writer = HitWriter(fmt, kwargs.pop("fields", None), "message", "utc_time", "tags", stream=stream,
+                       color=kwargs.pop("color", False), **kwargs)
+    for h in hits:
+        writer.write(h)
+    writer.close()
+    return stream.getvalue()
+
+
+def test_inert_makes_control_characters_visible():
+    shown = inert(HOSTILE)
+    assert "\x1b" not in shown and "\x07" not in shown and "\x00" not in shown and "\r" not in shown
+    assert "\\x1b[2J" in shown and "[bold red]not markup[/]" in shown
+    shown.encode("utf-8")  # lone surrogates from invalid UTF-8 no longer break printing
+
+
+def test_json_is_an_array_even_when_empty():
+    assert json.loads(write_all("json", [])) == []
+    parsed = json.loads(write_all("json", [hit(1), hit(2)]))
+    assert [h["_id"] for h in parsed] == ["id1", "id2"]
+
+
+def test_ndjson_one_hit_per_line_keeps_the_raw_message():
+    out = write_all("ndjson", [hit(1, HOSTILE.replace("\udcff", "")), hit(2)])
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0])["_source"]["message"] == HOSTILE.replace("\udcff", "")
+    assert "\x1b" not in out  # JSON escapes control characters
+
+
+def test_csv_parses_and_defuses_formulas():
+    out = write_all("csv", [hit(1, "=HYPERLINK(\"http://evil\")"), hit(2, "multi\nline, \"quoted\"")])
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["time", "index", "level", "message"]
+    assert rows[0]["message"].startswith("'=")
+    assert rows[1]["message"] == "multi\nline, \"quoted\""
+
+
+def test_fields_pick_source_fields_including_dotted_names():
+    h = hit(1, host={"name": "web-1"})
+    h["_source"]["log.level"] = "ERROR"
+    out = write_all("csv", [h], fields=["utc_time", "host.name", "log.level"])
+    assert list(csv.DictReader(io.StringIO(out))) == [
+        {"utc_time": "2024-01-24T04:01:00Z", "host.name": "web-1", "log.level": "ERROR"}]
+
+
+def test_table_renders_hostile_text_as_text_and_folds_long_traces():
+    trace = "\n".join(f"  File \"app.py\", line {n}" for n in range(100))
+    out = write_all("table", [hit(1, HOSTILE), hit(2, trace)], markers=["openReplaySession.id=1"])
+    assert "\x1b" not in out and "\x07" not in out
+    assert "[bold red]" in out and "\\x1b[2J" in out
+    assert "more lines" in out
+
+
+@pytest.mark.parametrize("tags,level", [(["success", "info"], "info"), (["error", "info"], "error"),
+                                        ("ERROR", "error"), (None, ""), (["custom"], "custom")])
+def test_level_of(tags, level):
+    assert level_of(tags) == level
+
+
+def test_get_field_nested_and_literal_dotted():
+    assert get_field({"a": {"b": 1}}, "a.b") == 1
+    assert get_field({"a.b": 2}, "a.b") == 2
+    assert get_field({"a": 1}, "a.b") is None
