@@ -460,21 +460,26 @@ def _child_preexec(uid: Optional[int], gid: Optional[int], die_with_parent: bool
     set after setuid (Popen's own ``user=`` would change them after preexec_fn).
     """
 
+    prctl = None
+    if die_with_parent:
+        # Resolved here, in the parent: after setuid the child may not be able
+        # to import anything (e.g. a Python under /root, which is 0700).
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    kill = int(signal.SIGKILL)
+
     def preexec():
         if gid is not None:
             os.setgroups([])
             os.setgid(gid)
         if uid is not None:
             os.setuid(uid)
-        if die_with_parent:
-            try:
-                import ctypes
-
-                libc = ctypes.CDLL(None, use_errno=True)
-                PR_SET_PDEATHSIG = 1
-                libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-            except Exception:
-                pass
+        if prctl is not None:
+            prctl(1, kill, 0, 0, 0)  # PR_SET_PDEATHSIG
 
     return preexec
 
