@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Startup time of `orx-elastic --help` and of a completion request, against `python -c "import click"`.
+
+    .venv/bin/python bench/startup.py [-n 20]
+
+Each command runs N times, interleaved (one of each per round, so drift hits all alike);
+the medians are compared to the floor, a bare interpreter importing click. Target: within 1.3x.
+Completion requests measured: `orx-elastic completion --profiles` (what the scripts run for
+--profile) and the bash completion function end to end (bash sources the script and completes
+`orx-elastic --profile <TAB>`, which runs the former).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 1.3
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=20, help="runs of each command (default 20)")
+    args = parser.parse_args()
+
+    python = sys.executable
+    entry = Path(python).parent / "orx-elastic"
+    tool = [str(entry)] if entry.exists() else [python, "-m", "elastic_cli"]
+    bash = shutil.which("bash")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        sys.path.insert(0, str(ROOT))
+        from elastic_cli.settings import save_profile
+
+        for name in ("default", "prod", "staging"):
+            save_profile(config, name, {"host": f"https://{name}.example.com", "port": 9243})
+        env = {**os.environ, "ORX_ELASTIC_CONFIG": str(config),
+               "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+        commands = {
+            'python -c "import click" (floor)': [python, "-c", "import click"],
+            "orx-elastic --help": [*tool, "--help"],
+            "orx-elastic completion --profiles": [*tool, "completion", "--profiles"],
+        }
+        if bash:
+            script = ('source "$1"; COMP_WORDS=(orx-elastic --profile ""); COMP_CWORD=2; _orx_elastic; '
+                      'printf "%s\\n" "${COMPREPLY[@]}"')
+            commands["bash: orx-elastic --profile <TAB>"] = [bash, "--norc", "--noprofile", "-c", script, "bash",
+                                                             str(ROOT / "completions" / "orx-elastic.bash")]
+        for argv in commands.values():  # warm the page cache and .pyc files; check each works
+            result = subprocess.run(argv, capture_output=True, env=env)
+            if result.returncode != 0:
+                print(f"failed: {argv}\n{result.stderr.decode()}", file=sys.stderr)
+                return 1
+
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.n):
+            for name, argv in commands.items():
+                start = time.perf_counter()
+                subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                times[name].append(time.perf_counter() - start)
+
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    floor = next(iter(medians.values()))
+    width = max(map(len, medians))
+    print(f"{args.n} runs each, interleaved; python {sys.version.split()[0]}")
+    print(f"{'command':<{width}}  {'median':>9}  {'ratio':>6}  target <= {TARGET}x")
+    for index, (name, median) in enumerate(medians.items()):
+        ratio = median / floor
+        verdict = "" if index == 0 else ("ok" if ratio <= TARGET else "OVER")
+        print(f"{name:<{width}}  {median:7.1f}ms  {ratio:5.2f}x  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
