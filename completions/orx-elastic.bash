@@ -5,16 +5,16 @@
 _orx_elastic_node() {
     # $1: command path; sets subs (subcommands), opts (options), vopts (options taking a value)
     case "$1" in
-        '') subs='configure config create-key keys check logs completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
-        'configure') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --default -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field' ;;
-        'config') subs='path show'; opts='-h --help'; vopts='' ;;
-        'config path') subs=''; opts='-h --help'; vopts='' ;;
-        'config show') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --reveal -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output' ;;
+        '') subs='create-key keys configure config check logs completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --save -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --name --expiration -o --output' ;;
         'keys') subs='invalidate list rotate'; opts='-h --help'; vopts='' ;;
         'keys invalidate') subs=''; opts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key -h --help'; vopts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key' ;;
         'keys list') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --all -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key -o --output' ;;
         'keys rotate') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --keep-privileges --keep-old -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key -o --output' ;;
+        'configure') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --default -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field' ;;
+        'config') subs='path show'; opts='-h --help'; vopts='' ;;
+        'config path') subs=''; opts='-h --help'; vopts='' ;;
+        'config show') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --reveal -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output' ;;
         'check') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -o --output --deadline -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output --deadline' ;;
         'logs') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -o --output --all-levels --since --until --reverse --limit --all --fields -f --follow --interval --explain -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output --since --until --limit --fields --interval' ;;
         'completion') subs=''; opts='-h --help'; vopts='' ;;
@@ -27,9 +27,6 @@ _orx_elastic_value() {
     case "$1|$2" in
         '|--config') _orx_elastic_files "$3" file ;;
         '|--profile') _orx_elastic_profiles "$3" ;;
-        'configure|--ca-certs') _orx_elastic_files "$3" file ;;
-        'config show|--ca-certs') _orx_elastic_files "$3" file ;;
-        'config show|-o' | 'config show|--output') _orx_elastic_words 'table json' "$3" ;;
         'create-key|--ca-certs') _orx_elastic_files "$3" file ;;
         'create-key|-o' | 'create-key|--output') _orx_elastic_words 'table json' "$3" ;;
         'keys invalidate|--ca-certs') _orx_elastic_files "$3" file ;;
@@ -37,6 +34,9 @@ _orx_elastic_value() {
         'keys list|-o' | 'keys list|--output') _orx_elastic_words 'table json' "$3" ;;
         'keys rotate|--ca-certs') _orx_elastic_files "$3" file ;;
         'keys rotate|-o' | 'keys rotate|--output') _orx_elastic_words 'table json' "$3" ;;
+        'configure|--ca-certs') _orx_elastic_files "$3" file ;;
+        'config show|--ca-certs') _orx_elastic_files "$3" file ;;
+        'config show|-o' | 'config show|--output') _orx_elastic_words 'table json' "$3" ;;
         'check|--ca-certs') _orx_elastic_files "$3" file ;;
         'check|-o' | 'check|--output') _orx_elastic_words 'table json' "$3" ;;
         'logs|--ca-certs') _orx_elastic_files "$3" file ;;

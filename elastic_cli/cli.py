@@ -7,7 +7,6 @@ completion never import the Elasticsearch client or rich.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -17,36 +16,34 @@ from typing import Any
 import click
 
 from elastic_cli import __version__
-from elastic_cli.commands.options import profile_names
 from elastic_cli.errors import EXIT_CODES, OrxError
 
-# command name -> "module:attribute", imported on first use
+# command name -> ("module:attribute" imported on first use, short help for --help)
 COMMANDS = {
-    "configure": "elastic_cli.commands.configure:configure",
-    "config": "elastic_cli.commands.config:config",
-    "create-key": "elastic_cli.commands.create_key:create_key",
-    "keys": "elastic_cli.commands.keys:keys",
-    "check": "elastic_cli.commands.check:check",
-    "logs": "elastic_cli.commands.logs:logs",
-    "completion": "elastic_cli.commands.completion:completion",
+    "create-key": ("elastic_cli.commands.create_key:create_key", "Create a least-privilege API key for OpenReplay."),
+    "keys": ("elastic_cli.commands.keys:keys", "List, invalidate or rotate the keys orx-elastic made."),
+    "configure": ("elastic_cli.commands.configure:configure", "Write host, port, id, api_key and indexes to a profile."),
+    "config": ("elastic_cli.commands.config:config", "Show the active settings, or the config file's path."),
+    "check": ("elastic_cli.commands.check:check", "Check connection, TLS, key, privileges, indices, fields, data."),
+    "logs": ("elastic_cli.commands.logs:logs", "Print the backend logs of one session, by token or session id."),
+    "completion": ("elastic_cli.commands.completion:completion", "Print the completion script for bash, zsh or fish."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._available(name)]
-
-    @staticmethod
-    def _available(name: str) -> bool:
-        module = COMMANDS[name].split(":")[0]
-        return importlib.util.find_spec(module) is not None
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None or not self._available(name):
+        if name not in COMMANDS:
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = COMMANDS[name][0].split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # short help from the table above: --help imports no command module
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
 
 
 def _exit_code_epilog() -> str:
@@ -95,7 +92,7 @@ class AppContext:
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="ORX_ELASTIC_CONFIG",
               help="Config file (default: the platform's config dir; env ORX_ELASTIC_CONFIG).")
-@click.option("--profile", envvar="ORX_ELASTIC_PROFILE", shell_complete=profile_names, help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
+@click.option("--profile", envvar="ORX_ELASTIC_PROFILE", help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
 @click.option("-v", "--verbose", count=True, help="Say more on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")

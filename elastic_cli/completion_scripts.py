@@ -70,9 +70,7 @@ def _one_line(text: str | None, limit: int = 80) -> str:
 
 
 def _kind(param: click.Parameter) -> tuple[str | None, tuple[str, ...]]:
-    from elastic_cli.commands.options import profile_names
-
-    if getattr(param, "_custom_shell_complete", None) is profile_names:
+    if param.name == "profile":  # the root's --profile: names come from the config file
         return "profile", ()
     kind = param.type
     if isinstance(kind, click.Choice):

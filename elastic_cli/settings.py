@@ -11,16 +11,12 @@ other's profiles. A file that cannot be read or parsed is never overwritten.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
-from urllib.parse import urlsplit
 
 from elastic_cli.errors import ConfigError, UsageError
 
@@ -287,6 +283,8 @@ def resolve(
 
 def split_host(text: str) -> tuple[str, int | None]:
     """`https://es:9243/` -> ('https://es', 9243); no scheme means https (Elasticsearch's default since 8.0)."""
+    from urllib.parse import urlsplit
+
     text = text.strip()
     if "://" not in text:
         text = "https://" + text
@@ -305,6 +303,9 @@ def split_host(text: str) -> tuple[str, int | None]:
 
 def parse_cloud_id(cloud_id: str) -> tuple[str, int]:
     """An Elastic Cloud id (`name:base64(domain$es_uuid$kibana_uuid)`) -> (https host, port)."""
+    import base64
+    import binascii
+
     try:
         _, _, encoded = cloud_id.strip().rpartition(":")
         decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
@@ -385,6 +386,8 @@ def save_profile(path: Path, profile: str, updates: Mapping[str, Any], make_defa
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -405,6 +408,9 @@ def split_api_key(key_id: str | None, api_key: str | None) -> tuple[str | None, 
 
     Returns (id, secret, form) where form is 'raw' or 'encoded', so the tool can say which it used.
     """
+    import base64
+    import binascii
+
     if not api_key:
         return key_id, api_key, "raw"
     try:

@@ -9,19 +9,6 @@ import click
 OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
 
 
-def profile_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Profile names for shell completion: reads only the YAML file, never the network."""
-    from elastic_cli import settings
-
-    try:
-        root = ctx.find_root()
-        path = root.params.get("config_path") or settings.default_config_path()
-        names = settings.load_config_file(path).profiles
-    except Exception:  # noqa: BLE001 — completion must never fail loudly
-        return []
-    return [name for name in names if name.startswith(incomplete)]
-
-
 CONNECTION_FLAGS = (
     click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
     click.option("--port", type=int, help="HTTP port [default: 9200]."),
