@@ -84,7 +84,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bo
                 title: str | None = None) -> None:
     from rich.table import Table
 
-    table = Table(*[_text(c) for c in columns], title=title, header_style="bold", expand=False)
+    table = Table(*[inert(c) for c in columns], title=title, header_style="bold", expand=False)
     for row in rows:
         table.add_row(*[_text(cell) for cell in row])
     console(False, color).print(table)
