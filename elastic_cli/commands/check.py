@@ -1,0 +1,51 @@
+"""`orx-elastic check`: test connectivity, and explain why logs would not show."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from elastic_cli.commands.options import connection_options, settings_flags
+
+
+@click.command()
+@connection_options
+@click.option("-o", "--output", type=click.Choice(("table", "json")),
+              help="Output format [default: table on a terminal, json when piped].")
+@click.option("--deadline", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
+              help="Seconds for the whole run; checks left after it are skipped.")
+@click.pass_obj
+def check(app, output: str | None, deadline: float, **params) -> None:
+    """Check the connection, the key, the indices and the logs, in order, and say what to fix.
+
+    \b
+    Checks, in order: TCP connection, TLS (or plain HTTP), API key, read privilege
+    on the index patterns, matching indices, the message/time/tags field mappings,
+    log lines carrying an OpenReplay marker, and OpenReplay v1.21's `logs` index.
+    A check that cannot run because an earlier one failed is skipped, with the reason.
+
+    Exit 0 when nothing failed (warnings allowed), 10 when a check failed.
+
+    \b
+    Examples:
+      orx-elastic check
+      orx-elastic check --host https://es.example.com:9243 --ca-certs http_ca.crt
+      orx-elastic check -o json | jq '.[] | select(.status != "ok")'
+    """
+    from elastic_cli import diagnosis
+    from elastic_cli.errors import CheckFailed
+    from elastic_cli.output import print_findings, print_json
+
+    settings = app.settings(settings_flags(params))
+    fmt = output or ("table" if sys.stdout.isatty() else "json")
+    findings = diagnosis.run_checks(settings, deadline)
+    if fmt == "json":
+        print_json([f.to_dict() for f in findings])
+    else:
+        print_findings([f.to_dict() for f in findings], color=app.color)
+    failed = [f for f in findings if f.status == diagnosis.FAILURE]
+    if failed:
+        names = ", ".join(f.id for f in failed)
+        raise CheckFailed(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed ({names})",
+                          failed[0].fix or None)

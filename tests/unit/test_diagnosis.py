@@ -1,0 +1,263 @@
+"""The pure parts of diagnosis: ordering, skip logic, deadline, classification, queries.
+
+The fake client here only drives the control flow; every real behaviour is tested
+against real Elasticsearch nodes in tests/integration/test_check.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from elastic_cli import diagnosis
+from elastic_cli.diagnosis import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
+from elastic_cli.settings import resolve, ConfigFile
+
+
+def make_settings(**flags):
+    flags.setdefault("host", "http://127.0.0.1:9200")
+    flags.setdefault("id", "key-id")
+    flags.setdefault("api_key", "s3cret-value")
+    return resolve(ConfigFile(path=Path("/nonexistent")), None, flags, environ={})
+
+
+class FakeResponse(dict):
+    @property
+    def body(self):
+        return dict(self)
+
+
+class FakeClient:
+    """Answers like Elasticsearch would for a healthy setup; `fail` maps method -> exception."""
+
+    def __init__(self, fail=None, caps=None, marked=3, errors=2):
+        self.fail = fail or {}
+        self.calls = []
+        self.caps = caps or {"indices": ["app-logs"], "fields": {
+            "message": {"text": {"type": "text"}}, "utc_time": {"date": {"type": "date"}},
+            "tags": {"keyword": {"type": "keyword"}}}}
+        self.marked, self.errors = marked, errors
+        self.security = SimpleNamespace(authenticate=self._wrap("authenticate", lambda **kw: {
+            "username": "u", "authentication_type": "api_key", "api_key": {"id": "key-id", "name": "orx"}}),
+            get_api_key=self._wrap("get_api_key", lambda **kw: {"api_keys": [{"id": "key-id", "expiration": None}]}),
+            has_privileges=self._wrap("has_privileges", lambda **kw: {
+                "index": {n: {"read": True} for n in kw["index"][0]["names"]}}))
+        self.field_caps = self._wrap("field_caps", lambda **kw: self.caps)
+        self.search = self._wrap("search", self._search)
+        self.count = self._wrap("count", lambda **kw: {"count": 5})
+
+    def options(self, **kw):
+        self.calls.append(("options", kw))
+        return self
+
+    def _wrap(self, name, fn):
+        def call(**kw):
+            self.calls.append((name, kw))
+            if name in self.fail:
+                raise self.fail[name]
+            return FakeResponse(fn(**kw))
+        return call
+
+    def _search(self, **kw):
+        if "aggs" not in kw:
+            return {"hits": {"total": {"value": 10}}}
+        return {"hits": {"total": {"value": self.marked}}, "aggregations": {
+            "generation": {"buckets": {"token": {"doc_count": 1}, "session_id": {"doc_count": self.marked - 1}}},
+            "errors": {"doc_count": self.errors},
+            "newest": {"value_as_string": "2024-01-24T04:06:00.000Z"},
+            "oldest": {"value_as_string": "2024-01-24T04:00:00.000Z"}}}
+
+
+def ok_net(check_id):
+    return lambda settings, deadline: finding(check_id, OK, "fine")
+
+
+def run(client=None, settings=None, connect=None, tls=None, **kw):
+    client = client if client is not None else FakeClient()
+    return diagnosis.run_checks(settings or make_settings(), client_factory=lambda s: client,
+                                connect=connect or ok_net("connect"), tls=tls or ok_net("tls"), **kw)
+
+
+class ApiError(Exception):
+    def __init__(self, status, body=None):
+        super().__init__(f"HTTP {status}")
+        self.status_code = status
+        self.body = body or {}
+
+
+def statuses(findings):
+    return {f.id: f.status for f in findings}
+
+
+def test_healthy_run_returns_every_check_in_order():
+    findings = run()
+    assert [f.id for f in findings] == list(CHECK_IDS)
+    assert set(statuses(findings).values()) == {OK}, [(f.id, f.detail) for f in findings]
+    assert not diagnosis.has_failure(findings)
+
+
+def test_no_connection_skips_everything_else():
+    findings = run(connect=lambda s, d: finding("connect", FAILURE, "refused"))
+    result = statuses(findings)
+    assert result["connect"] == FAILURE
+    assert all(result[i] == SKIPPED for i in CHECK_IDS[1:])
+    assert all("no connection" in f.detail for f in findings[1:])
+
+
+def test_tls_failure_skips_the_api_checks():
+    client = FakeClient()
+    findings = run(client, tls=lambda s, d: finding("tls", FAILURE, "bad cert"))
+    assert statuses(findings)["auth"] == SKIPPED and "TLS" in findings[2].detail
+    assert client.calls == []
+
+
+def test_failed_auth_skips_4_to_8():
+    client = FakeClient(fail={"authenticate": ApiError(401, {"error": {
+        "additional_unsuccessful_credentials": "API key: api key is expired"}})})
+    findings = run(client)
+    result = statuses(findings)
+    assert result["auth"] == FAILURE and "expired" in findings[2].detail and "key-id" in findings[2].detail
+    assert all(result[i] == SKIPPED for i in CHECK_IDS[3:])
+    assert [c[0] for c in client.calls if c[0] != "options"] == ["authenticate"]
+
+
+def test_missing_key_is_an_auth_failure_not_a_crash():
+    settings = make_settings(api_key=None, id=None)
+    findings = diagnosis.run_checks(settings, connect=ok_net("connect"), tls=ok_net("tls"))
+    assert statuses(findings)["auth"] == FAILURE and "no API key" in findings[2].detail
+
+
+def test_no_read_skips_index_checks_but_not_logs_index():
+    client = FakeClient()
+    client.security.has_privileges = client._wrap("has_privileges", lambda **kw: {
+        "index": {n: {"read": False} for n in kw["index"][0]["names"]}})
+    findings = run(client)
+    result = statuses(findings)
+    assert result["privileges"] == FAILURE
+    assert all(result[i] == SKIPPED for i in ("indices", "message_field", "time_field", "tags_field", "marked_logs"))
+    assert result["logs_index"] == OK
+
+
+def test_no_index_skips_mapping_and_data():
+    findings = run(FakeClient(caps={"indices": [], "fields": {}}))
+    result = statuses(findings)
+    assert result["indices"] == FAILURE
+    assert all(result[i] == SKIPPED for i in ("message_field", "time_field", "tags_field", "marked_logs"))
+
+
+def test_missing_message_field_skips_marked_logs():
+    caps = {"indices": ["a"], "fields": {"utc_time": {"date": {}}, "tags": {"keyword": {}}}}
+    result = statuses(run(FakeClient(caps=caps)))
+    assert result["message_field"] == FAILURE and result["marked_logs"] == SKIPPED
+
+
+def test_keyword_message_is_a_warning_and_uses_wildcard():
+    caps = {"indices": ["a"], "fields": {"message": {"keyword": {}}, "utc_time": {"date": {}}, "tags": {"keyword": {}}}}
+    client = FakeClient(caps=caps)
+    findings = run(client)
+    assert statuses(findings)["message_field"] == WARNING
+    search = [kw for name, kw in client.calls if name == "search" and "aggs" in kw][0]
+    assert all("wildcard" in clause for clause in search["query"]["bool"]["should"])
+
+
+def test_zero_marked_lines_is_a_warning_with_the_fix():
+    findings = run(FakeClient(marked=0, errors=0))
+    marked = findings[CHECK_IDS.index("marked_logs")]
+    assert marked.status == WARNING and "propagate" in marked.fix and marked.data["marked"] == 0
+
+
+def test_marked_but_none_tagged_error_is_a_warning():
+    marked = run(FakeClient(errors=0))[CHECK_IDS.index("marked_logs")]
+    assert marked.status == WARNING and "tagged 'error'" in marked.detail
+
+
+def test_logs_index_missing_is_only_a_warning():
+    findings = run(FakeClient(fail={"count": ApiError(404)}))
+    assert statuses(findings)["logs_index"] == WARNING and not diagnosis.has_failure(findings)
+
+
+def test_unexpected_exception_in_a_check_becomes_a_failure_and_others_run():
+    findings = run(FakeClient(fail={"field_caps": RuntimeError("boom")}))
+    result = statuses(findings)
+    assert result["indices"] == FAILURE and "boom" in findings[4].detail
+    assert result["logs_index"] == OK
+
+
+def test_deadline_skips_the_remaining_checks():
+    now = [0.0]
+
+    def slow_connect(settings, deadline):
+        now[0] += 31
+        return finding("connect", OK, "slow")
+
+    findings = run(connect=slow_connect, clock=lambda: now[0], deadline_seconds=30)
+    result = statuses(findings)
+    assert result["connect"] == OK
+    assert all(result[i] == SKIPPED for i in CHECK_IDS[1:])
+    assert "deadline of 30s" in findings[1].detail
+
+
+def test_requests_are_bounded_by_the_deadline():
+    now = [0.0]
+    client = FakeClient()
+    run(client, settings=make_settings(timeout=10), clock=lambda: now[0], deadline_seconds=4)
+    timeouts = [kw["request_timeout"] for name, kw in client.calls if name == "options"]
+    assert timeouts and max(timeouts) <= 4
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("API key: api key is expired", "expired"),
+    ("API key: api key [abc] has been invalidated", "invalidated"),
+    ("API key: invalid credentials for API key [abc]", "wrong-secret"),
+    ("API key: unable to find apikey with id abc", "unknown-id"),
+    ("API key: apikey authentication for id abc encountered a failure", "rejected"),
+])
+def test_classify_auth_failure(text, expected):
+    exc = ApiError(401, {"error": {"root_cause": [{"additional_unsuccessful_credentials": text}]}})
+    assert diagnosis.classify_auth_failure(exc) == expected
+
+
+def test_marker_query_for_text_and_keyword():
+    text = diagnosis.marker_query("message", ["text"])["bool"]["should"]
+    assert {"match_phrase": {"message": "openReplaySessionToken"}} in text
+    assert {"match_phrase": {"message": "openReplaySession.id"}} in text
+    mixed = diagnosis.marker_query("message", ["keyword", "text"])["bool"]["should"]
+    assert len(mixed) == 4
+
+
+def test_host_port_strips_ipv6_brackets():
+    settings = make_settings(host="https://[::1]:9243")
+    assert diagnosis.host_port(settings) == ("https", "::1", 9243)
+
+
+def test_self_signed_detection_on_der():
+    crypto = pytest.importorskip("cryptography")  # noqa: F841
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(subject, issuer, key):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+                .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+                .public_bytes(serialization.Encoding.DER))
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    a = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a")])
+    b = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "b")])
+    assert diagnosis.is_self_signed(cert(a, a, key)) is True
+    assert diagnosis.is_self_signed(cert(a, b, key)) is False
+    assert diagnosis.is_self_signed(b"\x30\x00") is None
+
+
+def test_finding_to_dict_and_summary():
+    f = Finding("auth", FAILURE, "t", "d", "f", {"x": 1})
+    assert f.to_dict() == {"id": "auth", "status": FAILURE, "title": "t", "detail": "d", "fix": "f", "data": {"x": 1}}
+    assert diagnosis.summary([f, finding("connect", OK)]) == "1 ok, 1 failed"
