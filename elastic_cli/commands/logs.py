@@ -100,7 +100,7 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
 
     patterns = settings.index_patterns
     es = build_client(settings)
-    with translated_errors(settings, f"search {','.join(patterns)}"):
+    with es, translated_errors(settings, f"search {','.join(patterns)}"):
         info = log_search.field_info(es, patterns, settings.message_field)
         if not info.indices:
             raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",

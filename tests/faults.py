@@ -1,0 +1,180 @@
+"""Small loopback servers that misbehave on purpose, next to the real node.
+
+None of them imitates Elasticsearch: they answer with an error, hang, cut a
+connection, or forward bytes to the real node until told to die.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """One HTTP request: headers, then Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head
+
+
+class LoopbackServer:
+    """Accepts on 127.0.0.1:<free port>; each connection goes to `handle` in a thread."""
+
+    def __init__(self, handle: Callable[["LoopbackServer", socket.socket], None], tls: ssl.SSLContext | None = None):
+        self.handle = handle
+        self.tls = tls
+        self.requests = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.closed = threading.Event()
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.tls is not None:
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    conn.close()
+                    continue
+            self.connections.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        try:
+            self.handle(self, conn)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def count(self) -> int:
+        with self.lock:
+            self.requests += 1
+            return self.requests
+
+    def close(self) -> None:
+        self.closed.set()
+        for conn in list(self.connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sock.close()
+
+
+@contextmanager
+def serving(handle, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServer]:
+    server = LoopbackServer(handle, tls)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def answer_status(status: int, reason: str):
+    """Every request gets `status` (e.g. 429, 503) with a small JSON error body."""
+    body = ('{"error":{"type":"test","reason":"%s"},"status":%d}' % (reason, status)).encode()
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        while _read_request(conn):
+            server.count()
+            conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
+                         b"Content-Length: %d\r\n\r\n" % (status, reason.encode(), len(body)) + body)
+    return handle
+
+
+def never_answer(server: LoopbackServer, conn: socket.socket) -> None:
+    """Reads the request and says nothing until the test ends."""
+    _read_request(conn)
+    server.count()
+    server.closed.wait(120)
+
+
+def drop_mid_response(server: LoopbackServer, conn: socket.socket) -> None:
+    """Starts a 200 answer, sends part of the body, and hangs up."""
+    if _read_request(conn):
+        server.count()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
+                     b"Content-Length: 5000\r\n\r\n{\"took\":1,\"hits\":{\"hits\":[{\"_index\":")
+
+
+def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_bytes: int | None = None):
+    """Forwards to the real node on `port`. The first `first_failures` requests get `status`
+    instead; with `cut_after_bytes`, everything dies once that many response bytes have passed
+    (as if the node were stopped mid-run)."""
+    passed = {"bytes": 0}
+    dead = threading.Event()
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        if dead.is_set():
+            return
+        if server.requests < first_failures:
+            head = _read_request(conn)
+            if head and server.count() <= first_failures:
+                body = b'{"error":{"type":"es_rejected_execution_exception","reason":"busy"},"status":%d}' % status
+                conn.sendall(b"HTTP/1.1 %d Busy\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                             b"X-elastic-product: Elasticsearch\r\nContent-Length: %d\r\n\r\n" % (status, len(body)) + body)
+                return
+        upstream = socket.create_connection(("127.0.0.1", port))
+
+        def pump(src: socket.socket, dst: socket.socket, counted: bool) -> None:
+            try:
+                while not dead.is_set():
+                    chunk = src.recv(65536)
+                    if not chunk:
+                        break
+                    if counted and cut_after_bytes is not None:
+                        passed["bytes"] += len(chunk)
+                        if passed["bytes"] > cut_after_bytes:
+                            dead.set()
+                            server.close()
+                            break
+                    dst.sendall(chunk)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        back = threading.Thread(target=pump, args=(upstream, conn, True), daemon=True)
+        back.start()
+        pump(conn, upstream, False)
+        back.join(30)
+        upstream.close()
+
+    return handle

@@ -1,0 +1,292 @@
+"""Faults, bad input and secrets: the tool fails cleanly, loses nothing, leaks nothing.
+
+The real node provides the data and the credentials; small loopback servers
+(tests/faults.py) produce what a healthy node cannot: 429/503, a hang, a cut.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import faults  # noqa: E402
+
+SESSION = "31337313373133"
+LINES = 5_000
+PASSWORD_LIKE = "hunter2-not-a-real-password"
+
+
+@pytest.fixture(scope="module")
+def env(es_node, tmp_path_factory):
+    from elasticsearch import helpers
+
+    admin = es_node.admin_client()
+    index = f"orxfault-{uuid.uuid4().hex[:8]}-logs"
+    admin.indices.create(index=index, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    helpers.bulk(admin, ({"_index": index, "_source": {
+        "message": f"openReplaySession.id={SESSION} line {n:05d} " + "x" * 200,
+        "utc_time": f"2024-01-24T04:{n // 600:02d}:{(n // 10) % 60:02d}Z", "tags": ["error"]}}
+        for n in range(LINES)), refresh="wait_for")
+    key = admin.security.create_api_key(name="orx-fault-reader", role_descriptors={
+        "r": {"cluster": [], "index": [{"names": [index], "privileges": ["read"]}]}})
+    config = tmp_path_factory.mktemp("faults") / "config.yaml"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_")}
+    yield {"node": es_node, "admin": admin, "index": index, "key": key, "config": config, "env": clean}
+    admin.indices.delete(index=index)
+
+
+def cli(env, *args, host=None, key=None, timeout=120, extra_env=None):
+    key = key or env["key"]
+    command = [sys.executable, "-m", "elastic_cli", "--config", str(env["config"])] + list(args)
+    if "--host" not in args:
+        command += ["--host", host or env["node"].url]
+    if "--api-key" not in args:
+        command += ["--id", key["id"], "--api-key", key["api_key"]]
+    if "--indexes" not in args:
+        command += ["--indexes", env["index"]]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            env={**env["env"], **(extra_env or {})})
+    shown = result.stdout + result.stderr
+    for secret in (env["key"]["api_key"], env["key"]["encoded"], PASSWORD_LIKE):
+        assert secret not in shown, "a secret was printed"
+    if "--debug" not in args:
+        assert "Traceback" not in result.stderr
+    return result
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# ---------------------------------------------------------------- network
+
+
+def test_connection_refused(env):
+    with faults.serving(faults.never_answer) as server:
+        port = server.port
+    result = cli(env, "logs", SESSION, host=f"http://127.0.0.1:{port}")
+    assert result.returncode == 4 and "connection refused" in one_error_line(result)
+
+
+def test_dns_failure(env):
+    result = cli(env, "logs", SESSION, host="http://no-such-host.invalid:9200")
+    assert result.returncode == 4 and "cannot resolve" in one_error_line(result)
+
+
+def test_server_that_never_answers_is_bounded_by_timeout(env):
+    with faults.serving(faults.never_answer) as server:
+        started = time.monotonic()
+        result = cli(env, "logs", SESSION, "--timeout", "1", host=f"http://127.0.0.1:{server.port}")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 4 and "did not answer within 1s" in one_error_line(result)
+    assert elapsed < 15
+
+
+def test_connection_dropped_mid_response(env):
+    with faults.serving(faults.drop_mid_response) as server:
+        result = cli(env, "logs", SESSION, host=f"http://127.0.0.1:{server.port}")
+    assert result.returncode == 4, result.stderr
+    assert server.requests >= 1
+
+
+@pytest.mark.parametrize("status,code", [(429, 12), (503, 12)])
+def test_overload_is_retried_a_bounded_number_of_times(env, status, code):
+    with faults.serving(faults.answer_status(status, "busy")) as server:
+        started = time.monotonic()
+        result = cli(env, "logs", SESSION, host=f"http://127.0.0.1:{server.port}")
+        elapsed = time.monotonic() - started
+    assert result.returncode == code and f"HTTP {status}" in one_error_line(result)
+    assert server.requests == 4  # one try and three retries, then a clear error
+    assert elapsed < 30
+
+
+def test_overload_then_recovery_succeeds(env):
+    with faults.serving(faults.forward_to(env["node"].port, first_failures=2, status=429)) as server:
+        result = cli(env, "logs", SESSION, "--limit", "5", "-o", "ndjson", host=f"http://127.0.0.1:{server.port}")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 5
+
+
+def test_node_gone_in_the_middle_of_all_keeps_complete_lines(env):
+    with faults.serving(faults.forward_to(env["node"].port, cut_after_bytes=600_000)) as server:
+        result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", host=f"http://127.0.0.1:{server.port}")
+    assert result.returncode == 4, result.stderr
+    lines = result.stdout.split("\n")
+    assert lines[-1] == "", "the last line written is complete"
+    parsed = [json.loads(line) for line in lines[:-1]]
+    assert 0 < len(parsed) < LINES
+    assert [p["_source"]["message"][:36] for p in parsed] == sorted(p["_source"]["message"][:36] for p in parsed)
+
+
+# ---------------------------------------------------------------- TLS
+
+
+def _expired_tls_context(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=30)).not_valid_after(now - dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "expired.pem", tmp_path / "expired.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
+def test_expired_certificate(env, tmp_path):
+    context, cert_path = _expired_tls_context(tmp_path)
+    with faults.serving(faults.never_answer, tls=context) as server:
+        result = cli(env, "logs", SESSION, "--ca-certs", str(cert_path), host=f"https://127.0.0.1:{server.port}")
+    assert result.returncode == 5 and "expired" in one_error_line(result)
+
+
+def test_https_to_http_port_and_http_to_https_port(env, es_tls_node):
+    result = cli(env, "logs", SESSION, host=env["node"].url.replace("http://", "https://"))
+    assert result.returncode == 5 and "plain HTTP" in one_error_line(result)
+    result = cli(env, "logs", SESSION, host=es_tls_node.url.replace("https://", "http://"))
+    assert result.returncode in (4, 5), result.stderr
+    assert "https" in result.stderr.lower()
+
+
+def test_self_signed_without_ca_and_wrong_fingerprint(env, es_tls_node):
+    result = cli(env, "logs", SESSION, host=es_tls_node.url)
+    assert result.returncode == 5 and "--ca-certs" in result.stderr
+    result = cli(env, "logs", SESSION, "--fingerprint", "ab" * 32, host=es_tls_node.url)
+    assert result.returncode == 5 and "fingerprint" in one_error_line(result)
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def test_wrong_and_truncated_keys_are_authentication_failures(env):
+    for secret in ("wrong-secret-value", env["key"]["api_key"][:-3]):
+        result = cli(env, "logs", SESSION, "--api-key", secret, "--id", env["key"]["id"])
+        assert result.returncode == 6 and "rejected the credentials" in one_error_line(result)
+        assert secret not in result.stderr
+
+
+def test_encoded_key_where_the_raw_key_belongs_works_and_says_so(env):
+    result = cli(env, "-v", "logs", SESSION, "--limit", "1", "-o", "ndjson", "--api-key", env["key"]["encoded"])
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_debug_output_redacts_the_key(env):
+    result = cli(env, "--debug", "logs", SESSION, "--limit", "1", "-o", "ndjson")
+    assert result.returncode == 0, result.stderr
+    result = cli(env, "--debug", "logs", SESSION, "--api-key", "wrong-secret-value", "--id", env["key"]["id"])
+    assert result.returncode == 6
+    assert "wrong-secret-value" not in result.stderr
+    assert base64.b64encode(f"{env['key']['id']}:wrong-secret-value".encode()).decode() not in result.stderr
+
+
+def test_key_without_privilege_on_the_index(env):
+    other = env["admin"].security.create_api_key(name="orx-fault-other", role_descriptors={
+        "r": {"cluster": [], "index": [{"names": ["somewhere-else-*"], "privileges": ["read"]}]}})
+    result = cli(env, "logs", SESSION, key=other)
+    assert other["api_key"] not in result.stdout + result.stderr
+    # field_caps hides indices the key may not read: to the key they do not exist
+    assert result.returncode in (7, 8), result.stderr
+    assert one_error_line(result)
+
+
+# ---------------------------------------------------------------- input
+
+
+@pytest.mark.parametrize("session", ["", " ", "x" * 100_000, "\x00\x01\x02", "abc*", 'a" OR "b',
+                                     "openReplaySessionToken=*", "12345678901234567890123", "-1"])
+def test_hostile_session_arguments_are_usage_errors(env, session):
+    result = cli(env, "logs", "--", session, host="http://127.0.0.1:9")
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr) < 600
+
+
+@pytest.mark.parametrize("indexes", ["app logs", "a,,b", " , "])
+def test_odd_index_patterns_fail_cleanly(env, indexes):
+    result = cli(env, "logs", SESSION, "--indexes", indexes)
+    assert result.returncode in (2, 8, 11), result.stderr
+    one_error_line(result)
+
+
+@pytest.mark.parametrize("content", ["", "not: [yaml", "profiles: 3\n", "profiles:\n  default:\n    port: x\n"])
+def test_broken_config_files_are_left_untouched(env, tmp_path, content):
+    path = tmp_path / "config.yaml"
+    path.write_text(content)
+    path.chmod(0o600)
+    before = path.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "elastic_cli", "--config", str(path), "configure",
+                             "--host", "http://x"], capture_output=True, text=True, env=env["env"])
+    if content == "":
+        assert result.returncode == 0  # an empty file is an empty config
+    else:
+        assert result.returncode == 3 and str(path) in result.stderr
+        assert path.read_bytes() == before
+
+
+def test_config_path_is_a_directory(env, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "elastic_cli", "--config", str(tmp_path), "logs", SESSION],
+                            capture_output=True, text=True, env=env["env"])
+    assert result.returncode == 3 and "directory" in result.stderr
+
+
+# ---------------------------------------------------------------- soak
+
+
+def test_soak_200_sequential_and_50_concurrent_runs(env):
+    """In-process for the 200 (they share one interpreter: leaks would pile up), subprocesses for the 50."""
+    import io
+    from contextlib import redirect_stdout
+
+    from elastic_cli.cli import main
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    args = ["--config", str(env["config"]), "logs", SESSION, "--limit", "3", "-o", "ndjson",
+            "--host", env["node"].url, "--id", env["key"]["id"], "--api-key", env["key"]["api_key"],
+            "--indexes", env["index"]]
+    baseline = None
+    for n in range(200):
+        buffer = io.StringIO()
+        with redirect_stdout(buffer), pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 0
+        assert len(buffer.getvalue().splitlines()) == 3
+        if n == 10:
+            baseline = open_fds()
+    assert open_fds() <= baseline + 5, "file descriptors leak across runs"
+
+    def one(_):
+        return cli(env, "logs", SESSION, "--limit", "3", "-o", "ndjson", timeout=300)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(one, range(50)))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode][:3]
+    assert all(len(r.stdout.splitlines()) == 3 for r in results)
