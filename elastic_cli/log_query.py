@@ -34,6 +34,8 @@ class LogQuery:
     until: datetime | None = None
     reverse: bool = False
     message_is_keyword: bool = False
+    # some matched indices map the message as text, others as keyword: send both clauses
+    message_is_mixed: bool = False
 
     def __post_init__(self) -> None:
         # Accept a list from callers but keep the dataclass hashable.
@@ -70,13 +72,21 @@ def marker_regexp(marker: str) -> str:
     return ".*" + escape_lucene_regexp(marker) + _MARKER_BOUNDARY
 
 
-def _marker_clause(q: LogQuery, marker: str) -> dict:
-    if q.message_is_keyword:
-        # A keyword field holds the whole line as one term: a phrase would only
-        # match a line that *is* the marker, so match the whole value instead.
-        # flags NONE: only the core syntax; the optional operators stay literal.
-        return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
+def _marker_clauses(q: LogQuery, marker: str) -> list[dict]:
+    if q.message_is_mixed:
+        return [_phrase_clause(q, marker), _regexp_clause(q, marker)]
+    return [_regexp_clause(q, marker) if q.message_is_keyword else _phrase_clause(q, marker)]
+
+
+def _phrase_clause(q: LogQuery, marker: str) -> dict:
     return {"match_phrase": {q.message_field: marker}}
+
+
+def _regexp_clause(q: LogQuery, marker: str) -> dict:
+    # A keyword field holds the whole line as one term: a phrase would only
+    # match a line that *is* the marker, so match the whole value instead.
+    # flags NONE: only the core syntax; the optional operators stay literal.
+    return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
 
 
 def build_query(q: LogQuery) -> dict:
@@ -84,7 +94,7 @@ def build_query(q: LogQuery) -> dict:
     filters: list[dict] = [
         {
             "bool": {
-                "should": [_marker_clause(q, m) for m in q.markers],
+                "should": [clause for m in q.markers for clause in _marker_clauses(q, m)],
                 "minimum_should_match": 1,
             }
         }
@@ -122,7 +132,7 @@ def build_search_body(q: LogQuery, size: int) -> dict:
 
 def explain_cost(q: LogQuery) -> str:
     """One sentence for `--explain`: why this query is cheap or expensive."""
-    if q.message_is_keyword:
+    if q.message_is_keyword or q.message_is_mixed:
         return (
             f"`{q.message_field}` is a keyword field, so each marker is a regexp that must scan "
             "every distinct value of the field (the cost grows with the number of distinct "

@@ -30,8 +30,12 @@ class FieldInfo:
 
     @property
     def message_is_keyword(self) -> bool:
-        # a keyword-only mapping needs the regexp; text (or mixed) keeps the phrase
         return bool(self.message_types) and all(t in KEYWORD_TYPES for t in self.message_types)
+
+    @property
+    def message_is_mixed(self) -> bool:
+        """Text in some indices, keyword in others: the query needs both clauses."""
+        return any(t in KEYWORD_TYPES for t in self.message_types) and not self.message_is_keyword
 
 
 def field_info(es: Any, patterns: Sequence[str], message_field: str) -> FieldInfo:
@@ -72,8 +76,7 @@ def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAG
              on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Every matching line, oldest first, exactly once: a point in time keeps the view
     stable while search_after walks it, so memory stays flat whatever the number of hits."""
-    pit = es.open_point_in_time(index=",".join(patterns), keep_alive=PIT_KEEP_ALIVE,
-                                ignore_unavailable=True, allow_no_indices=True)
+    pit = es.open_point_in_time(index=",".join(patterns), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
     pit_id = pit["id"]
     try:
         search_after = None

@@ -105,7 +105,7 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
         if not info.indices:
             raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
                                 "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
-        query = replace(query, message_is_keyword=info.message_is_keyword)
+        query = replace(query, message_is_keyword=info.message_is_keyword, message_is_mixed=info.message_is_mixed)
         if not info.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
         app.info(f"searching {len(info.indices)} indices; {settings.message_field} is "

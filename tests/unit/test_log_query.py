@@ -261,3 +261,10 @@ def test_parse_time_on_arbitrary_text_raises_only_usage_error(text):
         pass
     else:
         assert result.utcoffset() == timedelta(0)
+
+
+def test_mixed_mapping_sends_phrase_and_regexp_for_each_marker():
+    q = LogQuery(markers=("openReplaySession.id=12", "openReplaySessionToken=a.b"), message_is_mixed=True)
+    should = build_query(q)["bool"]["filter"][0]["bool"]["should"]
+    assert [next(iter(clause)) for clause in should] == ["match_phrase", "regexp", "match_phrase", "regexp"]
+    assert "regexp" in explain_cost(q)
