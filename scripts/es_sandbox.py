@@ -152,10 +152,11 @@ def ensure_distribution(version: str) -> Path:
     base = cache_root() / version
     home = base / f"elasticsearch-{version}"
     marker = base / ".extracted"
-    if marker.exists() and (home / "bin" / "elasticsearch").exists():
+    if marker.exists() and (home / "bin" / "elasticsearch").exists() and _shim_current(home):
         return home
     with _file_lock(base / ".lock"):
         if marker.exists() and (home / "bin" / "elasticsearch").exists():
+            _install_analysis_shim(home, version)
             return home
         zip_path = base / f"elasticsearch-{version}.zip"
         if not zip_path.exists():
@@ -176,9 +177,17 @@ def ensure_distribution(version: str) -> Path:
                 shutil.rmtree(home)
             extracted.rename(home)
             marker.write_text(version + "\n")
+            _install_analysis_shim(home, version)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return home
+
+
+def _shim_current(home: Path) -> bool:
+    import hashlib
+
+    digest = hashlib.sha256(SHIM_SOURCE.encode()).hexdigest()[:16]
+    return (home / "modules" / SHIM_NAME / f".built-{digest}").exists()
 
 
 def _maven_fetch(version: str, base: Path, zip_path: Path) -> None:
@@ -280,6 +289,177 @@ def find_java_home(version: str) -> Path:
             "a Java 21+ JDK for 9.x) or set ORX_ES_JAVA_HOME."
         )
     return ok[0][1]
+
+
+# --------------------------------------------------------------------------
+# analysis components for the .security index
+#
+# The integ-test-zip lacks the `analysis-common` module, and it is not on Maven
+# Central.  Elasticsearch's own `.security` index (where API keys, native
+# users and roles live) declares an `email` analyzer built from
+# `uax_url_email`, `pattern_capture` and `unique`, so without them
+# `POST /_security/api_key` fails with "Unknown filter type [pattern_capture]".
+# This tiny module registers those three names backed by the same Lucene
+# classes analysis-common uses (UAX29URLEmailTokenizer,
+# PatternCaptureGroupTokenFilter; `unique` as in Elasticsearch: drop a term
+# seen earlier in the stream).  It is compiled with the JDK's javac against
+# the distribution's own jars, once per version, and installed as
+# modules/orx-analysis-shim.  Everything else is the real server.
+
+SHIM_NAME = "orx-analysis-shim"
+SHIM_SOURCE = """\
+package orx.shim;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.apache.lucene.analysis.CharArraySet;
+import org.apache.lucene.analysis.TokenFilter;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.Tokenizer;
+import org.apache.lucene.analysis.email.UAX29URLEmailTokenizer;
+import org.apache.lucene.analysis.pattern.PatternCaptureGroupTokenFilter;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
+import org.elasticsearch.index.analysis.TokenFilterFactory;
+import org.elasticsearch.index.analysis.TokenizerFactory;
+import org.elasticsearch.indices.analysis.AnalysisModule.AnalysisProvider;
+import org.elasticsearch.plugins.AnalysisPlugin;
+import org.elasticsearch.plugins.Plugin;
+
+public class OrxAnalysisShimPlugin extends Plugin implements AnalysisPlugin {
+
+    @Override
+    public Map<String, AnalysisProvider<TokenizerFactory>> getTokenizers() {
+        return Map.of("uax_url_email", (indexSettings, env, name, settings) -> {
+            int maxTokenLength = settings.getAsInt("max_token_length", 255);
+            return new TokenizerFactory() {
+                public String name() { return name; }
+                public Tokenizer create() {
+                    UAX29URLEmailTokenizer t = new UAX29URLEmailTokenizer();
+                    t.setMaxTokenLength(maxTokenLength);
+                    return t;
+                }
+            };
+        });
+    }
+
+    @Override
+    public Map<String, AnalysisProvider<TokenFilterFactory>> getTokenFilters() {
+        return Map.of(
+            "pattern_capture", (indexSettings, env, name, settings) -> {
+                List<String> regexes = settings.getAsList("patterns");
+                boolean preserve = settings.getAsBoolean("preserve_original", true);
+                List<Pattern> patterns = new ArrayList<>();
+                for (String r : regexes) patterns.add(Pattern.compile(r));
+                Pattern[] array = patterns.toArray(new Pattern[0]);
+                return new TokenFilterFactory() {
+                    public String name() { return name; }
+                    public TokenStream create(TokenStream in) {
+                        return new PatternCaptureGroupTokenFilter(in, preserve, array);
+                    }
+                };
+            },
+            "unique", (indexSettings, env, name, settings) -> new TokenFilterFactory() {
+                public String name() { return name; }
+                public TokenStream create(TokenStream in) { return new Unique(in); }
+            });
+    }
+
+    static final class Unique extends TokenFilter {
+        private final CharTermAttribute term = addAttribute(CharTermAttribute.class);
+        private final CharArraySet seen = new CharArraySet(8, false);
+
+        Unique(TokenStream in) { super(in); }
+
+        @Override
+        public boolean incrementToken() throws IOException {
+            while (input.incrementToken()) {
+                char[] copy = new char[term.length()];
+                System.arraycopy(term.buffer(), 0, copy, 0, copy.length);
+                if (!seen.contains(copy, 0, copy.length)) {
+                    seen.add(copy);
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void reset() throws IOException {
+            super.reset();
+            seen.clear();
+        }
+    }
+}
+"""
+
+
+def _find_javac(version: str) -> Path:
+    homes = [find_java_home(version)]
+    jvm_dir = Path("/usr/lib/jvm")
+    if jvm_dir.is_dir():
+        homes += sorted(p for p in jvm_dir.iterdir() if p.is_dir())
+    for h in homes:
+        javac = h / "bin" / "javac"
+        if javac.exists() and (_java_major(h) or 0) >= 17:
+            return javac
+    raise ESSandboxError(
+        "need a JDK 17+ with javac to build the analysis module for the .security index "
+        "(e.g. `apt-get install -y openjdk-17-jdk-headless`); none found in /usr/lib/jvm"
+    )
+
+
+def _install_analysis_shim(home: Path, version: str) -> None:
+    import hashlib
+
+    digest = hashlib.sha256(SHIM_SOURCE.encode()).hexdigest()[:16]
+    module = home / "modules" / SHIM_NAME
+    stamp = module / f".built-{digest}"
+    if stamp.exists():
+        return
+    javac = _find_javac(version)
+    build = Path(tempfile.mkdtemp(prefix=".shim-", dir=home.parent))
+    try:
+        src = build / "src" / "orx" / "shim" / "OrxAnalysisShimPlugin.java"
+        src.parent.mkdir(parents=True)
+        src.write_text(SHIM_SOURCE)
+        classes = build / "classes"
+        classes.mkdir()
+        proc = subprocess.run(
+            [str(javac), "--release", "17", "-nowarn", "-cp", str(home / "lib" / "*"),
+             "-d", str(classes), str(src)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        if proc.returncode != 0:
+            raise ESSandboxError(f"compiling the analysis module failed:\n{proc.stdout[-3000:]}")
+        out = build / "module"
+        out.mkdir()
+        with zipfile.ZipFile(out / f"{SHIM_NAME}.jar", "w", zipfile.ZIP_DEFLATED) as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n\n")
+            for f in sorted(classes.rglob("*.class")):
+                jar.write(f, f.relative_to(classes).as_posix())
+        (out / "plugin-descriptor.properties").write_text(
+            "description=uax_url_email, pattern_capture and unique for the .security index "
+            "(the test distribution lacks analysis-common)\n"
+            f"version={version}\n"
+            f"name={SHIM_NAME}\n"
+            "classname=orx.shim.OrxAnalysisShimPlugin\n"
+            "java.version=17\n"
+            f"elasticsearch.version={version}\n"
+        )
+        (out / f".built-{digest}").write_text(digest + "\n")
+        for f in out.iterdir():
+            os.chmod(f, 0o644)
+        os.chmod(out, 0o755)
+        if module.exists():
+            shutil.rmtree(module)
+        out.rename(module)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+
 
 
 # --------------------------------------------------------------------------
@@ -457,7 +637,8 @@ def _child_preexec(uid: Optional[int], gid: Optional[int], die_with_parent: bool
     """Runs in the child between fork and exec: drop root, then ask for a death signal.
 
     The order matters: changing credentials clears PR_SET_PDEATHSIG, so it is
-    set after setuid (Popen's own ``user=`` would change them after preexec_fn).
+    set after setuid; and ``prctl`` is looked up before the fork, because after
+    setuid the child may not be able to import anything (a Python under /root).
     """
 
     prctl = None
@@ -535,6 +716,29 @@ def _group_is_ours(pgid: int, workdir: str) -> bool:
         except (OSError, IndexError, ValueError):
             continue
     return False
+
+
+def sweep_stale_workdirs(min_age: float = 120.0) -> List[str]:
+    """Remove ``orx-es-*`` temp dirs left by a process killed with SIGKILL.
+
+    Only dirs that record a pid (``es.pid``) whose process group is gone and
+    that were not touched for ``min_age`` seconds: never a starting node's.
+    """
+    removed = []
+    now = time.time()
+    for d in Path(tempfile.gettempdir()).glob("orx-es-*"):
+        pid_file = d / "es.pid"
+        try:
+            if not d.is_dir() or now - d.stat().st_mtime < min_age or not pid_file.exists():
+                continue
+            pgid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        # alive but not ours: the pid was reused, the node is gone all the same
+        if not _group_alive(pgid) or not _group_is_ours(pgid, str(d)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(str(d))
+    return removed
 
 
 # --------------------------------------------------------------------------
@@ -659,6 +863,8 @@ class ESNode:
         if as_root:
             uid, gid = _ensure_system_user()
 
+        with contextlib.suppress(OSError):
+            sweep_stale_workdirs()
         self.workdir = Path(tempfile.mkdtemp(prefix=f"orx-es-{self.version}-"))
         wd = self.workdir
         if as_root:
@@ -900,14 +1106,18 @@ def sample_documents() -> Dict[str, List[Dict[str, Any]]]:
     return {SAMPLE_INDEX: docs(app), SAMPLE_INDEX_V121: docs(logs)}
 
 
-def load_sample_logs(client) -> Dict[str, int]:
+def load_sample_logs(client, app_index: str = SAMPLE_INDEX,
+                     v121_index: str = SAMPLE_INDEX_V121) -> Dict[str, int]:
     """Create ``app-logs`` and ``logs`` (if missing), index the sample logs, refresh.
 
     ``client`` is an ``elasticsearch.Elasticsearch`` client allowed to create
-    indices.  Returns the number of documents indexed per index.
+    indices.  Other index names can be given (tests sharing a node should use
+    their own).  Returns the number of documents indexed per index.
     """
     counts = {}
-    for index, documents in sample_documents().items():
+    names = {SAMPLE_INDEX: app_index, SAMPLE_INDEX_V121: v121_index}
+    for default_name, documents in sample_documents().items():
+        index = names[default_name]
         if not client.indices.exists(index=index):
             client.indices.create(
                 index=index, mappings=SAMPLE_MAPPING,
@@ -977,7 +1187,8 @@ def _print_next_steps(state: Dict[str, Any]) -> None:
     print(f"  orx-elastic logs {SAMPLE_TOKEN}")
     print(f"  orx-elastic logs {SAMPLE_SESSION_ID}")
     print()
-    print(f"Stop it with: {sys.argv[0]} stop")
+    prog = os.environ.get("ORX_ES_SANDBOX_PROG") or f"python3 {sys.argv[0]}"
+    print(f"Status: {prog} status    Stop: {prog} stop")
 
 
 def _cmd_start(args) -> int:

@@ -1,0 +1,205 @@
+"""Shared pytest setup: real Elasticsearch nodes for the integration tests.
+
+Fixtures (all session-scoped, started lazily: a run of unit tests starts nothing):
+
+* ``es_version`` -- the Elasticsearch version of the current parameter
+  (``--es-versions`` / ``ORX_TEST_ES_VERSIONS``, default ``8.19.21,9.5.4``);
+  test ids carry it as ``[es8.19.21]``.
+* ``es_node`` -- an HTTP node of that version, security on.
+* ``es_tls_node`` -- an HTTPS node of that version (generated CA).
+
+Both node fixtures give an object with: ``version``, ``url``, ``scheme``,
+``host``, ``port``, ``admin_user``, ``admin_password``, ``ca_path`` and
+``fingerprint`` (``None`` over HTTP), ``workdir``, ``log_path`` and
+``admin_client()``.  Nodes are shared by every test of a version: use your
+own index names.  Pytest groups tests by the session-scoped parameter, so one
+version's nodes are stopped before the next version's start.
+
+An existing cluster instead of downloaded nodes: set ``ORX_TEST_ES_URL``,
+``ORX_TEST_ES_USER``, ``ORX_TEST_ES_PASSWORD`` and optionally
+``ORX_TEST_ES_CA``; ``es_tls_node`` uses it when it is https, else
+``ORX_TEST_ES_TLS_URL`` (same credentials).
+
+A node that cannot start fails the tests with the reason; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Optional
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import es_sandbox  # noqa: E402
+
+DEFAULT_VERSIONS = ",".join(es_sandbox.TEST_VERSIONS)
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+NODE_FIXTURES = ("es_node", "es_tls_node")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--es-versions",
+        default=os.environ.get("ORX_TEST_ES_VERSIONS", DEFAULT_VERSIONS),
+        help="comma-separated Elasticsearch versions for the integration tests "
+        f"(env ORX_TEST_ES_VERSIONS; default {DEFAULT_VERSIONS}); "
+        "ignored when ORX_TEST_ES_URL points at an existing cluster",
+    )
+
+
+def _versions(config) -> list:
+    if os.environ.get("ORX_TEST_ES_URL"):
+        return ["external"]
+    versions = [v.strip() for v in config.getoption("--es-versions").split(",") if v.strip()]
+    if not versions:
+        raise pytest.UsageError("--es-versions is empty")
+    return versions
+
+
+def pytest_generate_tests(metafunc):
+    if "es_version" in metafunc.fixturenames:
+        versions = _versions(metafunc.config)
+        metafunc.parametrize(
+            "es_version", versions, indirect=True, scope="session",
+            ids=[v if v == "external" else f"es{v}" for v in versions],
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+# ---------------------------------------------------------------- external
+
+
+class ExternalNode:
+    """An existing cluster, with the same attributes as ``es_sandbox.ESNode``."""
+
+    def __init__(self, url: str, user: str, password: str, ca: Optional[str]) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme or "http"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.scheme == "https" else 9200)
+        self.url = f"{self.scheme}://{self.host}:{self.port}"
+        self.https = self.scheme == "https"
+        self.admin_user = user
+        self.admin_password = password
+        self.ca_path = Path(ca) if ca else None
+        self.fingerprint = None
+        self.ca_fingerprint = None
+        self.workdir = None
+        self.log_path = None
+        if self.https:
+            pem = ssl.get_server_certificate((self.host, self.port))
+            self.fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+        self.version = self._read_version()
+
+    def __repr__(self) -> str:
+        return f"<ExternalNode {self.version} {self.url}>"
+
+    def _read_version(self) -> str:
+        try:
+            status, body = self.request("GET", "/_nodes/_local")
+            if status == 200:
+                nodes = json.loads(body).get("nodes", {})
+                for info in nodes.values():
+                    return info.get("version", "external")
+        except (OSError, ValueError):
+            pass
+        return "external"
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 30):
+        headers = {"Authorization": "Basic " + base64.b64encode(
+            f"{self.admin_user}:{self.admin_password}".encode()).decode()}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        ctx = None
+        if self.https:
+            ctx = ssl.create_default_context(cafile=str(self.ca_path) if self.ca_path else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def admin_client(self, **kwargs):
+        from elasticsearch import Elasticsearch
+
+        kw: Dict[str, Any] = {"basic_auth": (self.admin_user, self.admin_password),
+                              "request_timeout": 30}
+        if self.ca_path:
+            kw["ca_certs"] = str(self.ca_path)
+        kw.update(kwargs)
+        return Elasticsearch(self.url, **kw)
+
+    def stop(self) -> None:  # not ours to stop
+        pass
+
+
+def _external(tls: bool) -> ExternalNode:
+    url = os.environ["ORX_TEST_ES_URL"]
+    if tls and not url.startswith("https://"):
+        url = os.environ.get("ORX_TEST_ES_TLS_URL", "")
+        if not url.startswith("https://"):
+            pytest.fail(
+                "es_tls_node needs an HTTPS cluster: ORX_TEST_ES_URL is not https, "
+                "set ORX_TEST_ES_TLS_URL=https://... (same ORX_TEST_ES_USER/PASSWORD/CA)",
+                pytrace=False,
+            )
+    user = os.environ.get("ORX_TEST_ES_USER")
+    password = os.environ.get("ORX_TEST_ES_PASSWORD")
+    if not user or not password:
+        pytest.fail("ORX_TEST_ES_URL is set: set ORX_TEST_ES_USER and ORX_TEST_ES_PASSWORD too",
+                    pytrace=False)
+    return ExternalNode(url, user, password, os.environ.get("ORX_TEST_ES_CA"))
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def es_version(request) -> str:
+    # Parametrized by pytest_generate_tests; the fallback covers getfixturevalue().
+    return getattr(request, "param", None) or _versions(request.config)[0]
+
+
+def _start_node(request, version: str, https: bool):
+    if version == "external":
+        return _external(tls=https)
+    node = es_sandbox.ESNode(version, https=https)
+    # Registered before start(): a failed or interrupted start is cleaned up too.
+    request.addfinalizer(node.stop)
+    try:
+        node.start()
+    except es_sandbox.ESSandboxError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return node
+
+
+@pytest.fixture(scope="session")
+def es_node(request, es_version):
+    """A real HTTP Elasticsearch node (security on) of ``es_version``."""
+    return _start_node(request, es_version, https=False)
+
+
+@pytest.fixture(scope="session")
+def es_tls_node(request, es_version):
+    """A real HTTPS Elasticsearch node (security on, generated CA) of ``es_version``."""
+    return _start_node(request, es_version, https=True)
