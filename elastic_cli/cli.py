@@ -127,11 +127,32 @@ def _enable_debug_logging() -> None:
         logger.addHandler(handler)
 
 
+SECRET_FLAGS = ("--api-key", "--password", "--admin-api-key")
+SECRET_ENV = ("ORX_ELASTIC_API_KEY", "ORX_ELASTIC_PASSWORD", "ORX_ELASTIC_ADMIN_API_KEY")
+
+
+def _register_secrets(args: list[str]) -> None:
+    """Secrets typed on the command line or set in the environment are known before
+    parsing, so even a usage error that echoes the arguments cannot show them."""
+    from elastic_cli.redaction import register_secret
+
+    for index, arg in enumerate(args):
+        for flag in SECRET_FLAGS:
+            if arg == flag and index + 1 < len(args):
+                register_secret(args[index + 1])
+            elif arg.startswith(flag + "="):
+                register_secret(arg[len(flag) + 1:])
+    for name in SECRET_ENV:
+        register_secret(os.environ.get(name))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: OrxError becomes one line on stderr and its exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
+    _register_secrets(args)
     try:
-        result = cli.main(args=argv, prog_name="orx-elastic", standalone_mode=False)
+        result = cli.main(args=args, prog_name="orx-elastic", standalone_mode=False)
     except OrxError as exc:
         if debug:
             import traceback
@@ -145,7 +166,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        import io
+
+        from elastic_cli.redaction import redact
+
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(redact(shown.getvalue()), err=True, nl=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

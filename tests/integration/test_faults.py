@@ -50,13 +50,16 @@ def env(es_node, tmp_path_factory):
 
 def cli(env, *args, host=None, key=None, timeout=120, extra_env=None):
     key = key or env["key"]
-    command = [sys.executable, "-m", "elastic_cli", "--config", str(env["config"])] + list(args)
+    # connection flags go right after the subcommand, so a `--` later in args still works
+    flags = []
     if "--host" not in args:
-        command += ["--host", host or env["node"].url]
+        flags += ["--host", host or env["node"].url]
     if "--api-key" not in args:
-        command += ["--id", key["id"], "--api-key", key["api_key"]]
+        flags += ["--id", key["id"], "--api-key", key["api_key"]]
     if "--indexes" not in args:
-        command += ["--indexes", env["index"]]
+        flags += ["--indexes", env["index"]]
+    at = next(i for i, arg in enumerate(args) if arg in ("logs", "check")) + 1
+    command = [sys.executable, "-m", "elastic_cli", "--config", str(env["config"])] + list(args[:at]) + flags + list(args[at:])
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                             env={**env["env"], **(extra_env or {})})
     shown = result.stdout + result.stderr

@@ -124,3 +124,11 @@ def test_config_path_follows_flag_env_and_xdg(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     code, out, _ = run(capsys, "config", "path")
     assert out.strip() == str(tmp_path / "xdg" / "orx-elastic" / "config.yaml")
+
+
+def test_usage_errors_never_echo_a_secret(tmp_path, capsys):
+    code, out, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", "--api-key", SECRET)
+    assert code == 2 and "unexpected extra argument" in err
+    assert SECRET not in out + err
+    code, out, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", f"--api-key={SECRET}")
+    assert code == 2 and SECRET not in out + err
