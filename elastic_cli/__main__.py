@@ -1,3 +1,3 @@
-from elastic_cli.cli import main
+from elastic_cli.cli import entry
 
-main()
+entry()

@@ -90,7 +90,7 @@ class AppContext:
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="ORX_ELASTIC_CONFIG",
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="ORX_ELASTIC_CONFIG",
               help="Config file (default: the platform's config dir; env ORX_ELASTIC_CONFIG).")
 @click.option("--profile", envvar="ORX_ELASTIC_PROFILE", help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
@@ -176,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (`| head`): not an error; silence the final flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
         if debug:
             raise
@@ -185,3 +190,23 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("  fix: run again with --debug and report it", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def entry() -> None:
+    """The console script: main(), then a quick exit without tearing down every module
+    (measured: about 75 ms of a lookup), after flushing what was written."""
+    import gc
+
+    gc.disable()  # a short-lived process: collection only costs start-up time
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:
+        code = 0
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            code = code or 1
+    os._exit(code)

@@ -115,6 +115,7 @@ def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = N
 # ---------------------------------------------------------------- log hits
 
 LOG_COLUMNS = ("time", "index", "level", "message")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class HitWriter:
@@ -149,11 +150,11 @@ class HitWriter:
     def write(self, hit: Mapping[str, Any]) -> None:
         self.count += 1
         if self.fmt == "ndjson":
-            self.stream.write(json.dumps(self._record(hit), ensure_ascii=False, default=str) + "\n")
-            self.stream.flush()
+            # whole lines only; --follow flushes after each poll
+            self.stream.write(_ENCODER.encode(self._record(hit)) + "\n")
         elif self.fmt == "json":
             prefix = "[\n" if self.count == 1 else ",\n"
-            self.stream.write(prefix + json.dumps(self._record(hit), ensure_ascii=False, default=str))
+            self.stream.write(prefix + _ENCODER.encode(self._record(hit)))
         elif self.fmt == "csv":
             flat = self._flat(hit)
             if self._csv is None:

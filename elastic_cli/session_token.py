@@ -65,9 +65,12 @@ class SessionRef:
 
 def _shown(text: str, limit: int = 40) -> str:
     """A short, escaped rendering of user input, so errors stay one line and safe to print."""
-    if len(text) > limit:
-        return repr(text[:limit]) + f"... ({len(text)} characters)"
-    return repr(text)
+    shown = repr(text[:limit]).encode("ascii", "backslashreplace").decode("ascii")
+    if len(shown) > 2 * limit:  # escapes can be 10 characters per character
+        shown = shown[: 2 * limit] + "'"
+    if len(text) > limit or len(shown) > 2 * limit:
+        return shown + f"... ({len(text)} characters)"
+    return shown
 
 
 def _invalid(text: str, why: str) -> UsageError:

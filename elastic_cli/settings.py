@@ -54,6 +54,13 @@ def _parse_timeout(value: Any) -> float:
     return seconds
 
 
+def _parse_indexes(value: Any) -> str:
+    patterns = split_indexes(_parse_text(value))
+    if not patterns:
+        raise ValueError("must name at least one index pattern")
+    return ",".join(patterns)
+
+
 def _parse_text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
@@ -79,7 +86,7 @@ KEYS: tuple[Key, ...] = (
     Key("port", _parse_port, DEFAULT_PORT, "HTTP port (Elastic Cloud: 443 or 9243)"),
     Key("id", _parse_text, None, "API key id"),
     Key("api_key", _parse_text, None, "API key secret (or the encoded id:key form)", secret=True),
-    Key("indexes", _parse_text, "*log*", "index patterns, comma separated"),
+    Key("indexes", _parse_indexes, "*log*", "index patterns, comma separated"),
     Key("ca_certs", _parse_text, None, "path of a CA certificate (PEM) to trust"),
     Key("fingerprint", _parse_text, None, "SHA-256 fingerprint of the server certificate to pin"),
     Key("verify_certs", _parse_bool, True, "verify TLS certificates (--insecure turns off)"),
@@ -153,11 +160,10 @@ def _where(path: Path, node: Any) -> str:
 
 def load_config_file(path: Path) -> ConfigFile:
     """Read and validate the file; a missing file is an empty config, anything else wrong is a ConfigError."""
-    import yaml  # only commands that read settings pay for it
-
     config = ConfigFile(path=path)
     if not path.exists() and not path.is_symlink():
         return config
+    import yaml  # only commands that read an existing file pay for it
     if path.is_dir():
         raise ConfigError(f"{path} is a directory, not a config file", "point --config at a file")
     try:
@@ -272,7 +278,7 @@ def resolve(
             values[key.name] = key.parse(raw)
         except (ValueError, TypeError) as exc:
             where = "--" + key.name.replace("_", "-") if source == "flag" else source
-            raise UsageError(f"{key.name} from {where} {exc}") from None
+            raise UsageError(f"{key.name} from {where} {exc}", f"fix {where} ({key.help})") from None
         sources[key.name] = source
     host, port = split_host(values["host"])
     values["host"] = host

@@ -223,7 +223,7 @@ def test_key_without_privilege_on_the_index(env):
 # ---------------------------------------------------------------- input
 
 
-@pytest.mark.parametrize("session", ["", " ", "x" * 100_000, "\x00\x01\x02", "abc*", 'a" OR "b',
+@pytest.mark.parametrize("session", ["", " ", "x" * 100_000, "\x01\x02\x1b[31m", "abc*", 'a" OR "b',
                                      "openReplaySessionToken=*", "12345678901234567890123", "-1"])
 def test_hostile_session_arguments_are_usage_errors(env, session):
     result = cli(env, "logs", "--", session, host="http://127.0.0.1:9")

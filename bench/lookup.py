@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""One lookup: `orx-elastic logs <token> -o json` against curl and a stdlib-only Python script.
+
+    .venv/bin/python bench/lookup.py [--version 9.5.4|8.19.21] [-n 15]
+
+Starts its own node (scripts/es_sandbox.py), loads 100,000 log lines into 4 indices
+`bench-logs-0..3` (message text, utc_time date, tags keyword; fixed seed): 5 sessions of 60
+lines each (half with `openReplaySessionToken=`, half with `openReplaySession.id=`) among lines
+of 2,000 other sessions and unrelated lines. A read-only API key on `bench-logs-*` is used by
+every contender. The same search (the body `orx-elastic logs TOKEN --explain` prints) is sent by:
+
+  * python stdlib (floor): urllib + json, prints the hits as JSON (what a Python tool cannot beat);
+  * curl: the body from --explain, output to /dev/null;
+  * python + elasticsearch client: import, Elasticsearch(...), one search, print JSON;
+  * orx-elastic logs TOKEN -o json (field_caps, then the search; the real CLI).
+
+All run N times interleaved; medians and ratios to the Python floor are printed (target: orx <= 2x).
+Then: where orx's time goes (phases timed in a fresh process, medians of N) and the heaviest
+imports from `python -X importtime`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+TOTAL_LINES = 100_000
+INDICES = 4
+SESSIONS = 5
+LINES_PER_SESSION = 60
+OTHER_SESSIONS = 2_000
+TARGET = 2.0
+
+FLOOR_SCRIPT = r'''
+import json, sys, urllib.request
+url, auth, body_path = sys.argv[1:4]
+with open(body_path, "rb") as f:
+    body = f.read()
+req = urllib.request.Request(url, data=body, method="POST",
+                             headers={"Authorization": "ApiKey " + auth, "Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=30) as resp:
+    hits = json.loads(resp.read())["hits"]["hits"]
+print(json.dumps([{"_index": h["_index"], "_id": h["_id"], "_source": h["_source"]} for h in hits],
+                 indent=2, ensure_ascii=False))
+'''
+
+CLIENT_SCRIPT = r'''
+import json, sys
+from elasticsearch import Elasticsearch
+url, key_id, key, index, body_path = sys.argv[1:6]
+with open(body_path) as f:
+    body = json.load(f)
+es = Elasticsearch(url, api_key=(key_id, key), request_timeout=10)
+hits = es.search(index=index, body=body)["hits"]["hits"]
+print(json.dumps([{"_index": h["_index"], "_id": h["_id"], "_source": h["_source"]} for h in hits],
+                 indent=2, ensure_ascii=False))
+'''
+
+# The CLI's own steps, timed one by one in a fresh process (what `logs TOKEN -o json` does).
+PHASES_SCRIPT = r'''
+import io, json, sys, time
+t = [("start", time.perf_counter())]
+import click, elastic_cli.cli
+t.append(("import click + elastic_cli.cli", time.perf_counter()))
+from types import SimpleNamespace
+from elastic_cli.session_token import markers, parse_session_ref
+from elastic_cli.log_query import LogQuery
+from dataclasses import replace
+url, key_id, key, index, token = sys.argv[1:6]
+ref = parse_session_ref(token)
+q = LogQuery(markers=tuple(markers(ref)))
+t.append(("parse token, build query", time.perf_counter()))
+import elasticsearch
+t.append(("import elasticsearch", time.perf_counter()))
+from elastic_cli import log_search
+from elastic_cli.connection import build_client
+from elastic_cli.output import HitWriter
+t.append(("import connection/log_search/output", time.perf_counter()))
+host, port = url.rsplit(":", 1)
+settings = SimpleNamespace(url=url, host=host, port=int(port), id=key_id, api_key=key, timeout=10.0,
+                           fingerprint=None, verify_certs=True, ca_certs=None, profile="bench")
+es = build_client(settings)
+t.append(("build_client", time.perf_counter()))
+info = log_search.field_info(es, [index], "message")
+t.append(("request 1: _field_caps (+ connect)", time.perf_counter()))
+q = replace(q, message_is_keyword=info.message_is_keyword)
+hits = list(log_search.search_hits(es, [index], q, 100))
+t.append(("request 2: _search (+ parse, marker check)", time.perf_counter()))
+out = io.StringIO()
+w = HitWriter("json", None, "message", "utc_time", "tags", markers=q.markers, color=False, stream=out)
+for h in hits:
+    w.write(h)
+w.close()
+sys.stdout.write(out.getvalue())
+t.append(("render json", time.perf_counter()))
+es.close()
+t.append(("close", time.perf_counter()))
+print(json.dumps({"phases": [[t[i][0], t[i][1] - t[i - 1][1]] for i in range(1, len(t))],
+                  "inside": t[-1][1] - t[0][1], "hits": len(hits)}), file=sys.stderr)
+'''
+
+
+# orx with one candidate fix applied from outside (elastic_cli unchanged): same argv as the real CLI.
+VARIANT_SCRIPT = r'''
+import os, sys
+fixes = set(sys.argv.pop(1).split(","))
+if "gc" in fixes:  # no cyclic GC while importing ~600 modules
+    import gc
+    gc.disable()
+if "noyaml" in fixes:  # no config file here: what `import yaml` after the exists() check would give
+    import types
+    sys.modules["yaml"] = types.ModuleType("yaml")
+if "nofieldcaps" in fixes:  # message type known (e.g. cached in the profile): one request, not two
+    from elastic_cli import log_search
+    log_search.field_info = lambda es, patterns, field: log_search.FieldInfo(tuple(patterns), ("text",))
+from elastic_cli.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+else:
+    code = 0
+if "exit" in fixes:  # skip interpreter teardown (module GC) once output is flushed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+sys.exit(code)
+'''
+VARIANTS = {
+    "orx as is (same wrapper)": "none",
+    "+ gc.disable() at start": "gc",
+    "+ os._exit after flush": "exit",
+    "+ import yaml only when the file exists": "noyaml",
+    "+ no _field_caps request (type known)": "nofieldcaps",
+    "+ all four": "gc,exit,noyaml,nofieldcaps",
+}
+
+
+def generate(rng: random.Random):
+    """Yield (docs, sessions): bulk actions for TOTAL_LINES lines and the target sessions."""
+    sessions = []
+    for s in range(SESSIONS):
+        sid = rng.randrange(10**18, 2**63)
+        start = common.T0 + timedelta(minutes=rng.randrange(0, 7 * 24 * 60 - 60))
+        token = common.make_token(rng, sid, start + timedelta(hours=4))
+        sessions.append({"id": str(sid), "token": token, "start": start})
+    others = []
+    for _ in range(OTHER_SESSIONS):
+        sid = rng.randrange(10**18, 2**63)
+        others.append((str(sid), common.make_token(rng, sid, common.T0 + timedelta(days=8))))
+    levels = ["success"] * 6 + ["info"] * 3 + ["error"]
+
+    def docs():
+        n = 0
+        for s, sess in enumerate(sessions):
+            for i in range(LINES_PER_SESSION):
+                marker = (f"openReplaySessionToken={sess['token']}" if i % 2 == 0
+                          else f"openReplaySession.id={sess['id']}")
+                yield {"_index": f"bench-logs-{n % INDICES}", "_source": {
+                    "message": f"{common.noise(rng, 6)} {marker} {common.noise(rng, 4)}",
+                    "utc_time": common.iso(sess["start"] + timedelta(seconds=rng.randrange(0, 1200))),
+                    "tags": ["error" if i % 4 < 2 else rng.choice(("info", "success"))]}}
+                n += 1
+        while n < TOTAL_LINES:
+            msg = common.noise(rng, rng.randrange(6, 18))
+            if rng.random() < 0.3:
+                oid, otoken = rng.choice(others)
+                marker = f"openReplaySessionToken={otoken}" if rng.random() < 0.5 else f"openReplaySession.id={oid}"
+                msg = f"{msg} {marker}"
+            yield {"_index": f"bench-logs-{n % INDICES}", "_source": {
+                "message": msg,
+                "utc_time": common.iso(common.T0 + timedelta(seconds=rng.randrange(0, 7 * 86400))),
+                "tags": [rng.choice(levels)]}}
+            n += 1
+
+    return docs(), sessions
+
+
+def importtime(argv: list[str], env: dict, runs: int = 5) -> list[tuple[str, float]]:
+    """Cumulative import time (ms, median of runs) of top-level packages, heaviest first."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        result = subprocess.run([common.PYTHON, "-X", "importtime", *argv], capture_output=True, env=env)
+        seen: dict[str, float] = {}
+        for line in result.stderr.decode(errors="replace").splitlines():
+            m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+            if not m:
+                continue
+            name, depth = m.group(4), len(m.group(3))
+            top = name.split(".")[0]
+            if depth == 1:  # imported directly by the program (or its lazily run command)
+                seen[top] = seen.get(top, 0.0) + int(m.group(2)) / 1000
+        for name, ms in seen.items():
+            per[name].append(ms)
+    return sorted(((n, common.median(v)) for n, v in per.items()), key=lambda x: -x[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    common.version_arg(parser)
+    parser.add_argument("-n", type=int, default=15, help="rounds (default 15)")
+    args = parser.parse_args()
+    curl = common.curl_available()
+    rng = random.Random(common.SEED)
+
+    with common.node(args.version) as node, common.tmpdir() as tmp:
+        admin = node.admin_client()
+        for i in range(INDICES):
+            common.create_index(admin, f"bench-logs-{i}")
+        docs, sessions = generate(rng)
+        t = time.perf_counter()
+        loaded = common.bulk_load(admin, docs)
+        common.finish_indices(admin, "bench-logs-*")
+        print(f"  loaded {loaded} lines in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+        key = common.read_key(admin, "bench-logs-*")
+        pattern = "bench-logs-*"
+        env = common.clean_env(tmp)
+        token = sessions[0]["token"]
+
+        explained = common.explain_body(node, key, pattern, token, env)
+        body_path = Path(tmp) / "body.json"
+        body_path.write_text(json.dumps(explained["body"]))
+        search_url = f"{node.url}/{pattern}/_search"
+        floor_py = Path(tmp) / "floor.py"
+        floor_py.write_text(FLOOR_SCRIPT)
+        client_py = Path(tmp) / "client.py"
+        client_py.write_text(CLIENT_SCRIPT)
+        phases_py = Path(tmp) / "phases.py"
+        phases_py.write_text(PHASES_SCRIPT)
+
+        commands = {
+            "python stdlib urllib+json (floor)": [common.PYTHON, str(floor_py), search_url, key["encoded"], str(body_path)],
+            "curl (same body)": [curl, "-s", "-f", "-X", "POST", "-H", f"Authorization: ApiKey {key['encoded']}",
+                                 "-H", "Content-Type: application/json", "--data-binary", f"@{body_path}", search_url],
+            "python + elasticsearch client": [common.PYTHON, str(client_py), node.url, key["id"], key["api_key"],
+                                              pattern, str(body_path)],
+            "orx-elastic logs TOKEN -o json": common.cli(node, key, pattern, token, "-o", "json"),
+            'python -c "pass" (interpreter)': [common.PYTHON, "-c", "pass"],
+        }
+        # check each works, and that orx and the floor print the same hits
+        outputs = {}
+        for name, argv in commands.items():
+            r = subprocess.run(argv, capture_output=True, env=env)
+            if r.returncode != 0:
+                print(f"failed: {name}\n{r.stderr.decode()[-2000:]}", file=sys.stderr)
+                return 1
+            outputs[name] = r.stdout
+        floor_hits = json.loads(outputs["python stdlib urllib+json (floor)"])
+        orx_hits = json.loads(outputs["orx-elastic logs TOKEN -o json"])
+        print(f"  hits: floor {len(floor_hits)}, orx {len(orx_hits)} "
+              f"(same ids: {sorted(h['_id'] for h in floor_hits) == sorted(h['_id'] for h in orx_hits)})",
+              file=sys.stderr)
+
+        fns = {name: (lambda argv=argv: common.run_timed(argv, env)) for name, argv in commands.items()}
+        times = common.interleave(fns, args.n)
+        medians = {name: common.median(v) * 1000 for name, v in times.items()}
+        floor = medians["python stdlib urllib+json (floor)"]
+        rows = []
+        for name, ms in medians.items():
+            ratio = ms / floor
+            verdict = ""
+            if name.startswith("orx-elastic"):
+                verdict = "ok" if ratio <= TARGET else "OVER"
+            rows.append([name, f"{ms:.1f}ms", f"{min(times[name]) * 1000:.1f}ms", f"{ratio:.2f}x", verdict])
+        print()
+        print(f"One lookup ({len(orx_hits)} hits of 100,000 lines in 4 indices), {args.n} rounds interleaved; "
+              + common.versions_line(node))
+        print(common.table(["command", "median", "min", "vs floor", f"target <= {TARGET}x"], rows))
+
+        # where orx's time goes
+        phase_times: dict[str, list[float]] = defaultdict(list)
+        walls, insides = [], []
+        for _ in range(args.n):
+            start = time.perf_counter()
+            r = subprocess.run([common.PYTHON, str(phases_py), node.url, key["id"], key["api_key"], pattern, token],
+                               capture_output=True, env=env, check=True)
+            walls.append(time.perf_counter() - start)
+            report = json.loads(r.stderr.decode().strip().splitlines()[-1])
+            insides.append(report["inside"])
+            for name, seconds in report["phases"]:
+                phase_times[name].append(seconds)
+        wall = common.median(walls) * 1000
+        rows = [["interpreter start + exit (wall - inside)", f"{wall - common.median(insides) * 1000:.1f}ms"]]
+        rows += [[name, f"{common.median(v) * 1000:.1f}ms"] for name, v in phase_times.items()]
+        rows.append(["total (wall, same steps without click parsing/settings)", f"{wall:.1f}ms"])
+        print()
+        print(f"Where orx's time goes (its steps timed in a fresh process; medians of {args.n})")
+        print(common.table(["phase", "median"], rows))
+
+        variant_py = Path(tmp) / "variant.py"
+        variant_py.write_text(VARIANT_SCRIPT)
+        orx_args = commands["orx-elastic logs TOKEN -o json"][len(common.TOOL):]
+        vcmds = {name: [common.PYTHON, str(variant_py), fixes, *orx_args] for name, fixes in VARIANTS.items()}
+        for name, argv in vcmds.items():
+            r = subprocess.run(argv, capture_output=True, env=env)
+            if r.returncode != 0 or len(json.loads(r.stdout)) != len(orx_hits):
+                print(f"variant failed: {name}\n{r.stderr.decode()[-2000:]}", file=sys.stderr)
+                return 1
+        vtimes = common.interleave({name: (lambda argv=argv: common.run_timed(argv, env))
+                                    for name, argv in vcmds.items()}, args.n)
+        base = common.median(vtimes["orx as is (same wrapper)"]) * 1000
+        rows = []
+        for name, v in vtimes.items():
+            ms = common.median(v) * 1000
+            rows.append([name, f"{ms:.1f}ms", f"{ms - base:+.1f}ms", f"{ms / floor:.2f}x"])
+        print()
+        print(f"Candidate fixes in elastic_cli, applied from outside (medians of {args.n}, interleaved; "
+              f"floor {floor:.1f}ms from the first table)")
+        print(common.table(["variant of orx-elastic logs TOKEN -o json", "median", "gain", "vs floor"], rows))
+
+        orx_args = commands["orx-elastic logs TOKEN -o json"][len(common.TOOL):]
+        imports = importtime(["-m", "elastic_cli", *orx_args], env)
+        print()
+        print("Heaviest imports of `orx-elastic logs TOKEN -o json` (python -X importtime, cumulative, median of 5)")
+        print(common.table(["package", "ms"], [[n, f"{ms:.1f}"] for n, ms in imports[:12]]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
