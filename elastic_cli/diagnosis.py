@@ -48,7 +48,7 @@ TEXT_TYPES = {"text", "match_only_text"}
 DATE_TYPES = {"date", "date_nanos"}
 PROPAGATE_FIX = ("propagate the session token to the backend and log it with every line "
                  f"({TOKEN_MARKER_PREFIX}<token> or {SESSION_ID_MARKER_PREFIX}<id>): see the README section "
-                 "'Propagate the session token to your backend logs'")
+                 "'Getting the session token into your logs'")
 HTTP_PROBE = b"GET /_security/_authenticate HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
 # OpenSSL's words for "the other side answered, but not with TLS"
 _NOT_TLS_REASONS = ("wrong version number", "wrong_version_number", "record layer failure", "record_layer_failure",
