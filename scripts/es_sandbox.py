@@ -91,6 +91,10 @@ def cache_root() -> Path:
 
 
 def state_path() -> Path:
+    """Where `start` records the running sandbox (ORX_ES_SANDBOX_STATE lets tests keep their own)."""
+    env = os.environ.get("ORX_ES_SANDBOX_STATE")
+    if env:
+        return Path(env).expanduser()
     return cache_root() / "sandbox" / "state.json"
 
 

@@ -64,7 +64,7 @@ def admin_from_params(params: dict[str, Any], need_password: bool = True) -> Adm
     register_secret(admin_api_key)
     if username and admin_api_key:
         raise UsageError("--username and --admin-api-key exclude each other", "pass only one of them")
-    if password and not username:
+    if password and not username and need_password:  # a dry run sends nothing: no credentials needed
         raise UsageError("--password without --username", "pass --username too (env ORX_ELASTIC_USERNAME)")
     if username and not password and need_password:
         if not sys.stdin.isatty():
