@@ -7,7 +7,7 @@ Never call `GET /` (info/ping): a read-only key may not (it needs `monitor`).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from elastic_cli import errors
 from elastic_cli.redaction import redact, register_secret
@@ -79,8 +79,11 @@ def normalize_fingerprint(text: str) -> str:
 
 
 @contextmanager
-def translated_errors(settings: Any, action: str = "talk to Elasticsearch") -> Iterator[None]:
-    """Turn transport and API errors into OrxError with a one-line message and a fix."""
+def translated_errors(settings: Any, action: str = "talk to Elasticsearch",
+                      refine: Callable[[errors.OrxError, BaseException], errors.OrxError] | None = None
+                      ) -> Iterator[None]:
+    """Turn transport and API errors into OrxError with a one-line message and a fix;
+    `refine` lets a command reword the result for its own requests."""
     try:
         yield
     except errors.OrxError:
@@ -89,7 +92,7 @@ def translated_errors(settings: Any, action: str = "talk to Elasticsearch") -> I
         mapped = translate(exc, settings, action)
         if mapped is None:
             raise
-        raise mapped from None
+        raise (refine(mapped, exc) if refine else mapped) from None
 
 
 def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError | None:

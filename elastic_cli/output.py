@@ -43,9 +43,11 @@ def console(stderr: bool = False, color: bool | None = None, stream: IO | None =
 
     stream = stream or (sys.stderr if stderr else sys.stdout)
     use_color = is_terminal(stream) if color is None else color
+    on_terminal = is_terminal(stream)
+    # piped: wide enough that no id or line is cut or wrapped for the reader's tools
     return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
                    emoji=False, force_terminal=use_color if use_color else None,
-                   soft_wrap=not is_terminal(stream))
+                   width=None if on_terminal else 4096)
 
 
 def _text(value: Any, style: str | None = None):
@@ -84,7 +86,9 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bo
                 title: str | None = None) -> None:
     from rich.table import Table
 
-    table = Table(*[inert(c) for c in columns], title=title, header_style="bold", expand=False)
+    table = Table(title=title, header_style="bold", expand=False)
+    for column in columns:
+        table.add_column(inert(column), overflow="fold")  # never cut an id: wrap it
     for row in rows:
         table.add_row(*[_text(cell) for cell in row])
     console(False, color).print(table)

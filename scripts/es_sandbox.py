@@ -30,7 +30,6 @@ import atexit
 import base64
 import contextlib
 import datetime as _dt
-import errno
 import json
 import os
 import re
@@ -757,7 +756,54 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(data[-lines:]) if data else f"(empty log {path})"
 
 
-class ESNode:
+class AdminAccess:
+    """Admin requests to a cluster; needs url, https, admin_user, admin_password, ca_path.
+
+    Shared by ESNode and by the tests' ExternalNode (a cluster the developer already runs).
+    """
+
+    url: str
+    https: bool
+    admin_user: str
+    admin_password: str
+    ca_path: Optional[Path]
+
+    def ssl_context(self) -> Optional[ssl.SSLContext]:
+        if not self.https:
+            return None
+        return ssl.create_default_context(cafile=str(self.ca_path) if self.ca_path else None)
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 30):
+        """Plain urllib request with admin basic auth: returns (status, text)."""
+        data = None
+        headers = {
+            "Authorization": "Basic " + base64.b64encode(
+                f"{self.admin_user}:{self.admin_password}".encode()).decode(),
+        }
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def admin_client(self, **kwargs):
+        """An ``elasticsearch.Elasticsearch`` client with the admin's basic auth."""
+        from elasticsearch import Elasticsearch
+
+        kw: Dict[str, Any] = {"basic_auth": (self.admin_user, self.admin_password),
+                              "request_timeout": 30}
+        if self.ca_path:
+            kw["ca_certs"] = str(self.ca_path)
+        kw.update(kwargs)
+        return Elasticsearch(self.url, **kw)
+
+
+
+class ESNode(AdminAccess):
     """One single-node Elasticsearch cluster with security on, in its own temp dir.
 
     Attributes (valid after ``start()``): ``version``, ``url``, ``scheme``,
@@ -979,39 +1025,6 @@ class ESNode:
             time.sleep(0.25)
 
     # ------------------------------------------------------------- requests
-    def ssl_context(self) -> Optional[ssl.SSLContext]:
-        if not self.https:
-            return None
-        return ssl.create_default_context(cafile=str(self.ca_path))
-
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 30):
-        """Plain urllib request with admin basic auth: returns (status, text)."""
-        data = None
-        headers = {
-            "Authorization": "Basic " + base64.b64encode(
-                f"{self.admin_user}:{self.admin_password}".encode()).decode(),
-        }
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
-
-    def admin_client(self, **kwargs):
-        """An ``elasticsearch.Elasticsearch`` client with the admin's basic auth."""
-        from elasticsearch import Elasticsearch
-
-        kw: Dict[str, Any] = {"basic_auth": (self.admin_user, self.admin_password),
-                              "request_timeout": 30}
-        if self.https:
-            kw["ca_certs"] = str(self.ca_path)
-        kw.update(kwargs)
-        return Elasticsearch(self.url, **kw)
-
     # ----------------------------------------------------------------- stop
     def stop(self) -> None:
         """Kill the node's process group (TERM, then KILL) and remove its workdir."""

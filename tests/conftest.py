@@ -25,16 +25,13 @@ A node that cannot start fails the tests with the reason; nothing is skipped.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
 import ssl
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Optional
 from urllib.parse import urlsplit
 
 import pytest
@@ -86,7 +83,7 @@ def pytest_collection_modifyitems(config, items):
 # ---------------------------------------------------------------- external
 
 
-class ExternalNode:
+class ExternalNode(es_sandbox.AdminAccess):
     """An existing cluster, with the same attributes as ``es_sandbox.ESNode``."""
 
     def __init__(self, url: str, user: str, password: str, ca: Optional[str]) -> None:
@@ -121,33 +118,6 @@ class ExternalNode:
         except (OSError, ValueError):
             pass
         return "external"
-
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 30):
-        headers = {"Authorization": "Basic " + base64.b64encode(
-            f"{self.admin_user}:{self.admin_password}".encode()).decode()}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        ctx = None
-        if self.https:
-            ctx = ssl.create_default_context(cafile=str(self.ca_path) if self.ca_path else None)
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
-
-    def admin_client(self, **kwargs):
-        from elasticsearch import Elasticsearch
-
-        kw: Dict[str, Any] = {"basic_auth": (self.admin_user, self.admin_password),
-                              "request_timeout": 30}
-        if self.ca_path:
-            kw["ca_certs"] = str(self.ca_path)
-        kw.update(kwargs)
-        return Elasticsearch(self.url, **kw)
 
     def stop(self) -> None:  # not ours to stop
         pass

@@ -7,8 +7,7 @@ client, and the error refinement for API key requests.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import click
 
@@ -103,21 +102,12 @@ def admin_client(settings: Any, admin: Admin):
     return build_client(settings)
 
 
-@contextmanager
-def key_errors(settings: Any, action: str, who: str) -> Iterator[None]:
+def key_errors(settings: Any, action: str, who: str):
     """translated_errors, with messages and fixes that fit API key requests."""
-    from elastic_cli import errors
-    from elastic_cli.connection import translate
+    from elastic_cli.connection import translated_errors
 
-    try:
-        yield
-    except errors.OrxError:
-        raise
-    except Exception as exc:  # noqa: BLE001 — mapped below, re-raised if unknown
-        mapped = translate(exc, settings, action)
-        if mapped is None:
-            raise
-        raise refine_error(mapped, exc, settings, action, who) from None
+    return translated_errors(settings, action,
+                             refine=lambda mapped, exc: refine_error(mapped, exc, settings, action, who))
 
 
 def refine_error(mapped: Any, exc: Any, settings: Any, action: str, who: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import multiprocessing
-import os
 import stat
 
 import pytest
