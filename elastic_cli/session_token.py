@@ -91,6 +91,10 @@ def parse_session_ref(text: str) -> SessionRef:
     if not isinstance(text, str):
         raise _invalid(repr(text), "not text")
     value = text.strip()
+    # a marker copied whole from a log line is what the user meant: take what follows it
+    for prefix in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX):
+        if value.startswith(prefix):
+            value = value[len(prefix):]
     if not value:
         raise _invalid(text, "empty")
 

@@ -121,7 +121,6 @@ def test_ref_is_hashable_and_frozen():
         "jw4wdfpgqhoj.3az.lrraavgc.0vJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q",  # 0 not base58
         "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXk",  # signature cut off
         "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q*",
-        "openReplaySessionToken=" + EXAMPLE,
         "1" * 21,
         "9" * 10_000,
         "a" * 100_000,
@@ -253,3 +252,10 @@ def test_session_id_marker_never_matches_a_longer_id(session_id, more):
     message = f"GET /api openReplaySession.id={longer} 500"
     assert not contains_marker(message, f"{SESSION_ID_MARKER_PREFIX}{session_id}")
     assert contains_marker(message, f"{SESSION_ID_MARKER_PREFIX}{longer}")
+
+
+def test_a_marker_pasted_from_a_log_line_is_accepted():
+    assert parse_session_ref("openReplaySessionToken=" + EXAMPLE).token == EXAMPLE
+    assert parse_session_ref("openReplaySession.id=12").session_id == "12"
+    with pytest.raises(UsageError):
+        parse_session_ref("openReplaySessionToken=*")
