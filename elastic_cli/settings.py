@@ -282,9 +282,15 @@ def resolve(
         sources[key.name] = source
     host, port = split_host(values["host"])
     values["host"] = host
-    if port is not None and sources["port"] == "default":
+    # a port inside the host URL wins over a port from a weaker source (env URL > file port)
+    if port is not None and _rank(sources["host"]) > _rank(sources["port"]):
         values["port"], sources["port"] = port, sources["host"]
     return Settings(values=values, sources=sources, profile=name, path=config.path)
+
+
+def _rank(source: str) -> int:
+    """Strength of a source: flag > env > file > default."""
+    return {"flag": 3, "env": 2, "file": 1}.get(source.split(" ")[0], 0)
 
 
 def split_host(text: str) -> tuple[str, int | None]:

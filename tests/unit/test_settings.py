@@ -212,3 +212,13 @@ def test_bad_env_value_is_a_usage_error_naming_the_variable(tmp_path):
     config = settings.ConfigFile(path=tmp_path / "c.yaml")
     with pytest.raises(UsageError, match="ORX_ELASTIC_TIMEOUT"):
         settings.resolve(config, None, {}, environ={"ORX_ELASTIC_TIMEOUT": "soon"})
+
+
+def test_port_in_an_env_url_beats_the_file_port(tmp_path):
+    path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    host: http://file\n    port: 9\n")
+    resolved = settings.resolve(settings.load_config_file(path), None, {}, environ={"ORX_ELASTIC_HOST": "http://env:9400"})
+    assert (resolved.host, resolved.port, resolved.sources["port"]) == ("http://env", 9400, "env ORX_ELASTIC_HOST")
+    # but an explicit port flag beats a URL from the environment
+    resolved = settings.resolve(settings.load_config_file(path), None, {"port": 9500},
+                                environ={"ORX_ELASTIC_HOST": "http://env:9400"})
+    assert resolved.port == 9500
