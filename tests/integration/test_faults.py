@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import faults  # noqa: E402
 
 SESSION = "31337313373133"
-LINES = 5_000
+LINES = 15_000
 PASSWORD_LIKE = "hunter2-not-a-real-password"
 
 
@@ -126,7 +126,7 @@ def test_overload_then_recovery_succeeds(env):
 
 
 def test_node_gone_in_the_middle_of_all_keeps_complete_lines(env):
-    with faults.serving(faults.forward_to(env["node"].port, cut_after_bytes=600_000)) as server:
+    with faults.serving(faults.forward_to(env["node"].port, cut_after_bytes=3_000_000)) as server:
         result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", host=f"http://127.0.0.1:{server.port}")
     assert result.returncode == 4, result.stderr
     lines = result.stdout.split("\n")
