@@ -9,7 +9,13 @@ from elastic_cli.commands.options import connection_options, settings_flags
 
 @click.group()
 def config() -> None:
-    """Show the active settings, or the config file's path."""
+    """Show the active settings, or the config file's path.
+
+    \b
+    Examples:
+      orx-elastic config show
+      orx-elastic config path
+    """
 
 
 @config.command()

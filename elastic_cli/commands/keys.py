@@ -15,6 +15,11 @@ def keys() -> None:
 
     Each needs credentials that may manage API keys (--username or
     --admin-api-key), like create-key.
+    
+    \b
+    Examples:
+      orx-elastic keys list --username elastic
+      orx-elastic keys rotate --username elastic
     """
 
 

@@ -132,3 +132,22 @@ def test_usage_errors_never_echo_a_secret(tmp_path, capsys):
     assert SECRET not in out + err
     code, out, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", f"--api-key={SECRET}")
     assert code == 2 and SECRET not in out + err
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    import click
+
+    from elastic_cli.cli import cli
+
+    def walk(command, path):
+        yield path, command
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), path + [name])
+
+    for path, _ in walk(cli, []):
+        code, out, _ = run(capsys, *path, "--help")
+        assert code == 0
+        assert "orx-elastic" in out.split("Options:")[0].split("Usage:", 1)[1].split("\n", 1)[1], \
+            f"`orx-elastic {' '.join(path)} --help` shows no example"
