@@ -222,3 +222,45 @@ def test_port_in_an_env_url_beats_the_file_port(tmp_path):
     resolved = settings.resolve(settings.load_config_file(path), None, {"port": 9500},
                                 environ={"ORX_ELASTIC_HOST": "http://env:9400"})
     assert resolved.port == 9500
+
+
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_yaml_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_any_text_loads_or_fails_with_a_config_error(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        config = settings.load_config_file(path)
+    except ConfigError as exc:
+        assert str(path) in exc.message and "\n" not in exc.message
+    else:
+        for profile in config.profiles.values():
+            assert set(profile) <= set(settings.KEYS_BY_NAME)
+
+
+@hypothesis_settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.dictionaries(st.sampled_from(["profiles", "default_profile", "x"]),
+                                st.dictionaries(st.text(max_size=8), _yaml_like, max_size=3) | _yaml_like,
+                                max_size=3))
+def test_any_yaml_document_loads_validated_or_fails_cleanly(tmp_path, document):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    try:
+        config = settings.load_config_file(path)
+    except ConfigError as exc:
+        assert str(path) in exc.message
+        return
+    for profile in config.profiles.values():
+        for name, value in profile.items():
+            assert settings.KEYS_BY_NAME[name].parse(value) == value
