@@ -7,9 +7,10 @@ Starts its own node, loads two sessions' lines (10,000 and 100,000 lines, all ta
 marker `openReplaySession.id=<id>`) plus 20,000 unrelated lines into 2 indices `bench-export-0/1`
 (fixed seed), and makes a read-only API key on `bench-export-*`. For each session, interleaved N times:
 
-  * orx-elastic logs <id> --all -o ndjson > /dev/null (point in time + search_after, pages of 1000);
+  * orx-elastic logs <id> --all -o ndjson > /dev/null (point in time + search_after, pages of
+    log_search.PAGE_SIZE = 5000);
   * curl loop (the limit): a small Python driver runs curl per page with the same body (query from
-    --explain, sort + _shard_doc, pit, size 1000), finds search_after in the bytes, writes the bytes
+    --explain, sort + _shard_doc, pit, the same page size), finds search_after in the bytes, writes the bytes
     to /dev/null (no JSON parsing);
   * elasticdump --searchBody (scroll, pages of 1000), output to /dev/null, when installed:
     `npm install --prefix bench/.node elasticdump` (bench/.node is git-ignored).
@@ -37,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
+from elastic_cli.log_search import PAGE_SIZE  # noqa: E402  (the CLI's page size, for the curl loop)
 
 SIZES = (10_000, 100_000)
 NOISE_LINES = 20_000
@@ -46,39 +48,13 @@ GNU_TIME = shutil.which("time") if os.path.exists("/usr/bin/time") else None
 RSS_TARGET_MB = 100
 NOROOT_JS = Path(__file__).resolve().parent / "elasticdump_noroot.js"
 
-# The real CLI fails on open_point_in_time(allow_no_indices=...), which the elasticsearch-py 8.x
-# client does not accept: this wrapper drops the argument (used for orx only when the CLI fails),
-# and applies candidate fixes from outside for the "orx +" rows (elastic_cli itself unchanged).
-ORX_PIT_COMPAT = r'''
-import sys
-import elasticsearch
-fixes = set(sys.argv.pop(1).split(",")) - {"none"}
-if "page5000" in fixes:  # bigger pages: 20 round trips instead of 100 at 100,000 hits
-    from elastic_cli import log_search
-    log_search.all_hits.__defaults__ = (5000, None)
-if "writer" in fixes:  # one JSONEncoder for all lines, no flush after every line (only --follow needs it)
-    import json
-    from elastic_cli import output
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    original_write = output.HitWriter.write
-    def write(self, hit):
-        if self.fmt != "ndjson":
-            return original_write(self, hit)
-        self.count += 1
-        self.stream.write(encode(self._record(hit)) + "\n")
-    output.HitWriter.write = write
-original = elasticsearch.Elasticsearch.open_point_in_time
-def open_point_in_time(self, **kw):
-    kw.pop("allow_no_indices", None)
-    return original(self, **kw)
-elasticsearch.Elasticsearch.open_point_in_time = open_point_in_time
-from elastic_cli.cli import main
-main()
-'''
+# --profile: main() under cProfile (the console script's entry() ends with os._exit, which would lose the profile)
+PROFILE_MAIN = "from elastic_cli.cli import main\nmain()\n"
 
 CURL_LOOP = r'''
 import json, subprocess, sys
-curl, base, auth, query_path, sort_mode = sys.argv[1:6]
+curl, base, auth, query_path, sort_mode, size = sys.argv[1:7]
+size = int(size)
 query = json.load(open(query_path))
 headers = ["-H", "Authorization: ApiKey " + auth, "-H", "Content-Type: application/json"]
 def call(method, path, body=None):
@@ -95,14 +71,14 @@ while True:
     if sort_mode == "time":
         sort.insert(0, {"utc_time": {"order": "asc", "unmapped_type": "date"}})
     body = {"query": query, "sort": sort,
-            "size": 1000, "pit": {"id": pit, "keep_alive": "2m"}, "track_total_hits": False}
+            "size": size, "pit": {"id": pit, "keep_alive": "2m"}, "track_total_hits": False}
     if after is not None:
         body["search_after"] = after
     page = call("POST", "/_search", body)
     out.write(page)
     n = page.count(b'"_shard":') or page.count(b'"_id":')
     hits += n
-    if n < 1000:
+    if n < size:
         break
     start = page.rindex(b'"sort":[') + 7
     after = json.loads(page[start:page.index(b"]", start) + 1])
@@ -182,34 +158,19 @@ def main() -> int:
         loop_py.write_text(CURL_LOOP)
 
         results = {}
-        notes: set[str] = set()
         env = {**env, "ORX_BENCH_ES_VERSION": node.version,
                "ORX_BENCH_ELASTICDUMP_DIR": str(ELASTICDUMP.resolve().parent.parent)}
         for size, sid in sessions.items():
             query = common.explain_body(node, key, PATTERN, sid, env)["body"]["query"]
             query_path = Path(tmp) / f"query-{size}.json"
             query_path.write_text(json.dumps(query))
-            orx_argv = common.cli(node, key, PATTERN, sid, "--all", "-o", "ndjson")
-            compat = Path(tmp) / "orx_pit_compat.py"
-            compat.write_text(ORX_PIT_COMPAT)
-            probe = subprocess.run(orx_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-            if probe.returncode != 0 and b"allow_no_indices" in probe.stderr:
-                print(f"  NOTE: the real CLI fails: {probe.stderr.decode().strip()}\n"
-                      "  measuring it with allow_no_indices dropped from open_point_in_time (bench wrapper)",
-                      file=sys.stderr)
-                orx_argv = [common.PYTHON, str(compat), "none", *orx_argv[len(common.TOOL):]]
-                notes.add("orx --all measured through bench wrapper (allow_no_indices dropped: CLI bug)")
             contenders = {
-                "orx-elastic logs ID --all -o ndjson": orx_argv,
+                "orx-elastic logs ID --all -o ndjson": common.cli(node, key, PATTERN, sid, "--all", "-o", "ndjson"),
                 "curl loop (search_after, bytes only)": [common.PYTHON, str(loop_py), curl, node.url,
-                                                         key["encoded"], str(query_path), "time"],
+                                                         key["encoded"], str(query_path), "time", str(PAGE_SIZE)],
                 "curl loop, sort _shard_doc only (no time order)": [
-                    common.PYTHON, str(loop_py), curl, node.url, key["encoded"], str(query_path), "doc"],
+                    common.PYTHON, str(loop_py), curl, node.url, key["encoded"], str(query_path), "doc", str(PAGE_SIZE)],
             }
-            orx_args = common.cli(node, key, PATTERN, sid, "--all", "-o", "ndjson")[len(common.TOOL):]
-            contenders["orx + pages of 5000"] = [common.PYTHON, str(compat), "page5000", *orx_args]
-            contenders["orx + one encoder, no per-line flush"] = [common.PYTHON, str(compat), "writer", *orx_args]
-            contenders["orx + both"] = [common.PYTHON, str(compat), "page5000,writer", *orx_args]
             if use_dump:
                 contenders["elasticdump --searchBody (scroll)"] = [
                     "node", "--require", str(NOROOT_JS), str(ELASTICDUMP), f"--input={node.url}/{PATTERN}", "--output=$", "--type=data",
@@ -254,8 +215,6 @@ def main() -> int:
                              f"{rss:.0f}MB", f"{rss_max:.0f}MB"])
         print(common.table(["size", "contender", "median time", "hits/s", "vs curl", "vs elasticdump",
                             "peak RSS (median)", "peak RSS (max)"], rows))
-        for note in sorted(notes):
-            print("note: " + note)
         if use_dump:
             print("note: elasticdump run with bench/elasticdump_noroot.js: its `GET /` version probe is skipped "
                   "(a read-only key may not call GET /; the sandbox has no rest-root module)")
@@ -275,10 +234,9 @@ def main() -> int:
         if args.profile:
             prof = Path(tmp) / "orx.prof"
             orx_args = common.cli(node, key, PATTERN, sessions[SIZES[-1]], "--all", "-o", "ndjson")[len(common.TOOL):]
-            if notes:
-                argv = [common.PYTHON, "-m", "cProfile", "-o", str(prof), str(Path(tmp) / "orx_pit_compat.py"), "none", *orx_args]
-            else:
-                argv = [common.PYTHON, "-m", "cProfile", "-o", str(prof), "-m", "elastic_cli", *orx_args]
+            main_py = Path(tmp) / "orx_main.py"
+            main_py.write_text(PROFILE_MAIN)
+            argv = [common.PYTHON, "-m", "cProfile", "-o", str(prof), str(main_py), *orx_args]
             subprocess.run(argv, stdout=subprocess.DEVNULL, env=env, check=True)
             import pstats
 

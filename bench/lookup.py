@@ -12,18 +12,17 @@ every contender. The same search (the body `orx-elastic logs TOKEN --explain` pr
   * python stdlib (floor): urllib + json, prints the hits as JSON (what a Python tool cannot beat);
   * curl: the body from --explain, output to /dev/null;
   * python + elasticsearch client: import, Elasticsearch(...), one search, print JSON;
-  * orx-elastic logs TOKEN -o json (field_caps, then the search; the real CLI).
+  * orx-elastic logs TOKEN -o json (field_caps, then the search; the installed console script).
 
 All run N times interleaved; medians and ratios to the Python floor are printed (target: orx <= 2x).
-Then: where orx's time goes (phases timed in a fresh process, medians of N) and the heaviest
-imports from `python -X importtime`.
+Then: where orx's time goes (its steps timed in a fresh process with gc off and os._exit, as the
+console script runs; medians of N) and the heaviest imports from `python -X importtime`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import subprocess
@@ -70,7 +69,8 @@ print(json.dumps([{"_index": h["_index"], "_id": h["_id"], "_source": h["_source
 
 # The CLI's own steps, timed one by one in a fresh process (what `logs TOKEN -o json` does).
 PHASES_SCRIPT = r'''
-import io, json, sys, time
+import gc, io, json, os, sys, time
+gc.disable()  # as the console script (elastic_cli.cli.entry) does
 t = [("start", time.perf_counter())]
 import click, elastic_cli.cli
 t.append(("import click + elastic_cli.cli", time.perf_counter()))
@@ -109,43 +109,10 @@ es.close()
 t.append(("close", time.perf_counter()))
 print(json.dumps({"phases": [[t[i][0], t[i][1] - t[i - 1][1]] for i in range(1, len(t))],
                   "inside": t[-1][1] - t[0][1], "hits": len(hits)}), file=sys.stderr)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)  # as entry() does: no interpreter teardown
 '''
-
-
-# orx with one candidate fix applied from outside (elastic_cli unchanged): same argv as the real CLI.
-VARIANT_SCRIPT = r'''
-import os, sys
-fixes = set(sys.argv.pop(1).split(","))
-if "gc" in fixes:  # no cyclic GC while importing ~600 modules
-    import gc
-    gc.disable()
-if "noyaml" in fixes:  # no config file here: what `import yaml` after the exists() check would give
-    import types
-    sys.modules["yaml"] = types.ModuleType("yaml")
-if "nofieldcaps" in fixes:  # message type known (e.g. cached in the profile): one request, not two
-    from elastic_cli import log_search
-    log_search.field_info = lambda es, patterns, field: log_search.FieldInfo(tuple(patterns), ("text",))
-from elastic_cli.cli import main
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-else:
-    code = 0
-if "exit" in fixes:  # skip interpreter teardown (module GC) once output is flushed
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-sys.exit(code)
-'''
-VARIANTS = {
-    "orx as is (same wrapper)": "none",
-    "+ gc.disable() at start": "gc",
-    "+ os._exit after flush": "exit",
-    "+ import yaml only when the file exists": "noyaml",
-    "+ no _field_caps request (type known)": "nofieldcaps",
-    "+ all four": "gc,exit,noyaml,nofieldcaps",
-}
 
 
 def generate(rng: random.Random):
@@ -292,33 +259,12 @@ def main() -> int:
             for name, seconds in report["phases"]:
                 phase_times[name].append(seconds)
         wall = common.median(walls) * 1000
-        rows = [["interpreter start + exit (wall - inside)", f"{wall - common.median(insides) * 1000:.1f}ms"]]
+        rows = [["interpreter start + os._exit (wall - inside)", f"{wall - common.median(insides) * 1000:.1f}ms"]]
         rows += [[name, f"{common.median(v) * 1000:.1f}ms"] for name, v in phase_times.items()]
         rows.append(["total (wall, same steps without click parsing/settings)", f"{wall:.1f}ms"])
         print()
         print(f"Where orx's time goes (its steps timed in a fresh process; medians of {args.n})")
         print(common.table(["phase", "median"], rows))
-
-        variant_py = Path(tmp) / "variant.py"
-        variant_py.write_text(VARIANT_SCRIPT)
-        orx_args = commands["orx-elastic logs TOKEN -o json"][len(common.TOOL):]
-        vcmds = {name: [common.PYTHON, str(variant_py), fixes, *orx_args] for name, fixes in VARIANTS.items()}
-        for name, argv in vcmds.items():
-            r = subprocess.run(argv, capture_output=True, env=env)
-            if r.returncode != 0 or len(json.loads(r.stdout)) != len(orx_hits):
-                print(f"variant failed: {name}\n{r.stderr.decode()[-2000:]}", file=sys.stderr)
-                return 1
-        vtimes = common.interleave({name: (lambda argv=argv: common.run_timed(argv, env))
-                                    for name, argv in vcmds.items()}, args.n)
-        base = common.median(vtimes["orx as is (same wrapper)"]) * 1000
-        rows = []
-        for name, v in vtimes.items():
-            ms = common.median(v) * 1000
-            rows.append([name, f"{ms:.1f}ms", f"{ms - base:+.1f}ms", f"{ms / floor:.2f}x"])
-        print()
-        print(f"Candidate fixes in elastic_cli, applied from outside (medians of {args.n}, interleaved; "
-              f"floor {floor:.1f}ms from the first table)")
-        print(common.table(["variant of orx-elastic logs TOKEN -o json", "median", "gain", "vs floor"], rows))
 
         orx_args = commands["orx-elastic logs TOKEN -o json"][len(common.TOOL):]
         imports = importtime(["-m", "elastic_cli", *orx_args], env)
