@@ -76,40 +76,47 @@ def search_hits(es: Any, patterns: Sequence[str], q: LogQuery, limit: int) -> It
 def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAGE_SIZE,
              on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Every matching line, oldest first, exactly once: a point in time keeps the view
-    stable while search_after walks it, so memory stays flat whatever the number of hits."""
+    stable while search_after walks it, so memory stays flat whatever the number of hits.
+
+    The next page is requested as soon as a page arrives, while this one is written:
+    waiting on the server and writing overlap (at most two pages in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     pit = es.open_point_in_time(index=",".join(patterns), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
-    pit_id = pit["id"]
+    state = {"pit_id": pit["id"]}
+    query, sort = build_query(q), build_sort(q) + [{"_shard_doc": {"order": "desc" if q.reverse else "asc"}}]
+
+    def fetch(search_after: list | None) -> list[dict]:
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": sort,  # _shard_doc breaks ties between lines with the same time
+            "size": page_size,
+            "pit": {"id": state["pit_id"], "keep_alive": PIT_KEEP_ALIVE},
+            "track_total_hits": False,
+        }
+        if search_after is not None:
+            body["search_after"] = search_after
+        response = es.search(body=body)
+        state["pit_id"] = response.get("pit_id", state["pit_id"])
+        return response["hits"]["hits"]
+
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        search_after = None
+        pending = pool.submit(fetch, None)
         seen = 0
-        while True:
-            body: dict[str, Any] = {
-                "query": build_query(q),
-                # _shard_doc breaks ties between lines with the same time
-                "sort": build_sort(q) + [{"_shard_doc": {"order": "desc" if q.reverse else "asc"}}],
-                "size": page_size,
-                "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE},
-                "track_total_hits": False,
-            }
-            if search_after is not None:
-                body["search_after"] = search_after
-            response = es.search(body=body)
-            pit_id = response.get("pit_id", pit_id)
-            hits = response["hits"]["hits"]
-            if not hits:
-                return
+        while pending is not None:
+            hits = pending.result()
+            pending = pool.submit(fetch, hits[-1]["sort"]) if len(hits) == page_size else None
             seen += len(hits)
-            if on_page:
+            if on_page and hits:
                 on_page(seen)
             for hit in hits:
                 if is_session_line(hit, q):
                     yield hit
-            if len(hits) < page_size:
-                return
-            search_after = hits[-1]["sort"]
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         try:
-            es.close_point_in_time(body={"id": pit_id})
+            es.close_point_in_time(body={"id": state["pit_id"]})
         except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
             pass
 
