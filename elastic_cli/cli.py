@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ class AppContext:
     verbose: int = 0
     quiet: bool = False
     color: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def load_config(self):
         from elastic_cli import settings
@@ -73,10 +72,15 @@ class AppContext:
             self.warn(warning)
         return config
 
-    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool = False):
-        """Resolved settings: flags > ORX_ELASTIC_* > profile in the file > defaults."""
+    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool | None = None):
+        """Resolved settings: flags > ORX_ELASTIC_* > profile in the file > defaults.
+
+        A profile named with --profile must exist (a typo must not fall back to the
+        defaults), unless the command is about to create it (require_profile=False)."""
         from elastic_cli import settings
 
+        if require_profile is None:
+            require_profile = self.profile is not None
         return settings.resolve(self.load_config(), self.profile, flags or {}, require_profile=require_profile)
 
     def warn(self, message: str) -> None:
@@ -158,9 +162,13 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        click.echo(f"error: {exc.message}", err=True)
+        from elastic_cli.output import inert
+        from elastic_cli.redaction import redact
+
+        # messages may quote the server (index names, reasons): shown inert, secrets masked
+        click.echo(f"error: {inert(redact(exc.message))}", err=True)
         if exc.hint:
-            click.echo(f"  fix: {exc.hint}", err=True)
+            click.echo(f"  fix: {inert(redact(exc.hint))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -100,6 +100,9 @@ def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError
     import elasticsearch
 
     where = settings.url
+    if isinstance(exc, elasticsearch.ApiError):
+        # the server answered: its text may mention "ssl" (an index name), but it is no TLS failure
+        return _api_error(exc, where, action)
     text = redact(_flatten(exc))
     lowered = text.lower()
     if isinstance(exc, elastic_transport.TlsError) or "ssl" in lowered or "certificate" in lowered:
@@ -126,8 +129,6 @@ def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError
             )
         return errors.ConnectionFailed(f"lost the connection to {where}: {_first_line(text)}",
                                        "check the network and that the node is up, then try again")
-    if isinstance(exc, elasticsearch.ApiError):
-        return _api_error(exc, where, action)
     return None
 
 

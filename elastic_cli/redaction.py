@@ -12,6 +12,8 @@ import re
 _secrets: set[str] = set()
 # Authorization headers as the transport logs them, whatever the key.
 _AUTH_HEADER = re.compile(r"(?i)\b(authorization['\"]?\s*[:=]\s*['\"]?(?:apikey|basic|bearer)\s+)[A-Za-z0-9+/=._\-]+")
+# secrets inside JSON bodies, as --debug logs them (a create-key response carries the new key)
+_JSON_SECRET = re.compile(r'("(?:api_key|encoded|password)"\s*:\s*")[^"]*(")')
 _MASK = "***"
 
 
@@ -27,6 +29,7 @@ def register_secret(secret: str | None) -> None:
 
 def redact(text: str) -> str:
     text = _AUTH_HEADER.sub(r"\1" + _MASK, text)
+    text = _JSON_SECRET.sub(r"\1" + _MASK + r"\2", text)
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, _MASK)
     return text

@@ -102,7 +102,7 @@ KEYS_BY_NAME = {key.name: key for key in KEYS}
 class Settings:
     """Resolved settings of one profile; `sources` says where each value came from."""
 
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)  # holds the api_key: never in a repr or traceback
     sources: Mapping[str, str]
     profile: str
     path: Path
@@ -280,6 +280,11 @@ def resolve(
             where = "--" + key.name.replace("_", "-") if source == "flag" else source
             raise UsageError(f"{key.name} from {where} {exc}", f"fix {where} ({key.help})") from None
         sources[key.name] = source
+    # an encoded key (base64 id:secret) carries its own id: it wins over an id from a weaker source
+    key_id, secret, form = split_api_key(None, values["api_key"])
+    if form == "encoded" and _rank(sources["api_key"]) >= _rank(sources["id"]):
+        values["id"], values["api_key"] = key_id, secret
+        sources["id"] = sources["api_key"]
     host, port = split_host(values["host"])
     values["host"] = host
     # a port inside the host URL wins over a port from a weaker source (env URL > file port)
@@ -322,12 +327,12 @@ def parse_cloud_id(cloud_id: str) -> tuple[str, int]:
         _, _, encoded = cloud_id.strip().rpartition(":")
         decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
         domain, es_uuid = decoded.split("$")[:2]
+        port = 443
+        if ":" in domain:
+            domain, _, port_text = domain.rpartition(":")
+            port = int(port_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UsageError("the cloud id is not valid", "copy it from the Elastic Cloud console (name:base64...)") from None
-    port = 443
-    if ":" in domain:
-        domain, _, port_text = domain.rpartition(":")
-        port = int(port_text)
     return f"https://{es_uuid}.{domain}", port
 
 

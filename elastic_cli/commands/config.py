@@ -36,7 +36,7 @@ def show(app, reveal: bool, output: str, **params) -> None:
     from elastic_cli.redaction import register_secret
     from elastic_cli.settings import KEYS, mask_secret
 
-    resolved = app.settings(settings_flags(params), require_profile=app.profile is not None)
+    resolved = app.settings(settings_flags(params))
     register_secret(resolved.api_key)
 
     def shown(name):

@@ -47,7 +47,9 @@ def configure(app, make_default: bool, **params) -> None:
             updates["port"] = port
     if "api_key" in updates:
         key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
-        updates["id"], updates["api_key"] = key_id, secret
+        updates["api_key"] = secret
+        if key_id is not None:  # a raw secret alone replaces just the secret
+            updates["id"] = key_id
         if form == "encoded":
             app.info("the api_key was the encoded id:key form; stored its id and secret separately")
     # validate every value before touching the file

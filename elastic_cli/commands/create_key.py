@@ -188,7 +188,7 @@ def create_key(app, name: str | None, expiration: str | None, guide_body: bool, 
 
     admin = admin_from_params(params, need_password=not dry_run)
     flags = settings_flags(params)
-    settings = app.settings(flags)
+    settings = app.settings(flags, require_profile=not save and app.profile is not None)
     patterns = api_keys.validate_patterns(settings.indexes)
     body = api_keys.create_key_body(api_keys.DEFAULT_KEY_NAME if name is None else name, patterns, expiration, guide=guide_body)
     if guide_body:

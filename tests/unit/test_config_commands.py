@@ -151,3 +151,28 @@ def test_every_command_has_help_with_an_example(capsys):
         assert code == 0
         assert "orx-elastic" in out.split("Options:")[0].split("Usage:", 1)[1].split("\n", 1)[1], \
             f"`orx-elastic {' '.join(path)} --help` shows no example"
+
+
+def test_a_mistyped_profile_is_an_error_not_the_defaults(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    run(capsys, "--config", str(path), "--profile", "prod", "configure", "--host", "https://prod")
+    code, out, err = run(capsys, "--config", str(path), "--profile", "prdo", "logs", "12", "--explain")
+    assert code == 3 and "no profile 'prdo'" in err and "prod" in err
+
+
+def test_configure_can_replace_just_the_secret(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    run(capsys, "--config", str(path), "configure", "--id", "keyid", "--api-key", SECRET)
+    code, _, err = run(capsys, "--config", str(path), "configure", "--api-key", "n3wSecretValue_x")
+    assert code == 0, err
+    profile = yaml.safe_load(path.read_text())["profiles"]["default"]
+    assert (profile["id"], profile["api_key"]) == ("keyid", "n3wSecretValue_x")
+
+
+def test_an_encoded_key_from_the_environment_brings_its_own_id(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "c.yaml"
+    run(capsys, "--config", str(path), "configure", "--id", "oldid", "--api-key", SECRET)
+    monkeypatch.setenv("ORX_ELASTIC_API_KEY", base64.b64encode(b"newid:n3wSecretValue_x").decode())
+    code, out, _ = run(capsys, "--config", str(path), "config", "show", "-o", "json", "--reveal")
+    shown = json.loads(out)["settings"]
+    assert shown["id"]["value"] == "newid" and shown["api_key"]["value"] == "n3wSecretValue_x"
