@@ -18,7 +18,8 @@ _LUCENE_REGEXP_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
 
 # Whatever may follow the marker: nothing, or a character that cannot continue
 # a token or an id. Same boundary as session_token.contains_marker.
-_MARKER_BOUNDARY = r"([^0-9A-Za-z.\-].*)?"
+# A lone '.' or '-' may end a sentence right after the marker ("... id=123.").
+_MARKER_BOUNDARY = r"([.\-]?([^0-9A-Za-z.\-].*)?)"
 
 
 @dataclass(frozen=True)

@@ -60,17 +60,26 @@ def is_session_line(hit: dict, q: LogQuery) -> bool:
     return isinstance(message, str) and any(contains_marker(message, m) for m in q.markers)
 
 
-def search_hits(es: Any, patterns: Sequence[str], q: LogQuery, limit: int) -> Iterator[dict]:
-    """Up to `limit` matching lines from one search request."""
-    body = build_search_body(q, min(limit, MAX_SINGLE_PAGE))
-    response = es.search(index=",".join(patterns), body=body, ignore_unavailable=True, allow_no_indices=True)
-    count = 0
-    for hit in response["hits"]["hits"]:
-        if is_session_line(hit, q):
-            yield hit
-            count += 1
-            if count >= limit:
-                return
+def search_hits(es: Any, patterns: Sequence[str], q: LogQuery, limit: int, max_pages: int = 10) -> Iterator[dict]:
+    """Up to `limit` matching lines. The client-side check may drop a few hits of a page,
+    so it pages on (search_after) until `limit` lines are kept or the hits run out."""
+    kept, search_after = 0, None
+    size = min(limit, MAX_SINGLE_PAGE)
+    for _ in range(max_pages):
+        body = build_search_body(q, size)
+        if search_after is not None:
+            body["search_after"] = search_after
+        hits = es.search(index=",".join(patterns), body=body, ignore_unavailable=True,
+                         allow_no_indices=True)["hits"]["hits"]
+        for hit in hits:
+            if is_session_line(hit, q):
+                yield hit
+                kept += 1
+                if kept >= limit:
+                    return
+        if len(hits) < size:
+            return
+        search_after = hits[-1]["sort"]
 
 
 def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAGE_SIZE,
@@ -122,7 +131,8 @@ def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAG
 
 
 def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float = 2.0, overlap_seconds: float = 30.0,
-                sleep: Callable[[float], None] = time.sleep, polls: int | None = None) -> Iterator[dict]:
+                sleep: Callable[[float], None] = time.sleep, polls: int | None = None,
+                on_poll: Callable[[], None] | None = None) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
     Each poll asks again for everything since the newest time seen minus an overlap
@@ -137,6 +147,7 @@ def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float =
     while polls is None or done < polls:
         since = q.since if newest is None else max(newest - timedelta(seconds=overlap_seconds), q.since or newest.min.replace(tzinfo=timezone.utc))
         poll_query = replace(q, since=since, reverse=False)
+        poll_started = datetime.now(timezone.utc)
         for hit in all_hits(es, patterns, poll_query):
             key = (hit["_index"], hit["_id"])
             if key in printed:
@@ -146,6 +157,11 @@ def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float =
             if moment and (newest is None or moment > newest):
                 newest = moment
             yield hit
+        if newest is None and printed:
+            # times that are not epoch ms (date_nanos, text): go on from the wall clock
+            newest = poll_started
+        if on_poll:
+            on_poll()
         if newest is not None:  # forget what is older than the overlap: bounded memory
             horizon = newest.timestamp() - overlap_seconds
             for key in [k for k, t in printed.items() if t < horizon]:

@@ -120,6 +120,12 @@ def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = N
 
 LOG_COLUMNS = ("time", "index", "level", "message")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# JSON escapes C0 controls itself; C1 (e.g. U+009B, a one-character CSI) must be escaped too
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def _json_line(record: Any) -> str:
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", _ENCODER.encode(record))
 
 
 class HitWriter:
@@ -155,16 +161,17 @@ class HitWriter:
         self.count += 1
         if self.fmt == "ndjson":
             # whole lines only; --follow flushes after each poll
-            self.stream.write(_ENCODER.encode(self._record(hit)) + "\n")
+            self.stream.write(_json_line(self._record(hit)) + "\n")
         elif self.fmt == "json":
             prefix = "[\n" if self.count == 1 else ",\n"
-            self.stream.write(prefix + _ENCODER.encode(self._record(hit)))
+            self.stream.write(prefix + _json_line(self._record(hit)))
         elif self.fmt == "csv":
             flat = self._flat(hit)
             if self._csv is None:
                 self._csv = csv.DictWriter(self.stream, fieldnames=list(flat), extrasaction="ignore")
                 self._csv.writeheader()
-            self._csv.writerow({k: _csv_cell(v) for k, v in flat.items()})
+            on_terminal = is_terminal(self.stream)  # to a file: the data as it is; to a screen: inert
+            self._csv.writerow({k: inert(_csv_cell(v)) if on_terminal else _csv_cell(v) for k, v in flat.items()})
         else:
             self._rows.append(self._flat(hit))
 

@@ -159,7 +159,11 @@ def contains_marker(message: str, marker: str) -> bool:
     start = message.find(marker)
     while start != -1:
         end = start + len(marker)
-        if end == len(message) or message[end] not in _TOKEN_CHARS:
+        after = message[end:end + 2]
+        if not after or after[0] not in _TOKEN_CHARS:
+            return True
+        # "... openReplaySession.id=123." : a sentence's full stop is not part of the id
+        if after[0] in ".-" and (len(after) == 1 or after[1] not in _TOKEN_CHARS):
             return True
         start = message.find(marker, start + 1)
     return False

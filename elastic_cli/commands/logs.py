@@ -114,17 +114,20 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
                            settings.message_field, settings.time_field, settings.tags_field,
                            markers=query.markers, color=app.color)
         progress = Progress(enabled=(every or follow) and not app.quiet)
+
+        def page_done(seen: int) -> None:
+            progress.update(seen)
+            writer.flush()  # a table is printed page by page: nothing waits for the end
+
         try:
             if follow:
-                hits = log_search.follow_hits(es, patterns, query, interval=interval)
+                hits = log_search.follow_hits(es, patterns, query, interval=interval, on_poll=writer.flush)
             elif every:
-                hits = log_search.all_hits(es, patterns, query, on_page=progress.update)
+                hits = log_search.all_hits(es, patterns, query, on_page=page_done)
             else:
                 hits = log_search.search_hits(es, patterns, query, limit)
             for hit in hits:
                 writer.write(hit)
-                if follow:
-                    writer.flush()
         except KeyboardInterrupt:
             if not follow:
                 raise

@@ -39,6 +39,7 @@ LINES = [
     (f"openReplaySession.id={ID_A} Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'x'", 2, ["error"]),
     (f"[openReplaySessionToken={TOKEN_A}] GET /cart 200", 3, ["info", "success"]),
     (f"openReplaySession.id={ID_A} payment failed", 5, ["error"]),
+    (f"refund refused for openReplaySession.id={ID_A}.", 5.5, ["error"]),  # a full stop after the id
     # other sessions that must never show up for A
     (f"[openReplaySessionToken={TOKEN_A}X] prefix-sharing token", 1.5, ["error"]),
     (f"openReplaySession.id={ID_A}7 prefix-sharing id", 1.5, ["error"]),
@@ -49,7 +50,7 @@ LINES = [
     ("no marker at all", 4, ["error"]),
     ("\x1b[31mred\x1b[0m [bold]markup[/bold] " + f"openReplaySession.id={ID_NEG}", 6, ["error"]),
 ]
-A_ERRORS = ["bad cart id", "KeyError", "payment failed"]
+A_ERRORS = ["bad cart id", "KeyError", "payment failed", "refund refused"]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_token_finds_both_markers_errors_only_in_time_order(logs_env, kind):
     result = run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=f"{logs_env['prefix']}-{kind}")
     assert result.returncode == 0, result.stderr
     found = messages(result)
-    assert len(found) == 3
+    assert len(found) == 4
     for expected, line in zip(A_ERRORS, found):
         assert expected in line
     assert "GET /cart" not in result.stdout
@@ -104,14 +105,14 @@ def test_session_id_alone_finds_the_v121_lines(logs_env):
     result = run_logs(logs_env, ID_A, "-o", "ndjson", indexes=f"{logs_env['prefix']}-text")
     assert result.returncode == 0, result.stderr
     found = messages(result)
-    assert [("KeyError" in found[0]), ("payment failed" in found[1])] == [True, True]
-    assert len(found) == 2
+    assert [("KeyError" in found[0]), ("payment failed" in found[1]), ("refund" in found[2])] == [True] * 3
+    assert len(found) == 3
 
 
 def test_both_indices_mixed_mappings(logs_env):
     result = run_logs(logs_env, TOKEN_A, "-o", "ndjson")
     assert result.returncode == 0, result.stderr
-    assert len(messages(result)) == 6  # three lines in each of the two indices
+    assert len(messages(result)) == 8  # four lines in each of the two indices
 
 
 @pytest.mark.parametrize("kind", ["text", "keyword"])
@@ -131,7 +132,7 @@ def test_all_levels_and_reverse(logs_env):
     index = f"{logs_env['prefix']}-text"
     result = run_logs(logs_env, TOKEN_A, "-o", "ndjson", "--all-levels", indexes=index)
     found = messages(result)
-    assert len(found) == 4 and "GET /cart" in found[2]
+    assert len(found) == 5 and "GET /cart" in found[2]
     result = run_logs(logs_env, TOKEN_A, "-o", "ndjson", "--all-levels", "--reverse", indexes=index)
     assert messages(result) == list(reversed(found))
 
@@ -153,7 +154,7 @@ def test_json_and_csv_parse_and_match_the_hits(logs_env):
     assert [h["_source"]["message"] for h in as_json] == messages(run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index))
     rows = list(csv.DictReader(io.StringIO(run_logs(logs_env, TOKEN_A, "-o", "csv", indexes=index).stdout)))
     assert [r["message"] for r in rows] == [h["_source"]["message"] for h in as_json]
-    assert [r["level"] for r in rows] == ["error"] * 3
+    assert [r["level"] for r in rows] == ["error"] * 4
     assert rows[0]["time"] == at(1) and rows[0]["index"] == index
     picked = list(csv.DictReader(io.StringIO(
         run_logs(logs_env, TOKEN_A, "-o", "csv", "--fields", "utc_time,tags", indexes=index).stdout)))

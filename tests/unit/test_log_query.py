@@ -80,7 +80,7 @@ def test_keyword_field_uses_an_anchored_regexp_with_optional_operators_off():
     assert clause == {
         "regexp": {
             "message": {
-                "value": r".*openReplaySession\.id=2618307011354435587([^0-9A-Za-z.\-].*)?",
+                "value": r".*openReplaySession\.id=2618307011354435587([.\-]?([^0-9A-Za-z.\-].*)?)",
                 "flags": "NONE",
             }
         }

@@ -84,3 +84,11 @@ def test_get_field_nested_and_literal_dotted():
     assert get_field({"a": {"b": 1}}, "a.b") == 1
     assert get_field({"a.b": 2}, "a.b") == 2
     assert get_field({"a": 1}, "a.b") is None
+
+
+def test_json_escapes_c1_controls_too():
+    out = write_all("ndjson", [hit(1, "a\x9b31mred\x85b")])
+    assert "\x9b" not in out and "\x85" not in out
+    assert json.loads(out)["_source"]["message"] == "a\x9b31mred\x85b"
+    parsed = json.loads(write_all("json", [hit(1, "\x9b")]))
+    assert parsed[0]["_source"]["message"] == "\x9b"

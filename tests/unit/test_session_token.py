@@ -175,8 +175,12 @@ def test_markers_for_an_id_only_have_the_id_marker():
         ("openReplaySession.id=12\nnext line", True),
         ("openReplaySession.id=123", False),
         ("openReplaySession.id=12a", False),
-        ("openReplaySession.id=12.", False),  # a dot continues a token
-        ("openReplaySession.id=12-", False),
+        ("openReplaySession.id=12.", True),  # a full stop ends the sentence, not the id
+        ("openReplaySession.id=12-", True),
+        ("openReplaySession.id=12. next", True),
+        ("openReplaySession.id=12.5", False),  # a dot followed by more is a longer value
+        ("openReplaySession.id=12-x", False),
+        ("openReplaySession.id=12..", False),
         ("openreplaysession.id=12", False),  # case-sensitive
         ("openReplaySession.id=1", False),
         ("openReplaySession.id=123 openReplaySession.id=12 ", True),  # second occurrence
