@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
+from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
 OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"
@@ -43,7 +44,6 @@ TITLES = {
 }
 
 DEFAULT_DEADLINE = 30.0
-KEYWORD_TYPES = {"keyword", "constant_keyword", "wildcard"}
 TEXT_TYPES = {"text", "match_only_text"}
 DATE_TYPES = {"date", "date_nanos"}
 PROPAGATE_FIX = ("propagate the session token to the backend and log it with every line "

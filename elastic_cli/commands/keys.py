@@ -169,7 +169,9 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
     register_secret(created.api_key)
     register_secret(created.encoded)
 
-    old_values = {"id": settings.id, "api_key": settings.api_key}
+    # what the file held (not what env or flags said), to put back if the new key fails
+    stored_before = load_config_file(settings.path).profiles.get(settings.profile, {})
+    old_values = {"id": stored_before.get("id"), "api_key": stored_before.get("api_key")}
     try:
         save_profile(settings.path, settings.profile, {"id": created.id, "api_key": created.api_key})
     except BaseException:
@@ -183,8 +185,10 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
         with key_errors(new_settings, "authenticate", "the new key"):
             api_keys.authenticate(build_client(new_settings, max_retries=1))
     except BaseException:
-        save_profile(settings.path, settings.profile, old_values)
-        _discard(client, created.id, app)
+        try:
+            save_profile(settings.path, settings.profile, old_values)
+        finally:
+            _discard(client, created.id, app)
         app.warn(f"the new key did not work: profile '{settings.profile}' keeps the old key {old_id}")
         raise
     app.info(f"saved the new key {created.id} to {settings.path} and checked that it authenticates")

@@ -45,8 +45,3 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
     insecure = params.pop("insecure", None)
     flags["verify_certs"] = False if insecure else None
     return flags
-
-
-def output_option(default: str | None = None, formats: tuple[str, ...] = OUTPUT_FORMATS) -> Callable:
-    return click.option("-o", "--output", "output", type=click.Choice(formats), default=default,
-                        help="Output format [default: table on a terminal, " + ("ndjson" if "ndjson" in formats else "json") + " when piped].")
