@@ -263,15 +263,16 @@ def level_of(tags: Any) -> str:
 class Progress:
     """A spinner with a count on stderr, only when stderr is a terminal (nothing when piped)."""
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, color: bool | None = None):
         self._status = None
+        self.color = color
         self.enabled = enabled and is_terminal(sys.stderr)
 
     def update(self, seen: int) -> None:
         if not self.enabled:
             return
         if self._status is None:
-            self._status = console(stderr=True).status(f"{seen} lines read")
+            self._status = console(stderr=True, color=self.color).status(f"{seen} lines read")
             self._status.start()
         else:
             self._status.update(f"{seen} lines read")

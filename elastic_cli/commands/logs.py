@@ -113,7 +113,7 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,
                            markers=query.markers, color=app.color)
-        progress = Progress(enabled=(every or follow) and not app.quiet)
+        progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
 
         def page_done(seen: int) -> None:
             progress.update(seen)
