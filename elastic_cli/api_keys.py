@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
+from elastic_cli.connection import body_of
 from elastic_cli.errors import UsageError
 
 DEFAULT_KEY_NAME = "openreplay-api-key"
@@ -300,7 +301,7 @@ def server_reason(exc: Any) -> str:
 
 def create_key(client: Any, body: Mapping[str, Any]) -> CreatedKey:
     response = client.security.create_api_key(**body)
-    return CreatedKey.from_response(response.body if hasattr(response, "body") else response)
+    return CreatedKey.from_response(body_of(response))
 
 
 def get_key(client: Any, key_id: str) -> dict[str, Any] | None:
@@ -340,4 +341,4 @@ def invalidate_keys(client: Any, ids: Sequence[str] | None = None, name: str | N
 def authenticate(client: Any) -> dict[str, Any]:
     """`GET /_security/_authenticate`: any valid key may call it (unlike `GET /`)."""
     response = client.security.authenticate()
-    return response.body if hasattr(response, "body") else dict(response)
+    return dict(body_of(response))

@@ -69,6 +69,11 @@ def build_client(settings: Any, basic_auth: tuple[str, str] | None = None, requi
                                  "check host, port, ca_certs and fingerprint") from None
 
 
+def body_of(response: Any) -> Any:
+    """The plain JSON of a client response (ObjectApiResponse), or the value itself."""
+    return response.body if hasattr(response, "body") else response
+
+
 def normalize_fingerprint(text: str) -> str:
     """Accept `AA:BB:..` (as browsers and openssl print it) or plain hex (as Elasticsearch prints it)."""
     cleaned = text.replace(":", "").replace(" ", "").strip().lower()

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
+from elastic_cli.connection import body_of as _body
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
@@ -362,8 +363,6 @@ def _handshake_failed(hostname: str, port: int, timeout: float, exc: BaseExcepti
 # ---------------------------------------------------------------- 3-8: API checks
 
 
-def _body(response: Any) -> Any:
-    return response.body if hasattr(response, "body") else response
 
 
 def _status_of(exc: BaseException) -> int | None:

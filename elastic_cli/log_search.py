@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Sequence
 
+from elastic_cli.connection import body_of
 from elastic_cli.log_query import LogQuery, build_query, build_search_body, build_sort
 from elastic_cli.session_token import contains_marker
 
@@ -43,7 +44,7 @@ def field_info(es: Any, patterns: Sequence[str], message_field: str) -> FieldInf
     """Which indices the patterns match, and the message field's types (one cheap request)."""
     response = es.field_caps(index=",".join(patterns), fields=message_field,
                              ignore_unavailable=True, allow_no_indices=True)
-    body = response.body if hasattr(response, "body") else response
+    body = body_of(response)
     types = tuple(sorted((body.get("fields") or {}).get(message_field, {}).keys()))
     return FieldInfo(indices=tuple(body.get("indices") or ()), message_types=types)
 
