@@ -32,7 +32,7 @@ function __orx_elastic_vopts --argument-names cmdpath
         case 'check'
             printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--deadline'
         case 'logs'
-            printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--since' '--until' '--limit' '--fields' '--interval'
+            printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--since' '--until' '--limit' '--fields' '--interval' '--lag' '--session-margin' '--page-size'
     end
 end
 
@@ -254,8 +254,12 @@ complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'reverse' -d 'Newest f
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'limit' -x -d 'At most this many lines (see --all).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'all' -d 'Every line, paged with a point in time (streams).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'fields' -x -d 'Source fields to show, comma separated (e.g. utc_time,host,message).'
-complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'f' -l 'follow' -d 'Keep printing new lines as they arrive (Ctrl-C stops).'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'f' -l 'follow' -d 'Keep printing new lines as they arrive (Ctrl-C stops). Each poll asks again f...'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'interval' -x -d 'Seconds between polls with --follow.'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'lag' -x -d 'With --follow: how late a line may be indexed after the time it carries and s...'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'session-margin' -x -d 'Search from the session\'s start (decoded from its id) minus this much.'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'no-session-window' -d 'Search all time, not only from the session\'s start (--since overrides the win...'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'page-size' -x -d 'Hits per request [default: 5000 with --all, else the limit + 1].'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'explain' -d 'Print the query that would be sent, and exit without connecting.'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'completion\'' -s 'h' -l 'help' -d 'Show this message and exit.'

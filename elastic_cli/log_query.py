@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from elastic_cli.errors import UsageError
+from elastic_cli.session_token import Marker
 
 # Lucene regexp operators (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
 # Letters are never escaped: newer Lucene reads `\d`, `\w`, `\s` as classes.
@@ -26,7 +27,7 @@ _MARKER_BOUNDARY = r"([.\-]?([^0-9A-Za-z.\-].*)?)"
 class LogQuery:
     """What to look for; field names default to Kibana's sample web logs, as OpenReplay does."""
 
-    markers: tuple[str, ...]
+    markers: tuple[Marker, ...]
     message_field: str = "message"
     time_field: str = "utc_time"
     tags_field: str = "tags"
@@ -40,7 +41,7 @@ class LogQuery:
 
     def __post_init__(self) -> None:
         # Accept a list from callers but keep the dataclass hashable.
-        object.__setattr__(self, "markers", tuple(self.markers))
+        object.__setattr__(self, "markers", tuple(m if isinstance(m, Marker) else Marker(m) for m in self.markers))
         if not self.markers:
             # An empty `should` would match every line of every session.
             raise ValueError("LogQuery needs at least one marker")
@@ -68,22 +69,33 @@ def escape_lucene_regexp(text: str) -> str:
     return "".join("\\" + c if c in _LUCENE_REGEXP_RESERVED else c for c in text)
 
 
-def marker_regexp(marker: str) -> str:
-    """A whole-value regexp for a keyword field: the marker anywhere, not followed by a token char."""
-    return ".*" + escape_lucene_regexp(marker) + _MARKER_BOUNDARY
+def marker_regexp(marker: Marker | str) -> str:
+    """A whole-value regexp for a keyword field: the marker anywhere, then (for a whole
+    marker) no token character; a prefix marker may be followed by anything."""
+    if isinstance(marker, str):
+        marker = Marker(marker)
+    tail = _MARKER_BOUNDARY if marker.whole else ".*"
+    return ".*" + escape_lucene_regexp(marker.text) + tail
 
 
-def _marker_clauses(q: LogQuery, marker: str) -> list[dict]:
+def _marker_clauses(q: LogQuery, marker: Marker) -> list[dict]:
     if q.message_is_mixed:
-        return [_phrase_clause(q, marker), _regexp_clause(q, marker)]
-    return [_regexp_clause(q, marker) if q.message_is_keyword else _phrase_clause(q, marker)]
+        return [*_phrase_clauses(q, marker), _regexp_clause(q, marker)]
+    return [_regexp_clause(q, marker)] if q.message_is_keyword else _phrase_clauses(q, marker)
 
 
-def _phrase_clause(q: LogQuery, marker: str) -> dict:
-    return {"match_phrase": {q.message_field: marker}}
+def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict]:
+    if marker.whole:
+        return [{"match_phrase": {q.message_field: marker.text}}]
+    # `openReplaySessionToken=<base36 id>.`: the analyzer keeps the id as a term of its
+    # own ("jw4wdfpgqhoj") or joins it with the delay when both sides of the dot are
+    # digits ("k1.3az.…"), so the id is a prefix of the last term. Terms are expanded
+    # in order and "<id>." sorts before "<id>0…", so this session's come first.
+    phrase = marker.text.rstrip(".")
+    return [{"match_phrase_prefix": {q.message_field: {"query": phrase, "max_expansions": 1000}}}]
 
 
-def _regexp_clause(q: LogQuery, marker: str) -> dict:
+def _regexp_clause(q: LogQuery, marker: Marker) -> dict:
     # A keyword field holds the whole line as one term: a phrase would only
     # match a line that *is* the marker, so match the whole value instead.
     # flags NONE: only the core syntax; the optional operators stay literal.
@@ -114,14 +126,15 @@ def build_query(q: LogQuery) -> dict:
 
 
 def build_sort(q: LogQuery) -> list:
-    """Oldest first (newest first with reverse); unmapped_type so indexes without the field don't fail."""
+    """Oldest first (newest first with reverse); unmapped_type so indexes without the field
+    don't fail; numeric_type so date_nanos fields sort in milliseconds like date fields."""
     order = "desc" if q.reverse else "asc"
-    return [{q.time_field: {"order": order, "unmapped_type": "date"}}]
+    return [{q.time_field: {"order": order, "unmapped_type": "date", "numeric_type": "date"}}]
 
 
 def build_search_body(q: LogQuery, size: int) -> dict:
-    """The whole search request body for one page."""
-    return {
+    """The whole search request body for one page (without the point in time the pager adds)."""
+    body: dict = {
         "query": build_query(q),
         "sort": build_sort(q),
         "size": size,
@@ -129,6 +142,11 @@ def build_search_body(q: LogQuery, size: int) -> dict:
         # would make Elasticsearch visit all matches instead of stopping early.
         "track_total_hits": False,
     }
+    if "." in q.message_field:
+        # a sub-field (message.keyword) or a dotted path: read the value Elasticsearch
+        # searched, which _source may not hold under that name
+        body["fields"] = [q.message_field]
+    return body
 
 
 def explain_cost(q: LogQuery) -> str:
@@ -178,6 +196,18 @@ def _parse_offset(tz: str) -> timezone:
     if minutes >= 60:
         raise ValueError("offset minutes out of range")
     return timezone(sign * timedelta(hours=hours, minutes=minutes))  # ValueError if >= 24h
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration such as 30s, 15m, 2h, 1d, 1w; UsageError for anything else."""
+    value = text.strip() if isinstance(text, str) else ""
+    duration = _DURATION_RE.fullmatch(value)
+    if not duration:
+        raise UsageError(f"not a duration: {value[:40]!r}", hint="Use a number and a unit: 30s, 15m, 2h, 1d, 1w.")
+    try:
+        return int(duration.group(1)) * _DURATION_UNITS[duration.group(2)]
+    except OverflowError:
+        raise UsageError(f"duration too long: {value!r}", hint="Use at most a few years.") from None
 
 
 def parse_time(text: str, now: datetime) -> datetime:

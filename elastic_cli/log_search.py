@@ -1,182 +1,283 @@
-"""Runs a session's log search: one page, every page (point in time + search_after), or follow.
+"""The lines of one session: a plan from the indices' fields, then the pager.
 
-Every hit is checked on the client with `contains_marker`, because an analysed
+`plan_search` asks `_field_caps` once and splits the matched indices into
+groups that can be sorted and filtered by time alike; `session_lines` walks
+each group with the pager (`pager.walk`) and merges them into one time order;
+`follow_lines` does that again and again, from the wall clock.
+
+Every hit is checked on the client (`is_session_line`), because an analysed
 phrase search is case-insensitive and may split a token: what reaches the user
 is exactly the lines that carry the marker.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from elastic_cli.connection import body_of
-from elastic_cli.log_query import LogQuery, build_query, build_search_body, build_sort
+from elastic_cli.log_query import LogQuery, build_search_body
+from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.session_token import contains_marker
 
-# 5000 per page: fewer round trips for --all (measured: 100k hits 5.7 s -> 4.8 s), memory still flat
-PAGE_SIZE = 5000
-PIT_KEEP_ALIVE = "2m"
-# a single search may return at most this many hits (index.max_result_window)
-MAX_SINGLE_PAGE = 10_000
+__all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "follow_lines"]
+
 KEYWORD_TYPES = {"keyword", "constant_keyword", "wildcard"}
+TIME_TYPES = {"date", "date_nanos"}
+# How far before its decoded start a session's lines are still looked for (clock skew
+# between the browser's session and the backend hosts, and queued jobs).
+DEFAULT_SESSION_MARGIN = timedelta(days=1)
+# --follow asks again for lines up to this far behind the wall clock: shippers
+# (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog.
+DEFAULT_FOLLOW_LAG = timedelta(minutes=10)
+# time values are epoch ms; a missing value sorts as Long.MIN/MAX
+_PLAUSIBLE_MS = 10**15
 
 
 @dataclass(frozen=True)
-class FieldInfo:
-    """What `_field_caps` says about the message field across the matched indices."""
+class Window:
+    """The lower time bound a search starts from, and where it came from (for --explain, -v)."""
 
+    since: datetime
+    origin: str
+
+
+@dataclass(frozen=True)
+class IndexGroup:
+    """Indices searched as one sorted stream: they share whether the time field is a date."""
+
+    target: str  # what the point in time is opened on
+    indices: tuple[str, ...]
+    has_time: bool
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    query: LogQuery
+    groups: tuple[IndexGroup, ...]
     indices: tuple[str, ...]
     message_types: tuple[str, ...]
+    session_start: datetime | None = None
+
+    def query_for(self, group: IndexGroup) -> LogQuery:
+        if group.has_time:
+            return self.query
+        # no date to filter on: a time bound would hide every line of these indices
+        return replace(self.query, since=None, until=None)
+
+
+@dataclass
+class SearchStats:
+    """Summed over every stream of a search."""
+
+    streams: list[WalkStats] = field(default_factory=list)
+
+    def new_stream(self) -> WalkStats:
+        self.streams.append(WalkStats())
+        return self.streams[-1]
 
     @property
-    def message_is_keyword(self) -> bool:
-        return bool(self.message_types) and all(t in KEYWORD_TYPES for t in self.message_types)
+    def hits_read(self) -> int:
+        return sum(s.hits_read for s in self.streams)
 
     @property
-    def message_is_mixed(self) -> bool:
-        """Text in some indices, keyword in others: the query needs both clauses."""
-        return any(t in KEYWORD_TYPES for t in self.message_types) and not self.message_is_keyword
+    def shards_total(self) -> int:
+        return sum(s.shards_total for s in self.streams)
+
+    @property
+    def shards_skipped(self) -> int:
+        return sum(s.shards_skipped for s in self.streams)
 
 
-def field_info(es: Any, patterns: Sequence[str], message_field: str) -> FieldInfo:
-    """Which indices the patterns match, and the message field's types (one cheap request)."""
-    response = es.field_caps(index=",".join(patterns), fields=message_field,
-                             ignore_unavailable=True, allow_no_indices=True)
+def session_window(session_start: datetime | None, margin: timedelta | None) -> Window | None:
+    """Where a session's lines can begin: its decoded start minus a margin (None: search all time)."""
+    if session_start is None or margin is None:
+        return None
+    start = session_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Window(since=session_start - margin, origin=f"session start {start} minus {_duration(margin)}")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def plan_search(es: Any, patterns: Sequence[str], query: LogQuery,
+                session_start: datetime | None = None) -> SearchPlan:
+    """Which indices the patterns match and how to search them (one `_field_caps` request)."""
+    response = es.field_caps(index=",".join(patterns), fields=f"{query.message_field},{query.time_field}",
+                             include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
     body = body_of(response)
-    types = tuple(sorted((body.get("fields") or {}).get(message_field, {}).keys()))
-    return FieldInfo(indices=tuple(body.get("indices") or ()), message_types=types)
+    indices = tuple(body.get("indices") or ())
+    fields = body.get("fields") or {}
+    message_types = tuple(sorted(t for t in (fields.get(query.message_field) or {}) if t != "unmapped"))
+    keyword = bool(message_types) and all(t in KEYWORD_TYPES for t in message_types)
+    mixed = any(t in KEYWORD_TYPES for t in message_types) and not keyword
+    query = replace(query, message_is_keyword=keyword, message_is_mixed=mixed)
+
+    undated = set(indices) - _indices_of_types(fields.get(query.time_field) or {}, TIME_TYPES, indices)
+    groups: list[IndexGroup] = []
+    if len(undated) < len(indices):
+        dated = tuple(i for i in indices if i not in undated)
+        # the user's patterns when they cover it exactly: a URL stays short with thousands of indices
+        target = ",".join(patterns) if not undated else ",".join(dated)
+        groups.append(IndexGroup(target=target, indices=dated, has_time=True))
+    if undated:
+        names = tuple(i for i in indices if i in undated)
+        groups.append(IndexGroup(target=",".join(names), indices=names, has_time=False))
+    return SearchPlan(query=query, groups=tuple(groups), indices=indices, message_types=message_types,
+                      session_start=session_start)
+
+
+def _indices_of_types(caps: dict, types: set[str], all_indices: Sequence[str]) -> set[str]:
+    """The indices in which a field has one of `types`, from a `_field_caps` entry."""
+    found: set[str] = set()
+    for type_name, entry in caps.items():
+        if type_name in types:
+            # "indices" is left out when every matched index has this one type
+            found.update(entry.get("indices") or all_indices)
+    return found
+
+
+def message_of(hit: dict, message_field: str) -> Any:
+    """The message Elasticsearch searched: from `fields` for a sub-field (message.keyword),
+    else from `_source` by its dotted name."""
+    values = (hit.get("fields") or {}).get(message_field)
+    if values:
+        return values[0] if len(values) == 1 else "\n".join(str(v) for v in values)
+    return _get_field(hit.get("_source") or {}, message_field)
+
+
+def _get_field(source: dict, name: str) -> Any:
+    if name in source:
+        return source[name]
+    node: Any = source
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def is_session_line(hit: dict, q: LogQuery) -> bool:
-    source = hit.get("_source") or {}
-    message = source.get(q.message_field)
-    if message is None:
-        from elastic_cli.output import get_field
-
-        message = get_field(source, q.message_field)
+    message = message_of(hit, q.message_field)
     if isinstance(message, list):
         message = "\n".join(str(m) for m in message)
     return isinstance(message, str) and any(contains_marker(message, m) for m in q.markers)
 
 
-def search_hits(es: Any, patterns: Sequence[str], q: LogQuery, limit: int, max_pages: int = 10) -> Iterator[dict]:
-    """Up to `limit` matching lines. The client-side check may drop a few hits of a page,
-    so it pages on (search_after) until `limit` lines are kept or the hits run out."""
-    kept, search_after = 0, None
-    size = min(limit, MAX_SINGLE_PAGE)
-    for _ in range(max_pages):
-        body = build_search_body(q, size)
-        if search_after is not None:
-            body["search_after"] = search_after
-        hits = es.search(index=",".join(patterns), body=body, ignore_unavailable=True,
-                         allow_no_indices=True)["hits"]["hits"]
-        for hit in hits:
-            if is_session_line(hit, q):
-                yield hit
-                kept += 1
-                if kept >= limit:
-                    return
-        if len(hits) < size:
-            return
-        search_after = hits[-1]["sort"]
+def hit_time_ms(hit: dict) -> int | None:
+    """The hit's time (its first sort value, epoch ms), or None when it has none."""
+    sort = hit.get("sort") or []
+    if sort and isinstance(sort[0], (int, float)) and abs(sort[0]) < _PLAUSIBLE_MS:
+        return int(sort[0])
+    return None
 
 
-def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAGE_SIZE,
-             on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
-    """Every matching line, oldest first, exactly once: a point in time keeps the view
-    stable while search_after walks it, so memory stays flat whatever the number of hits.
+def format_offset(ms: int) -> str:
+    """A position on the replay's timeline: +03:12.450, +1:02:03.004, -00:05.000."""
+    sign = "-" if ms < 0 else "+"
+    seconds, millis = divmod(abs(ms), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    return f"{sign}{minutes:02d}:{seconds:02d}.{millis:03d}"
 
-    The next page is requested as soon as a page arrives, while this one is written:
-    waiting on the server and writing overlap (at most two pages in memory)."""
-    from concurrent.futures import ThreadPoolExecutor
 
-    pit = es.open_point_in_time(index=",".join(patterns), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
-    state = {"pit_id": pit["id"]}
-    query, sort = build_query(q), build_sort(q) + [{"_shard_doc": {"order": "desc" if q.reverse else "asc"}}]
+def _with_offset(hit: dict, start_ms: int | None) -> dict:
+    moment = hit_time_ms(hit)
+    if start_ms is not None and moment is not None:
+        hit["_offset"] = format_offset(moment - start_ms)
+    return hit
 
-    def fetch(search_after: list | None) -> list[dict]:
-        body: dict[str, Any] = {
-            "query": query,
-            "sort": sort,  # _shard_doc breaks ties between lines with the same time
-            "size": page_size,
-            "pit": {"id": state["pit_id"], "keep_alive": PIT_KEEP_ALIVE},
-            "track_total_hits": False,
-        }
-        if search_after is not None:
-            body["search_after"] = search_after
-        response = es.search(body=body)
-        state["pit_id"] = response.get("pit_id", state["pit_id"])
-        return response["hits"]["hits"]
 
-    pool = ThreadPoolExecutor(max_workers=1)
+def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
+                  prefetch: bool = False, stats: SearchStats | None = None,
+                  on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """The session's lines in one time order, each exactly once; at most `limit` when given.
+
+    Each group of indices is one sorted stream from the pager; streams are merged on
+    (time, then undated last). With a limit every stream pages on until the merge has
+    what it needs: dropped hits and shared milliseconds never shorten the answer.
+    """
+    stats = stats if stats is not None else SearchStats()
+    if page_size is None:
+        # one more than asked, so whether more lines exist is known without another request
+        page_size = PAGE_SIZE if limit is None else min(limit + 1, MAX_PAGE_SIZE)
+    reverse = plan.query.reverse
+    start_ms = int(plan.session_start.timestamp() * 1000) if plan.session_start else None
+
+    def counted(_stream_hits: int) -> None:
+        if on_page:
+            on_page(stats.hits_read)  # all streams together
+
+    streams = []
+    for group in plan.groups:
+        q = plan.query_for(group)
+        search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
+        streams.append(walk(es, search, keep=lambda hit, q=q: is_session_line(hit, q), prefetch=prefetch,
+                            stats=stats.new_stream(), on_page=counted))
     try:
-        pending = pool.submit(fetch, None)
-        seen = 0
-        while pending is not None:
-            hits = pending.result()
-            pending = pool.submit(fetch, hits[-1]["sort"]) if len(hits) == page_size else None
-            seen += len(hits)
-            if on_page and hits:
-                on_page(seen)
-            for hit in hits:
-                if is_session_line(hit, q):
-                    yield hit
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_merge_key(reverse), reverse=reverse)
+        for count, hit in enumerate(merged):
+            if limit is not None and count >= limit:
+                return
+            yield _with_offset(hit, start_ms)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        try:
-            es.close_point_in_time(body={"id": state["pit_id"]})
-        except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
-            pass
+        for stream in streams:
+            stream.close()  # closes each point in time now, not whenever the generator is collected
 
 
-def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float = 2.0, overlap_seconds: float = 30.0,
-                sleep: Callable[[float], None] = time.sleep, polls: int | None = None,
-                on_poll: Callable[[], None] | None = None) -> Iterator[dict]:
+def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
+    # undated lines come after the dated ones, in either direction
+    def key(hit: dict) -> tuple:
+        moment = hit_time_ms(hit)
+        if reverse:
+            return (0, 0) if moment is None else (1, moment)
+        return (1, 0) if moment is None else (0, moment)
+    return key
+
+
+def follow_lines(es: Any, plan: SearchPlan, lag: timedelta = DEFAULT_FOLLOW_LAG, interval: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
+                 polls: int | None = None, on_poll: Callable[[], None] | None = None) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
-    Each poll asks again for everything since the newest time seen minus an overlap
-    (lines reach Elasticsearch late and out of order), and drops what it already
-    printed by (_index, _id): no duplicates, and no gap for late lines within the overlap.
+    The first poll reads the session as `session_lines` does. Each later poll asks
+    again for every line whose time is at most `lag` behind the wall clock, and skips
+    what was printed (by index and id). So a line from a host whose clock runs ahead
+    never hides later lines, and a line indexed late is still shown if it arrives
+    within `lag` of its own time. What can be missed: a line that reaches
+    Elasticsearch more than `lag` after the time it carries.
     """
-    from datetime import datetime, timedelta, timezone
-
-    printed: dict[tuple[str, str], float] = {}
-    newest: datetime | None = None
+    clock = clock or (lambda: datetime.now(timezone.utc))
+    printed: dict[tuple[str, str], int | None] = {}
+    poll_plan = replace(plan, query=replace(plan.query, reverse=False))
     done = 0
     while polls is None or done < polls:
-        since = q.since if newest is None else max(newest - timedelta(seconds=overlap_seconds), q.since or newest.min.replace(tzinfo=timezone.utc))
-        poll_query = replace(q, since=since, reverse=False)
-        poll_started = datetime.now(timezone.utc)
-        for hit in all_hits(es, patterns, poll_query):
+        for hit in session_lines(es, poll_plan):
             key = (hit["_index"], hit["_id"])
             if key in printed:
                 continue
-            moment = _hit_time(hit)
-            printed[key] = moment.timestamp() if moment else time.time()
-            if moment and (newest is None or moment > newest):
-                newest = moment
+            printed[key] = hit_time_ms(hit)
             yield hit
-        if newest is None and printed:
-            # times that are not epoch ms (date_nanos, text): go on from the wall clock
-            newest = poll_started
         if on_poll:
             on_poll()
-        if newest is not None:  # forget what is older than the overlap: bounded memory
-            horizon = newest.timestamp() - overlap_seconds
-            for key in [k for k, t in printed.items() if t < horizon]:
-                del printed[key]
+        since = clock() - lag
+        if plan.query.since is not None:
+            since = max(since, plan.query.since)
+        poll_plan = replace(poll_plan, query=replace(poll_plan.query, since=since))
+        # a line older than the next poll's bound cannot come back: forget it (bounded memory)
+        horizon = int(since.timestamp() * 1000)
+        for key in [k for k, t in printed.items() if t is not None and t < horizon]:
+            del printed[key]
         done += 1
         if polls is None or done < polls:
             sleep(interval)
-
-
-def _hit_time(hit: dict):
-    """The hit's sort value (epoch ms for a date field) as an aware datetime."""
-    from datetime import datetime, timezone
-
-    sort = hit.get("sort") or []
-    if sort and isinstance(sort[0], (int, float)) and abs(sort[0]) < 1e15:
-        return datetime.fromtimestamp(sort[0] / 1000, tz=timezone.utc)
-    return None

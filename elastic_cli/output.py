@@ -147,15 +147,21 @@ class HitWriter:
 
     # a hit is {"_index", "_id", "_source", ...}
     def _flat(self, hit: Mapping[str, Any]) -> dict[str, Any]:
+        from elastic_cli.log_search import message_of
+
         source = hit.get("_source") or {}
         if self.fields:
-            return {name: get_field(source, name) for name in self.fields}
-        return {
-            "time": get_field(source, self.time_field),
-            "index": hit.get("_index"),
-            "level": level_of(get_field(source, self.tags_field)),
-            "message": get_field(source, self.message_field),
-        }
+            flat = {name: get_field(source, name) for name in self.fields}
+        else:
+            flat = {
+                "time": get_field(source, self.time_field),
+                "index": hit.get("_index"),
+                "level": level_of(get_field(source, self.tags_field)),
+                "message": message_of(hit, self.message_field),
+            }
+        if "_offset" in hit:  # the position on the replay's timeline
+            flat = {"offset": hit["_offset"], **flat}
+        return flat
 
     def write(self, hit: Mapping[str, Any]) -> None:
         self.count += 1
@@ -178,7 +184,10 @@ class HitWriter:
     def _record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
         if self.fields:
             return {"_index": hit.get("_index"), "_id": hit.get("_id"), **self._flat(hit)}
-        return {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
+        record = {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
+        if "_offset" in hit:
+            record["offset"] = hit["_offset"]
+        return record
 
     def flush(self) -> None:
         """Print what is buffered (the table in --follow mode), keep streaming after."""

@@ -139,31 +139,82 @@ def parse_session_ref(text: str) -> SessionRef:
     return SessionRef(session_id=str(session_id), token=value, expires_at=expires_at)
 
 
-def markers(ref: SessionRef) -> list[str]:
-    """The strings a log line of this session carries, for both OpenReplay generations."""
-    found = []
-    if ref.token is not None:
-        found.append(TOKEN_MARKER_PREFIX + ref.token)
-    found.append(SESSION_ID_MARKER_PREFIX + ref.session_id)
-    return found
+@dataclass(frozen=True)
+class Marker:
+    """A literal string that ties a log line to a session.
+
+    `whole`: the marker is a complete value (an id), so a token character right
+    after it means a longer, other value. Otherwise it is the start of a value
+    (`openReplaySessionToken=<base36 id>.`): whatever token follows belongs to
+    this session, because a token's first part is its session id.
+    """
+
+    text: str
+    whole: bool = True
 
 
-def contains_marker(message: str, marker: str) -> bool:
-    """True when `marker` occurs in `message` and is not the start of a longer value.
+def markers(ref: SessionRef) -> tuple[Marker, ...]:
+    """What a log line of this session carries, for both OpenReplay generations.
+
+    A token and its session id find the same lines: any token of the session
+    (`openReplaySessionToken=<base36 id>.…`, a session can be handed more than one)
+    and the v1.21+ id marker.
+    """
+    base36_id = to_base36(int(ref.session_id))
+    return (
+        Marker(SESSION_ID_MARKER_PREFIX + ref.session_id),
+        Marker(TOKEN_MARKER_PREFIX + base36_id + ".", whole=False),
+    )
+
+
+def to_base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if number == 0:
+            return text
+
+
+def contains_marker(message: str, marker: Marker | str) -> bool:
+    """True when `marker` occurs in `message` as this session's, not as the start of another value.
 
     Elasticsearch's analysed search can return lines of other sessions (e.g. id
     123 when asking for 12, or a token that extends ours); this check drops them.
+    A plain string is a whole marker.
     """
-    if not marker:
+    if isinstance(marker, str):
+        marker = Marker(marker)
+    if not marker.text:
         return False
-    start = message.find(marker)
+    if not marker.whole:
+        # the prefix ends with the dot that closes the id: nothing longer can match it
+        return marker.text in message
+    text = marker.text
+    start = message.find(text)
     while start != -1:
-        end = start + len(marker)
+        end = start + len(text)
         after = message[end:end + 2]
         if not after or after[0] not in _TOKEN_CHARS:
             return True
         # "... openReplaySession.id=123." : a sentence's full stop is not part of the id
         if after[0] in ".-" and (len(after) == 1 or after[1] not in _TOKEN_CHARS):
             return True
-        start = message.find(marker, start + 1)
+        start = message.find(text, start + 1)
     return False
+
+
+# OpenReplay's session ids are flake ids (backend/pkg/flakeid): the timestamp sits
+# above 24 bits of shard and sequence, counted from this epoch.
+FLAKE_EPOCH_MS = 1550000000000
+_EARLIEST_PLAUSIBLE_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
+
+
+def session_start(session_id: str, now: datetime) -> datetime | None:
+    """When the session started, decoded from its id; None when the result is implausible
+    (in the future, or before 2019), i.e. the id is not laid out as we expect."""
+    start = _EPOCH + timedelta(milliseconds=(int(session_id) >> 24) + FLAKE_EPOCH_MS)
+    if start > now or start < _EARLIEST_PLAUSIBLE_START:
+        return None
+    return start

@@ -20,58 +20,84 @@ DEFAULT_LIMIT = 100
 @click.option("--since", help="Only lines at or after: ISO time or a duration ago (15m, 2h, 7d).")
 @click.option("--until", help="Only lines at or before: ISO time or a duration ago.")
 @click.option("--reverse", is_flag=True, help="Newest first.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=DEFAULT_LIMIT, show_default=True,
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
 @click.option("--fields", help="Source fields to show, comma separated (e.g. utc_time,host,message).")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive (Ctrl-C stops).")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing new lines as they arrive (Ctrl-C stops). Each poll asks again for lines up "
+                   "to --lag behind the clock; a line that reaches Elasticsearch later than that is missed.")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
+@click.option("--lag", default="10m", show_default=True, metavar="DURATION",
+              help="With --follow: how late a line may be indexed after the time it carries and still be shown.")
+@click.option("--session-margin", default="1d", show_default=True, metavar="DURATION",
+              help="Search from the session's start (decoded from its id) minus this much.")
+@click.option("--no-session-window", is_flag=True,
+              help="Search all time, not only from the session's start (--since overrides the window too).")
+@click.option("--page-size", type=click.IntRange(1, 10_000), metavar="N",
+              help="Hits per request [default: 5000 with --all, else the limit + 1].")
 @click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app, session: str, output: str | None, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
+         lag: str, session_margin: str, no_session_window: bool, page_size: int | None,
          explain: bool, **params) -> None:
     """Print the log lines of one session, found by its token or its session id.
 
-    A token finds lines logged with either marker: openReplaySessionToken=<token>
-    (OpenReplay up to v1.20) and openReplaySession.id=<session id> (v1.21+).
+    A token or an id finds the lines of both OpenReplay generations:
+    openReplaySessionToken=<token> (up to v1.20; any token of the session) and
+    openReplaySession.id=<session id> (v1.21+).
+
+    The search starts a day before the session's start, which its id encodes
+    (--session-margin, --no-session-window, --since), and each line shows its
+    offset from that start: the position on the replay's timeline.
 
     \b
     Examples:
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
       orx-elastic logs 2618307011354435587 --all-levels --since 2h
       orx-elastic logs TOKEN --all -o ndjson > session.ndjson
+      orx-elastic logs TOKEN --follow --lag 30m
       orx-elastic logs TOKEN --explain
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.log_query import LogQuery, parse_time
-    from elastic_cli.session_token import markers, parse_session_ref
+    from elastic_cli.log_query import LogQuery, parse_duration, parse_time
+    from elastic_cli.log_search import session_window
+    from elastic_cli.session_token import markers, parse_session_ref, session_start
 
     ref = parse_session_ref(session)
+    follow_lag = parse_duration(lag)
+    margin = parse_duration(session_margin)
     settings = app.settings(settings_flags(params))
     now = datetime.now(timezone.utc)
+    started = session_start(ref.session_id, now)
+    if started is None:
+        app.info(f"session {ref.session_id}: its id does not encode a plausible start time; searching all time")
+    window = None if (since or no_session_window) else session_window(started, margin)
     query = LogQuery(
-        markers=tuple(markers(ref)),
+        markers=markers(ref),
         message_field=settings.message_field,
         time_field=settings.time_field,
         tags_field=settings.tags_field,
         errors_only=not all_levels,
-        since=parse_time(since, now) if since else None,
+        since=parse_time(since, now) if since else (window.since if window else None),
         until=parse_time(until, now) if until else None,
         reverse=reverse,
     )
     if ref.token and ref.expires_at:
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    if window:
+        app.info(f"searching from {window.since:%Y-%m-%d %H:%M:%S} UTC: {window.origin}")
     if explain:
-        _explain(app, settings, query, limit)
+        _explain(app, settings, query, limit, window)
         return
     fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
-    _run(app, settings, query, fmt, limit, every, follow, interval, fields)
+    _run(app, settings, query, started, fmt, limit, every, follow, interval, follow_lag, page_size, fields)
 
 
-def _explain(app, settings, query, limit: int) -> None:
+def _explain(app, settings, query, limit: int, window) -> None:
     from dataclasses import replace
 
     from elastic_cli.log_query import build_search_body, explain_cost
@@ -82,17 +108,20 @@ def _explain(app, settings, query, limit: int) -> None:
         "request": f"GET /{index}/_search",
         "body": build_search_body(query, limit),
         "body_if_message_is_keyword": build_search_body(replace(query, message_is_keyword=True), limit),
+        "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
+                   if window else None),
     })
     if not app.quiet:
         click.echo("cost: " + explain_cost(query), err=True)
         click.echo("cost if keyword: " + explain_cost(replace(query, message_is_keyword=True)), err=True)
-        click.echo("logs asks _field_caps for the message field's type and sends the matching body.", err=True)
+        click.echo("logs asks _field_caps for the message field's type and sends the matching body,"
+                   " paged with a point in time (sorted by time, then _shard_doc).", err=True)
+        click.echo("window: " + (window.origin if window else "none (all time, or --since/--until as given)"),
+                   err=True)
 
 
-def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, interval: float,
-         fields: str | None) -> None:
-    from dataclasses import replace
-
+def _run(app, settings, query, started, fmt: str, limit: int, every: bool, follow: bool, interval: float,
+         lag, page_size: int | None, fields: str | None) -> None:
     from elastic_cli import log_search
     from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import IndexNotFound, NoHits
@@ -100,33 +129,43 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
 
     patterns = settings.index_patterns
     es = build_client(settings)
+    stats = log_search.SearchStats()
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
-        info = log_search.field_info(es, patterns, settings.message_field)
-        if not info.indices:
+        plan = log_search.plan_search(es, patterns, query, session_start=started)
+        if not plan.indices:
             raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
                                 "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
-        query = replace(query, message_is_keyword=info.message_is_keyword, message_is_mixed=info.message_is_mixed)
-        if not info.message_types:
+        if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
-        app.info(f"searching {len(info.indices)} indices; {settings.message_field} is "
-                 f"{'/'.join(info.message_types) or 'missing'}")
+        app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
+                 f"{'/'.join(plan.message_types) or 'missing'}")
+        for group in plan.groups:
+            if not group.has_time:
+                app.info(f"no date field '{settings.time_field}' in {', '.join(group.indices)}: "
+                         "their lines are searched without a time bound and shown last")
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,
-                           markers=query.markers, color=app.color)
+                           markers=[m.text for m in query.markers], color=app.color)
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
 
         def page_done(seen: int) -> None:
             progress.update(seen)
             writer.flush()  # a table is printed page by page: nothing waits for the end
 
+        more = False
         try:
             if follow:
-                hits = log_search.follow_hits(es, patterns, query, interval=interval, on_poll=writer.flush)
+                hits = log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush)
             elif every:
-                hits = log_search.all_hits(es, patterns, query, on_page=page_done)
+                hits = log_search.session_lines(es, plan, page_size=page_size, prefetch=True, stats=stats,
+                                                on_page=page_done)
             else:
-                hits = log_search.search_hits(es, patterns, query, limit)
+                # one line more than shown says whether there are more, without another request
+                hits = log_search.session_lines(es, plan, limit=limit + 1, page_size=page_size, stats=stats)
             for hit in hits:
+                if not (every or follow) and writer.count == limit:
+                    more = True
+                    break
                 writer.write(hit)
         except KeyboardInterrupt:
             if not follow:
@@ -134,12 +173,15 @@ def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, 
         finally:
             progress.stop()
             writer.close()
+    if stats.streams:
+        app.info(f"read {stats.hits_read} hits; shards: {stats.shards_total} searched, "
+                 f"{stats.shards_skipped} skipped by the time window")
     if writer.count == 0 and not follow:
         levels = "error lines" if query.errors_only else "lines"
         raise NoHits(
-            f"no {levels} of this session in {len(info.indices)} matching indices",
+            f"no {levels} of this session in {len(plan.indices)} matching indices",
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
-    if writer.count == limit and not every and not follow and not app.quiet:
-        app.warn(f"showing the first {limit} lines; use --all for every line")
+    if more and not app.quiet:
+        app.warn(f"showing the first {limit} lines; there are more: use --all (or --limit N) for them")

@@ -19,7 +19,7 @@ from elastic_cli.log_query import (
     marker_regexp,
     parse_time,
 )
-from elastic_cli.session_token import contains_marker, markers, parse_session_ref
+from elastic_cli.session_token import Marker, contains_marker, markers, parse_session_ref
 
 EXAMPLE = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 TOKEN_MARKER = "openReplaySessionToken=" + EXAMPLE
@@ -38,7 +38,7 @@ def marker_clauses(query: dict) -> list:
 
 # --- query shape --------------------------------------------------------------
 
-def test_text_field_uses_one_match_phrase_per_marker_and_filters_errors():
+def test_text_field_uses_a_phrase_for_the_id_and_a_phrase_prefix_for_any_token_of_the_session():
     q = LogQuery(markers=tuple(markers(parse_session_ref(EXAMPLE))))
     query = build_query(q)
     assert query == {
@@ -47,8 +47,9 @@ def test_text_field_uses_one_match_phrase_per_marker_and_filters_errors():
                 {
                     "bool": {
                         "should": [
-                            {"match_phrase": {"message": TOKEN_MARKER}},
                             {"match_phrase": {"message": ID_MARKER}},
+                            {"match_phrase_prefix": {"message": {
+                                "query": "openReplaySessionToken=jw4wdfpgqhoj", "max_expansions": 1000}}},
                         ],
                         "minimum_should_match": 1,
                     }
@@ -123,16 +124,16 @@ def test_empty_markers_are_refused_because_they_would_match_every_session():
         LogQuery(markers=())
 
 
-def test_markers_given_as_a_list_become_a_tuple():
+def test_markers_given_as_a_list_of_strings_become_a_tuple_of_whole_markers():
     q = LogQuery(markers=[ID_MARKER])  # type: ignore[arg-type]
-    assert q.markers == (ID_MARKER,)
+    assert q.markers == (Marker(ID_MARKER),)
     hash(q)
 
 
 @pytest.mark.parametrize("reverse, order", [(False, "asc"), (True, "desc")])
 def test_sort(reverse, order):
     assert build_sort(LogQuery(markers=(ID_MARKER,), reverse=reverse)) == [
-        {"utc_time": {"order": order, "unmapped_type": "date"}}
+        {"utc_time": {"order": order, "unmapped_type": "date", "numeric_type": "date"}}
     ]
 
 

@@ -10,10 +10,12 @@ from elastic_cli.errors import UsageError
 from elastic_cli.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
+    Marker,
     SessionRef,
     contains_marker,
     markers,
     parse_session_ref,
+    session_start,
 )
 
 EXAMPLE = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
@@ -154,15 +156,44 @@ def test_truncated_signature_gets_a_specific_reason():
 
 # --- markers ------------------------------------------------------------------
 
-def test_markers_for_a_token_cover_both_openreplay_generations():
-    assert markers(parse_session_ref(EXAMPLE)) == [
-        TOKEN_MARKER_PREFIX + EXAMPLE,
-        SESSION_ID_MARKER_PREFIX + "2618307011354435587",
-    ]
+def test_markers_for_a_token_cover_both_openreplay_generations_and_any_token_of_the_session():
+    assert markers(parse_session_ref(EXAMPLE)) == (
+        Marker(SESSION_ID_MARKER_PREFIX + "2618307011354435587"),
+        Marker(TOKEN_MARKER_PREFIX + "jw4wdfpgqhoj.", whole=False),
+    )
 
 
-def test_markers_for_an_id_only_have_the_id_marker():
-    assert markers(parse_session_ref("12")) == ["openReplaySession.id=12"]
+def test_an_id_finds_the_same_lines_as_its_token():
+    assert markers(parse_session_ref("2618307011354435587")) == markers(parse_session_ref(EXAMPLE))
+    assert markers(parse_session_ref("12")) == (Marker("openReplaySession.id=12"),
+                                               Marker("openReplaySessionToken=c.", whole=False))
+
+
+@pytest.mark.parametrize("message, expected", [
+    (f"[openReplaySessionToken={EXAMPLE}] boom", True),
+    ("openReplaySessionToken=jw4wdfpgqhoj.-1.x.y other token of the session", True),
+    ("openReplaySessionToken=jw4wdfpgqhojx.3az.lrraavgc.sig longer id", False),
+    ("openReplaySessionToken=w4wdfpgqhoj.3az.lrraavgc.sig shorter id", False),
+    ("openReplaySessionToken=JW4WDFPGQHOJ.3az.lrraavgc.sig other case", False),
+    ("openReplaySessionToken=jw4wdfpgqhoj no dot: not a token", False),
+])
+def test_the_token_prefix_marker_takes_any_token_of_the_session_and_nothing_else(message, expected):
+    prefix = markers(parse_session_ref(EXAMPLE))[1]
+    assert contains_marker(message, prefix) is expected
+
+
+@pytest.mark.parametrize("session_id, start", [
+    ("2618307011354435587", datetime(2024, 1, 24, 2, 27, 39, 324000, tzinfo=timezone.utc)),
+    (str(((1_700_000_000_000 - 1550000000000) << 24) | 0xABCDEF), datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)),
+])
+def test_a_session_id_encodes_its_start(session_id, start):
+    assert session_start(session_id, now=datetime(2026, 1, 1, tzinfo=timezone.utc)) == start
+
+
+def test_an_implausible_start_is_unknown():
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert session_start("2618307011354435587", now) is None  # after now: another id layout
+    assert session_start(str(2**64 - 1), now) is None
 
 
 @pytest.mark.parametrize(
@@ -213,7 +244,9 @@ def test_any_composed_token_round_trips(session_id, delay, expiry_ms, sig):
     assert ref.token == token
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
     assert ref.expires_at == epoch + timedelta(milliseconds=expiry_ms)
-    assert markers(ref) == [TOKEN_MARKER_PREFIX + token, SESSION_ID_MARKER_PREFIX + str(session_id)]
+    assert markers(ref) == markers(parse_session_ref(str(session_id)))
+    # every token of the session carries the prefix marker, the given one included
+    assert contains_marker(f"x {TOKEN_MARKER_PREFIX}{token} y", markers(ref)[1])
 
 
 @given(st.integers(0, 2**64 - 1))
@@ -247,7 +280,9 @@ def test_a_marker_never_matches_the_marker_of_a_token_it_strictly_prefixes(prefi
     shorter = TOKEN_MARKER_PREFIX + prefix
     message = before.replace("openReplaySessionToken=", "") + longer + after
     assert contains_marker(message, longer)
-    assert not contains_marker(message, shorter)
+    # a lone '.' or '-' right after a value ends the sentence ("... id=12."), so then
+    # the shorter marker is the one in the line; any other continuation makes it longer
+    assert contains_marker(message, shorter) is (extra in (".", "-"))
 
 
 @given(st.integers(0, 10**12), st.integers(0, 10**6))

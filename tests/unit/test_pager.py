@@ -1,0 +1,218 @@
+"""The pager and the session search on a small fake that honours sort order and search_after.
+
+The fake stands in for the server only in what ordering means: hits sorted by
+(time, _shard_doc), missing times last, `search_after` strictly after the given
+key, a `range` filter on the time field. Which hits it returns as candidates is
+deliberately loose (anything with "openReplay" in it), so the client-side check
+is what decides, as with an analysed phrase query on a real node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from elastic_cli import log_search
+from elastic_cli.log_query import LogQuery
+from elastic_cli.pager import PagedSearch, walk
+from elastic_cli.session_token import markers, parse_session_ref
+
+OURS = "openReplaySession.id=2618307011354435587"
+FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session
+T0 = datetime(2024, 1, 24, 3, 0, tzinfo=timezone.utc)
+T0_MS = int(T0.timestamp() * 1000)
+MISSING = 2**63 - 1  # what a missing date sorts as
+
+
+@dataclass
+class Doc:
+    index: str
+    id: str
+    time_ms: int | None
+    message: str
+
+
+def _bounds(query: dict) -> tuple[int | None, int | None]:
+    low = high = None
+    for clause in query["bool"]["filter"]:
+        if "range" in clause:
+            (bounds,) = clause["range"].values()
+            if "gte" in bounds:
+                low = int(datetime.fromisoformat(bounds["gte"].replace("Z", "+00:00")).timestamp() * 1000)
+            if "lte" in bounds:
+                high = int(datetime.fromisoformat(bounds["lte"].replace("Z", "+00:00")).timestamp() * 1000)
+    return low, high
+
+
+class FakeES:
+    def __init__(self, docs: list[Doc]):
+        self.docs = docs
+        self.open_pits: set[str] = set()
+        self.searches: list[dict] = []
+        self._pits: dict[str, list[Doc]] = {}
+
+    def open_point_in_time(self, index: str, keep_alive: str, ignore_unavailable: bool) -> dict:
+        names = set(index.split(","))
+        pit_id = f"pit{len(self._pits)}"
+        # a point in time: what is indexed later is not seen through it
+        self._pits[pit_id] = [d for d in self.docs if d.index in names or "*" in index]
+        self.open_pits.add(pit_id)
+        return {"id": pit_id}
+
+    def close_point_in_time(self, body: dict) -> None:
+        self.open_pits.discard(body["id"])
+
+    def search(self, body: dict) -> dict:
+        self.searches.append(body)
+        pit_id = body["pit"]["id"]
+        descending = body["sort"][0][next(iter(body["sort"][0]))]["order"] == "desc"
+        low, high = _bounds(body["query"])
+        rows = []
+        for shard_doc, doc in enumerate(self._pits[pit_id]):
+            if "openReplay" not in doc.message:
+                continue
+            if doc.time_ms is None and (low is not None or high is not None):
+                continue
+            if doc.time_ms is not None and ((low is not None and doc.time_ms < low) or
+                                            (high is not None and doc.time_ms > high)):
+                continue
+            time_key = doc.time_ms if doc.time_ms is not None else (MISSING if not descending else -MISSING)
+            rows.append(([time_key, shard_doc], doc))
+        rows.sort(key=lambda row: row[0], reverse=descending)
+        after = body.get("search_after")
+        if after is not None:
+            rows = [r for r in rows if (r[0] < after if descending else r[0] > after)]
+        hits = [{"_index": doc.index, "_id": doc.id, "_source": {"message": doc.message}, "sort": key}
+                for key, doc in rows[: body["size"]]]
+        return {"pit_id": pit_id, "took": 1, "_shards": {"total": 1, "skipped": 0}, "hits": {"hits": hits}}
+
+
+def plan_for(query: LogQuery, groups: list[tuple[str, bool]], start: datetime | None = None) -> log_search.SearchPlan:
+    return log_search.SearchPlan(
+        query=query, groups=tuple(log_search.IndexGroup(target=name, indices=(name,), has_time=dated)
+                                  for name, dated in groups),
+        indices=tuple(name for name, _ in groups), message_types=("text",), session_start=start)
+
+
+def session_query(**kw) -> LogQuery:
+    return LogQuery(markers=markers(parse_session_ref("2618307011354435587")), errors_only=False, **kw)
+
+
+def same_millisecond_docs() -> list[Doc]:
+    """Ten of our lines at one millisecond, with foreign lines among them."""
+    docs = []
+    for i in range(10):
+        docs.append(Doc("app", f"ours-{i}", T0_MS, f"{OURS} line {i}"))
+        if i % 3 == 0:
+            docs.append(Doc("app", f"foreign-{i}", T0_MS, f"{FOREIGN} line {i}"))
+    return docs
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 4, 7, 100])
+def test_lines_sharing_a_millisecond_are_all_returned_once_across_page_boundaries(page_size):
+    es = FakeES(same_millisecond_docs())
+    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=page_size))
+    assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(10)]
+    assert not es.open_pits
+
+
+@pytest.mark.parametrize("page_size", [2, 3, 5])
+def test_a_limit_pages_on_past_dropped_hits_until_it_has_enough(page_size):
+    es = FakeES([Doc("app", f"foreign-{i}", T0_MS, FOREIGN) for i in range(40)]
+                + same_millisecond_docs())
+    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=3,
+                                          page_size=page_size))
+    assert [h["_id"] for h in lines] == ["ours-0", "ours-1", "ours-2"]
+    assert not es.open_pits  # stopping early still closes the point in time
+
+
+def test_without_a_page_size_a_limit_asks_for_one_hit_more_than_it_shows():
+    es = FakeES(same_millisecond_docs())
+    list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=4))
+    assert es.searches[0]["size"] == 5
+
+
+def test_the_sort_ends_with_the_shard_doc_tiebreaker_in_the_same_direction():
+    es = FakeES(same_millisecond_docs())
+    list(walk(es, PagedSearch(index="app", body={"query": {"bool": {"filter": []}},
+                                                 "sort": [{"t": {"order": "desc"}}], "size": 3},
+                              descending=True)))
+    assert es.searches[0]["sort"][-1] == {"_shard_doc": {"order": "desc"}}
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_walk_reads_every_page_with_or_without_prefetch(prefetch):
+    es = FakeES([Doc("app", str(i), T0_MS + i, OURS) for i in range(23)])
+    hits = list(walk(es, PagedSearch(index="app", body={"query": {"bool": {"filter": []}},
+                                                        "sort": [{"t": {"order": "asc"}}], "size": 5}),
+                     prefetch=prefetch))
+    assert [h["_id"] for h in hits] == [str(i) for i in range(23)]
+    assert len(es.searches) == 5
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_indices_without_a_date_are_merged_after_the_dated_lines_in_either_order(reverse):
+    docs = [Doc("dated", "d1", T0_MS + 2000, OURS), Doc("dated", "d0", T0_MS, OURS),
+            Doc("plain", "p0", None, OURS)]
+    es = FakeES(docs)
+    plan = plan_for(session_query(reverse=reverse, since=T0 - timedelta(days=1)), [("dated", True), ("plain", False)])
+    ids = [h["_id"] for h in log_search.session_lines(es, plan)]
+    assert ids == (["d1", "d0", "p0"] if reverse else ["d0", "d1", "p0"])
+
+
+def test_each_line_gets_its_offset_from_the_session_start():
+    start = T0 - timedelta(minutes=3, seconds=12, milliseconds=450)
+    es = FakeES([Doc("app", "a", T0_MS, OURS), Doc("plain", "b", None, OURS)])
+    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True), ("plain", False)], start)))
+    assert lines[0]["_offset"] == "+03:12.450"
+    assert "_offset" not in lines[1]  # no time, no position on the timeline
+
+
+@pytest.mark.parametrize("ms, text", [(0, "+00:00.000"), (192450, "+03:12.450"), (-5000, "-00:05.000"),
+                                      (3723004, "+1:02:03.004")])
+def test_format_offset(ms, text):
+    assert log_search.format_offset(ms) == text
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_follow_is_not_blinded_by_a_line_from_a_clock_an_hour_ahead():
+    clock = Clock(T0)
+    es = FakeES([Doc("app", "skewed", T0_MS + 3_600_000, f"{OURS} from the future")])
+    polls: list[list[str]] = []
+    lines = log_search.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+                                    clock=clock, sleep=lambda s: None, polls=3,
+                                    on_poll=lambda: polls.append([]))
+
+    def advance(seconds: float) -> None:
+        clock.now += timedelta(seconds=seconds)
+
+    seen = []
+    for hit in lines:
+        seen.append(hit["_id"])
+        if hit["_id"] == "skewed":
+            # indexed after the first poll: a normal line, and one whose own time is 40 s old
+            es.docs.append(Doc("app", "normal", T0_MS + 5_000, f"{OURS} normal"))
+            es.docs.append(Doc("app", "late", T0_MS - 40_000, f"{OURS} indexed late, within the lag"))
+            advance(10)
+    assert sorted(seen) == ["late", "normal", "skewed"]  # each exactly once over three polls
+
+
+def test_follow_misses_only_a_line_indexed_later_than_the_lag():
+    clock = Clock(T0)
+    es = FakeES([Doc("app", "first", T0_MS, OURS)])
+    seen = []
+    for hit in log_search.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+                                       clock=clock, sleep=lambda s: None, polls=2):
+        seen.append(hit["_id"])
+        es.docs.append(Doc("app", "too-late", T0_MS - 120_000, OURS))  # 2 min behind the clock
+        es.docs.append(Doc("app", "in-time", T0_MS - 30_000, OURS))
+    assert seen == ["first", "in-time"]
