@@ -47,11 +47,13 @@ class Window:
 
 @dataclass(frozen=True)
 class IndexGroup:
-    """Indices searched as one sorted stream: they share whether the time field is a date."""
+    """Indices searched as one sorted stream: they agree on whether the time field is a
+    date and on whether the message is a keyword (which decides the query clauses)."""
 
     target: str  # what the point in time is opened on
     indices: tuple[str, ...]
     has_time: bool
+    message_is_keyword: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,11 @@ class SearchPlan:
     session_start: datetime | None = None
 
     def query_for(self, group: IndexGroup) -> LogQuery:
+        query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False)
         if group.has_time:
-            return self.query
+            return query
         # no date to filter on: a time bound would hide every line of these indices
-        return replace(self.query, since=None, until=None)
+        return replace(query, since=None, until=None)
 
 
 @dataclass
@@ -110,29 +113,32 @@ def _duration(delta: timedelta) -> str:
 
 def plan_search(es: Any, patterns: Sequence[str], query: LogQuery,
                 session_start: datetime | None = None) -> SearchPlan:
-    """Which indices the patterns match and how to search them (one `_field_caps` request)."""
-    response = es.field_caps(index=",".join(patterns), fields=f"{query.message_field},{query.time_field}",
+    """Which indices the patterns match and how to search them (one `_field_caps` request).
+
+    Indices without the message field cannot hold a line and are left out.
+    """
+    response = es.field_caps(index=",".join(patterns), fields=[query.message_field, query.time_field],
                              include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
     body = body_of(response)
     indices = tuple(body.get("indices") or ())
     fields = body.get("fields") or {}
-    message_types = tuple(sorted(t for t in (fields.get(query.message_field) or {}) if t != "unmapped"))
-    keyword = bool(message_types) and all(t in KEYWORD_TYPES for t in message_types)
-    mixed = any(t in KEYWORD_TYPES for t in message_types) and not keyword
-    query = replace(query, message_is_keyword=keyword, message_is_mixed=mixed)
+    message_caps = {t: e for t, e in (fields.get(query.message_field) or {}).items() if t != "unmapped"}
+    keyword = _indices_of_types(message_caps, KEYWORD_TYPES, indices)
+    searchable = _indices_of_types(message_caps, set(message_caps), indices)
+    dated = _indices_of_types(fields.get(query.time_field) or {}, TIME_TYPES, indices)
 
-    undated = set(indices) - _indices_of_types(fields.get(query.time_field) or {}, TIME_TYPES, indices)
-    groups: list[IndexGroup] = []
-    if len(undated) < len(indices):
-        dated = tuple(i for i in indices if i not in undated)
-        # the user's patterns when they cover it exactly: a URL stays short with thousands of indices
-        target = ",".join(patterns) if not undated else ",".join(dated)
-        groups.append(IndexGroup(target=target, indices=dated, has_time=True))
-    if undated:
-        names = tuple(i for i in indices if i in undated)
-        groups.append(IndexGroup(target=",".join(names), indices=names, has_time=False))
-    return SearchPlan(query=query, groups=tuple(groups), indices=indices, message_types=message_types,
-                      session_start=session_start)
+    members: dict[tuple[bool, bool], list[str]] = {}
+    for index in indices:
+        if index in searchable:
+            members.setdefault((index in dated, index in keyword), []).append(index)
+    groups = []
+    for (has_time, is_keyword), names in sorted(members.items(), reverse=True):
+        # the user's patterns when one group holds every index: a URL stays short with thousands
+        target = ",".join(patterns) if len(names) == len(indices) else ",".join(names)
+        groups.append(IndexGroup(target=target, indices=tuple(names), has_time=has_time,
+                                 message_is_keyword=is_keyword))
+    return SearchPlan(query=query, groups=tuple(groups), indices=indices,
+                      message_types=tuple(sorted(message_caps)), session_start=session_start)
 
 
 def _indices_of_types(caps: dict, types: set[str], all_indices: Sequence[str]) -> set[str]:
@@ -225,6 +231,8 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         streams.append(walk(es, search, keep=lambda hit, q=q: is_session_line(hit, q), prefetch=prefetch,
                             stats=stats.new_stream(), on_page=counted))
     try:
+        if not streams:
+            return
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_merge_key(reverse), reverse=reverse)
         for count, hit in enumerate(merged):
             if limit is not None and count >= limit:

@@ -150,15 +150,14 @@ class HitWriter:
         from elastic_cli.log_search import message_of
 
         source = hit.get("_source") or {}
-        if self.fields:
-            flat = {name: get_field(source, name) for name in self.fields}
-        else:
-            flat = {
-                "time": get_field(source, self.time_field),
-                "index": hit.get("_index"),
-                "level": level_of(get_field(source, self.tags_field)),
-                "message": message_of(hit, self.message_field),
-            }
+        if self.fields:  # "offset" is the one name that is not a source field
+            return {name: hit.get("_offset") if name == "offset" else get_field(source, name) for name in self.fields}
+        flat = {
+            "time": get_field(source, self.time_field),
+            "index": hit.get("_index"),
+            "level": level_of(get_field(source, self.tags_field)),
+            "message": message_of(hit, self.message_field),
+        }
         if "_offset" in hit:  # the position on the replay's timeline
             flat = {"offset": hit["_offset"], **flat}
         return flat
@@ -177,7 +176,9 @@ class HitWriter:
                 self._csv = csv.DictWriter(self.stream, fieldnames=list(flat), extrasaction="ignore")
                 self._csv.writeheader()
             on_terminal = is_terminal(self.stream)  # to a file: the data as it is; to a screen: inert
-            self._csv.writerow({k: inert(_csv_cell(v)) if on_terminal else _csv_cell(v) for k, v in flat.items()})
+            # the offset is ours (+03:12.450), not text from a log line: never a formula to defuse
+            cells = {k: v if k == "offset" else _csv_cell(v) for k, v in flat.items()}
+            self._csv.writerow({k: inert(v) if on_terminal else v for k, v in cells.items()})
         else:
             self._rows.append(self._flat(hit))
 

@@ -23,7 +23,7 @@ DEFAULT_LIMIT = 100
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
-@click.option("--fields", help="Source fields to show, comma separated (e.g. utc_time,host,message).")
+@click.option("--fields", help="Source fields to show, comma separated (e.g. offset,utc_time,host,message).")
 @click.option("--follow", "-f", is_flag=True,
               help="Keep printing new lines as they arrive (Ctrl-C stops). Each poll asks again for lines up "
                    "to --lag behind the clock; a line that reaches Elasticsearch later than that is missed.")

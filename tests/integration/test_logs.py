@@ -17,12 +17,16 @@ import pytest
 
 TOKEN_A = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 ID_A = "2618307011354435587"
-# same session id digits as a prefix, and the same token but another signature case
+SIG = "ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+# same session id digits as a prefix; a token whose id part extends A's; A's id part in upper case
 ID_PREFIX_OF_A = ID_A[:-1]
-TOKEN_A_OTHER_CASE = "jw4wdfpgqhoj.3az.lrraavgc.OVj2JWK7beazR3Hb1gGcDxKxtf3w4C4SNDrRPzEVT3Q"
-# a token with a negative delay: '-' must match itself only
-TOKEN_NEG = "k1.-3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
-TOKEN_NEG_WITHOUT_MINUS = "k1.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+TOKEN_LONGER_ID = f"jw4wdfpgqhojx.3az.lrraavgc.{SIG}"
+TOKEN_A_OTHER_CASE = f"JW4WDFPGQHOJ.3az.lrraavgc.{SIG}"
+# session k1 (721): a token with a negative delay, and another token of the same session whose
+# id and delay the analyzer joins into one term ("k1.3az.lrraavgc..."), and a longer id k10
+TOKEN_NEG = f"k1.-3az.lrraavgc.{SIG}"
+TOKEN_NEG_WITHOUT_MINUS = f"k1.3az.lrraavgc.{SIG}"
+TOKEN_K10 = f"k10.3az.lrraavgc.{SIG}"
 ID_NEG = str(int("k1", 36))
 T0 = datetime(2024, 1, 24, 4, 0, 0, tzinfo=timezone.utc)
 BULK_ID = "424242424242"
@@ -41,12 +45,13 @@ LINES = [
     (f"openReplaySession.id={ID_A} payment failed", 5, ["error"]),
     (f"refund refused for openReplaySession.id={ID_A}.", 5.5, ["error"]),  # a full stop after the id
     # other sessions that must never show up for A
-    (f"[openReplaySessionToken={TOKEN_A}X] prefix-sharing token", 1.5, ["error"]),
+    (f"[openReplaySessionToken={TOKEN_LONGER_ID}] prefix-sharing token", 1.5, ["error"]),
     (f"openReplaySession.id={ID_A}7 prefix-sharing id", 1.5, ["error"]),
     (f"openReplaySession.id={ID_PREFIX_OF_A} shorter id", 1.5, ["error"]),
     (f"[openReplaySessionToken={TOKEN_A_OTHER_CASE}] same letters, other case", 1.5, ["error"]),
     (f"[openReplaySessionToken={TOKEN_NEG}] negative delay token", 4, ["error"]),
-    (f"[openReplaySessionToken={TOKEN_NEG_WITHOUT_MINUS}] same token without the minus", 4, ["error"]),
+    (f"[openReplaySessionToken={TOKEN_NEG_WITHOUT_MINUS}] another token of session k1", 4, ["error"]),
+    (f"[openReplaySessionToken={TOKEN_K10}] longer id k10", 4, ["error"]),
     ("no marker at all", 4, ["error"]),
     ("\x1b[31mred\x1b[0m [bold]markup[/bold] " + f"openReplaySession.id={ID_NEG}", 6, ["error"]),
 ]
@@ -77,9 +82,10 @@ def logs_env(es_node, tmp_path_factory):
     admin.indices.delete(index=f"{prefix}-*")
 
 
-def run_logs(env, *args, indexes=None, timeout=120):
+def run_logs(env, *args, indexes=None, timeout=120, verbose=False):
     index_pattern = indexes or f"{env['prefix']}-*"
-    result = subprocess.run(env["base"] + list(args) + env["conn"] + ["--indexes", index_pattern],
+    base = env["base"][:-1] + ["-v", "logs"] if verbose else env["base"]
+    result = subprocess.run(base + list(args) + env["conn"] + ["--indexes", index_pattern],
                             capture_output=True, text=True, env=env["env"], timeout=timeout)
     assert env["key"]["api_key"] not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -101,12 +107,16 @@ def test_token_finds_both_markers_errors_only_in_time_order(logs_env, kind):
     assert "GET /cart" not in result.stdout
 
 
-def test_session_id_alone_finds_the_v121_lines(logs_env):
-    result = run_logs(logs_env, ID_A, "-o", "ndjson", indexes=f"{logs_env['prefix']}-text")
-    assert result.returncode == 0, result.stderr
-    found = messages(result)
-    assert [("KeyError" in found[0]), ("payment failed" in found[1]), ("refund" in found[2])] == [True] * 3
-    assert len(found) == 3
+@pytest.mark.parametrize("kind", ["text", "keyword"])
+def test_session_id_finds_the_same_lines_as_its_token_both_generations(logs_env, kind):
+    index = f"{logs_env['prefix']}-{kind}"
+    by_id = run_logs(logs_env, ID_A, "-o", "ndjson", "--all-levels", indexes=index)
+    by_token = run_logs(logs_env, TOKEN_A, "-o", "ndjson", "--all-levels", indexes=index)
+    assert by_id.returncode == 0, by_id.stderr
+    assert by_id.stdout == by_token.stdout
+    found = messages(by_id)
+    assert len(found) == 5
+    assert any("openReplaySessionToken=" in m for m in found) and any("openReplaySession.id=" in m for m in found)
 
 
 def test_both_indices_mixed_mappings(logs_env):
@@ -120,12 +130,13 @@ def test_other_sessions_never_leak(logs_env, kind):
     index = f"{logs_env['prefix']}-{kind}"
     result = run_logs(logs_env, TOKEN_A, "-o", "ndjson", "--all-levels", indexes=index)
     assert result.returncode == 0, result.stderr
-    for intruder in ("prefix-sharing", "shorter id", "other case", "negative delay", "without the minus"):
+    for intruder in ("prefix-sharing", "shorter id", "other case", "negative delay", "session k1", "k10"):
         assert intruder not in result.stdout
-    result = run_logs(logs_env, TOKEN_NEG, "-o", "ndjson", indexes=index)
-    found = messages(result)
-    assert any("negative delay token" in m for m in found)
-    assert not any("without the minus" in m for m in found)
+    for session in (TOKEN_NEG, TOKEN_NEG_WITHOUT_MINUS, ID_NEG):
+        found = messages(run_logs(logs_env, session, "-o", "ndjson", indexes=index))
+        assert sorted(m.split("] ")[-1] for m in found if "openReplaySessionToken" in m) == [
+            "another token of session k1", "negative delay token"]
+        assert not any("k10" in m for m in found)
 
 
 def test_all_levels_and_reverse(logs_env):
@@ -186,8 +197,13 @@ def test_explain_prints_the_body_without_connecting(logs_env):
     assert result.returncode == 0, result.stderr
     explained = json.loads(result.stdout)
     markers = explained["body"]["query"]["bool"]["filter"][0]["bool"]["should"]
-    assert {"match_phrase": {"message": f"openReplaySessionToken={TOKEN_A}"}} in markers
+    assert {"match_phrase_prefix": {"message": {"query": "openReplaySessionToken=jw4wdfpgqhoj",
+                                                "max_expansions": 1000}}} in markers
     assert {"match_phrase": {"message": f"openReplaySession.id={ID_A}"}} in markers
+    # the session started 2024-01-24 02:27:39.324 (from its id): the search starts a day before
+    assert explained["window"]["since"] == "2024-01-23T02:27:39.324000Z"
+    assert {"range": {"utc_time": {"gte": "2024-01-23T02:27:39.324000Z", "format": "strict_date_optional_time"}}} \
+        in explained["body"]["query"]["bool"]["filter"]
     assert "regexp" in json.dumps(explained["body_if_message_is_keyword"])
     assert "cost" in result.stderr
 
@@ -253,3 +269,135 @@ def test_follow_picks_up_new_lines_and_ctrl_c_exits_0(logs_env):
     assert proc.returncode == 0, err
     assert rest == ""
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- the pager, the session clock, follow
+
+SHARED_MS_ID = "2618307011354435599"
+
+
+@pytest.fixture(scope="module")
+def same_millisecond_index(logs_env):
+    """Ten lines of one session at one millisecond, with foreign lines (longer ids) among them."""
+    index = f"{logs_env['prefix']}-samems"
+    admin = logs_env["admin"]
+    admin.indices.create(index=index, settings={"number_of_shards": 2}, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    operations = []
+    for n in range(10):
+        operations += [{"index": {"_index": index, "_id": f"ours-{n}"}},
+                       {"message": f"openReplaySession.id={SHARED_MS_ID} line {n}", "utc_time": at(3),
+                        "tags": ["error"]}]
+        if n % 2 == 0:
+            operations += [{"index": {"_index": index, "_id": f"foreign-{n}"}},
+                           {"message": f"openReplaySession.id={SHARED_MS_ID}{n} foreign", "utc_time": at(3),
+                            "tags": ["error"]}]
+    admin.bulk(operations=operations, refresh=True)
+    return index
+
+
+@pytest.mark.parametrize("page_size", ["1", "3", "4"])
+def test_lines_sharing_a_millisecond_are_never_lost_at_a_page_boundary(logs_env, same_millisecond_index, page_size):
+    every = run_logs(logs_env, SHARED_MS_ID, "--all", "--page-size", page_size, "-o", "ndjson",
+                     indexes=same_millisecond_index)
+    assert every.returncode == 0, every.stderr
+    lines = [json.loads(line) for line in every.stdout.splitlines()]
+    assert sorted(h["_id"] for h in lines) == sorted(f"ours-{n}" for n in range(10))
+    for limit in ("3", "9", "10"):
+        limited = run_logs(logs_env, SHARED_MS_ID, "--limit", limit, "--page-size", page_size, "-o", "ndjson",
+                           indexes=same_millisecond_index)
+        assert limited.returncode == 0, limited.stderr
+        ids = [json.loads(line)["_id"] for line in limited.stdout.splitlines()]
+        assert ids == [h["_id"] for h in lines][: int(limit)]  # the same order, no gap, no repeat
+        assert ("there are more" in limited.stderr) is (int(limit) < 10)
+
+
+def test_a_sub_field_message_is_checked_on_the_value_that_was_searched(logs_env):
+    """`message.keyword` (dynamic mapping: text + keyword sub-field) and a text sub-field of a keyword."""
+    admin = logs_env["admin"]
+    dynamic, keyword = f"{logs_env['prefix']}-dynamic", f"{logs_env['prefix']}-kwsub"
+    admin.indices.create(index=keyword, mappings={"properties": {
+        "message": {"type": "keyword", "fields": {"search": {"type": "text"}}},
+        "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    for index in (dynamic, keyword):  # `dynamic` gets the default dynamic mapping
+        admin.index(index=index, refresh=True, document={
+            "message": f"openReplaySession.id={ID_A} from {index}", "utc_time": at(2), "tags": ["error"]})
+        admin.index(index=index, refresh=True, document={
+            "message": f"openReplaySession.id={ID_A}1 another session", "utc_time": at(2), "tags": ["error"]})
+    for index, field in ((dynamic, "message.keyword"), (keyword, "message.search"), (keyword, "message")):
+        result = run_logs(logs_env, TOKEN_A, "--message-field", field, "-o", "csv", indexes=index)
+        assert result.returncode == 0, (field, result.stderr)
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+        assert [r["message"] for r in rows] == [f"openReplaySession.id={ID_A} from {index}"], field
+
+
+def test_every_line_carries_its_offset_from_the_session_start(logs_env):
+    index = f"{logs_env['prefix']}-text"
+    hits = [json.loads(line) for line in run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index).stdout.splitlines()]
+    # session start 02:27:39.324; the first error line is at 04:01:00
+    assert hits[0]["offset"] == "+1:33:20.676"
+    rows = list(csv.DictReader(io.StringIO(run_logs(logs_env, TOKEN_A, "-o", "csv", indexes=index).stdout)))
+    assert [r["offset"] for r in rows] == [h["offset"] for h in hits]
+
+
+def test_the_session_window_skips_the_shards_of_older_daily_indices(logs_env):
+    """Daily indices app-logs-YYYY.MM.DD: only the days from the session's start on are searched."""
+    admin = logs_env["admin"]
+    prefix = f"{logs_env['prefix']}-app-logs"
+    session_day = datetime(2024, 1, 24, tzinfo=timezone.utc)
+    for back in range(6):  # 2024.01.19 .. 2024.01.24
+        day = session_day - timedelta(days=back)
+        index = f"{prefix}-{day:%Y.%m.%d}"
+        admin.indices.create(index=index, mappings={"properties": {
+            "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        admin.index(index=index, refresh=True, document={
+            "message": f"openReplaySession.id={ID_A} on {day:%m-%d}" if back == 0 else f"other line {back}",
+            "utc_time": (day + timedelta(hours=4)).isoformat(), "tags": ["error"]})
+    windowed = run_logs(logs_env, ID_A, "-o", "ndjson", indexes=f"{prefix}-*", verbose=True)
+    assert windowed.returncode == 0, windowed.stderr
+    assert "shards: 6 searched, 4 skipped" in windowed.stderr  # 01.23 (the margin) and 01.24 remain
+    assert "session start 2024-01-24T02:27:39.324Z minus 1d" in windowed.stderr
+    unwindowed = run_logs(logs_env, ID_A, "--no-session-window", "-o", "ndjson", indexes=f"{prefix}-*",
+                          verbose=True)
+    assert "shards: 6 searched, 0 skipped" in unwindowed.stderr
+    assert windowed.stdout == unwindowed.stdout and "on 01-24" in windowed.stdout
+
+
+def test_an_id_whose_start_is_in_the_future_gets_no_window(logs_env):
+    future_id = str(((1_950_000_000_000 - 1550000000000) << 24) + 1)  # would start in 2031
+    result = run_logs(logs_env, future_id, "--explain", verbose=True)
+    assert result.returncode == 0
+    assert "does not encode a plausible start time" in result.stderr
+    assert json.loads(result.stdout)["window"] is None
+
+
+def test_follow_is_not_blinded_by_a_skewed_clock_and_shows_late_lines_once(logs_env):
+    index = f"{logs_env['prefix']}-follow2"
+    follow_id = "888000888"
+    admin = logs_env["admin"]
+    admin.indices.create(index=index, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    now = datetime.now(timezone.utc)
+
+    def add(text: str, moment: datetime) -> None:
+        admin.index(index=index, refresh=True, document={
+            "message": f"openReplaySession.id={follow_id} {text}", "utc_time": moment.isoformat(), "tags": ["error"]})
+
+    add("from a clock an hour ahead", now + timedelta(hours=1))
+    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "--lag", "5m",
+                                                "-o", "ndjson"] + logs_env["conn"] + ["--indexes", index],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
+    try:
+        assert "an hour ahead" in proc.stdout.readline()
+        add("normal", datetime.now(timezone.utc))
+        assert "normal" in proc.stdout.readline()
+        add("indexed two minutes late", datetime.now(timezone.utc) - timedelta(minutes=2))
+        assert "two minutes late" in proc.stdout.readline()
+        time.sleep(1.5)  # several polls: nothing printed twice
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert rest == ""
