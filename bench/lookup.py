@@ -93,13 +93,12 @@ settings = SimpleNamespace(url=url, host=host, port=int(port), id=key_id, api_ke
                            fingerprint=None, verify_certs=True, ca_certs=None, profile="bench")
 es = build_client(settings)
 t.append(("build_client", time.perf_counter()))
-info = log_search.field_info(es, [index], "message")
+plan = log_search.plan_search(es, [index], q)
 t.append(("request 1: _field_caps (+ connect)", time.perf_counter()))
-q = replace(q, message_is_keyword=info.message_is_keyword)
-hits = list(log_search.search_hits(es, [index], q, 100))
-t.append(("request 2: _search (+ parse, marker check)", time.perf_counter()))
+hits = list(log_search.session_lines(es, plan, limit=101))[:100]
+t.append(("requests 2-4: open PIT, _search, close PIT (+ parse, marker check)", time.perf_counter()))
 out = io.StringIO()
-w = HitWriter("json", None, "message", "utc_time", "tags", markers=q.markers, color=False, stream=out)
+w = HitWriter("json", None, "message", "utc_time", "tags", markers=[m.text for m in q.markers], color=False, stream=out)
 for h in hits:
     w.write(h)
 w.close()
