@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from elastic_cli.errors import UsageError
+from elastic_cli.log_fields import error_filter
 from elastic_cli.session_token import Marker
 
 # Lucene regexp operators (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
@@ -29,8 +30,8 @@ class LogQuery:
 
     markers: tuple[Marker, ...]
     message_field: str = "message"
-    time_field: str = "utc_time"
-    tags_field: str = "tags"
+    time_field: str | None = "utc_time"  # None: the index has no date to sort or filter on
+    tags_field: str | None = "tags"  # the level field
     errors_only: bool = True
     since: datetime | None = None
     until: datetime | None = None
@@ -112,9 +113,9 @@ def build_query(q: LogQuery) -> dict:
             }
         }
     ]
-    if q.errors_only:
-        filters.append({"term": {q.tags_field: "error"}})
-    if q.since is not None or q.until is not None:
+    if q.errors_only and q.tags_field is not None:
+        filters.append(error_filter(q.tags_field))
+    if q.time_field is not None and (q.since is not None or q.until is not None):
         bounds: dict = {}
         if q.since is not None:
             bounds["gte"] = _iso(q.since)
@@ -128,6 +129,8 @@ def build_query(q: LogQuery) -> dict:
 def build_sort(q: LogQuery) -> list:
     """Oldest first (newest first with reverse); unmapped_type so indexes without the field
     don't fail; numeric_type so date_nanos fields sort in milliseconds like date fields."""
+    if q.time_field is None:
+        return []  # the pager's _shard_doc tiebreaker alone: index order
     order = "desc" if q.reverse else "asc"
     return [{q.time_field: {"order": order, "unmapped_type": "date", "numeric_type": "date"}}]
 

@@ -19,14 +19,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from elastic_cli.connection import body_of
+from elastic_cli.log_fields import KEYWORD_TYPES, TIME_TYPES, FieldPolicy, IndexShape, display_index, resolve_shapes
 from elastic_cli.log_query import LogQuery, build_search_body
 from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.session_token import contains_marker
 
 __all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "follow_lines"]
 
-KEYWORD_TYPES = {"keyword", "constant_keyword", "wildcard"}
-TIME_TYPES = {"date", "date_nanos"}
 # How far before its decoded start a session's lines are still looked for (clock skew
 # between the browser's session and the backend hosts, and queued jobs).
 DEFAULT_SESSION_MARGIN = timedelta(days=1)
@@ -47,13 +46,18 @@ class Window:
 
 @dataclass(frozen=True)
 class IndexGroup:
-    """Indices searched as one sorted stream: they agree on whether the time field is a
-    date and on whether the message is a keyword (which decides the query clauses)."""
+    """Indices searched as one sorted stream: the same time field, level field and kind of
+    message (keyword or text, which decides the query clauses)."""
 
     target: str  # what the point in time is opened on
     indices: tuple[str, ...]
-    has_time: bool
+    time_field: str | None
+    level_field: str | None
     message_is_keyword: bool = False
+
+    @property
+    def has_time(self) -> bool:
+        return self.time_field is not None
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,13 @@ class SearchPlan:
     indices: tuple[str, ...]
     message_types: tuple[str, ...]
     session_start: datetime | None = None
+    shapes: tuple[IndexShape, ...] = ()
+    # indices left out, with why: no message field, or no level field while errors only
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def query_for(self, group: IndexGroup) -> LogQuery:
-        query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False)
+        query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False,
+                        time_field=group.time_field, tags_field=group.level_field)
         if group.has_time:
             return query
         # no date to filter on: a time bound would hide every line of these indices
@@ -111,44 +119,59 @@ def _duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-def plan_search(es: Any, patterns: Sequence[str], query: LogQuery,
+def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy | None = None,
                 session_start: datetime | None = None) -> SearchPlan:
-    """Which indices the patterns match and how to search them (one `_field_caps` request).
+    """Which indices the patterns match and how to search each (one `_field_caps` request).
 
-    Indices without the message field cannot hold a line and are left out.
+    Indices are grouped by their time field, level field and message kind; each group
+    is one sorted stream. An index without the message field cannot hold a line, and
+    one without a level field cannot tell errors: both are left out, and said so.
     """
-    response = es.field_caps(index=",".join(patterns), fields=[query.message_field, query.time_field],
+    policy = policy or FieldPolicy(message_field=query.message_field, time_field=query.time_field or "utc_time",
+                                   tags_field=query.tags_field or "tags", time_explicit=True, level_explicit=True)
+    response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
                              include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
     body = body_of(response)
-    indices = tuple(body.get("indices") or ())
-    fields = body.get("fields") or {}
-    message_caps = {t: e for t, e in (fields.get(query.message_field) or {}).items() if t != "unmapped"}
-    keyword = _indices_of_types(message_caps, KEYWORD_TYPES, indices)
-    searchable = _indices_of_types(message_caps, set(message_caps), indices)
-    dated = _indices_of_types(fields.get(query.time_field) or {}, TIME_TYPES, indices)
+    shapes = resolve_shapes(body, policy)
+    indices = tuple(shape.index for shape in shapes)
 
-    members: dict[tuple[bool, bool], list[str]] = {}
-    for index in indices:
-        if index in searchable:
-            members.setdefault((index in dated, index in keyword), []).append(index)
+    members: dict[tuple[str, str, bool], list[str]] = {}
+    keys: dict[tuple[str, str, bool], tuple[str | None, str | None, bool]] = {}
+    left_out: list[tuple[str, str]] = []
+    for shape in shapes:
+        if shape.message_type is None:
+            left_out.append((shape.index, f"no field {policy.message_field}"))
+            continue
+        if query.errors_only and shape.level_field is None:
+            left_out.append((shape.index, "no level field, so no way to tell errors (see --all-levels)"))
+            continue
+        key = (shape.time_field or "", shape.level_field or "", shape.message_is_keyword)
+        keys[key] = (shape.time_field, shape.level_field, shape.message_is_keyword)
+        members.setdefault(key, []).append(shape.index)
     groups = []
-    for (has_time, is_keyword), names in sorted(members.items(), reverse=True):
+    for key in sorted(members, reverse=True):
+        names = members[key]
+        time_field, level_field, is_keyword = keys[key]
         # the user's patterns when one group holds every index: a URL stays short with thousands
         target = ",".join(patterns) if len(names) == len(indices) else ",".join(names)
-        groups.append(IndexGroup(target=target, indices=tuple(names), has_time=has_time,
-                                 message_is_keyword=is_keyword))
-    return SearchPlan(query=query, groups=tuple(groups), indices=indices,
-                      message_types=tuple(sorted(message_caps)), session_start=session_start)
+        groups.append(IndexGroup(target=target, indices=tuple(names), time_field=time_field,
+                                 level_field=level_field, message_is_keyword=is_keyword))
+    message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
+    return SearchPlan(query=query, groups=tuple(groups), indices=indices, message_types=message_types,
+                      session_start=session_start, shapes=tuple(shapes), left_out=tuple(left_out))
 
 
-def _indices_of_types(caps: dict, types: set[str], all_indices: Sequence[str]) -> set[str]:
-    """The indices in which a field has one of `types`, from a `_field_caps` entry."""
-    found: set[str] = set()
-    for type_name, entry in caps.items():
-        if type_name in types:
-            # "indices" is left out when every matched index has this one type
-            found.update(entry.get("indices") or all_indices)
-    return found
+def describe_plan(plan: SearchPlan) -> list[str]:
+    """One line a group: which fields `logs` uses for which indices (for -v)."""
+    lines = []
+    for group in plan.groups:
+        names = sorted({display_index(i) for i in group.indices})
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        time_text = f"time {group.time_field}" if group.time_field else "no date field (searched without a time bound, shown last)"
+        level_text = f"level {group.level_field}" if group.level_field else "no level field"
+        kind = "keyword" if group.message_is_keyword else "text"
+        lines.append(f"{shown}: {time_text}; {level_text}; message as {kind}")
+    return lines
 
 
 def message_of(hit: dict, message_field: str) -> Any:
@@ -197,11 +220,21 @@ def format_offset(ms: int) -> str:
     return f"{sign}{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _with_offset(hit: dict, start_ms: int | None) -> dict:
-    moment = hit_time_ms(hit)
-    if start_ms is not None and moment is not None:
-        hit["_offset"] = format_offset(moment - start_ms)
-    return hit
+def _described(hits: Iterator[dict], group: IndexGroup, start_ms: int | None) -> Iterator[dict]:
+    """Each hit with what its index's shape says: `_time` and `_level` (the values of the
+    fields chosen for its index), `_data_stream`, and `_offset` from the session start."""
+    for hit in hits:
+        source = hit.get("_source") or {}
+        hit["_time"] = _get_field(source, group.time_field) if group.time_field else None
+        hit["_level"] = _get_field(source, group.level_field) if group.level_field else None
+        stream = display_index(hit.get("_index") or "")
+        if stream != hit.get("_index"):
+            hit["_data_stream"] = stream
+        moment = hit_time_ms(hit) if group.has_time else None  # else the sort value is _shard_doc
+        hit["_time_ms"] = moment
+        if start_ms is not None and moment is not None:
+            hit["_offset"] = format_offset(moment - start_ms)
+        yield hit
 
 
 def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
@@ -224,12 +257,13 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         if on_page:
             on_page(stats.hits_read)  # all streams together
 
-    streams = []
+    walks, streams = [], []
     for group in plan.groups:
         q = plan.query_for(group)
         search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
-        streams.append(walk(es, search, keep=lambda hit, q=q: is_session_line(hit, q), prefetch=prefetch,
-                            stats=stats.new_stream(), on_page=counted))
+        walks.append(walk(es, search, keep=lambda hit, q=q: is_session_line(hit, q), prefetch=prefetch,
+                          stats=stats.new_stream(), on_page=counted))
+        streams.append(_described(walks[-1], group, start_ms))
     try:
         if not streams:
             return
@@ -237,16 +271,16 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         for count, hit in enumerate(merged):
             if limit is not None and count >= limit:
                 return
-            yield _with_offset(hit, start_ms)
+            yield hit
     finally:
-        for stream in streams:
+        for stream in walks:
             stream.close()  # closes each point in time now, not whenever the generator is collected
 
 
 def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
     # undated lines come after the dated ones, in either direction
     def key(hit: dict) -> tuple:
-        moment = hit_time_ms(hit)
+        moment = hit.get("_time_ms")
         if reverse:
             return (0, 0) if moment is None else (1, moment)
         return (1, 0) if moment is None else (0, moment)
@@ -274,7 +308,7 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta = DEFAULT_FOLLOW_LAG,
             key = (hit["_index"], hit["_id"])
             if key in printed:
                 continue
-            printed[key] = hit_time_ms(hit)
+            printed[key] = hit.get("_time_ms")
             yield hit
         if on_poll:
             on_poll()

@@ -152,10 +152,11 @@ class HitWriter:
         source = hit.get("_source") or {}
         if self.fields:  # "offset" is the one name that is not a source field
             return {name: hit.get("_offset") if name == "offset" else get_field(source, name) for name in self.fields}
+        # _time, _level, _data_stream: what the search core resolved for this hit's index
         flat = {
-            "time": get_field(source, self.time_field),
-            "index": hit.get("_index"),
-            "level": level_of(get_field(source, self.tags_field)),
+            "time": hit["_time"] if "_time" in hit else get_field(source, self.time_field),
+            "index": hit.get("_data_stream") or hit.get("_index"),
+            "level": level_of(hit["_level"] if "_level" in hit else get_field(source, self.tags_field)),
             "message": message_of(hit, self.message_field),
         }
         if "_offset" in hit:  # the position on the replay's timeline

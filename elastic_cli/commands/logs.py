@@ -127,11 +127,17 @@ def _run(app, settings, query, started, fmt: str, limit: int, every: bool, follo
     from elastic_cli.errors import IndexNotFound, NoHits
     from elastic_cli.output import HitWriter, Progress
 
+    from elastic_cli.log_fields import FieldPolicy
+
     patterns = settings.index_patterns
     es = build_client(settings)
     stats = log_search.SearchStats()
+    policy = FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
+                         tags_field=settings.tags_field,
+                         time_explicit=settings.sources.get("time_field", "default") != "default",
+                         level_explicit=settings.sources.get("tags_field", "default") != "default")
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
-        plan = log_search.plan_search(es, patterns, query, session_start=started)
+        plan = log_search.plan_search(es, patterns, query, policy, session_start=started)
         if not plan.indices:
             raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
                                 "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
@@ -139,10 +145,13 @@ def _run(app, settings, query, started, fmt: str, limit: int, every: bool, follo
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
         app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
                  f"{'/'.join(plan.message_types) or 'missing'}")
-        for group in plan.groups:
-            if not group.has_time:
-                app.info(f"no date field '{settings.time_field}' in {', '.join(group.indices)}: "
-                         "their lines are searched without a time bound and shown last")
+        for line in log_search.describe_plan(plan):
+            app.info(line)
+        skipped_for_level = [i for i, why in plan.left_out if why.startswith("no level")]
+        if skipped_for_level:
+            names = sorted({log_search.display_index(i) for i in skipped_for_level})
+            app.warn(f"not searched for errors: {', '.join(names)}: no level field "
+                     f"({settings.tags_field}, log.level, level or severity); --all-levels shows their lines")
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,
                            markers=[m.text for m in query.markers], color=app.color)

@@ -54,7 +54,10 @@ def test_text_field_uses_a_phrase_for_the_id_and_a_phrase_prefix_for_any_token_o
                         "minimum_should_match": 1,
                     }
                 },
-                {"term": {"tags": "error"}},
+                {"bool": {"should": [{"term": {"tags": {"value": word, "case_insensitive": True}}}
+                                     for word in ("error", "err", "fatal", "critical", "crit", "emerg",
+                                                  "emergency", "alert")],
+                           "minimum_should_match": 1}},
             ]
         }
     }

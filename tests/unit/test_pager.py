@@ -91,7 +91,8 @@ class FakeES:
 
 def plan_for(query: LogQuery, groups: list[tuple[str, bool]], start: datetime | None = None) -> log_search.SearchPlan:
     return log_search.SearchPlan(
-        query=query, groups=tuple(log_search.IndexGroup(target=name, indices=(name,), has_time=dated)
+        query=query, groups=tuple(log_search.IndexGroup(target=name, indices=(name,),
+                                                        time_field="utc_time" if dated else None, level_field="tags")
                                   for name, dated in groups),
         indices=tuple(name for name, _ in groups), message_types=("text",), session_start=start)
 

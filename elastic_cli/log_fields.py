@@ -1,0 +1,106 @@
+"""Which fields hold the time, the level and the message, index by index (pure).
+
+Real clusters mix shapes under one `*log*` pattern: Kibana's sample logs
+(`utc_time`, `tags: ["error"]`), ECS data streams written by Elastic Agent,
+Filebeat or Logstash (`@timestamp`, `log.level: "ERROR"`), and home-made
+indices (`timestamp`, `level`). One `_field_caps` answer tells, for each
+index, which of these it has; a field the user set explicitly always wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+TIME_CANDIDATES = ("@timestamp", "utc_time", "timestamp")
+LEVEL_CANDIDATES = ("log.level", "level", "severity")
+TIME_TYPES = frozenset({"date", "date_nanos"})
+KEYWORD_TYPES = frozenset({"keyword", "constant_keyword", "wildcard"})
+# a level is a word: a numeric `severity` (syslog 0-7) cannot be compared with "error"
+WORD_TYPES = KEYWORD_TYPES | {"text", "match_only_text"}
+# compared case-insensitively: error, ERROR and Error are one level
+ERROR_LEVELS = ("error", "err", "fatal", "critical", "crit", "emerg", "emergency", "alert")
+
+# .ds-<data stream>-<yyyy.MM.dd>-<generation>: a data stream's backing index
+_BACKING_INDEX = re.compile(r"^\.(?:ds|fs)-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
+
+
+@dataclass(frozen=True)
+class FieldPolicy:
+    """The configured field names, and which of them the user set (those are never replaced)."""
+
+    message_field: str = "message"
+    time_field: str = "utc_time"
+    tags_field: str = "tags"
+    time_explicit: bool = False
+    level_explicit: bool = False
+
+    def fields_to_ask(self) -> list[str]:
+        names = [self.message_field, self.time_field, self.tags_field]
+        if not self.time_explicit:
+            names += TIME_CANDIDATES
+        if not self.level_explicit:
+            names += LEVEL_CANDIDATES
+        return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    """What `logs` uses in one index: None where the index has no usable field."""
+
+    index: str
+    message_type: str | None
+    time_field: str | None
+    level_field: str | None
+
+    @property
+    def message_is_keyword(self) -> bool:
+        return self.message_type in KEYWORD_TYPES
+
+    @property
+    def display_name(self) -> str:
+        return display_index(self.index)
+
+
+def display_index(index: str) -> str:
+    """A data stream's name for its backing index (what the user configured and sees in Kibana)."""
+    match = _BACKING_INDEX.match(index)
+    return match.group("stream") if match else index
+
+
+def types_by_index(caps: Mapping[str, Any], indices: Sequence[str]) -> dict[str, str]:
+    """index -> type of one field, from its `_field_caps` entry ("indices" is left out when
+    every matched index has the same type); indices without the field are absent."""
+    found: dict[str, str] = {}
+    for type_name, entry in caps.items():
+        if type_name == "unmapped":
+            continue
+        for index in entry.get("indices") or indices:
+            found[index] = type_name
+    return found
+
+
+def resolve_shapes(field_caps: Mapping[str, Any], policy: FieldPolicy) -> list[IndexShape]:
+    """Each matched index's message type, time field and level field."""
+    indices = list(field_caps.get("indices") or ())
+    fields = field_caps.get("fields") or {}
+    types = {name: types_by_index(fields.get(name) or {}, indices) for name in policy.fields_to_ask()}
+    time_order = [policy.time_field] + ([] if policy.time_explicit else
+                                        [f for f in TIME_CANDIDATES if f != policy.time_field])
+    level_order = [policy.tags_field] + ([] if policy.level_explicit else
+                                         [f for f in LEVEL_CANDIDATES if f != policy.tags_field])
+    shapes = []
+    for index in indices:
+        time_field = next((f for f in time_order if types[f].get(index) in TIME_TYPES), None)
+        level_field = next((f for f in level_order if types[f].get(index) in WORD_TYPES), None)
+        shapes.append(IndexShape(index=index, message_type=types[policy.message_field].get(index),
+                                 time_field=time_field, level_field=level_field))
+    return shapes
+
+
+def error_filter(level_field: str) -> dict:
+    """Lines whose level is an error word, in any case, on keyword and text mappings alike."""
+    return {"bool": {"should": [{"term": {level_field: {"value": word, "case_insensitive": True}}}
+                                for word in ERROR_LEVELS], "minimum_should_match": 1}}
+
