@@ -5,7 +5,7 @@
 _orx_elastic_node() {
     # $1: command path; sets subs (subcommands), opts (options), vopts (options taking a value)
     case "$1" in
-        '') subs='create-key keys configure config check logs completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        '') subs='create-key keys configure config check logs sessions completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --save -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key --name --expiration -o --output' ;;
         'keys') subs='invalidate list rotate'; opts='-h --help'; vopts='' ;;
         'keys invalidate') subs=''; opts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key -h --help'; vopts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -u --username --password --admin-api-key' ;;
@@ -17,6 +17,7 @@ _orx_elastic_node() {
         'config show') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --reveal -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output' ;;
         'check') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -o --output --deadline -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output --deadline' ;;
         'logs') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -o --output --all-levels --since --until --reverse --limit --all --fields -f --follow --interval --lag --session-margin --no-session-window --page-size --explain -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output --since --until --limit --fields --interval --lag --session-margin --page-size' ;;
+        'sessions') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field -o --output --since --until --all-levels --sort --limit --max-sessions --openreplay-url --project-id -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field -o --output --since --until --sort --limit --max-sessions --openreplay-url --project-id' ;;
         'completion') subs=''; opts='-h --help'; vopts='' ;;
         *) subs=''; opts=''; vopts='' ;;
     esac
@@ -41,6 +42,9 @@ _orx_elastic_value() {
         'check|-o' | 'check|--output') _orx_elastic_words 'table json' "$3" ;;
         'logs|--ca-certs') _orx_elastic_files "$3" file ;;
         'logs|-o' | 'logs|--output') _orx_elastic_words 'table json ndjson csv' "$3" ;;
+        'sessions|--ca-certs') _orx_elastic_files "$3" file ;;
+        'sessions|-o' | 'sessions|--output') _orx_elastic_words 'table json ndjson csv' "$3" ;;
+        'sessions|--sort') _orx_elastic_words 'recent count' "$3" ;;
         'completion|#1') _orx_elastic_words 'bash zsh fish' "$3" ;;
     esac
 }

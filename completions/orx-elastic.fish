@@ -5,7 +5,7 @@
 function __orx_elastic_subs --argument-names cmdpath
     switch $cmdpath
         case ''
-            printf '%s\n' create-key keys configure config check logs completion
+            printf '%s\n' create-key keys configure config check logs sessions completion
         case 'keys'
             printf '%s\n' invalidate list rotate
         case 'config'
@@ -33,6 +33,8 @@ function __orx_elastic_vopts --argument-names cmdpath
             printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--deadline'
         case 'logs'
             printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--since' '--until' '--limit' '--fields' '--interval' '--lag' '--session-margin' '--page-size'
+        case 'sessions'
+            printf '%s\n' '--host' '--port' '--cloud-id' '--id' '--api-key' '--indexes' '--ca-certs' '--fingerprint' '--timeout' '--message-field' '--time-field' '--tags-field' '-o' '--output' '--since' '--until' '--sort' '--limit' '--max-sessions' '--openreplay-url' '--project-id'
     end
 end
 
@@ -89,6 +91,7 @@ complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'configure' -d 'Write h
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'config' -d 'Show the active settings, or the config file\'s path.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'check' -d 'Check the connection, the key, the indices and the logs, in order, and say...'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'logs' -d 'Print the log lines of one session, found by its token or its session id.'
+complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'sessions' -d 'List the sessions whose backend logged errors in a time window, newest first.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'completion' -d 'Print the completion script for bash, zsh or fish.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -s 'V' -l 'version' -d 'Show the version and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -l 'config' -r -F -d 'Config file (default: the platform\'s config dir; env ORX_ELASTIC_CONFIG).'
@@ -262,5 +265,28 @@ complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'no-session-window' -d
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'page-size' -x -d 'Hits per request [default: 5000 with --all, else the limit + 1].'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'explain' -d 'Print the query that would be sent, and exit without connecting.'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'host' -x -d 'Elasticsearch URL or host with scheme (https://es:9243 sets the port too).'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'port' -x -d 'HTTP port [default: 9200].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'cloud-id' -x -d 'Elastic Cloud id; sets host and port.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'id' -x -d 'API key id.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'api-key' -x -d 'API key secret, or the encoded (base64 id:key) form.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'indexes' -x -d 'Index patterns, comma separated [default: *log*].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'ca-certs' -r -F -d 'CA certificate (PEM) to trust.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'fingerprint' -x -d 'SHA-256 fingerprint of the server certificate to pin.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'insecure' -d 'Do not verify TLS certificates.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'timeout' -x -d 'Request timeout in seconds [default: 10].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'message-field' -x -d 'Field holding the log line [default: message].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'time-field' -x -d 'Field holding the log time [default: utc_time].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'tags-field' -x -d 'Field holding levels like \'error\' [default: tags].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -s 'o' -l 'output' -x -a 'table json ndjson csv' -d 'Output format [default: table on a terminal, ndjson when piped].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'since' -x -d 'Window start: ISO time or a duration ago (15m, 2h, 7d).'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'until' -x -d 'Window end: ISO time or a duration ago [default: now].'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'all-levels' -d 'Sessions with lines of any level, not only errors.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'sort' -x -a 'recent count' -d 'Most recent last line first, or most lines first.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'limit' -x -d 'At most this many sessions.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'max-sessions' -x -d 'Stop counting (and say so) after this many distinct sessions: memory stays bo...'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'openreplay-url' -x -d 'OpenReplay dashboard URL, for replay links (e.g. https://openreplay.example.c...'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -l 'project-id' -x -d 'OpenReplay project id, for replay links.'
+complete -c orx-elastic -n '__orx_elastic_at \'sessions\'' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'completion\'' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'completion\'' -x -a 'bash zsh fish'

@@ -121,20 +121,29 @@ def _duration(delta: timedelta) -> str:
 
 def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy | None = None,
                 session_start: datetime | None = None) -> SearchPlan:
-    """Which indices the patterns match and how to search each (one `_field_caps` request).
-
-    Indices are grouped by their time field, level field and message kind; each group
-    is one sorted stream. An index without the message field cannot hold a line, and
-    one without a level field cannot tell errors: both are left out, and said so.
-    """
+    """Which indices the patterns match and how to search each (one `_field_caps` request)."""
     policy = policy or FieldPolicy(message_field=query.message_field, time_field=query.time_field or "utc_time",
                                    tags_field=query.tags_field or "tags", time_explicit=True, level_explicit=True)
+    shapes = fetch_shapes(es, patterns, policy)
+    groups, left_out = group_indices(shapes, patterns, policy, errors_only=query.errors_only)
+    message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
+    return SearchPlan(query=query, groups=groups, indices=tuple(s.index for s in shapes),
+                      message_types=message_types, session_start=session_start, shapes=tuple(shapes),
+                      left_out=left_out)
+
+
+def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy) -> list[IndexShape]:
+    """Each matched index's message type, time field and level field."""
     response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
                              include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
-    body = body_of(response)
-    shapes = resolve_shapes(body, policy)
-    indices = tuple(shape.index for shape in shapes)
+    return resolve_shapes(body_of(response), policy)
 
+
+def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy: FieldPolicy, errors_only: bool
+                  ) -> tuple[tuple[IndexGroup, ...], tuple[tuple[str, str], ...]]:
+    """Indices grouped by time field, level field and message kind: each group is one sorted
+    stream. An index without the message field cannot hold a line, and one without a level
+    field cannot tell errors: both are left out, with the reason."""
     members: dict[tuple[str, str, bool], list[str]] = {}
     keys: dict[tuple[str, str, bool], tuple[str | None, str | None, bool]] = {}
     left_out: list[tuple[str, str]] = []
@@ -142,7 +151,7 @@ def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: Field
         if shape.message_type is None:
             left_out.append((shape.index, f"no field {policy.message_field}"))
             continue
-        if query.errors_only and shape.level_field is None:
+        if errors_only and shape.level_field is None:
             left_out.append((shape.index, "no level field, so no way to tell errors (see --all-levels)"))
             continue
         key = (shape.time_field or "", shape.level_field or "", shape.message_is_keyword)
@@ -153,12 +162,10 @@ def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: Field
         names = members[key]
         time_field, level_field, is_keyword = keys[key]
         # the user's patterns when one group holds every index: a URL stays short with thousands
-        target = ",".join(patterns) if len(names) == len(indices) else ",".join(names)
+        target = ",".join(patterns) if len(names) == len(shapes) else ",".join(names)
         groups.append(IndexGroup(target=target, indices=tuple(names), time_field=time_field,
                                  level_field=level_field, message_is_keyword=is_keyword))
-    message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
-    return SearchPlan(query=query, groups=tuple(groups), indices=indices, message_types=message_types,
-                      session_start=session_start, shapes=tuple(shapes), left_out=tuple(left_out))
+    return tuple(groups), tuple(left_out)
 
 
 def describe_plan(plan: SearchPlan) -> list[str]:

@@ -292,3 +292,23 @@ class Progress:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+def print_records(fmt: str, columns: Sequence[str], records: Sequence[Mapping[str, Any]],
+                  color: bool | None = None, stream: IO | None = None) -> None:
+    """Rows of plain values: a table, a JSON array, NDJSON or CSV (cells from logs made inert or defused)."""
+    out = stream or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps([dict(r) for r in records], indent=2, ensure_ascii=False, default=str) + "\n")
+    elif fmt == "ndjson":
+        for record in records:
+            out.write(_json_line(dict(record)) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        on_terminal = is_terminal(out)
+        for record in records:
+            cells = {k: _csv_cell(record.get(k)) for k in columns}
+            writer.writerow({k: inert(v) if on_terminal else v for k, v in cells.items()})
+    else:
+        print_table(columns, ([_display(record.get(k)) for k in columns] for record in records), color=color)

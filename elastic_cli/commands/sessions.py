@@ -1,0 +1,103 @@
+"""`orx-elastic sessions`: which recorded sessions hit backend errors, with links to their replays."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, settings_flags
+
+
+@click.command()
+@connection_options
+@click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS),
+              help="Output format [default: table on a terminal, ndjson when piped].")
+@click.option("--since", default="1h", show_default=True, help="Window start: ISO time or a duration ago (15m, 2h, 7d).")
+@click.option("--until", help="Window end: ISO time or a duration ago [default: now].")
+@click.option("--all-levels", is_flag=True, help="Sessions with lines of any level, not only errors.")
+@click.option("--sort", type=click.Choice(("recent", "count")), default="recent", show_default=True,
+              help="Most recent last line first, or most lines first.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many sessions.")
+@click.option("--max-sessions", type=click.IntRange(min=1), default=50_000, show_default=True,
+              help="Stop counting (and say so) after this many distinct sessions: memory stays bounded.")
+@click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links (e.g. https://openreplay.example.com).")
+@click.option("--project-id", help="OpenReplay project id, for replay links.")
+@click.pass_obj
+def sessions(app, output: str | None, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
+             max_sessions: int, openreplay_url: str | None, project_id: str | None, **params) -> None:
+    """List the sessions whose backend logged errors in a time window, newest first.
+
+    Both markers count: openReplaySession.id=<id> (v1.21+) and
+    openReplaySessionToken=<token> (up to v1.20, through the session id the token
+    starts with). One row a session: its start (decoded from its id), the first and
+    last line in the window, how many lines, which markers, the latest message, and
+    the replay link when --openreplay-url and --project-id are known.
+
+    \b
+    Examples:
+      orx-elastic sessions
+      orx-elastic sessions --since 24h --sort count --limit 10
+      orx-elastic sessions --since 2024-01-24T00:00:00Z --until 2024-01-25T00:00:00Z -o csv > errors.csv
+      orx-elastic sessions --openreplay-url https://openreplay.example.com --project-id 3
+    """
+    from datetime import datetime, timezone
+
+    from elastic_cli.log_query import parse_time
+
+    now = datetime.now(timezone.utc)
+    window_start = parse_time(since, now)
+    window_end = parse_time(until, now) if until else None
+    if window_end is not None and window_end < window_start:
+        from elastic_cli.errors import UsageError
+
+        raise UsageError(f"--since ({since}) is after --until ({until})", hint="Swap the two values.")
+    settings = app.settings(settings_flags(params))
+    fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
+    _run(app, settings, fmt, window_start, window_end, not all_levels, sort, limit, max_sessions,
+         openreplay_url, project_id)
+
+
+def _run(app, settings, fmt: str, since, until, errors_only: bool, sort: str, limit: int, max_sessions: int,
+         openreplay_url: str | None, project_id: str | None) -> None:
+    from elastic_cli.connection import build_client, translated_errors
+    from elastic_cli.errors import IndexNotFound, NoHits
+    from elastic_cli.log_fields import FieldPolicy
+    from elastic_cli.output import Progress, print_records
+    from elastic_cli.sessions import find_sessions, iter_rows
+
+    patterns = settings.index_patterns
+    policy = FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
+                         tags_field=settings.tags_field,
+                         time_explicit=settings.sources.get("time_field", "default") != "default",
+                         level_explicit=settings.sources.get("tags_field", "default") != "default")
+    es = build_client(settings)
+    progress = Progress(enabled=not app.quiet, color=app.color)
+    with es, translated_errors(settings, f"search {','.join(patterns)}"):
+        try:
+            report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort,
+                                   limit=limit, max_sessions=max_sessions, openreplay_url=openreplay_url,
+                                   project_id=project_id, on_page=progress.update)
+        finally:
+            progress.stop()
+    if not report.indices_matched:
+        raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
+                            "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
+    for index, why in report.left_out:
+        app.warn(f"not searched: {index}: {why}")
+    if report.unparsed_markers:
+        app.warn(f"{report.unparsed_markers} markers were neither a session token nor an id (not counted)")
+    if report.stopped_at_max:
+        app.warn(f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial")
+    app.info(f"read {report.lines_read} marked lines; {report.sessions_found} sessions")
+    if report.sessions_found == 0:
+        raise NoHits(f"no session logged {'error ' if errors_only else ''}lines in the window",
+                     "widen it (--since 24h), try --all-levels, or run `orx-elastic check`")
+    rows = list(iter_rows(report))
+    columns = ["session_id", "session_start", "first_line", "last_line", "lines", "markers", "latest_message",
+               "replay_url"]
+    if fmt == "table" and not any(r["replay_url"] for r in rows):
+        columns.remove("replay_url")
+    print_records(fmt, columns, rows, color=app.color)
+    if report.sessions_found > len(rows) and not app.quiet:
+        app.warn(f"showing {len(rows)} of {report.sessions_found} sessions; use --limit N for more")

@@ -1,0 +1,257 @@
+"""Which recorded sessions had backend errors in a time window (`orx-elastic sessions`).
+
+Every marked line in the window is read once with the pager (point in time,
+search_after) and folded into one row per session as it streams: memory grows
+with the number of sessions, not of lines. Both markers count: the v1.21+ id
+directly, a v1.20 token through the session id it starts with. The same literal
+check as `logs` applies, so a prefix of another id never makes a row; a marker
+whose value is not a token or an id is counted as unparsed, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from elastic_cli.log_fields import FieldPolicy, error_filter
+from elastic_cli.log_query import escape_lucene_regexp
+from elastic_cli.log_search import IndexGroup, fetch_shapes, group_indices, message_of
+from elastic_cli.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
+from elastic_cli.session_token import (
+    SESSION_ID_MARKER_PREFIX,
+    TOKEN_MARKER_PREFIX,
+    parse_session_ref,
+    session_start,
+)
+
+DEFAULT_MAX_SESSIONS = 50_000
+GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
+GENERATION_ID = "v1.21"  # openReplaySession.id=<id>
+
+# a marker and the run of token characters after it; what the run means is decided below
+_MARKER_RE = re.compile(r"(openReplaySessionToken=|openReplaySession\.id=)([0-9A-Za-z.\-]*)")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row: a session whose backend logged lines in the window."""
+
+    session_id: str
+    started: datetime | None  # decoded from the id
+    first_line: datetime | None
+    last_line: datetime | None
+    lines: int
+    generations: tuple[str, ...]  # which markers were seen: v1.20 (token), v1.21 (id)
+    latest_message: str  # the first line of the most recent message
+    replay_url: str | None
+
+
+@dataclass(frozen=True)
+class SessionsReport:
+    rows: tuple[SessionSummary, ...]
+    sessions_found: int  # before --limit
+    lines_read: int
+    unparsed_markers: int  # a marker whose value is neither a token nor an id
+    stopped_at_max: bool  # more sessions than --max-sessions: the rest were not counted
+    left_out: tuple[tuple[str, str], ...] = ()  # indices not searched, and why
+    indices_matched: int = 0
+
+
+@dataclass
+class _Tally:
+    first_ms: int | None = None
+    last_ms: int | None = None
+    lines: int = 0
+    generations: set[str] = field(default_factory=set)
+    latest_ms: int | None = None
+    latest_message: str = ""
+
+    def add(self, moment: int | None, generation: str, message: str) -> None:
+        self.lines += 1
+        self.generations.add(generation)
+        if moment is not None:
+            self.first_ms = moment if self.first_ms is None else min(self.first_ms, moment)
+            self.last_ms = moment if self.last_ms is None else max(self.last_ms, moment)
+        if not self.latest_message or (moment is not None and (self.latest_ms is None or moment >= self.latest_ms)):
+            self.latest_ms, self.latest_message = moment, _first_line(message)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().split("\n", 1)[0][:300]
+
+
+def sessions_in_line(message: str) -> tuple[dict[str, str], int]:
+    """The sessions a line names ({session id: generation}) and how many markers did not parse.
+
+    The value after a marker ends where token characters end; a lone '.' or '-' at its
+    end closes a sentence, as `contains_marker` reads it.
+    """
+    found: dict[str, str] = {}
+    unparsed = 0
+    for match in _MARKER_RE.finditer(message):
+        marker, value = match.group(1), match.group(2)
+        session_id = _session_of(marker, value)
+        if session_id is None:
+            unparsed += 1
+            continue
+        # one line under both markers counts once, as the newer generation's
+        if found.get(session_id) != GENERATION_ID:
+            found[session_id] = GENERATION_ID if marker == SESSION_ID_MARKER_PREFIX else GENERATION_TOKEN
+    return found, unparsed
+
+
+def _session_of(marker: str, value: str) -> str | None:
+    candidates = [value] + ([value[:-1]] if value[-1:] in (".", "-") else [])
+    for candidate in candidates:
+        if marker == SESSION_ID_MARKER_PREFIX:
+            if _DIGITS.fullmatch(candidate) and int(candidate) < 2**64:
+                return str(int(candidate))
+            continue
+        try:
+            ref = parse_session_ref(candidate)
+        except Exception:  # noqa: BLE001 — a UsageError: not a token
+            continue
+        if ref.token is not None:
+            return ref.session_id
+    return None
+
+
+def marked_lines_query(message_field: str, message_is_keyword: bool) -> dict:
+    """Lines carrying either marker, the cheap way for each mapping.
+
+    On text the standard analyzer keeps each marker word as one term
+    (`openreplaysessiontoken`, `openreplaysession.id`): two term lookups. A keyword
+    field holds the whole line as one term, so only a regexp over its values can
+    look inside it (slower; `logs --explain` says why).
+    """
+    if message_is_keyword:
+        words = "|".join(escape_lucene_regexp(p) for p in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX))
+        return {"regexp": {message_field: {"value": f".*({words}).*", "flags": "NONE"}}}
+    return {"bool": {"should": [{"match_phrase": {message_field: p.rstrip("=")}}
+                                for p in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX)],
+                     "minimum_should_match": 1}}
+
+
+def search_body(group: IndexGroup, message_field: str, since: datetime, until: datetime | None,
+                errors_only: bool, page_size: int) -> dict:
+    """One group's request: marked lines in the window, only the message and the time read."""
+    bounds: dict[str, Any] = {"gte": _iso(since), "format": "strict_date_optional_time"}
+    if until is not None:
+        bounds["lte"] = _iso(until)
+    filters = [marked_lines_query(message_field, group.message_is_keyword),
+               {"range": {group.time_field: bounds}}]
+    if errors_only and group.level_field:
+        filters.append(error_filter(group.level_field))
+    return {
+        "query": {"bool": {"filter": filters}},
+        "sort": [],  # index order (_shard_doc alone): the cheapest walk; rows are sorted after
+        "size": page_size,
+        "track_total_hits": False,
+        "_source": False,
+        "fields": [message_field],
+        "docvalue_fields": [{"field": group.time_field, "format": "epoch_millis"}],
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def replay_url(base: str | None, project_id: str | None, session_id: str) -> str | None:
+    """`<dashboard>/<project id>/session/<session id>`, as OpenReplay's dashboard routes a replay."""
+    if not base or not project_id:
+        return None
+    return f"{base.rstrip('/')}/{project_id}/session/{session_id}"
+
+
+def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: datetime,
+                  until: datetime | None = None, errors_only: bool = True, sort: str = "recent",
+                  limit: int | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
+                  openreplay_url: str | None = None, project_id: str | None = None,
+                  page_size: int = PAGE_SIZE, now: datetime | None = None,
+                  on_page: Callable[[int], None] | None = None) -> SessionsReport:
+    """The sessions with (error) lines between `since` and `until`, one row each."""
+    now = now or datetime.now(timezone.utc)
+    shapes = fetch_shapes(es, patterns, policy)
+    groups, left_out = group_indices(shapes, patterns, policy, errors_only=errors_only)
+    # a window needs a time: indices without one cannot be asked about the last hour
+    left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
+                      for i in g.indices)
+    tallies: dict[str, _Tally] = {}
+    unparsed = lines_read = 0
+    stopped = False
+    stats = WalkStats()
+    for group in (g for g in groups if g.time_field is not None):
+        body = search_body(group, policy.message_field, since, until, errors_only, page_size)
+        lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=on_page)
+        try:
+            for hit in lines:
+                lines_read += 1
+                message = message_of(hit, policy.message_field)
+                if isinstance(message, list):
+                    message = "\n".join(str(m) for m in message)
+                if not isinstance(message, str):
+                    continue
+                named, bad = sessions_in_line(message)
+                unparsed += bad
+                moment = _time_ms(hit, group.time_field)
+                for session_id, generation in named.items():
+                    tally = tallies.get(session_id)
+                    if tally is None:
+                        if len(tallies) >= max_sessions:
+                            stopped = True
+                            continue
+                        tally = tallies[session_id] = _Tally()
+                    tally.add(moment, generation, message)
+                if stopped:
+                    break
+        finally:
+            lines.close()
+        if stopped:
+            break
+    rows = [_summary(session_id, tally, openreplay_url, project_id, now) for session_id, tally in tallies.items()]
+    if sort == "count":
+        rows.sort(key=lambda r: (-r.lines, -_ms(r.last_line)))
+    else:
+        rows.sort(key=lambda r: -_ms(r.last_line))
+    return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
+                          lines_read=lines_read, unparsed_markers=unparsed, stopped_at_max=stopped,
+                          left_out=left_out, indices_matched=len(shapes))
+
+
+def _ms(moment: datetime | None) -> float:
+    return moment.timestamp() * 1000 if moment else float("-inf")
+
+
+def _time_ms(hit: dict, time_field: str | None) -> int | None:
+    values = (hit.get("fields") or {}).get(time_field or "") or []
+    try:
+        return int(float(values[0])) if values else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _at(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+
+
+def _summary(session_id: str, tally: _Tally, base: str | None, project_id: str | None,
+             now: datetime) -> SessionSummary:
+    return SessionSummary(
+        session_id=session_id, started=session_start(session_id, now), first_line=_at(tally.first_ms),
+        last_line=_at(tally.last_ms), lines=tally.lines, generations=tuple(sorted(tally.generations)),
+        latest_message=tally.latest_message, replay_url=replay_url(base, project_id, session_id))
+
+
+def iter_rows(report: SessionsReport) -> Iterator[dict]:
+    """Rows as plain values for json, ndjson, csv and the table (times in ISO 8601 UTC)."""
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+    for row in report.rows:
+        yield {"session_id": row.session_id, "session_start": iso(row.started), "first_line": iso(row.first_line),
+               "last_line": iso(row.last_line), "lines": row.lines, "markers": " ".join(row.generations),
+               "latest_message": row.latest_message, "replay_url": row.replay_url}
