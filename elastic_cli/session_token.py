@@ -15,7 +15,7 @@ binary) is refused here with a message the user can act on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from elastic_cli.errors import UsageError
@@ -45,6 +45,7 @@ _BASE58_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
 _TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_REPLAY_URL = re.compile(r"^https?://[^\s]*/session/(?P<id>[0-9]{1,20})/?(?:[?#][^\s]*)?$")
 _EXAMPLE_TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 _HINT = (
     "Give a session token such as "
@@ -61,6 +62,7 @@ class SessionRef:
     session_id: str  # decimal digits, no leading zeros
     token: str | None = None
     expires_at: datetime | None = None  # UTC, aware; only known from a token
+    from_url: bool = False  # taken from a replay link pasted from the browser
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -91,6 +93,10 @@ def parse_session_ref(text: str) -> SessionRef:
     if not isinstance(text, str):
         raise _invalid(repr(text), "not text")
     value = text.strip()
+    replay = _REPLAY_URL.match(value)
+    if replay:
+        # a replay link copied from the browser: <dashboard>/<project>/session/<id>[?jumpto=...]
+        return replace(parse_session_ref(replay.group("id")), from_url=True)
     # a marker copied whole from a log line is what the user meant: take what follows it
     for prefix in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX):
         if value.startswith(prefix):

@@ -43,7 +43,7 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str, no_session_window: bool, page_size: int | None,
          explain: bool, **params) -> None:
-    """Print the log lines of one session, found by its token or its session id.
+    """Print the log lines of one session, found by its token, its session id or a replay link.
 
     A token or an id finds the lines of both OpenReplay generations:
     openReplaySessionToken=<token> (up to v1.20; any token of the session) and
@@ -60,6 +60,7 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
       orx-elastic logs TOKEN --all -o ndjson > session.ndjson
       orx-elastic logs TOKEN --follow --lag 30m
       orx-elastic logs TOKEN --explain
+      orx-elastic logs 'https://openreplay.example.com/3/session/2618307011354435587?jumpto=1000'
     """
     from datetime import datetime, timezone
 
@@ -68,6 +69,8 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
     from elastic_cli.session_token import markers, parse_session_ref, session_start
 
     ref = parse_session_ref(session)
+    if ref.from_url and not app.quiet:
+        click.echo(f"replay link: session {ref.session_id}", err=True)
     follow_lag = parse_duration(lag)
     margin = parse_duration(session_margin)
     settings = app.settings(settings_flags(params))

@@ -298,3 +298,21 @@ def test_a_marker_pasted_from_a_log_line_is_accepted():
     assert parse_session_ref("openReplaySession.id=12").session_id == "12"
     with pytest.raises(UsageError):
         parse_session_ref("openReplaySessionToken=*")
+
+
+@pytest.mark.parametrize("url", [
+    "https://openreplay.example.com/3/session/2618307011354435587",
+    "https://app.openreplay.com/51/session/2618307011354435587?jumpto=193000&activeTab=",
+    "http://localhost:3333/3/session/2618307011354435587/",
+    "https://or.example.com/sub/path/3/session/2618307011354435587#events",
+])
+def test_a_replay_link_pasted_from_the_browser_gives_its_session_id(url):
+    ref = parse_session_ref(url)
+    assert (ref.session_id, ref.from_url, ref.token) == ("2618307011354435587", True, None)
+
+
+@pytest.mark.parametrize("url", ["https://or.example.com/3/session/", "https://or.example.com/3/sessions/12x",
+                                 "ftp://or.example.com/3/session/12"])
+def test_a_link_that_is_no_replay_link_is_refused(url):
+    with pytest.raises(UsageError):
+        parse_session_ref(url)
