@@ -11,6 +11,7 @@ whose value is not a token or an id is counted as unparsed, never a crash.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
@@ -103,6 +104,7 @@ def sessions_in_line(message: str) -> tuple[dict[str, str], int]:
     return found, unparsed
 
 
+@lru_cache(maxsize=65_536)  # a session's token repeats on each of its lines: decode it once
 def _session_of(marker: str, value: str) -> str | None:
     candidates = [value] + ([value[:-1]] if value[-1:] in (".", "-") else [])
     for candidate in candidates:
