@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.commands.options import connection_options, output_option, settings_flags
 
 
 @click.group()
@@ -21,7 +21,7 @@ def config() -> None:
 @config.command()
 @connection_options
 @click.option("--reveal", is_flag=True, help="Show the api_key in full.")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@output_option()
 @click.pass_obj
 def show(app, reveal: bool, output: str, **params) -> None:
     """Print the active settings, where each came from, and OpenReplay's form values.
