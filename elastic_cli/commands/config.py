@@ -52,10 +52,18 @@ def show(app, reveal: bool, output: str, **params) -> None:
             "openreplay": forms,
         })
         return
-    rows = [(k.name, f"{'' if shown(k.name) is None else shown(k.name)}   [{resolved.sources[k.name]}]") for k in KEYS]
+    rows = [(k.name, or_not_set(shown(k.name)), resolved.sources[k.name]) for k in KEYS]
     out.print_panel(f"profile {resolved.profile} — {resolved.path}", rows, color=app.color)
     for title, form in forms.items():
-        out.print_panel(title, list(form.items()), color=app.color)
+        out.print_panel(title, [(name, or_not_set(value)) for name, value in form.items()], color=app.color)
+
+
+NOT_SET = "(not set)"
+
+
+def or_not_set(value):
+    """An empty value said in words: a blank cell reads as a rendering bug."""
+    return NOT_SET if value is None or value == "" else value
 
 
 @config.command()
