@@ -62,7 +62,8 @@ def parse_time(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
         if isinstance(value, str) and _ISO.match(value):
             text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-            text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python 3.9 takes at most microseconds
+            # Python 3.9's fromisoformat takes exactly 3 or 6 fraction digits
+            text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
             parsed = datetime.fromisoformat(text)
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)

@@ -114,3 +114,25 @@ def test_lists_in_csv_are_plain_words():
     writer.write(hit(1, tags=("error", "info")))
     writer.close()
     assert next(csv.DictReader(io.StringIO(stream.getvalue())))["tags"] == "error, info"
+
+
+@pytest.mark.parametrize("value,shown", [
+    ("2024-01-24T05:51:12.123456789+02:00", ("03:51:12.123", "2024-01-24")),  # another offset: shown in UTC
+    ("2024-01-24T03:51:12.25Z", ("03:51:12.250", "2024-01-24")),
+    (1706068272123, ("03:51:12.123", "2024-01-24")),  # epoch milliseconds
+    ("yesterday", ("yesterday", None)),  # not a time: shown as it is
+])
+def test_compact_time(value, shown):
+    from elastic_cli.log_table import compact_time
+
+    assert compact_time(value) == shown
+
+
+def test_a_day_change_gets_its_own_date_line():
+    late = hit(1)
+    late["_source"]["utc_time"] = "2024-01-24T23:59:59.000Z"
+    early = hit(2)
+    early["_source"]["utc_time"] = "2024-01-25T00:00:01.000Z"
+    lines = render([late, early], width=120).splitlines()
+    dates = [line for line in lines if line.startswith("──")]
+    assert dates == ["── 2024-01-24 (UTC) ──", "── 2024-01-25 (UTC) ──"]
