@@ -256,9 +256,15 @@ class HitWriter:
                     line.stylize("red", start, start + len("error"))
                 shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
                 for marker in self.markers:
-                    shown.highlight_words([inert(marker)], style="bold magenta")
+                    # a marker wrapped after its '=' is highlighted on both lines
+                    shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
                 line.append_text(shown)
                 out.print(line, soft_wrap=True)
+
+
+def _marker_halves(marker: str) -> list[str]:
+    name, sep, value = marker.partition("=")
+    return [name + sep, value] if sep and value else []
 
 
 def _cell_text(value: Any) -> str:
