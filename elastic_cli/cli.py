@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -39,7 +39,53 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, attribute = COMMANDS[name][0].split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        command = getattr(importlib.import_module(module_name), attribute)
+        accept_global_options(command)
+        return command
+
+
+def _set_on_app(apply: Callable[[AppContext, Any], None]) -> Callable:
+    """An option callback that hands a value given after the subcommand to the AppContext."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        app = ctx.find_object(AppContext)
+        if app is not None and value not in (None, False, 0):
+            apply(app, value)
+
+    return callback
+
+
+def _enable_debug(app: AppContext, value: Any) -> None:
+    if not app.debug:
+        app.debug = True
+        _enable_debug_logging()
+
+
+def _global_options() -> list[click.Option]:
+    """The root's options again, for use after a subcommand (`create-key -q`). Hidden: the root's
+    --help lists them once; no envvar here, so ORX_ELASTIC_* never overrides a root flag."""
+    def option(*decls: str, apply: Callable[[AppContext, Any], None], **kw: Any) -> click.Option:
+        return click.Option(list(decls), hidden=True, expose_value=False, callback=_set_on_app(apply), **kw)
+
+    return [
+        option("--config", type=click.Path(path_type=Path), apply=lambda app, v: setattr(app, "config_path", v)),
+        option("--profile", apply=lambda app, v: setattr(app, "profile", v)),
+        option("--debug", is_flag=True, apply=_enable_debug),
+        option("-v", "--verbose", count=True, apply=lambda app, v: setattr(app, "verbose", app.verbose + v)),
+        option("-q", "--quiet", is_flag=True, apply=lambda app, v: setattr(app, "quiet", True)),
+        option("--no-color", is_flag=True, apply=lambda app, v: setattr(app, "color", False)),
+    ]
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Give a command (and a group's subcommands) the global options, once."""
+    if getattr(command, "_orx_global_options", False):
+        return
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    command.params.extend(o for o in _global_options() if not taken.intersection(o.opts))
+    command._orx_global_options = True  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        accept_global_options(sub)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # short help from the table above: --help imports no command module
@@ -106,6 +152,9 @@ class AppContext:
 def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug: bool,
         verbose: int, quiet: bool, no_color: bool) -> None:
     """Set up and use OpenReplay's Elasticsearch integration.
+
+    \b
+    The options above may also follow the subcommand (orx-elastic check -q).
 
     \b
     Example, from nothing to a session's backend errors:

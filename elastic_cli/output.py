@@ -14,6 +14,8 @@ import re
 import sys
 from typing import IO, Any, Iterable, Mapping, Sequence
 
+from elastic_cli import log_table
+
 # C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -59,17 +61,18 @@ def _text(value: Any, style: str | None = None):
 # ---------------------------------------------------------------- key/value panels
 
 
-def print_panel(title: str, rows: Sequence[tuple[str, Any]], color: bool | None = None, stderr: bool = False,
+def print_panel(title: str, rows: Sequence[Sequence[Any]], color: bool | None = None, stderr: bool = False,
                 note: str | None = None) -> None:
-    """A titled list of `key: value` rows (create-key result, config show)."""
+    """A titled list of aligned `key  value [more columns]` rows (create-key result, config show)."""
     from rich.panel import Panel
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
-    grid.add_column()
-    for key, value in rows:
-        grid.add_row(_text(key), _text(value))
+    for extra in range(max((len(r) for r in rows), default=2) - 1):
+        grid.add_column(style="dim" if extra > 0 else "")
+    for row in rows:
+        grid.add_row(*[_text(_display(cell)) for cell in row])
     body: Any = grid
     if note:
         from rich.console import Group
@@ -90,7 +93,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bo
     for column in columns:
         table.add_column(inert(column), overflow="fold")  # never cut an id: wrap it
     for row in rows:
-        table.add_row(*[_text(cell) for cell in row])
+        table.add_row(*[_text(_display(cell)) for cell in row])
     console(False, color).print(table)
 
 
@@ -118,7 +121,6 @@ def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = N
 
 # ---------------------------------------------------------------- log hits
 
-LOG_COLUMNS = ("time", "index", "level", "message")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 # JSON escapes C0 controls itself; C1 (e.g. U+009B, a one-character CSI) must be escaped too
 _C1 = re.compile("[\x7f-\x9f]")
@@ -133,7 +135,8 @@ class HitWriter:
 
     def __init__(self, fmt: str, fields: Sequence[str] | None, message_field: str, time_field: str,
                  tags_field: str, markers: Sequence[str] = (), color: bool | None = None,
-                 stream: IO | None = None, max_message_lines: int = 40):
+                 stream: IO | None = None, max_message_lines: int = log_table.MAX_MESSAGE_LINES,
+                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, width: int | None = None):
         self.fmt = fmt
         self.fields = list(fields) if fields else None
         self.message_field, self.time_field, self.tags_field = message_field, time_field, tags_field
@@ -141,9 +144,17 @@ class HitWriter:
         self.color = color
         self.stream = stream or sys.stdout
         self.max_message_lines = max_message_lines
+        self.max_message_chars = max_message_chars
+        # on a terminal: its width; piped (-o table > file): lines are never wrapped
+        self.width = width if width is not None else (console(stream=self.stream).width
+                                                      if is_terminal(self.stream) else None)
         self.count = 0
         self._csv: Any = None
-        self._rows: list[Any] = []
+        self._rows: list[Mapping[str, Any]] = []
+        self._layout: log_table.Layout | None = None
+        self._indices: set[str] = set()
+        self._has_offset = False
+        self._last_date: str | None = None
 
     # a hit is {"_index", "_id", "_source", ...}
     def _flat(self, hit: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,7 +192,7 @@ class HitWriter:
             cells = {k: v if k == "offset" else _csv_cell(v) for k, v in flat.items()}
             self._csv.writerow({k: inert(v) if on_terminal else v for k, v in cells.items()})
         else:
-            self._rows.append(self._flat(hit))
+            self._rows.append(hit)
 
     def _record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
         if self.fields:
@@ -192,7 +203,7 @@ class HitWriter:
         return record
 
     def flush(self) -> None:
-        """Print what is buffered (the table in --follow mode), keep streaming after."""
+        """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
         if self.fmt == "table" and self._rows:
             self._print_table()
             self._rows = []
@@ -205,40 +216,81 @@ class HitWriter:
             self._print_table()
         self.stream.flush()
 
+    # ------------------------------------------------------------ table
+
+    def _table_row(self, hit: Mapping[str, Any]) -> log_table.Row:
+        if self.fields:
+            flat = self._flat(hit)
+            names = list(flat)
+            cells = {name: _cell_text(flat[name]) for name in names[:-1]}
+            return log_table.Row(cells, self._message_text(flat[names[-1]]))
+        source = hit.get("_source") or {}
+        shown_time, date = log_table.compact_time(get_field(source, self.time_field))
+        cells = {"time": inert(shown_time), "offset": inert(hit.get("_offset") or ""),
+                 "index": inert(hit.get("_index") or ""), "level": inert(level_of(get_field(source, self.tags_field)))}
+        return log_table.Row(cells, self._message_text(get_field(source, self.message_field)), date)
+
+    def _message_text(self, value: Any) -> str:
+        cut = log_table.cut_message(_display(value), self.max_message_lines, self.max_message_chars)
+        text = inert(cut.text).expandtabs(4)
+        return text + ("\n" + cut.more if cut.more else "")
+
+    def _columns(self) -> list[str]:
+        if self.fields:
+            return self.fields[:-1]
+        self._indices.update(str(h.get("_index")) for h in self._rows)
+        self._has_offset = self._has_offset or any(h.get("_offset") for h in self._rows)
+        return ["time"] + (["offset"] if self._has_offset else []) + \
+            (["index"] if len(self._indices) > 1 else []) + ["level"]
+
     def _print_table(self) -> None:
-        from rich.table import Table
-
-        columns = list(self._rows[0])
-        table = Table(header_style="bold", expand=False, show_lines=True)
-        for name in columns:
-            table.add_column(inert(name), overflow="fold", ratio=4 if name == "message" else None,
-                             no_wrap=name in ("time", "level"))
-        for row in self._rows:
-            table.add_row(*[self._cell(name, row[name]) for name in columns])
-        console(color=self.color, stream=self.stream).print(table)
-
-    def _cell(self, name: str, value: Any):
         from rich.text import Text
 
-        if name == "level":
-            return Text(inert(value), style="red" if value == "error" else "")
-        if name != self.message_field and name != "message":
-            return Text(inert(_display(value)))
-        text = _display(value)
-        lines = text.splitlines() or [""]
-        if len(lines) > self.max_message_lines:
-            hidden = len(lines) - self.max_message_lines
-            lines = lines[: self.max_message_lines] + [f"… {hidden} more lines (use -o json for all)"]
-        rendered = Text(inert("\n".join(lines)))
-        for marker in self.markers:
-            rendered.highlight_words([inert(marker)], style="bold magenta")
-        return rendered
+        rows = [self._table_row(hit) for hit in self._rows]
+        title = self.fields[-1] if self.fields else "message"
+        columns = self._columns()
+        seen = {"index": max((len(inert(i)) for i in self._indices), default=0)}  # earlier polls too
+        layout = log_table.choose_layout(rows, columns, self.width, title, previous=self._layout, floors=seen)
+        out = console(color=self.color, stream=self.stream)
+        if layout != self._layout:  # the first batch, or a column appeared or widened
+            out.print(Text(log_table.header_line(layout), style="bold"), soft_wrap=True)
+        self._layout = layout
+        for row, date_line in log_table.date_lines(rows, self._last_date):
+            if date_line:
+                out.print(Text(date_line, style="dim"), soft_wrap=True)
+                self._last_date = row.date
+            for fixed, message in log_table.row_lines(row, layout, self.width):
+                line = Text(fixed)
+                if fixed.strip() and row.cells.get("level") == "error" and "level" in layout.columns:
+                    start = sum(layout.widths[c] + len(log_table.GAP)
+                                for c in layout.columns[: layout.columns.index("level")])
+                    line.stylize("red", start, start + len("error"))
+                shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
+                for marker in self.markers:
+                    # a marker wrapped after its '=' is highlighted on both lines
+                    shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
+                line.append_text(shown)
+                out.print(line, soft_wrap=True)
+
+
+def _marker_halves(marker: str) -> list[str]:
+    name, sep, value = marker.partition("=")
+    return [name + sep, value] if sep and value else []
+
+
+def _cell_text(value: Any) -> str:
+    return inert(_display(value)).replace("\n", " ")
 
 
 def _display(value: Any) -> str:
+    """A value as a reader expects it: yes/no, a plain list, JSON only for objects; never a Python repr."""
     if value is None:
         return ""
-    if isinstance(value, (list, dict)):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        return ", ".join(_display(v) for v in value)
+    if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 

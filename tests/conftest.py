@@ -29,17 +29,12 @@ import hashlib
 import json
 import os
 import ssl
-import sys
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
+import es_sandbox  # the node harness at the repository root (pyproject: pytest pythonpath)
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import es_sandbox  # noqa: E402
 
 DEFAULT_VERSIONS = ",".join(es_sandbox.TEST_VERSIONS)
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.commands.options import connection_options, output_option, settings_flags
 
 
 @click.command()
 @connection_options
-@click.option("-o", "--output", type=click.Choice(("table", "json")),
-              help="Output format [default: table on a terminal, json when piped].")
+@output_option()
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Seconds for the whole run; checks left after it are skipped.")
 @click.pass_obj
-def check(app, output: str | None, deadline: float, **params) -> None:
+def check(app, output: str, deadline: float, **params) -> None:
     """Check the connection, the key, the indices and the logs, in order, and say what to fix.
 
     \b
@@ -34,13 +31,16 @@ def check(app, output: str | None, deadline: float, **params) -> None:
       orx-elastic check -o json | jq '.[] | select(.status != "ok")'
     """
     from elastic_cli import diagnosis
-    from elastic_cli.errors import CheckFailed
+    from elastic_cli.errors import CheckFailed, ConfigError
     from elastic_cli.output import print_findings, print_json
 
     settings = app.settings(settings_flags(params))
-    fmt = output or ("table" if sys.stdout.isatty() else "json")
+    if nothing_configured(settings):
+        raise ConfigError(f"no configuration yet: {settings.path} does not exist and no --host or --api-key was given",
+                          "create a key and save it: `orx-elastic create-key --host URL --username USER --save` "
+                          "(or `orx-elastic configure`)")
     findings = diagnosis.run_checks(settings, deadline)
-    if fmt == "json":
+    if output == "json":
         print_json([f.to_dict() for f in findings])
     else:
         print_findings([f.to_dict() for f in findings], color=app.color)
@@ -49,3 +49,10 @@ def check(app, output: str | None, deadline: float, **params) -> None:
         names = ", ".join(f.id for f in failed)
         raise CheckFailed(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed ({names})",
                           failed[0].fix or None)
+
+
+def nothing_configured(settings) -> bool:
+    """No config file, and neither where to connect nor a key came from a flag or the environment:
+    checking localhost:9200 would only report a refused connection."""
+    given = {settings.sources[name] for name in ("host", "api_key", "id")} - {"default"}
+    return not given and not settings.path.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.commands.options import connection_options, output_option, settings_flags
 
 
 @click.group()
@@ -21,7 +21,7 @@ def config() -> None:
 @config.command()
 @connection_options
 @click.option("--reveal", is_flag=True, help="Show the api_key in full.")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@output_option()
 @click.pass_obj
 def show(app, reveal: bool, output: str, **params) -> None:
     """Print the active settings, where each came from, and OpenReplay's form values.
@@ -52,10 +52,18 @@ def show(app, reveal: bool, output: str, **params) -> None:
             "openreplay": forms,
         })
         return
-    rows = [(k.name, f"{'' if shown(k.name) is None else shown(k.name)}   [{resolved.sources[k.name]}]") for k in KEYS]
+    rows = [(k.name, or_not_set(shown(k.name)), resolved.sources[k.name]) for k in KEYS]
     out.print_panel(f"profile {resolved.profile} — {resolved.path}", rows, color=app.color)
     for title, form in forms.items():
-        out.print_panel(title, list(form.items()), color=app.color)
+        out.print_panel(title, [(name, or_not_set(value)) for name, value in form.items()], color=app.color)
+
+
+NOT_SET = "(not set)"
+
+
+def or_not_set(value):
+    """An empty value said in words: a blank cell reads as a rendering bug."""
+    return NOT_SET if value is None or value == "" else value
 
 
 @config.command()

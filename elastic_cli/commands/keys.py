@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from elastic_cli.commands.create_key import admin_auth_options, admin_client, admin_from_params, key_errors
-from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.commands.options import connection_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
 
 
@@ -27,8 +27,7 @@ def keys() -> None:
 @connection_options
 @admin_auth_options
 @click.option("--all", "everything", is_flag=True, help="Every API key visible to you, not only orx-elastic's.")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format.")
+@output_option()
 @click.pass_obj
 def list_(app, everything: bool, output: str, **params) -> None:
     """List the keys whose metadata says created_by: orx-elastic (newest first).
@@ -108,8 +107,7 @@ def _report_invalidation(app, result, what: str) -> None:
               help="Copy the old key's role descriptors as they are (default: least privilege on its patterns).")
 @click.option("--keep-old", is_flag=True, help="Do not invalidate the old key (invalidate it later, "
               "once OpenReplay's form has the new one).")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format.")
+@output_option()
 @click.pass_obj
 def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) -> None:
     """Replace the profile's key with a new one, then invalidate the old one.

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, settings_flags
+from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
 
 DEFAULT_LIMIT = 100
 
@@ -14,8 +14,7 @@ DEFAULT_LIMIT = 100
 @click.command()
 @click.argument("session")
 @connection_options
-@click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS),
-              help="Output format [default: table on a terminal, ndjson when piped].")
+@output_option(OUTPUT_FORMATS, piped="ndjson")
 @click.option("--all-levels", is_flag=True, help="Every level, not only lines tagged 'error'.")
 @click.option("--since", help="Only lines at or after: ISO time or a duration ago (15m, 2h, 7d).")
 @click.option("--until", help="Only lines at or before: ISO time or a duration ago.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import click
@@ -45,3 +46,24 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
     insecure = params.pop("insecure", None)
     flags["verify_certs"] = False if insecure else None
     return flags
+
+
+def default_format(piped: str, stdout: Any = None) -> str:
+    """The one rule for every command: a table on a terminal, `piped` (json or ndjson) otherwise."""
+    stream = sys.stdout if stdout is None else stdout
+    try:
+        on_terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        on_terminal = False
+    return "table" if on_terminal else piped
+
+
+def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "json") -> Callable:
+    """-o/--output, shared by every command (as sqlite-utils' output_options): the command
+    receives a concrete format, never None, decided by `default_format`."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        return value or default_format(piped)
+
+    return click.option("-o", "--output", type=click.Choice(formats), default=None, callback=resolve,
+                        help=f"Output format [default: table on a terminal, {piped} when piped].")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from elasticsearch import AuthorizationException, Elasticsearch
+from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch
 
 import es_sandbox
 
@@ -21,6 +21,18 @@ def test_admin_is_a_superuser(es_node, admin):
     assert "superuser" in me["roles"]
     if es_node.version != "external":
         assert admin.cluster.health()["status"] in ("green", "yellow")
+
+
+def test_admin_password_is_a_standard_library_pbkdf2_hash_the_file_realm_accepts(es_node, admin):
+    """No bcrypt: the users file holds {PBKDF2} (hashlib) and Elasticsearch logs the admin in with it."""
+    if es_node.workdir is not None:  # a node we started (not ORX_TEST_ES_URL)
+        users = (es_node.workdir / "config" / "users").read_text()
+        assert users.startswith(f"{es_node.admin_user}:{{PBKDF2}}10000$")
+        assert admin.security.authenticate()["authentication_realm"]["type"] == "file"
+    wrong = Elasticsearch(es_node.url, basic_auth=(es_node.admin_user, es_node.admin_password + "x"),
+                          ca_certs=str(es_node.ca_path) if es_node.ca_path else None)
+    with wrong, pytest.raises(AuthenticationException):
+        wrong.security.authenticate()
 
 
 def test_read_only_api_key_reads_its_index_only(es_node, admin):

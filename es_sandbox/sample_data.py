@@ -1,0 +1,101 @@
+"""Sample OpenReplay-style logs: two sessions, both marker generations, two indices."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from es_sandbox.common import ESSandboxError
+
+# The token from OpenReplay's own tests: session 2618307011354435587 (base36
+# "jw4wdfpgqhoj"), delay 4283 ms, expiry 2024-01-24T04:27:39.324Z.
+SAMPLE_TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+SAMPLE_SESSION_ID = 2618307011354435587
+# A second session (same format; base36 "jw4wdfpgql0n"), negative delay: the token has a "-".
+SAMPLE_TOKEN_2 = "jw4wdfpgql0n.-1k.lrrcg18c.5Hq1W9dVgXk3Zr8ZtB8YbD4pE7sLmN2aQw6cJfRuT3x"
+SAMPLE_SESSION_ID_2 = 2618307011354439911
+SAMPLE_INDEX = "app-logs"
+SAMPLE_INDEX_V121 = "logs"  # OpenReplay v1.21+ hard-codes this index
+SAMPLE_MAPPING = {
+    "properties": {
+        "message": {"type": "text"},
+        "utc_time": {"type": "date"},
+        "tags": {"type": "keyword"},
+    }
+}
+
+_STACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/shop/api/views.py", line 88, in checkout\n'
+    "    order = cart.to_order(user)\n"
+    '  File "/srv/shop/api/cart.py", line 41, in to_order\n'
+    "    total = sum(item.price * item.qty for item in self.items)\n"
+    "TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'"
+)
+
+
+def sample_documents() -> Dict[str, List[Dict[str, Any]]]:
+    """The sample logs by index.  Times are in the session window before the token expiry."""
+    t1 = SAMPLE_TOKEN
+    s1 = SAMPLE_SESSION_ID
+    t2 = SAMPLE_TOKEN_2
+    s2 = SAMPLE_SESSION_ID_2
+
+    def at(minute: int, second: int = 0) -> str:
+        return f"2024-01-24T03:{minute:02d}:{second:02d}.000Z"
+
+    app = [
+        (at(50, 1), ["info"], f"GET /api/cart 200 12ms openReplaySessionToken={t1}"),
+        (at(50, 5), ["success"], f"POST /api/cart/items 201 30ms openReplaySessionToken={t1}"),
+        (at(51, 12), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}\n{_STACK}"),
+        (at(51, 13), ["error"], f"payment gateway timeout after 3000ms openReplaySessionToken={t1}"),
+        (at(52, 0), ["error"], f"ERROR orders: could not reserve stock openReplaySession.id={s1}"),
+        (at(52, 30), ["info"], f"INFO user logged out openReplaySession.id={s1}"),
+        (at(53, 0), ["error"], f"GET /api/profile 502 upstream reset openReplaySessionToken={t2}"),
+        (at(53, 5), ["info"], f"GET /api/profile 200 8ms openReplaySessionToken={t2}"),
+        (at(53, 9), ["error"], f"ERROR search: index not found openReplaySession.id={s2}"),
+        (at(54, 0), ["info"], "INFO worker heartbeat ok"),
+        (at(54, 1), ["error"], "ERROR cron: nightly export failed (no session)"),
+        (at(54, 2), ["success"], "GET /healthz 200 1ms"),
+    ]
+    logs = [
+        (at(51, 20), ["error"], f"ERROR checkout failed: card declined openReplaySession.id={s1}"),
+        (at(51, 21), ["info"], f"INFO retrying checkout openReplaySession.id={s1}"),
+        (at(51, 22), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}"),
+        (at(53, 10), ["error"], f"ERROR profile: avatar upload failed openReplaySession.id={s2}"),
+        (at(54, 3), ["info"], "INFO cache warmed"),
+    ]
+
+    def docs(rows):
+        return [{"utc_time": t, "tags": tags, "message": m} for t, tags, m in rows]
+
+    return {SAMPLE_INDEX: docs(app), SAMPLE_INDEX_V121: docs(logs)}
+
+
+def load_sample_logs(client, app_index: str = SAMPLE_INDEX,
+                     v121_index: str = SAMPLE_INDEX_V121) -> Dict[str, int]:
+    """Create ``app-logs`` and ``logs`` (if missing), index the sample logs, refresh.
+
+    ``client`` is an ``elasticsearch.Elasticsearch`` client allowed to create
+    indices.  Other index names can be given (tests sharing a node should use
+    their own).  Returns the number of documents indexed per index.
+    """
+    counts = {}
+    names = {SAMPLE_INDEX: app_index, SAMPLE_INDEX_V121: v121_index}
+    for default_name, documents in sample_documents().items():
+        index = names[default_name]
+        if not client.indices.exists(index=index):
+            client.indices.create(
+                index=index, mappings=SAMPLE_MAPPING,
+                settings={"number_of_shards": 1, "number_of_replicas": 0},
+            )
+        operations: List[Dict[str, Any]] = []
+        for i, doc in enumerate(documents):
+            operations.append({"index": {"_index": index, "_id": f"sample-{i}"}})
+            operations.append(doc)
+        resp = client.bulk(operations=operations, refresh=True)
+        if resp.get("errors"):
+            bad = [it for it in resp["items"] if "error" in next(iter(it.values()))]
+            raise ESSandboxError(f"loading sample logs into {index} failed: {bad[:3]}")
+        counts[index] = len(documents)
+    client.indices.refresh(index=",".join(counts))
+    return counts

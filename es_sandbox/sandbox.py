@@ -1,0 +1,105 @@
+"""The detached sandbox node: started once, recorded in a state file, reused, stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from es_sandbox import process
+from es_sandbox.common import state_path
+from es_sandbox.node import ESNode
+from es_sandbox.sample_data import load_sample_logs
+
+
+@dataclass(frozen=True)
+class Running:
+    """A sandbox node that answers, and what this call did to get it."""
+
+    state: Dict[str, Any]
+    started: bool  # False: an already running node was reused
+    loaded: Mapping[str, int]  # sample lines indexed per index (empty when reused)
+    seconds: float = 0.0
+
+
+def read_state() -> Optional[Dict[str, Any]]:
+    path = state_path()
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
+
+
+def write_state(state: Mapping[str, Any]) -> None:
+    path = state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the admin password
+    with os.fdopen(fd, "w") as fh:
+        json.dump(state, fh, indent=2)
+        fh.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def is_alive(state: Mapping[str, Any]) -> bool:
+    pgid = state.get("pgid")
+    return bool(pgid) and process.group_alive(pgid) and process.group_is_ours(pgid, state.get("workdir") or "")
+
+
+def clean_up(state: Mapping[str, Any]) -> None:
+    """Stop the recorded node if it is still ours, remove its files and the record."""
+    workdir = state.get("workdir") or ""
+    pgid = state.get("pgid")
+    if pgid and process.group_alive(pgid) and process.group_is_ours(pgid, workdir):
+        process.kill_group(pgid)
+    if workdir and os.path.basename(workdir).startswith("orx-es-") and os.path.isdir(workdir):
+        shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        state_path().unlink()
+
+
+def ensure_running(version: str, https: bool = False, say: Callable[[str], None] = print) -> Running:
+    """Reuse the recorded node when it runs, else start one and load the sample logs."""
+    state = read_state()
+    if state and is_alive(state):
+        return Running(state=state, started=False, loaded={})
+    if state:
+        clean_up(state)
+    node = ESNode(version, https=https, detach=True)
+    say(f"Starting Elasticsearch {version} ({node.scheme}); the first run downloads it ...")
+    node.start()
+    try:
+        with node.admin_client() as client:
+            loaded = load_sample_logs(client)
+    except BaseException:
+        node.stop()
+        raise
+    state = node.state()
+    write_state(state)
+    return Running(state=state, started=True, loaded=loaded, seconds=node.start_seconds or 0.0)
+
+
+def loaded_summary(loaded: Mapping[str, int]) -> str:
+    """`12 lines into app-logs, 5 lines into logs`: words, not a Python dict."""
+    return ", ".join(f"{count} {'line' if count == 1 else 'lines'} into {index}"
+                     for index, count in loaded.items()) or "nothing"
+
+
+def health(state: Mapping[str, Any]) -> str:
+    """The cluster health of the recorded node, in a word (or why it does not answer)."""
+    node = ESNode(state["version"], https=state["url"].startswith("https"))
+    node.url, node.admin_password = state["url"], state["password"]
+    node.ca_path = Path(state["ca"]) if state.get("ca") else None
+    try:
+        status, body = node.request("GET", "/_cluster/health", timeout=10)
+        return json.loads(body).get("status") if status == 200 else f"HTTP {status}"
+    except (OSError, ValueError) as exc:
+        return f"unreachable ({exc})"
+

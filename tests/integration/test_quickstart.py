@@ -1,0 +1,87 @@
+"""README's quick start, first command, run as a newcomer would: from a clean copy of the repository,
+with no virtual environment, no running sandbox and no configuration. It must install the tool,
+start the node, save a read-only key in profile `sandbox`, run `check` and `logs`, and say what next."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import es_sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis",
+                                    "build", "dist")
+
+
+def quick_start_command() -> str:
+    """The first command of README's quick start block."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("## Quick start"):]
+    block = block[block.index("```") + 3:]
+    block = block[: block.index("```")]
+    return [line.split("#")[0].strip() for line in block.strip().splitlines()][0]
+
+
+def test_readme_opens_with_a_two_command_quick_start():
+    text = (ROOT / "README.md").read_text()
+    assert text.index("## Quick start") < text.index("## Install")
+    block = text[text.index("## Quick start"):]
+    block = block[block.index("```") + 3:]
+    commands = [line for line in block[: block.index("```")].strip().splitlines() if line.strip()]
+    assert [c.split()[0] for c in commands] == ["scripts/quickstart", ".ci/run"]
+
+
+@pytest.fixture
+def clean_copy(tmp_path, request):
+    repo = tmp_path / "orx-elastic"
+    shutil.copytree(ROOT, repo, ignore=NOT_COPIED)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ORX_ELASTIC_", "ORX_ES_SANDBOX")) and k not in ("VIRTUAL_ENV", "PYTHONPATH", "NO_COLOR")}
+    env.update(ORX_ES_SANDBOX_STATE=str(tmp_path / "sandbox.json"), ORX_ELASTIC_CONFIG=str(tmp_path / "config.yaml"))
+    yield repo, env
+    stop = subprocess.run([str(repo / "scripts" / "es-sandbox"), "stop"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+
+
+def test_quick_start_from_a_clean_copy(clean_copy, request):
+    repo, env = clean_copy
+    versions = [v for v in request.config.getoption("--es-versions").split(",") if v.strip()]
+    version = versions[0] if versions and not os.environ.get("ORX_TEST_ES_URL") else es_sandbox.DEFAULT_VERSION
+    argv = quick_start_command().split() + ["--version", version]
+
+    started = time.monotonic()
+    cold = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=1200)
+    cold_seconds = time.monotonic() - started
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    assert "Traceback" not in cold.stderr
+    out = cold.stdout
+    for step in ("$ orx-elastic create-key --profile sandbox", "$ orx-elastic check --profile sandbox",
+                 f"$ orx-elastic logs {es_sandbox.SAMPLE_TOKEN}"):
+        assert step in out
+    assert "payment gateway timeout" in out  # a line of the sample session, found by `logs`
+    assert "Next, try" in out and "scripts/es-sandbox tour" in out
+    assert (repo / ".venv" / "bin" / "orx-elastic").exists()
+
+    profile = yaml.safe_load(Path(env["ORX_ELASTIC_CONFIG"]).read_text())["profiles"]["sandbox"]
+    assert profile["id"] and profile["api_key"]
+    password = re.search(r'"password": "([^"]+)"', Path(env["ORX_ES_SANDBOX_STATE"]).read_text()).group(1)
+    assert password not in out  # the admin password went through the environment only
+    check = subprocess.run([str(repo / ".venv" / "bin" / "orx-elastic"), "check", "--profile", "sandbox"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert check.returncode == 0, check.stderr  # the saved key reads the sample logs
+
+    started = time.monotonic()
+    warm = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    warm_seconds = time.monotonic() - started
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    assert "Reusing the running sandbox node" in warm.stdout
+    print(f"quick start: cold {cold_seconds:.0f}s, warm {warm_seconds:.0f}s (Elasticsearch {version})")
