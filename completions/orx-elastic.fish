@@ -90,7 +90,7 @@ complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'keys' -d 'List, invali
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'configure' -d 'Write host, port, id, api_key and indexes (and TLS options) to a profile.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'config' -d 'Show the active settings, or the config file\'s path.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'check' -d 'Check the connection, the key, the indices and the logs, in order, and say...'
-complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'logs' -d 'Print the log lines of one session, found by its token or its session id.'
+complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'logs' -d 'Print the log lines of one session, found by its token, its session id or a...'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'sessions' -d 'List the sessions whose backend logged errors in a time window, newest first.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -f -a 'completion' -d 'Print the completion script for bash, zsh or fish.'
 complete -c orx-elastic -n '__orx_elastic_at \'\'' -s 'V' -l 'version' -d 'Show the version and exit.'

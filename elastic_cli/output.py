@@ -224,11 +224,11 @@ class HitWriter:
             names = list(flat)
             cells = {name: _cell_text(flat[name]) for name in names[:-1]}
             return log_table.Row(cells, self._message_text(flat[names[-1]]))
-        source = hit.get("_source") or {}
-        shown_time, date = log_table.compact_time(get_field(source, self.time_field))
+        flat = self._flat(hit)  # the time, level and index the search core resolved for this hit
+        shown_time, date = log_table.compact_time(flat["time"])
         cells = {"time": inert(shown_time), "offset": inert(hit.get("_offset") or ""),
-                 "index": inert(hit.get("_index") or ""), "level": inert(level_of(get_field(source, self.tags_field)))}
-        return log_table.Row(cells, self._message_text(get_field(source, self.message_field)), date)
+                 "index": inert(flat["index"] or ""), "level": inert(flat["level"])}
+        return log_table.Row(cells, self._message_text(flat["message"]), date)
 
     def _message_text(self, value: Any) -> str:
         cut = log_table.cut_message(_display(value), self.max_message_lines, self.max_message_chars)
@@ -238,7 +238,7 @@ class HitWriter:
     def _columns(self) -> list[str]:
         if self.fields:
             return self.fields[:-1]
-        self._indices.update(str(h.get("_index")) for h in self._rows)
+        self._indices.update(str(h.get("_data_stream") or h.get("_index")) for h in self._rows)
         self._has_offset = self._has_offset or any(h.get("_offset") for h in self._rows)
         return ["time"] + (["offset"] if self._has_offset else []) + \
             (["index"] if len(self._indices) > 1 else []) + ["level"]

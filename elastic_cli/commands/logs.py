@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import click
 
@@ -95,8 +94,7 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
     if explain:
         _explain(app, settings, query, limit, window)
         return
-    fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
-    _run(app, settings, query, started, fmt, limit, every, follow, interval, follow_lag, page_size, fields)
+    _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields)
 
 
 def _explain(app, settings, query, limit: int, window) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, settings_flags
+from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
 
 
 @click.command()
 @connection_options
-@click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS),
-              help="Output format [default: table on a terminal, ndjson when piped].")
+@output_option(OUTPUT_FORMATS, piped="ndjson")
 @click.option("--since", default="1h", show_default=True, help="Window start: ISO time or a duration ago (15m, 2h, 7d).")
 @click.option("--until", help="Window end: ISO time or a duration ago [default: now].")
 @click.option("--all-levels", is_flag=True, help="Sessions with lines of any level, not only errors.")
@@ -24,7 +21,7 @@ from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, set
 @click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links (e.g. https://openreplay.example.com).")
 @click.option("--project-id", help="OpenReplay project id, for replay links.")
 @click.pass_obj
-def sessions(app, output: str | None, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
+def sessions(app, output: str, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
              max_sessions: int, openreplay_url: str | None, project_id: str | None, **params) -> None:
     """List the sessions whose backend logged errors in a time window, newest first.
 
@@ -53,8 +50,7 @@ def sessions(app, output: str | None, since: str, until: str | None, all_levels:
 
         raise UsageError(f"--since ({since}) is after --until ({until})", hint="Swap the two values.")
     settings = app.settings(settings_flags(params))
-    fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
-    _run(app, settings, fmt, window_start, window_end, not all_levels, sort, limit, max_sessions,
+    _run(app, settings, output, window_start, window_end, not all_levels, sort, limit, max_sessions,
          openreplay_url, project_id)
 
 
