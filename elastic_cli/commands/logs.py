@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
