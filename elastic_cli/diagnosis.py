@@ -104,15 +104,6 @@ class Deadline:
 # ---------------------------------------------------------------- host parsing
 
 
-def host_port(settings: Any) -> tuple[str, str, int]:
-    """(scheme, hostname without brackets, port) from settings.host / settings.port."""
-    scheme, _, rest = settings.host.partition("://")
-    hostname = rest.strip("/")
-    if hostname.startswith("[") and hostname.endswith("]"):
-        hostname = hostname[1:-1]
-    return scheme.lower(), hostname, int(settings.port)
-
-
 def _is_local(hostname: str) -> bool:
     if hostname == "localhost":
         return True
@@ -127,7 +118,7 @@ def _is_local(hostname: str) -> bool:
 
 
 def check_connect(settings: Any, deadline: Deadline) -> Finding:
-    _, hostname, port = host_port(settings)
+    hostname, port = settings.endpoint.hostname, settings.endpoint.port
     where = f"{hostname}:{port}"
     timeout = deadline.bound(settings.timeout)
     try:
@@ -241,7 +232,8 @@ def is_self_signed(der: bytes) -> bool | None:
 
 
 def check_tls(settings: Any, deadline: Deadline) -> Finding:
-    scheme, hostname, port = host_port(settings)
+    where = settings.endpoint
+    scheme, hostname, port = where.scheme, where.hostname, where.port
     timeout = deadline.bound(settings.timeout)
     return _check_https(settings, hostname, port, timeout) if scheme == "https" else \
         _check_plain(hostname, port, timeout)

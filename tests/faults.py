@@ -178,3 +178,60 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
         upstream.close()
 
     return handle
+
+
+def _read_whole_request(conn: socket.socket) -> tuple[bytes, bytes]:
+    """(head, body) of one HTTP request; (b"", b"") when the peer hung up."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b"", b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
+def proxy_under_path(port: int, prefix: str):
+    """A reverse proxy that serves the real node on `port` under `prefix` (e.g. /es) only:
+    a request outside the prefix gets 404, as from a proxy that routes by path."""
+    wanted = prefix.encode()
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        while True:
+            head, body = _read_whole_request(conn)
+            if not head:
+                return
+            server.count()
+            request_line, _, rest = head.partition(b"\r\n")
+            method, target, version = request_line.split(b" ", 2)
+            if not (target == wanted or target.startswith(wanted + b"/") or target.startswith(wanted + b"?")):
+                note = b"not under " + wanted
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+                             % len(note) + note)
+                continue
+            target = target[len(wanted):] or b"/"
+            headers = [line for line in rest.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+            upstream = socket.create_connection(("127.0.0.1", port))
+            upstream.sendall(b" ".join([method, target, version]) + b"\r\n"
+                             + b"\r\n".join(headers + [b"Connection: close"]) + b"\r\n\r\n" + body)
+            answer = b""
+            while True:
+                chunk = upstream.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            upstream.close()
+            conn.sendall(answer)
+
+    return handle

@@ -7,6 +7,7 @@ import sys
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.endpoint import parse_host
 from elastic_cli.errors import UsageError
 
 PROMPTED = ("host", "port", "id", "api_key", "indexes")
@@ -41,10 +42,10 @@ def configure(app, make_default: bool, **params) -> None:
             raise UsageError("nothing to configure", "pass flags such as --host and --api-key, or run in a terminal")
         updates = _ask(config.profiles.get(profile, {}))
     if "host" in updates:
-        host, port = settings.split_host(str(updates["host"]))
-        updates["host"] = host
-        if port is not None and flags.get("port") is None:
-            updates["port"] = port
+        where = parse_host(str(updates["host"]))
+        updates["host"] = where.host
+        if "port" not in updates:  # a new host without a port means 9200, not the port saved for the old one
+            updates["port"] = where.port  # None: drop the saved port, the default applies
     if "api_key" in updates:
         key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
         updates["api_key"] = secret
@@ -55,7 +56,8 @@ def configure(app, make_default: bool, **params) -> None:
     # validate every value before touching the file
     try:
         for name, value in updates.items():
-            settings.KEYS_BY_NAME[name].parse(value)
+            if value is not None:
+                settings.KEYS_BY_NAME[name].parse(value)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{name} {exc}") from None
     settings.save_profile(config.path, profile, updates, make_default=make_default)

@@ -96,7 +96,7 @@ def admin_client(settings: Any, admin: Admin):
         if not key_id or not secret:
             raise UsageError("--admin-api-key is missing its id or its secret", "pass id:api_key or the encoded form")
         register_secret(secret)
-        return build_client(replace(settings, values={**settings.values, "id": key_id, "api_key": secret}))
+        return build_client(replace(settings, id=key_id, api_key=secret))
     if not settings.api_key:
         raise UsageError("no credentials that may create API keys", ADMIN_HINT)
     return build_client(settings)

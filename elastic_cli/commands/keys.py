@@ -180,8 +180,7 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
     # check what was saved, read back from the file, with the connection settings in use
     try:
         stored = load_config_file(settings.path).profiles.get(settings.profile, {})
-        new_settings = replace(settings, values={**settings.values, "id": stored.get("id"),
-                                                 "api_key": stored.get("api_key")})
+        new_settings = replace(settings, id=stored.get("id"), api_key=stored.get("api_key"))
         with key_errors(new_settings, "authenticate", "the new key"):
             api_keys.authenticate(build_client(new_settings, max_retries=1))
     except BaseException:

@@ -91,6 +91,21 @@ def test_dns_failure(env):
     assert result.returncode == 4 and "cannot resolve" in one_error_line(result)
 
 
+def test_host_names_that_contain_ssl_are_not_tls_failures(env):
+    # a DNS failure over plain HTTP, whose host name happens to say "ssl"
+    result = cli(env, "logs", SESSION, host="http://ssl-logs.invalid")
+    assert result.returncode == 4 and "cannot resolve" in one_error_line(result)
+    assert "TLS" not in result.stderr
+
+
+def test_a_node_behind_a_reverse_proxy_path(env):
+    with faults.serving(faults.proxy_under_path(env["node"].port, "/es")) as server:
+        result = cli(env, "logs", SESSION, "--limit", "2", "-o", "ndjson", host=f"http://127.0.0.1:{server.port}/es/")
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line)["_source"]["message"] for line in result.stdout.splitlines()]
+    assert [m.split(" x")[0] for m in messages] == [f"openReplaySession.id={SESSION} line {n:05d}" for n in (0, 1)]
+
+
 def test_server_that_never_answers_is_bounded_by_timeout(env):
     with faults.serving(faults.never_answer) as server:
         started = time.monotonic()

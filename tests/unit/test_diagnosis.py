@@ -227,11 +227,6 @@ def test_marker_query_for_text_and_keyword():
     assert len(mixed) == 4
 
 
-def test_host_port_strips_ipv6_brackets():
-    settings = make_settings(host="https://[::1]:9243")
-    assert diagnosis.host_port(settings) == ("https", "::1", 9243)
-
-
 def test_self_signed_detection_on_der():
     crypto = pytest.importorskip("cryptography")  # noqa: F841
     import datetime as dt

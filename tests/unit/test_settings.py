@@ -61,28 +61,18 @@ def test_url_host_sets_port_unless_port_given():
     assert resolved.port == 443
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("es.example.com", ("https://es.example.com", None)),
-    ("http://127.0.0.1:9200", ("http://127.0.0.1", 9200)),
-    ("https://[::1]:9200", ("https://[::1]", 9200)),
-])
-def test_split_host(text, expected):
-    assert settings.split_host(text) == expected
+def test_configure_with_a_new_host_without_port_drops_the_saved_port(tmp_path, capsys, monkeypatch):
+    from elastic_cli.cli import main
 
-
-@pytest.mark.parametrize("text", ["ftp://x", "http://", "https://host:99999"])
-def test_split_host_rejects(text):
-    with pytest.raises(UsageError):
-        settings.split_host(text)
-
-
-def test_cloud_id_gives_https_host_and_port():
-    encoded = base64.b64encode(b"us-east-1.aws.found.io:9243$abc123$kib456").decode()
-    assert settings.parse_cloud_id(f"my-deployment:{encoded}") == ("https://abc123.us-east-1.aws.found.io", 9243)
-    encoded = base64.b64encode(b"eu-west-1.aws.found.io$esuuid$kib").decode()
-    assert settings.parse_cloud_id(f"name:{encoded}") == ("https://esuuid.eu-west-1.aws.found.io", 443)
-    with pytest.raises(UsageError):
-        settings.parse_cloud_id("name:not base64!")
+    for name in [n for n in __import__("os").environ if n.startswith("ORX_ELASTIC_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "c.yaml"
+    for host in ("http://old.example:39473", "http://new.example"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", str(path), "configure", "--host", host])
+        assert exit_info.value.code == 0, capsys.readouterr().err
+    resolved = settings.resolve(settings.load_config_file(path), None, {}, environ={})
+    assert resolved.url == "http://new.example:9200"
 
 
 def test_mask_secret_hides_most_of_the_key():
@@ -264,3 +254,22 @@ def test_any_yaml_document_loads_validated_or_fails_cleanly(tmp_path, document):
     for profile in config.profiles.values():
         for name, value in profile.items():
             assert settings.KEYS_BY_NAME[name].parse(value) == value
+
+
+def test_settings_are_typed_frozen_and_copy_and_pickle_as_values():
+    import copy
+    import dataclasses
+    import pickle
+
+    resolved = settings.resolve(settings.ConfigFile(path=settings.Path("/nonexistent")), None,
+                                {"host": "https://es.example.com:9243/es", "api_key": "s3cret-value"}, environ={})
+    assert [f.name for f in dataclasses.fields(settings.Settings)
+            if f.name not in ("profile", "path", "sources")] == [key.name for key in settings.KEYS]
+    for clone in (copy.copy(resolved), copy.deepcopy(resolved), pickle.loads(pickle.dumps(resolved))):
+        assert clone == resolved and clone.url == "https://es.example.com:9243/es"
+        assert clone.sources["port"] == "flag"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.port = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        resolved.no_such_setting  # noqa: B018 — no __getattr__ that invents values
+    assert "s3cret-value" not in repr(resolved) and "es.example.com" in repr(resolved)
