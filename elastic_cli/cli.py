@@ -18,6 +18,10 @@ import click
 from elastic_cli import __version__
 from elastic_cli.errors import EXIT_CODES, OrxError
 
+# The one place these two are read: click fills --config and --profile from them.
+CONFIG_ENV = "ORX_ELASTIC_CONFIG"
+PROFILE_ENV = "ORX_ELASTIC_PROFILE"
+
 # command name -> ("module:attribute" imported on first use, short help for --help)
 COMMANDS = {
     "create-key": ("elastic_cli.commands.create_key:create_key", "Create a least-privilege API key for OpenReplay."),
@@ -94,9 +98,9 @@ class AppContext:
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="ORX_ELASTIC_CONFIG",
-              help="Config file (default: the platform's config dir; env ORX_ELASTIC_CONFIG).")
-@click.option("--profile", envvar="ORX_ELASTIC_PROFILE", help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar=CONFIG_ENV,
+              help=f"Config file (default: the platform's config dir; env {CONFIG_ENV}).")
+@click.option("--profile", envvar=PROFILE_ENV, help=f"Profile in the config file (env {PROFILE_ENV}).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
 @click.option("-v", "--verbose", count=True, help="Say more on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")

@@ -146,17 +146,13 @@ def split_indexes(indexes: str) -> list[str]:
 # ---------------------------------------------------------------- file location
 
 
-def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """The platform's config place: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
-    if environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(environ[ENV_PREFIX + "CONFIG"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "orx-elastic" / "config.yaml"
+def default_config_path() -> Path:
+    """The platform's config place, as click knows it: XDG_CONFIG_HOME or ~/.config on Linux,
+    Application Support on macOS, APPDATA on Windows. --config / ORX_ELASTIC_CONFIG (read by
+    click, in cli.py) override it."""
+    import click
+
+    return Path(click.get_app_dir("orx-elastic")) / "config.yaml"
 
 
 # ---------------------------------------------------------------- reading
@@ -273,8 +269,9 @@ def resolve(
     environ: Mapping[str, str] = os.environ,
     require_profile: bool = False,
 ) -> Settings:
-    """Merge flags > environment > profile > defaults, validating every value."""
-    name = profile or environ.get(ENV_PREFIX + "PROFILE") or config.default_profile
+    """Merge flags > environment > profile > defaults, validating every value.
+    `profile` is --profile or ORX_ELASTIC_PROFILE (read by click, in cli.py)."""
+    name = profile or config.default_profile
     if require_profile and config.exists and name not in config.profiles:
         known = ", ".join(sorted(config.profiles)) or "none"
         raise ConfigError(f"no profile '{name}' in {config.path} (profiles: {known})", "run `orx-elastic configure --profile NAME`")
@@ -330,19 +327,12 @@ def mask_secret(secret: str | None) -> str:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock beside the file, so read-modify-write cycles do not interleave."""
-    lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            import fcntl
+    """An exclusive lock beside the file (fcntl on Unix, msvcrt on Windows, by filelock),
+    so read-modify-write cycles of concurrent writers do not interleave."""
+    from filelock import FileLock  # only writers pay for the import
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except ImportError:  # Windows: rename is still atomic, only the merge may race
-            pass
+    with FileLock(path.with_name(path.name + ".lock"), mode=0o600):
         yield
-    finally:
-        os.close(fd)
 
 
 def _ensure_dir(directory: Path) -> None:

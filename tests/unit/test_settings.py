@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import stat
+import sys
 
 import pytest
 import yaml
@@ -43,8 +44,31 @@ def test_profile_from_env_and_default_profile(tmp_path):
     path = write(tmp_path / "c.yaml", "default_profile: prod\nprofiles:\n  prod: {host: https://prod}\n  dev: {host: http://dev}\n")
     config = settings.load_config_file(path)
     assert settings.resolve(config, None, {}, environ={}).host == "https://prod"
-    assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "dev"}).host == "http://dev"
-    assert settings.resolve(config, "dev", {}, environ={"ORX_ELASTIC_PROFILE": "prod"}).host == "http://dev"
+    assert settings.resolve(config, "dev", {}, environ={}).host == "http://dev"
+
+
+def test_config_and_profile_env_are_read_in_one_place(tmp_path, capsys, monkeypatch):
+    from elastic_cli.cli import main
+
+    for name in [n for n in __import__("os").environ if n.startswith("ORX_ELASTIC_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "env.yaml"
+    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(path))
+    monkeypatch.setenv("ORX_ELASTIC_PROFILE", "dev")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["configure", "--host", "http://dev.example"])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    assert yaml.safe_load(path.read_text())["profiles"] == {"dev": {"host": "http://dev.example"}}
+    # resolve itself reads no ORX_ELASTIC_PROFILE: the flag (or click's env) is the one source
+    config = settings.load_config_file(path)
+    assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "other"}).profile == "dev"
+
+
+def test_default_config_path_is_clicks_app_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(tmp_path / "ignored-here.yaml"))
+    if sys.platform.startswith("linux"):
+        assert settings.default_config_path() == tmp_path / "orx-elastic" / "config.yaml"
 
 
 def test_unknown_profile_is_named(tmp_path):
