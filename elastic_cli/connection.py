@@ -10,16 +10,19 @@ import http.client
 import socket
 import ssl
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from elastic_cli import errors
 from elastic_cli.redaction import redact, register_secret
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
 
 # statuses worth a bounded retry with backoff: overload and gateway hiccups
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-def credentials(settings: Any) -> tuple[str, str] | None:
+def credentials(settings: Settings) -> tuple[str, str] | None:
     from elastic_cli.settings import split_api_key
 
     key_id, secret, _ = split_api_key(settings.id, settings.api_key)
@@ -33,7 +36,7 @@ def credentials(settings: Any) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def build_client(settings: Any, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
+def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
                  max_retries: int = 3):
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
     from elasticsearch import Elasticsearch
@@ -87,7 +90,7 @@ def normalize_fingerprint(text: str) -> str:
 
 
 @contextmanager
-def translated_errors(settings: Any, action: str = "talk to Elasticsearch",
+def translated_errors(settings: Settings, action: str = "talk to Elasticsearch",
                       refine: Callable[[errors.OrxError, BaseException], errors.OrxError] | None = None
                       ) -> Iterator[None]:
     """Turn transport and API errors into OrxError with a one-line message and a fix;
@@ -103,7 +106,7 @@ def translated_errors(settings: Any, action: str = "talk to Elasticsearch",
         raise (refine(mapped, exc) if refine else mapped) from None
 
 
-def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError | None:
+def translate(exc: BaseException, settings: Settings, action: str) -> errors.OrxError | None:
     """The tool's error for a client exception, or None when it is not a transport or API error.
 
     Classified by the types in the cause chain, never by words of a message: a message
@@ -113,7 +116,7 @@ def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError
 
     where = settings.url
     if isinstance(exc, elasticsearch.ApiError):
-        return _api_error(exc, where, action)
+        return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):
         return None
     chain = list(cause_chain(exc))
@@ -150,7 +153,7 @@ _HOSTNAME_MISMATCH = 62
 _NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
 
 
-def _tls_error(where: str, chain: list[BaseException], settings: Any) -> errors.TLSFailed:
+def _tls_error(where: str, chain: list[BaseException], settings: Settings) -> errors.TLSFailed:
     handshake = _find(chain, ssl.SSLError)
     verify = _find(chain, ssl.SSLCertVerificationError)
     if handshake is not None and getattr(handshake, "reason", None) in _NOT_TLS_REASONS:
@@ -176,12 +179,56 @@ def _tls_error(where: str, chain: list[BaseException], settings: Any) -> errors.
     return errors.TLSFailed(f"TLS failed with {where}", "check --ca-certs, --fingerprint and the https:// scheme")
 
 
-def _api_error(exc: Any, where: str, action: str) -> errors.OrxError:
-    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a client error (ApiError), or None for a transport error."""
+    meta = getattr(exc, "meta", None)
+    status = getattr(meta, "status", None) or getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def classify_auth_failure(exc: BaseException) -> str:
+    """What a 401 says about the key, from Elasticsearch's own fields of the answer
+    (`additional_unsuccessful_credentials`, `reason`): 'expired', 'invalidated',
+    'wrong-secret', 'unknown-id', or 'rejected' when it does not say."""
+    body = getattr(exc, "body", None)
+    texts = []
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        for node in [err] + list(err.get("root_cause") or []):
+            texts.append(str(node.get("additional_unsuccessful_credentials") or ""))
+            texts.append(str(node.get("reason") or ""))
+    text = " ".join(texts).lower()
+    if "expired" in text:
+        return "expired"
+    if "invalidated" in text:
+        return "invalidated"
+    if "invalid credentials" in text:
+        return "wrong-secret"
+    if "unable to find" in text or "no api key" in text:
+        return "unknown-id"
+    return "rejected"
+
+
+def describe_auth_failure(reason: str, key_id: str | None) -> str:
+    """One phrase for a reason of classify_auth_failure: `logs` and `check` say the same."""
+    with_id = f" (id {key_id})" if key_id else ""
+    return {
+        "expired": f"the API key{with_id} has expired",
+        "invalidated": f"the API key{with_id} has been invalidated (revoked)",
+        "wrong-secret": f"the API key secret is wrong for key id {key_id}" if key_id else "the API key secret is wrong",
+        "unknown-id": f"no API key with id {key_id} exists on this cluster" if key_id else
+        "no such API key on this cluster",
+    }.get(reason, f"the API key{with_id} is wrong, expired or invalidated")
+
+
+def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.OrxError:
+    where = settings.url
+    status = status_of(exc)
     error_type, reason = error_details(exc)
     if status == 401:
+        why = describe_auth_failure(classify_auth_failure(exc), settings.id)
         return errors.AuthenticationFailed(
-            f"{where} rejected the credentials (wrong, expired or invalidated API key)",
+            f"{where} rejected the credentials: {why}",
             "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
         )
     if status == 403:
@@ -190,7 +237,7 @@ def _api_error(exc: Any, where: str, action: str) -> errors.OrxError:
     if status == 404 and error_type == "index_not_found_exception":
         return errors.IndexNotFound(f"no index matches: {reason}",
                                     "check `indexes` (orx-elastic configure --indexes 'app-*,*log*')")
-    if status in (429, 502, 503, 504):
+    if status in RETRY_STATUSES:
         return errors.ClusterUnavailable(f"{where} is overloaded or unavailable (HTTP {status}): {reason}",
                                          "try again in a moment")
     if status == 400 and "api keys are not enabled" in reason.lower():

@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
+from elastic_cli.api_keys import epoch_ms_to_iso
 from elastic_cli.connection import body_of as _body
+from elastic_cli.connection import classify_auth_failure, describe_auth_failure, status_of
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
@@ -72,15 +74,6 @@ class Finding:
 def finding(check_id: str, status: str, detail: str = "", fix: str = "", **data: Any) -> Finding:
     assert status in STATUSES, status
     return Finding(check_id, status, TITLES[check_id], detail, fix, data)
-
-
-def has_failure(findings: Sequence[Finding]) -> bool:
-    return any(f.status == FAILURE for f in findings)
-
-
-def summary(findings: Sequence[Finding]) -> str:
-    counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
-    return ", ".join(f"{n} {s if s != FAILURE else 'failed'}" for s, n in counts.items() if n)
 
 
 class Deadline:
@@ -357,10 +350,6 @@ def _handshake_failed(hostname: str, port: int, timeout: float, exc: BaseExcepti
 
 
 
-def _status_of(exc: BaseException) -> int | None:
-    return getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
-
-
 def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
     """(message, fix) for an exception raised by the client."""
     from elastic_cli.connection import translate
@@ -375,51 +364,15 @@ def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
     return f"{type(exc).__name__}: {redact(str(exc))[:300]}", "run again with --debug"
 
 
-def classify_auth_failure(exc: BaseException) -> str:
-    """What a 401 says about the key: 'expired', 'invalidated', 'wrong-secret', 'unknown-id' or 'rejected'."""
-    body = getattr(exc, "body", None)
-    texts = []
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        for node in [err] + list(err.get("root_cause") or []):
-            texts.append(str(node.get("additional_unsuccessful_credentials") or ""))
-            texts.append(str(node.get("reason") or ""))
-    text = " ".join(texts).lower()
-    if "expired" in text:
-        return "expired"
-    if "invalidated" in text:
-        return "invalidated"
-    if "invalid credentials" in text:
-        return "wrong-secret"
-    if "unable to find" in text or "no api key" in text:
-        return "unknown-id"
-    return "rejected"
-
-
-def _epoch_ms_to_iso(value: Any) -> str | None:
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
-
-
 def check_auth(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -> Finding:
-    with_id = f" (key id {key_id})" if key_id else ""
     try:
         me = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.authenticate())
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
-        if _status_of(exc) == 401:
+        if status_of(exc) == 401:
             why = classify_auth_failure(exc)
             fix = ("create a new key with `orx-elastic create-key --save`, or fix id/api_key with "
                    "`orx-elastic configure`")
-            detail = {
-                "expired": f"the API key{with_id} has expired",
-                "invalidated": f"the API key{with_id} has been invalidated (revoked)",
-                "wrong-secret": f"the API key secret is wrong for key id {key_id}" if key_id else
-                "the API key secret is wrong",
-                "unknown-id": f"no API key with id {key_id} exists on this cluster" if key_id else
-                "no such API key on this cluster",
-            }.get(why, f"the cluster rejected the API key{with_id}: wrong, expired or invalidated")
-            return finding("auth", FAILURE, detail, fix, reason=why, key_id=key_id)
+            return finding("auth", FAILURE, describe_auth_failure(why, key_id), fix, reason=why, key_id=key_id)
         message, fix = _reason(exc, settings, "authenticate")
         return finding("auth", FAILURE, message, fix, key_id=key_id)
     api_key = me.get("api_key") or {}
@@ -455,7 +408,7 @@ def _own_key_expiration(es: Any, settings: Any, deadline: Deadline, key_id: str 
         return None
     for key in body.get("api_keys") or []:
         if key.get("id") == key_id:
-            return _epoch_ms_to_iso(key.get("expiration")) or "never"
+            return epoch_ms_to_iso(key.get("expiration")) or "never"
     return None
 
 
@@ -648,7 +601,7 @@ def check_logs_index(es: Any, settings: Any, deadline: Deadline) -> Finding:
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).count(index="logs"))
     except Exception as exc:  # noqa: BLE001
-        status = _status_of(exc)
+        status = status_of(exc)
         if status == 404:
             return finding("logs_index", WARNING, "no index named `logs` (only matters for OpenReplay v1.21+: "
                            + why + ")", "for v1.21+, send the logs to an index (or alias) named `logs`",

@@ -81,3 +81,29 @@ def test_http_to_a_server_that_hangs_up_suggests_https_but_a_cut_body_does_not()
     mapped = translate(transport_error(elastic_transport.ConnectionError, str(cut), cut),
                        settings_for("http://es.example.com"), "search")
     assert type(mapped) is errors.ConnectionFailed and "lost the connection" in mapped.message
+
+
+def api_error(status: int, body: dict):
+    import elasticsearch
+    from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+
+    meta = ApiResponseMeta(status=status, http_version="1.1", headers=HttpHeaders(), duration=0.01,
+                           node=NodeConfig("http", "localhost", 9200))
+    return elasticsearch.ApiError(str(status), meta, body)
+
+
+@pytest.mark.parametrize("text,says", [
+    ("API key: api key is expired", "the API key (id key-id) has expired"),
+    ("API key: api key [key-id] has been invalidated", "the API key (id key-id) has been invalidated"),
+    ("API key: invalid credentials for API key [key-id]", "the API key secret is wrong for key id key-id"),
+    ("API key: unable to find apikey with id key-id", "no API key with id key-id exists"),
+])
+def test_a_rejected_key_says_why_as_check_does(text, says):
+    body = {"error": {"type": "security_exception", "reason": "unable to authenticate with provided credentials",
+                      "additional_unsuccessful_credentials": text,
+                      "root_cause": [{"type": "security_exception", "additional_unsuccessful_credentials": text}]},
+            "status": 401}
+    mapped = translate(api_error(401, body), settings_for("http://es.example.com", id="key-id", api_key="s3cret"),
+                       "search")
+    assert type(mapped) is errors.AuthenticationFailed and says in mapped.message
+    assert "rejected the credentials" in mapped.message
