@@ -16,9 +16,12 @@ from elastic_cli import errors
 from elastic_cli.redaction import redact, register_secret
 
 if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
     from elastic_cli.settings import Settings
 
-# statuses worth a bounded retry with backoff: overload and gateway hiccups
+# statuses worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.transport):
+# overload and gateway hiccups. Writes (create, invalidate) are never retried.
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
@@ -37,11 +40,14 @@ def credentials(settings: Settings) -> tuple[str, str] | None:
 
 
 def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
-                 max_retries: int = 3):
+                 max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
     from elasticsearch import Elasticsearch
 
+    from elastic_cli.transport import ReadRetryingTransport
+
     options: dict[str, Any] = {
+        "transport_class": ReadRetryingTransport,
         "request_timeout": settings.timeout,
         "max_retries": max_retries,
         "retry_on_status": RETRY_STATUSES,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -50,6 +51,8 @@ class LoopbackServer:
         self.port = self.sock.getsockname()[1]
         self.closed = threading.Event()
         self.connections: list[socket.socket] = []
+        self.seen: list[tuple[str, str]] = []  # (method, path) of requests, for handlers that note them
+        self.times: list[float] = []  # when each counted request arrived
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -82,6 +85,7 @@ class LoopbackServer:
     def count(self) -> int:
         with self.lock:
             self.requests += 1
+            self.times.append(time.monotonic())
             return self.requests
 
     def close(self) -> None:
@@ -103,15 +107,17 @@ def serving(handle, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServe
         server.close()
 
 
-def answer_status(status: int, reason: str):
-    """Every request gets `status` (e.g. 429, 503) with a small JSON error body."""
+def answer_status(status: int, reason: str, retry_after: int | None = None):
+    """Every request gets `status` (e.g. 429, 503) with a small JSON error body
+    (and a Retry-After header, in seconds, when given)."""
     body = ('{"error":{"type":"test","reason":"%s"},"status":%d}' % (reason, status)).encode()
+    extra = b"Retry-After: %d\r\n" % retry_after if retry_after is not None else b""
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
         while _read_request(conn):
             server.count()
             conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
-                         b"Content-Length: %d\r\n\r\n" % (status, reason.encode(), len(body)) + body)
+                         % (status, reason.encode()) + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
     return handle
 
 
@@ -202,10 +208,14 @@ def _read_whole_request(conn: socket.socket) -> tuple[bytes, bytes]:
     return head, body
 
 
-def proxy_under_path(port: int, prefix: str):
-    """A reverse proxy that serves the real node on `port` under `prefix` (e.g. /es) only:
-    a request outside the prefix gets 404, as from a proxy that routes by path."""
+def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | None = None):
+    """A reverse proxy to the real node on `port`; it notes each request as (method, path) in
+    `server.seen`. With `prefix` (e.g. /es) it serves only under that path, as a proxy that
+    routes by path: elsewhere 404. With `answer_anyway=(method, path, status)` the first such
+    request is forwarded, the node's answer dropped, and `status` sent instead: a gateway
+    timeout after the node did the work."""
     wanted = prefix.encode()
+    state = {"answered_anyway": False}
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
         while True:
@@ -215,7 +225,9 @@ def proxy_under_path(port: int, prefix: str):
             server.count()
             request_line, _, rest = head.partition(b"\r\n")
             method, target, version = request_line.split(b" ", 2)
-            if not (target == wanted or target.startswith(wanted + b"/") or target.startswith(wanted + b"?")):
+            with server.lock:
+                server.seen.append((method.decode(), target.decode().split("?")[0]))
+            if wanted and not (target == wanted or target.startswith(wanted + b"/") or target.startswith(wanted + b"?")):
                 note = b"not under " + wanted
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
                              % len(note) + note)
@@ -232,6 +244,13 @@ def proxy_under_path(port: int, prefix: str):
                     break
                 answer += chunk
             upstream.close()
+            if answer_anyway and not state["answered_anyway"] and \
+                    method.decode() in answer_anyway[0].split("|") and target.decode().split("?")[0] == answer_anyway[1]:
+                state["answered_anyway"] = True
+                note = b'{"error":{"type":"gateway_timeout","reason":"upstream too slow"},"status":%d}' % answer_anyway[2]
+                answer = (b"HTTP/1.1 %d Gateway Timeout\r\nContent-Type: application/json\r\n"
+                          b"X-elastic-product: Elasticsearch\r\nContent-Length: %d\r\n\r\n"
+                          % (answer_anyway[2], len(note)) + note)
             conn.sendall(answer)
 
     return handle
