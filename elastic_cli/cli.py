@@ -11,12 +11,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli import __version__
 from elastic_cli.errors import EXIT_CODES, OrxError
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import ConfigFile, Settings
 
 # The one place these two are read: click fills --config and --profile from them.
 CONFIG_ENV = "ORX_ELASTIC_CONFIG"
@@ -67,7 +70,7 @@ class AppContext:
     quiet: bool = False
     color: bool | None = None
 
-    def load_config(self):
+    def load_config(self) -> ConfigFile:
         from elastic_cli import settings
 
         path = self.config_path or settings.default_config_path()
@@ -76,7 +79,7 @@ class AppContext:
             self.warn(warning)
         return config
 
-    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool | None = None):
+    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool | None = None) -> Settings:
         """Resolved settings: flags > ORX_ELASTIC_* > profile in the file > defaults.
 
         A profile named with --profile must exist (a typo must not fall back to the

@@ -19,13 +19,16 @@ import ssl
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from elastic_cli.api_keys import epoch_ms_to_iso
 from elastic_cli.connection import body_of as _body
 from elastic_cli.connection import classify_auth_failure, describe_auth_failure, status_of
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
 
 OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"
 STATUSES = (OK, WARNING, FAILURE, SKIPPED)
@@ -110,8 +113,8 @@ def _is_local(hostname: str) -> bool:
 # ---------------------------------------------------------------- 1. TCP
 
 
-def check_connect(settings: Any, deadline: Deadline) -> Finding:
-    hostname, port = settings.endpoint.hostname, settings.endpoint.port
+def check_connect(settings: Settings, deadline: Deadline) -> Finding:
+    hostname, port = settings.endpoint.hostname, settings.port
     where = f"{hostname}:{port}"
     timeout = deadline.bound(settings.timeout)
     try:
@@ -210,7 +213,7 @@ def is_self_signed(der: bytes) -> bool | None:
     try:
         _, cert_start, _ = _der_read(der, 0)
         _, tbs_start, tbs_end = _der_read(der, cert_start)
-        parts = []
+        parts: list[tuple[int, bytes]] = []
         offset = tbs_start
         while offset < tbs_end and len(parts) < 7:
             tag, start, end = _der_read(der, offset)
@@ -224,9 +227,8 @@ def is_self_signed(der: bytes) -> bool | None:
         return None
 
 
-def check_tls(settings: Any, deadline: Deadline) -> Finding:
-    where = settings.endpoint
-    scheme, hostname, port = where.scheme, where.hostname, where.port
+def check_tls(settings: Settings, deadline: Deadline) -> Finding:
+    scheme, hostname, port = settings.endpoint.scheme, settings.endpoint.hostname, settings.port
     timeout = deadline.bound(settings.timeout)
     return _check_https(settings, hostname, port, timeout) if scheme == "https" else \
         _check_plain(hostname, port, timeout)
@@ -257,7 +259,7 @@ def _check_plain(hostname: str, port: int, timeout: float) -> Finding:
                    "check that this port is Elasticsearch's HTTP port (not 9300, the transport port)", scheme="http")
 
 
-def _check_https(settings: Any, hostname: str, port: int, timeout: float) -> Finding:
+def _check_https(settings: Settings, hostname: str, port: int, timeout: float) -> Finding:
     from elastic_cli.connection import normalize_fingerprint
     from elastic_cli.errors import ConfigError
 
@@ -303,7 +305,7 @@ def _check_https(settings: Any, hostname: str, port: int, timeout: float) -> Fin
     return finding("tls", OK, f"{version}, certificate verified by {trusted_by}", **data)
 
 
-def _untrusted(settings: Any, hostname: str, port: int, timeout: float, exc: ssl.SSLCertVerificationError) -> Finding:
+def _untrusted(settings: Settings, hostname: str, port: int, timeout: float, exc: ssl.SSLCertVerificationError) -> Finding:
     code, message = exc.verify_code, (exc.verify_message or str(exc))
     try:
         der, _ = tls_handshake(hostname, port, timeout, _unverified_context())
@@ -350,7 +352,7 @@ def _handshake_failed(hostname: str, port: int, timeout: float, exc: BaseExcepti
 
 
 
-def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
+def _reason(exc: BaseException, settings: Settings, action: str) -> tuple[str, str]:
     """(message, fix) for an exception raised by the client."""
     from elastic_cli.connection import translate
     from elastic_cli.errors import OrxError
@@ -364,7 +366,7 @@ def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
     return f"{type(exc).__name__}: {redact(str(exc))[:300]}", "run again with --debug"
 
 
-def check_auth(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -> Finding:
+def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
     try:
         me = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.authenticate())
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
@@ -398,7 +400,7 @@ def check_auth(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -
     return finding("auth", OK, detail + f", expires {expiration}", **data)
 
 
-def _own_key_expiration(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -> str | None:
+def _own_key_expiration(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> str | None:
     """'never', an ISO time, or None when the key may not look itself up."""
     if not key_id or deadline.expired():
         return None
@@ -412,7 +414,7 @@ def _own_key_expiration(es: Any, settings: Any, deadline: Deadline, key_id: str 
     return None
 
 
-def check_privileges(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str]) -> Finding:
+def check_privileges(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> Finding:
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.has_privileges(
             index=[{"names": list(patterns), "privileges": ["read"]}]))
@@ -430,14 +432,14 @@ def check_privileges(es: Any, settings: Any, deadline: Deadline, patterns: Seque
                    + ", ".join(p for p in patterns if read[p]) + ")", fix, read=read)
 
 
-def field_caps(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str]) -> dict:
+def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
     fields = [settings.message_field, settings.time_field, settings.tags_field]
     return _body(es.options(request_timeout=deadline.bound(settings.timeout)).field_caps(
         index=",".join(patterns), fields=list(dict.fromkeys(fields)),  # a list: a comma string is URL-encoded
         ignore_unavailable=True, allow_no_indices=True))
 
 
-def check_indices(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
     indices = sorted(caps.get("indices") or [])
     shown = ", ".join(indices[:10]) + (f", ... ({len(indices) - 10} more)" if len(indices) > 10 else "")
     if not indices:
@@ -453,7 +455,7 @@ def check_indices(es: Any, settings: Any, deadline: Deadline, patterns: Sequence
                        indices=indices, count=len(indices))
     total = (body.get("hits") or {}).get("total") or {}
     docs = total.get("value") if isinstance(total, dict) else total
-    data = {"indices": indices, "count": len(indices), "documents": docs}
+    data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
     if not docs:
         return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
                        "ship the backend logs to these indices, or change `indexes`", **data)
@@ -472,10 +474,10 @@ def _where(indices: list[str] | None) -> str:
     return " in " + ", ".join(indices[:5]) + (" ..." if len(indices) > 5 else "")
 
 
-def check_message_field(settings: Any, caps: dict) -> Finding:
+def check_message_field(settings: Settings, caps: dict) -> Finding:
     name = settings.message_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("message_field", FAILURE, f"no matched index has a field {name!r}",
                        "set --message-field to the field that holds the log line (OpenReplay reads `message`)",
@@ -497,10 +499,10 @@ def check_message_field(settings: Any, caps: dict) -> Finding:
     return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(types))} (a phrase search works)", **data)
 
 
-def check_time_field(settings: Any, caps: dict) -> Finding:
+def check_time_field(settings: Settings, caps: dict) -> Finding:
     name = settings.time_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("time_field", FAILURE, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "filters on it (so it finds nothing) and `logs` sorts by it",
@@ -513,10 +515,10 @@ def check_time_field(settings: Any, caps: dict) -> Finding:
     return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
 
 
-def check_tags_field(settings: Any, caps: dict) -> Finding:
+def check_tags_field(settings: Settings, caps: dict) -> Finding:
     name = settings.tags_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("tags_field", WARNING, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "shows only lines tagged 'error' there, and `logs` filters on it unless --all-levels",
@@ -549,7 +551,7 @@ def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -
     return query
 
 
-def check_marked_logs(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
     message_types = sorted(_types(caps, settings.message_field))
     time_is_date = bool(_types(caps, settings.time_field)) and set(_types(caps, settings.time_field)) <= DATE_TYPES
     aggs: dict[str, Any] = {
@@ -596,7 +598,7 @@ def check_marked_logs(es: Any, settings: Any, deadline: Deadline, patterns: Sequ
     return finding("marked_logs", OK, detail, **data)
 
 
-def check_logs_index(es: Any, settings: Any, deadline: Deadline) -> Finding:
+def check_logs_index(es: Any, settings: Settings, deadline: Deadline) -> Finding:
     why = "OpenReplay v1.21+ searches only the index `logs`, and its dashboard refuses to save when it is missing or empty"
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).count(index="logs"))
@@ -622,10 +624,10 @@ def check_logs_index(es: Any, settings: Any, deadline: Deadline) -> Finding:
 # ---------------------------------------------------------------- the run
 
 
-def run_checks(settings: Any, deadline_seconds: float = DEFAULT_DEADLINE, *,
-               client_factory: Callable[[Any], Any] | None = None,
-               connect: Callable[[Any, Deadline], Finding] = check_connect,
-               tls: Callable[[Any, Deadline], Finding] = check_tls,
+def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *,
+               client_factory: Callable[[Settings], Any] | None = None,
+               connect: Callable[[Settings, Deadline], Finding] = check_connect,
+               tls: Callable[[Settings, Deadline], Finding] = check_tls,
                clock: Callable[[], float] = time.monotonic) -> list[Finding]:
     """Run every check in order; skip what cannot run, with the reason. Always returns all CHECK_IDS."""
     from elastic_cli.settings import split_api_key

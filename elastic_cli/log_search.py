@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from elastic_cli.connection import body_of
 from elastic_cli.log_query import LogQuery, build_query, build_search_body, build_sort
 from elastic_cli.session_token import contains_marker
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from datetime import datetime
 
 # 5000 per page: fewer round trips for --all (measured: 100k hits 5.7 s -> 4.8 s), memory still flat
 PAGE_SIZE = 5000
@@ -112,7 +116,7 @@ def all_hits(es: Any, patterns: Sequence[str], q: LogQuery, page_size: int = PAG
 
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        pending = pool.submit(fetch, None)
+        pending: Future[list[dict]] | None = pool.submit(fetch, None)
         seen = 0
         while pending is not None:
             hits = pending.result()
@@ -172,7 +176,7 @@ def follow_hits(es: Any, patterns: Sequence[str], q: LogQuery, interval: float =
             sleep(interval)
 
 
-def _hit_time(hit: dict):
+def _hit_time(hit: dict) -> datetime | None:
     """The hit's sort value (epoch ms for a date field) as an aware datetime."""
     from datetime import datetime, timezone
 

@@ -12,7 +12,12 @@ import csv
 import json
 import re
 import sys
-from typing import IO, Any, Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+    from rich.text import Text
 
 # C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -37,7 +42,7 @@ def is_terminal(stream: IO | None = None) -> bool:
         return False
 
 
-def console(stderr: bool = False, color: bool | None = None, stream: IO | None = None):
+def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | None = None) -> Console:
     """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
     from rich.console import Console
 
@@ -50,7 +55,7 @@ def console(stderr: bool = False, color: bool | None = None, stream: IO | None =
                    width=None if on_terminal else 4096)
 
 
-def _text(value: Any, style: str | None = None):
+def _text(value: Any, style: str | None = None) -> Text:
     from rich.text import Text
 
     return Text(inert(value), style=style or "")
@@ -206,7 +211,7 @@ class HitWriter:
             table.add_row(*[self._cell(name, row[name]) for name in columns])
         console(color=self.color, stream=self.stream).print(table)
 
-    def _cell(self, name: str, value: Any):
+    def _cell(self, name: str, value: Any) -> Text:
         from rich.text import Text
 
         if name == "level":
@@ -264,7 +269,7 @@ class Progress:
     """A spinner with a count on stderr, only when stderr is a terminal (nothing when piped)."""
 
     def __init__(self, enabled: bool = True, color: bool | None = None):
-        self._status = None
+        self._status: Status | None = None
         self.color = color
         self.enabled = enabled and is_terminal(sys.stderr)
 

@@ -299,12 +299,12 @@ def resolve(
     if form == "encoded" and _rank(sources["api_key"]) >= _rank(sources["id"]):
         values["id"], values["api_key"] = key_id, secret
         sources["id"] = sources["api_key"]
-    where = parse_host(values["host"])
-    values["host"] = where.host
+    address = parse_host(values["host"])
+    values["host"] = address.host
     # a host from a stronger source brings its own port, 9200 when it names none: a port
     # saved for another host must not follow a new one (an explicit --port still wins)
     if _rank(sources["host"]) > _rank(sources["port"]):
-        values["port"], sources["port"] = where.port or DEFAULT_PORT, sources["host"]
+        values["port"], sources["port"] = address.port or DEFAULT_PORT, sources["host"]
     return Settings(profile=name, path=config.path, sources=sources, **values)
 
 

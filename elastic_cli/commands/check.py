@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
 
 
 @click.command()
@@ -16,7 +20,7 @@ from elastic_cli.commands.options import connection_options, settings_flags
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Seconds for the whole run; checks left after it are skipped.")
 @click.pass_obj
-def check(app, output: str | None, deadline: float, **params) -> None:
+def check(app: AppContext, output: str | None, deadline: float, **params: Any) -> None:
     """Check the connection, the key, the indices and the logs, in order, and say what to fix.
 
     \b

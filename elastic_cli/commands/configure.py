@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
 from elastic_cli.endpoint import parse_host
 from elastic_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
 
 PROMPTED = ("host", "port", "id", "api_key", "indexes")
 
@@ -17,7 +21,7 @@ PROMPTED = ("host", "port", "id", "api_key", "indexes")
 @connection_options
 @click.option("--default", "make_default", is_flag=True, help="Make this profile the default one.")
 @click.pass_obj
-def configure(app, make_default: bool, **params) -> None:
+def configure(app: AppContext, make_default: bool, **params: Any) -> None:
     """Write host, port, id, api_key and indexes (and TLS options) to a profile.
 
     Flags write only what they name; run in a terminal without flags, it asks
@@ -66,11 +70,11 @@ def configure(app, make_default: bool, **params) -> None:
         click.echo("next: orx-elastic check", err=True)
 
 
-def _ask(current: dict) -> dict:
+def _ask(current: dict[str, Any]) -> dict[str, Any]:
     from elastic_cli import settings
     from elastic_cli.redaction import register_secret
 
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for name in PROMPTED:
         key = settings.KEYS_BY_NAME[name]
         default = current.get(name, key.default)

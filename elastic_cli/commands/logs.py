@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, settings_flags
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
+    from elastic_cli.log_query import LogQuery
+    from elastic_cli.settings import Settings
 
 DEFAULT_LIMIT = 100
 
@@ -29,9 +35,9 @@ DEFAULT_LIMIT = 100
               help="Seconds between polls with --follow.")
 @click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
-def logs(app, session: str, output: str | None, all_levels: bool, since: str | None, until: str | None,
+def logs(app: AppContext, session: str, output: str | None, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
-         explain: bool, **params) -> None:
+         explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token or its session id.
 
     A token finds lines logged with either marker: openReplaySessionToken=<token>
@@ -71,7 +77,7 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
     _run(app, settings, query, fmt, limit, every, follow, interval, fields)
 
 
-def _explain(app, settings, query, limit: int) -> None:
+def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int) -> None:
     from dataclasses import replace
 
     from elastic_cli.log_query import build_search_body, explain_cost
@@ -89,7 +95,7 @@ def _explain(app, settings, query, limit: int) -> None:
         click.echo("logs asks _field_caps for the message field's type and sends the matching body.", err=True)
 
 
-def _run(app, settings, query, fmt: str, limit: int, every: bool, follow: bool, interval: float,
+def _run(app: AppContext, settings: Settings, query: LogQuery, fmt: str, limit: int, every: bool, follow: bool, interval: float,
          fields: str | None) -> None:
     from dataclasses import replace
 
