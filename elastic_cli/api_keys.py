@@ -38,7 +38,6 @@ GUIDE_WARNING = (
 
 # Elasticsearch time units (TimeValue): fractional values are refused by the server.
 _EXPIRATION = re.compile(r"^([0-9]+)(nanos|micros|ms|s|m|h|d)$")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 1e-3, "micros": 1e-6, "nanos": 1e-9}
 # Characters Elasticsearch refuses in index names (MetadataCreateIndexService), minus the
 # wildcard `*`; `,` separates patterns; `?` and regex `/.../` do not work in OpenReplay's searches.
 _FORBIDDEN = set('\\/"<>|,#?: ')
@@ -64,13 +63,6 @@ def validate_expiration(text: str | None) -> str | None:
         raise UsageError(f"--expiration {text!r} would create a key that is already expired",
                          "use a positive duration such as 90d")
     return value
-
-
-def expiration_seconds(expiration: str) -> float:
-    match = _EXPIRATION.match(expiration)
-    if not match:
-        raise ValueError(f"not a duration: {expiration!r}")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def validate_patterns(patterns: Iterable[str] | str) -> list[str]:
@@ -209,7 +201,8 @@ def curl_command(url: str, body: Mapping[str, Any], auth_hint: str | None = None
 # ---------------------------------------------------------------- results (pure)
 
 
-def _iso(millis: Any) -> str | None:
+def epoch_ms_to_iso(millis: Any) -> str | None:
+    """Elasticsearch's epoch milliseconds as UTC ISO 8601 (what `keys list` and `check` show)."""
     if millis in (None, ""):
         return None
     try:
@@ -233,7 +226,7 @@ class CreatedKey:
         encoded = response.get("encoded") or base64.b64encode(
             f"{response['id']}:{response['api_key']}".encode()).decode()
         return cls(id=response["id"], name=response.get("name", ""), api_key=response["api_key"],
-                   encoded=encoded, expiration=_iso(response.get("expiration")))
+                   encoded=encoded, expiration=epoch_ms_to_iso(response.get("expiration")))
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "api_key": self.api_key, "encoded": self.encoded,
@@ -245,8 +238,8 @@ def key_summary(info: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": info.get("name"),
         "id": info.get("id"),
-        "created": _iso(info.get("creation")),
-        "expires": _iso(info.get("expiration")),
+        "created": epoch_ms_to_iso(info.get("creation")),
+        "expires": epoch_ms_to_iso(info.get("expiration")),
         "invalidated": bool(info.get("invalidated")),
         "username": info.get("username"),
     }

@@ -11,12 +11,19 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from elastic_cli import __version__
 from elastic_cli.errors import EXIT_CODES, OrxError
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import ConfigFile, Settings
+
+# The one place these two are read: click fills --config and --profile from them.
+CONFIG_ENV = "ORX_ELASTIC_CONFIG"
+PROFILE_ENV = "ORX_ELASTIC_PROFILE"
 
 # command name -> ("module:attribute" imported on first use, short help for --help)
 COMMANDS = {
@@ -42,6 +49,11 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         accept_global_options(command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # short help from the table above: --help imports no command module
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
 
 
 def _set_on_app(apply: Callable[[AppContext, Any], None]) -> Callable:
@@ -87,11 +99,6 @@ def accept_global_options(command: click.Command) -> None:
     for sub in getattr(command, "commands", {}).values():
         accept_global_options(sub)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # short help from the table above: --help imports no command module
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
-
 
 def _exit_code_epilog() -> str:
     lines = ["\b", "Exit codes:"]
@@ -110,7 +117,7 @@ class AppContext:
     quiet: bool = False
     color: bool | None = None
 
-    def load_config(self):
+    def load_config(self) -> ConfigFile:
         from elastic_cli import settings
 
         path = self.config_path or settings.default_config_path()
@@ -119,7 +126,7 @@ class AppContext:
             self.warn(warning)
         return config
 
-    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool | None = None):
+    def settings(self, flags: dict[str, Any] | None = None, require_profile: bool | None = None) -> Settings:
         """Resolved settings: flags > ORX_ELASTIC_* > profile in the file > defaults.
 
         A profile named with --profile must exist (a typo must not fall back to the
@@ -141,9 +148,9 @@ class AppContext:
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="ORX_ELASTIC_CONFIG",
-              help="Config file (default: the platform's config dir; env ORX_ELASTIC_CONFIG).")
-@click.option("--profile", envvar="ORX_ELASTIC_PROFILE", help="Profile in the config file (env ORX_ELASTIC_PROFILE).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar=CONFIG_ENV,
+              help=f"Config file (default: the platform's config dir; env {CONFIG_ENV}).")
+@click.option("--profile", envvar=PROFILE_ENV, help=f"Profile in the config file (env {PROFILE_ENV}).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
 @click.option("-v", "--verbose", count=True, help="Say more on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")

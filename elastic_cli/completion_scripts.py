@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import click
 
@@ -53,7 +53,7 @@ class Node:
     def key(self) -> str:
         return " ".join(self.path)
 
-    def walk(self):
+    def walk(self) -> Iterator[Node]:
         yield self
         for sub in self.subcommands:
             yield from sub.walk()
@@ -114,6 +114,7 @@ def build_tree(command: click.Command | None = None) -> Node:
     """Walk the command tree (importing every command module that exists) into plain data."""
     if command is None:
         from elastic_cli.cli import cli as command
+    assert command is not None  # for mypy: an import does not narrow the Optional
     ctx = click.Context(command, info_name=PROG, **command.context_settings)
     return _node(command, ctx, ())
 
@@ -162,7 +163,8 @@ def bash_script(root: Node) -> str:
         opts = " ".join(name for opt in node.options for name in opt.names)
         vopts = " ".join(_value_options(node))
         nodes.append(f"        {_sq(node.key)}) subs={_sq(subs)}; opts={_sq(opts)}; vopts={_sq(vopts)} ;;")
-        targets = [(" | ".join(_case_label(node, name) for name in opt.names), opt) for opt in node.options
+        targets: list[tuple[str, Opt | Arg]] = [
+            (" | ".join(_case_label(node, name) for name in opt.names), opt) for opt in node.options
                    if opt.takes_value and opt.kind]
         targets += _arg_labels(node)
         for label, item in targets:
@@ -287,7 +289,8 @@ def zsh_script(root: Node) -> str:
         opts = " ".join(_sq(f"{name}:{opt.help}") for opt in node.options for name in opt.names)
         vopts = " ".join(_value_options(node))
         nodes.append(f"        {_sq(node.key)}) subs=({subs}); opts=({opts}); vopts=({vopts}) ;;")
-        targets = [(" | ".join(_case_label(node, name) for name in opt.names), opt) for opt in node.options
+        targets: list[tuple[str, Opt | Arg]] = [
+            (" | ".join(_case_label(node, name) for name in opt.names), opt) for opt in node.options
                    if opt.takes_value and opt.kind]
         targets += _arg_labels(node)
         for label, item in targets:

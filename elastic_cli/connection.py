@@ -6,17 +6,26 @@ Never call `GET /` (info/ping): a read-only key may not (it needs `monitor`).
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from elastic_cli import errors
 from elastic_cli.redaction import redact, register_secret
 
-# statuses worth a bounded retry with backoff: overload and gateway hiccups
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from elastic_cli.settings import Settings
+
+# statuses worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.transport):
+# overload and gateway hiccups. Writes (create, invalidate) are never retried.
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-def credentials(settings: Any) -> tuple[str, str] | None:
+def credentials(settings: Settings) -> tuple[str, str] | None:
     from elastic_cli.settings import split_api_key
 
     key_id, secret, _ = split_api_key(settings.id, settings.api_key)
@@ -30,12 +39,15 @@ def credentials(settings: Any) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def build_client(settings: Any, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
-                 max_retries: int = 3):
+def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
+                 max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
     from elasticsearch import Elasticsearch
 
+    from elastic_cli.transport import ReadRetryingTransport
+
     options: dict[str, Any] = {
+        "transport_class": ReadRetryingTransport,
         "request_timeout": settings.timeout,
         "max_retries": max_retries,
         "retry_on_status": RETRY_STATUSES,
@@ -84,7 +96,7 @@ def normalize_fingerprint(text: str) -> str:
 
 
 @contextmanager
-def translated_errors(settings: Any, action: str = "talk to Elasticsearch",
+def translated_errors(settings: Settings, action: str = "talk to Elasticsearch",
                       refine: Callable[[errors.OrxError, BaseException], errors.OrxError] | None = None
                       ) -> Iterator[None]:
     """Turn transport and API errors into OrxError with a one-line message and a fix;
@@ -100,71 +112,129 @@ def translated_errors(settings: Any, action: str = "talk to Elasticsearch",
         raise (refine(mapped, exc) if refine else mapped) from None
 
 
-def translate(exc: BaseException, settings: Any, action: str) -> errors.OrxError | None:
+def translate(exc: BaseException, settings: Settings, action: str) -> errors.OrxError | None:
+    """The tool's error for a client exception, or None when it is not a transport or API error.
+
+    Classified by the types in the cause chain, never by words of a message: a message
+    may hold a host or index name such as `ssl-logs`."""
     import elastic_transport
     import elasticsearch
 
     where = settings.url
     if isinstance(exc, elasticsearch.ApiError):
-        # the server answered: its text may mention "ssl" (an index name), but it is no TLS failure
-        return _api_error(exc, where, action)
-    text = redact(_flatten(exc))
-    lowered = text.lower()
-    if isinstance(exc, elastic_transport.TlsError) or "ssl" in lowered or "certificate" in lowered:
-        return _tls_error(where, lowered, settings)
+        return _api_error(exc, settings, action)
+    if not isinstance(exc, elastic_transport.TransportError):
+        return None
+    chain = list(cause_chain(exc))
     if isinstance(exc, elastic_transport.ConnectionTimeout):
         return errors.ConnectionFailed(
             f"{where} did not answer within {settings.timeout:g}s",
             "check host and port, or raise --timeout if the cluster is slow",
         )
+    if _find(chain, socket.gaierror) or _find(chain, _name_resolution_error()):
+        return errors.ConnectionFailed(f"cannot resolve the host of {where}", "check the host name for typos")
+    if _find(chain, ConnectionRefusedError):
+        return errors.ConnectionFailed(
+            f"connection refused by {where}",
+            "is Elasticsearch running, and on this port? (self-managed: 9200; Elastic Cloud: 443 or 9243)",
+        )
+    if isinstance(exc, elastic_transport.TlsError) or _find(chain, ssl.SSLError):
+        return _tls_error(where, chain, settings)
+    if settings.host.startswith("http://") and (_find(chain, http.client.RemoteDisconnected)
+                                                or _find(chain, ConnectionResetError)):
+        return errors.TLSFailed(
+            f"{where} closed the connection: it probably expects HTTPS",
+            "use https:// in --host (Elasticsearch 8+ enables TLS on HTTP by default)",
+        )
     if isinstance(exc, elastic_transport.ConnectionError):
-        if "name or service not known" in lowered or "nodename nor servname" in lowered or \
-                "temporary failure in name resolution" in lowered or "getaddrinfo" in lowered:
-            return errors.ConnectionFailed(f"cannot resolve the host of {where}", "check the host name for typos")
-        if "refused" in lowered:
-            return errors.ConnectionFailed(
-                f"connection refused by {where}",
-                "is Elasticsearch running, and on this port? (self-managed: 9200; Elastic Cloud: 443 or 9243)",
-            )
-        if settings.host.startswith("http://") and ("remote end closed" in lowered or "reset" in lowered
-                                                    or "remotedisconnected" in lowered):
-            return errors.TLSFailed(
-                f"{where} closed the connection: it probably expects HTTPS",
-                "use https:// in --host (Elasticsearch 8+ enables TLS on HTTP by default)",
-            )
-        return errors.ConnectionFailed(f"lost the connection to {where}: {_first_line(text)}",
+        return errors.ConnectionFailed(f"lost the connection to {where}: {_first_line(redact(str(exc)))}",
                                        "check the network and that the node is up, then try again")
     return None
 
 
-def _tls_error(where: str, lowered: str, settings: Any) -> errors.TLSFailed:
-    if "wrong version number" in lowered or "record layer failure" in lowered or "packet length too long" in lowered:
+# OpenSSL's verify codes (X509_V_ERR_*) and reason names: structured fields, not prose
+_CERT_EXPIRED = 10
+_SELF_SIGNED = (18, 19)  # depth-zero self-signed; self-signed in chain
+_HOSTNAME_MISMATCH = 62
+_NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
+
+
+def _tls_error(where: str, chain: list[BaseException], settings: Settings) -> errors.TLSFailed:
+    handshake = _find(chain, ssl.SSLError)
+    verify = _find(chain, ssl.SSLCertVerificationError)
+    if handshake is not None and getattr(handshake, "reason", None) in _NOT_TLS_REASONS:
         return errors.TLSFailed(f"{where} does not speak TLS: it is a plain HTTP port",
                                 "use http:// in --host, or enable TLS on the cluster")
-    if "fingerprint" in lowered:
-        return errors.TLSFailed(f"the certificate of {where} does not match the pinned fingerprint",
-                                "check --fingerprint against the one Elasticsearch printed at first start")
-    if "self-signed" in lowered or "self signed" in lowered:
-        return errors.TLSFailed(f"{where} presents a self-signed certificate that is not trusted",
-                                "pass --ca-certs with its CA (e.g. config/certs/http_ca.crt) or --fingerprint")
-    if "expired" in lowered:
-        return errors.TLSFailed(f"the certificate of {where} has expired", "renew the node's HTTP certificate")
-    if "hostname mismatch" in lowered or "doesn't match" in lowered:
-        return errors.TLSFailed(f"the certificate of {where} is not valid for this host name",
-                                "use the host name the certificate was issued for")
-    if "unable to get local issuer" in lowered or "verify failed" in lowered:
+    if verify is not None:
+        code = getattr(verify, "verify_code", None)
+        if code == _CERT_EXPIRED:
+            return errors.TLSFailed(f"the certificate of {where} has expired", "renew the node's HTTP certificate")
+        if code in _SELF_SIGNED:
+            return errors.TLSFailed(f"{where} presents a self-signed certificate that is not trusted",
+                                    "pass --ca-certs with its CA (e.g. config/certs/http_ca.crt) or --fingerprint")
+        if code == _HOSTNAME_MISMATCH:
+            return errors.TLSFailed(f"the certificate of {where} is not valid for this host name",
+                                    "use the host name the certificate was issued for")
         hint = "the CA in --ca-certs did not sign it: pass the right CA" if settings.ca_certs else \
             "pass --ca-certs with the cluster's CA, or --fingerprint to pin the certificate"
         return errors.TLSFailed(f"the certificate of {where} is not trusted", hint)
+    if settings.fingerprint and handshake is None:
+        # with a pin, chain verification is off: a TLS error after a completed handshake is the pin
+        return errors.TLSFailed(f"the certificate of {where} does not match the pinned fingerprint",
+                                "check --fingerprint against the one Elasticsearch printed at first start")
     return errors.TLSFailed(f"TLS failed with {where}", "check --ca-certs, --fingerprint and the https:// scheme")
 
 
-def _api_error(exc: Any, where: str, action: str) -> errors.OrxError:
-    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a client error (ApiError), or None for a transport error."""
+    meta = getattr(exc, "meta", None)
+    status = getattr(meta, "status", None) or getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def classify_auth_failure(exc: BaseException) -> str:
+    """What a 401 says about the key, from Elasticsearch's own fields of the answer
+    (`additional_unsuccessful_credentials`, `reason`): 'expired', 'invalidated',
+    'wrong-secret', 'unknown-id', or 'rejected' when it does not say."""
+    body = getattr(exc, "body", None)
+    texts = []
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        for node in [err] + list(err.get("root_cause") or []):
+            texts.append(str(node.get("additional_unsuccessful_credentials") or ""))
+            texts.append(str(node.get("reason") or ""))
+    text = " ".join(texts).lower()
+    if "expired" in text:
+        return "expired"
+    if "invalidated" in text:
+        return "invalidated"
+    if "invalid credentials" in text:
+        return "wrong-secret"
+    if "unable to find" in text or "no api key" in text:
+        return "unknown-id"
+    return "rejected"
+
+
+def describe_auth_failure(reason: str, key_id: str | None) -> str:
+    """One phrase for a reason of classify_auth_failure: `logs` and `check` say the same."""
+    with_id = f" (id {key_id})" if key_id else ""
+    return {
+        "expired": f"the API key{with_id} has expired",
+        "invalidated": f"the API key{with_id} has been invalidated (revoked)",
+        "wrong-secret": f"the API key secret is wrong for key id {key_id}" if key_id else "the API key secret is wrong",
+        "unknown-id": f"no API key with id {key_id} exists on this cluster" if key_id else
+        "no such API key on this cluster",
+    }.get(reason, f"the API key{with_id} is wrong, expired or invalidated")
+
+
+def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.OrxError:
+    where = settings.url
+    status = status_of(exc)
     error_type, reason = error_details(exc)
     if status == 401:
+        why = describe_auth_failure(classify_auth_failure(exc), settings.id)
         return errors.AuthenticationFailed(
-            f"{where} rejected the credentials (wrong, expired or invalidated API key)",
+            f"{where} rejected the credentials: {why}",
             "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
         )
     if status == 403:
@@ -173,7 +243,7 @@ def _api_error(exc: Any, where: str, action: str) -> errors.OrxError:
     if status == 404 and error_type == "index_not_found_exception":
         return errors.IndexNotFound(f"no index matches: {reason}",
                                     "check `indexes` (orx-elastic configure --indexes 'app-*,*log*')")
-    if status in (429, 502, 503, 504):
+    if status in RETRY_STATUSES:
         return errors.ClusterUnavailable(f"{where} is overloaded or unavailable (HTTP {status}): {reason}",
                                          "try again in a moment")
     if status == 400 and "api keys are not enabled" in reason.lower():
@@ -197,19 +267,32 @@ def error_details(exc: Any) -> tuple[str, str]:
     return error_type, _first_line(redact(reason))[:400]
 
 
-def _flatten(exc: BaseException) -> str:
-    """The message of an exception and of everything it wraps (TLS reasons hide deep inside)."""
-    parts, seen = [], set()
-    pending: list[Any] = [exc]
+def cause_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: transport `errors`, __cause__, __context__."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        parts.append(f"{type(current).__name__}: {current}")
-        pending.extend([getattr(current, "errors", None) and current.errors[0] if getattr(current, "errors", None) else None,
-                        current.__cause__, current.__context__])
-    return " | ".join(parts)
+        yield current
+        wrapped = getattr(current, "errors", None)
+        if isinstance(wrapped, (tuple, list)):
+            pending.extend(item for item in wrapped if isinstance(item, BaseException))
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        pending.extend([current.__cause__, current.__context__])
+
+
+def _find(chain: list[BaseException], kind: type[BaseException] | tuple[type[BaseException], ...]
+          ) -> BaseException | None:
+    return next((item for item in chain if isinstance(item, kind)), None)
+
+
+def _name_resolution_error() -> type[BaseException]:
+    from urllib3.exceptions import NameResolutionError
+
+    return NameResolutionError
 
 
 def _first_line(text: str) -> str:

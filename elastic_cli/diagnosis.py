@@ -19,11 +19,16 @@ import ssl
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from elastic_cli.api_keys import epoch_ms_to_iso
 from elastic_cli.connection import body_of as _body
+from elastic_cli.connection import classify_auth_failure, describe_auth_failure, status_of
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
 
 OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"
 STATUSES = (OK, WARNING, FAILURE, SKIPPED)
@@ -74,15 +79,6 @@ def finding(check_id: str, status: str, detail: str = "", fix: str = "", **data:
     return Finding(check_id, status, TITLES[check_id], detail, fix, data)
 
 
-def has_failure(findings: Sequence[Finding]) -> bool:
-    return any(f.status == FAILURE for f in findings)
-
-
-def summary(findings: Sequence[Finding]) -> str:
-    counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
-    return ", ".join(f"{n} {s if s != FAILURE else 'failed'}" for s, n in counts.items() if n)
-
-
 class Deadline:
     """The overall budget of the run; every request gets min(timeout, what is left)."""
 
@@ -104,15 +100,6 @@ class Deadline:
 # ---------------------------------------------------------------- host parsing
 
 
-def host_port(settings: Any) -> tuple[str, str, int]:
-    """(scheme, hostname without brackets, port) from settings.host / settings.port."""
-    scheme, _, rest = settings.host.partition("://")
-    hostname = rest.strip("/")
-    if hostname.startswith("[") and hostname.endswith("]"):
-        hostname = hostname[1:-1]
-    return scheme.lower(), hostname, int(settings.port)
-
-
 def _is_local(hostname: str) -> bool:
     if hostname == "localhost":
         return True
@@ -126,8 +113,8 @@ def _is_local(hostname: str) -> bool:
 # ---------------------------------------------------------------- 1. TCP
 
 
-def check_connect(settings: Any, deadline: Deadline) -> Finding:
-    _, hostname, port = host_port(settings)
+def check_connect(settings: Settings, deadline: Deadline) -> Finding:
+    hostname, port = settings.endpoint.hostname, settings.port
     where = f"{hostname}:{port}"
     timeout = deadline.bound(settings.timeout)
     try:
@@ -226,7 +213,7 @@ def is_self_signed(der: bytes) -> bool | None:
     try:
         _, cert_start, _ = _der_read(der, 0)
         _, tbs_start, tbs_end = _der_read(der, cert_start)
-        parts = []
+        parts: list[tuple[int, bytes]] = []
         offset = tbs_start
         while offset < tbs_end and len(parts) < 7:
             tag, start, end = _der_read(der, offset)
@@ -240,8 +227,8 @@ def is_self_signed(der: bytes) -> bool | None:
         return None
 
 
-def check_tls(settings: Any, deadline: Deadline) -> Finding:
-    scheme, hostname, port = host_port(settings)
+def check_tls(settings: Settings, deadline: Deadline) -> Finding:
+    scheme, hostname, port = settings.endpoint.scheme, settings.endpoint.hostname, settings.port
     timeout = deadline.bound(settings.timeout)
     return _check_https(settings, hostname, port, timeout) if scheme == "https" else \
         _check_plain(hostname, port, timeout)
@@ -272,7 +259,7 @@ def _check_plain(hostname: str, port: int, timeout: float) -> Finding:
                    "check that this port is Elasticsearch's HTTP port (not 9300, the transport port)", scheme="http")
 
 
-def _check_https(settings: Any, hostname: str, port: int, timeout: float) -> Finding:
+def _check_https(settings: Settings, hostname: str, port: int, timeout: float) -> Finding:
     from elastic_cli.connection import normalize_fingerprint
     from elastic_cli.errors import ConfigError
 
@@ -318,7 +305,7 @@ def _check_https(settings: Any, hostname: str, port: int, timeout: float) -> Fin
     return finding("tls", OK, f"{version}, certificate verified by {trusted_by}", **data)
 
 
-def _untrusted(settings: Any, hostname: str, port: int, timeout: float, exc: ssl.SSLCertVerificationError) -> Finding:
+def _untrusted(settings: Settings, hostname: str, port: int, timeout: float, exc: ssl.SSLCertVerificationError) -> Finding:
     code, message = exc.verify_code, (exc.verify_message or str(exc))
     try:
         der, _ = tls_handshake(hostname, port, timeout, _unverified_context())
@@ -365,11 +352,7 @@ def _handshake_failed(hostname: str, port: int, timeout: float, exc: BaseExcepti
 
 
 
-def _status_of(exc: BaseException) -> int | None:
-    return getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
-
-
-def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
+def _reason(exc: BaseException, settings: Settings, action: str) -> tuple[str, str]:
     """(message, fix) for an exception raised by the client."""
     from elastic_cli.connection import translate
     from elastic_cli.errors import OrxError
@@ -383,51 +366,15 @@ def _reason(exc: BaseException, settings: Any, action: str) -> tuple[str, str]:
     return f"{type(exc).__name__}: {redact(str(exc))[:300]}", "run again with --debug"
 
 
-def classify_auth_failure(exc: BaseException) -> str:
-    """What a 401 says about the key: 'expired', 'invalidated', 'wrong-secret', 'unknown-id' or 'rejected'."""
-    body = getattr(exc, "body", None)
-    texts = []
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        for node in [err] + list(err.get("root_cause") or []):
-            texts.append(str(node.get("additional_unsuccessful_credentials") or ""))
-            texts.append(str(node.get("reason") or ""))
-    text = " ".join(texts).lower()
-    if "expired" in text:
-        return "expired"
-    if "invalidated" in text:
-        return "invalidated"
-    if "invalid credentials" in text:
-        return "wrong-secret"
-    if "unable to find" in text or "no api key" in text:
-        return "unknown-id"
-    return "rejected"
-
-
-def _epoch_ms_to_iso(value: Any) -> str | None:
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
-
-
-def check_auth(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -> Finding:
-    with_id = f" (key id {key_id})" if key_id else ""
+def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
     try:
         me = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.authenticate())
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
-        if _status_of(exc) == 401:
+        if status_of(exc) == 401:
             why = classify_auth_failure(exc)
             fix = ("create a new key with `orx-elastic create-key --save`, or fix id/api_key with "
                    "`orx-elastic configure`")
-            detail = {
-                "expired": f"the API key{with_id} has expired",
-                "invalidated": f"the API key{with_id} has been invalidated (revoked)",
-                "wrong-secret": f"the API key secret is wrong for key id {key_id}" if key_id else
-                "the API key secret is wrong",
-                "unknown-id": f"no API key with id {key_id} exists on this cluster" if key_id else
-                "no such API key on this cluster",
-            }.get(why, f"the cluster rejected the API key{with_id}: wrong, expired or invalidated")
-            return finding("auth", FAILURE, detail, fix, reason=why, key_id=key_id)
+            return finding("auth", FAILURE, describe_auth_failure(why, key_id), fix, reason=why, key_id=key_id)
         message, fix = _reason(exc, settings, "authenticate")
         return finding("auth", FAILURE, message, fix, key_id=key_id)
     api_key = me.get("api_key") or {}
@@ -453,7 +400,7 @@ def check_auth(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -
     return finding("auth", OK, detail + f", expires {expiration}", **data)
 
 
-def _own_key_expiration(es: Any, settings: Any, deadline: Deadline, key_id: str | None) -> str | None:
+def _own_key_expiration(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> str | None:
     """'never', an ISO time, or None when the key may not look itself up."""
     if not key_id or deadline.expired():
         return None
@@ -463,11 +410,11 @@ def _own_key_expiration(es: Any, settings: Any, deadline: Deadline, key_id: str 
         return None
     for key in body.get("api_keys") or []:
         if key.get("id") == key_id:
-            return _epoch_ms_to_iso(key.get("expiration")) or "never"
+            return epoch_ms_to_iso(key.get("expiration")) or "never"
     return None
 
 
-def check_privileges(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str]) -> Finding:
+def check_privileges(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> Finding:
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.has_privileges(
             index=[{"names": list(patterns), "privileges": ["read"]}]))
@@ -485,14 +432,14 @@ def check_privileges(es: Any, settings: Any, deadline: Deadline, patterns: Seque
                    + ", ".join(p for p in patterns if read[p]) + ")", fix, read=read)
 
 
-def field_caps(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str]) -> dict:
+def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
     fields = [settings.message_field, settings.time_field, settings.tags_field]
     return _body(es.options(request_timeout=deadline.bound(settings.timeout)).field_caps(
         index=",".join(patterns), fields=list(dict.fromkeys(fields)),  # a list: a comma string is URL-encoded
         ignore_unavailable=True, allow_no_indices=True))
 
 
-def check_indices(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
     indices = sorted(caps.get("indices") or [])
     shown = ", ".join(indices[:10]) + (f", ... ({len(indices) - 10} more)" if len(indices) > 10 else "")
     if not indices:
@@ -508,7 +455,7 @@ def check_indices(es: Any, settings: Any, deadline: Deadline, patterns: Sequence
                        indices=indices, count=len(indices))
     total = (body.get("hits") or {}).get("total") or {}
     docs = total.get("value") if isinstance(total, dict) else total
-    data = {"indices": indices, "count": len(indices), "documents": docs}
+    data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
     if not docs:
         return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
                        "ship the backend logs to these indices, or change `indexes`", **data)
@@ -527,10 +474,10 @@ def _where(indices: list[str] | None) -> str:
     return " in " + ", ".join(indices[:5]) + (" ..." if len(indices) > 5 else "")
 
 
-def check_message_field(settings: Any, caps: dict) -> Finding:
+def check_message_field(settings: Settings, caps: dict) -> Finding:
     name = settings.message_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("message_field", FAILURE, f"no matched index has a field {name!r}",
                        "set --message-field to the field that holds the log line (OpenReplay reads `message`)",
@@ -552,10 +499,10 @@ def check_message_field(settings: Any, caps: dict) -> Finding:
     return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(types))} (a phrase search works)", **data)
 
 
-def check_time_field(settings: Any, caps: dict) -> Finding:
+def check_time_field(settings: Settings, caps: dict) -> Finding:
     name = settings.time_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("time_field", FAILURE, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "filters on it (so it finds nothing) and `logs` sorts by it",
@@ -568,10 +515,10 @@ def check_time_field(settings: Any, caps: dict) -> Finding:
     return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
 
 
-def check_tags_field(settings: Any, caps: dict) -> Finding:
+def check_tags_field(settings: Settings, caps: dict) -> Finding:
     name = settings.tags_field
     types = _types(caps, name)
-    data = {"field": name, "types": sorted(types)}
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
         return finding("tags_field", WARNING, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "shows only lines tagged 'error' there, and `logs` filters on it unless --all-levels",
@@ -604,7 +551,7 @@ def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -
     return query
 
 
-def check_marked_logs(es: Any, settings: Any, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
     message_types = sorted(_types(caps, settings.message_field))
     time_is_date = bool(_types(caps, settings.time_field)) and set(_types(caps, settings.time_field)) <= DATE_TYPES
     aggs: dict[str, Any] = {
@@ -651,12 +598,12 @@ def check_marked_logs(es: Any, settings: Any, deadline: Deadline, patterns: Sequ
     return finding("marked_logs", OK, detail, **data)
 
 
-def check_logs_index(es: Any, settings: Any, deadline: Deadline) -> Finding:
+def check_logs_index(es: Any, settings: Settings, deadline: Deadline) -> Finding:
     why = "OpenReplay v1.21+ searches only the index `logs`, and its dashboard refuses to save when it is missing or empty"
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).count(index="logs"))
     except Exception as exc:  # noqa: BLE001
-        status = _status_of(exc)
+        status = status_of(exc)
         if status == 404:
             return finding("logs_index", WARNING, "no index named `logs` (only matters for OpenReplay v1.21+: "
                            + why + ")", "for v1.21+, send the logs to an index (or alias) named `logs`",
@@ -677,10 +624,10 @@ def check_logs_index(es: Any, settings: Any, deadline: Deadline) -> Finding:
 # ---------------------------------------------------------------- the run
 
 
-def run_checks(settings: Any, deadline_seconds: float = DEFAULT_DEADLINE, *,
-               client_factory: Callable[[Any], Any] | None = None,
-               connect: Callable[[Any, Deadline], Finding] = check_connect,
-               tls: Callable[[Any, Deadline], Finding] = check_tls,
+def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *,
+               client_factory: Callable[[Settings], Any] | None = None,
+               connect: Callable[[Settings, Deadline], Finding] = check_connect,
+               tls: Callable[[Settings, Deadline], Finding] = check_tls,
                clock: Callable[[], float] = time.monotonic) -> list[Finding]:
     """Run every check in order; skip what cannot run, with the reason. Always returns all CHECK_IDS."""
     from elastic_cli.settings import split_api_key

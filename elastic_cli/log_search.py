@@ -16,10 +16,11 @@ import heapq
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Sequence
+from functools import partial
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from elastic_cli.connection import body_of
-from elastic_cli.log_fields import KEYWORD_TYPES, TIME_TYPES, FieldPolicy, IndexShape, display_index, resolve_shapes
+from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, resolve_shapes
 from elastic_cli.log_query import LogQuery, build_search_body
 from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.session_token import contains_marker
@@ -181,7 +182,7 @@ def describe_plan(plan: SearchPlan) -> list[str]:
     return lines
 
 
-def message_of(hit: dict, message_field: str) -> Any:
+def message_of(hit: Mapping[str, Any], message_field: str) -> Any:
     """The message Elasticsearch searched: from `fields` for a sub-field (message.keyword),
     else from `_source` by its dotted name."""
     values = (hit.get("fields") or {}).get(message_field)
@@ -190,12 +191,12 @@ def message_of(hit: dict, message_field: str) -> Any:
     return _get_field(hit.get("_source") or {}, message_field)
 
 
-def _get_field(source: dict, name: str) -> Any:
+def _get_field(source: Mapping[str, Any], name: str) -> Any:
     if name in source:
         return source[name]
     node: Any = source
     for part in name.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if not isinstance(node, Mapping) or part not in node:
             return None
         node = node[part]
     return node
@@ -268,7 +269,7 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     for group in plan.groups:
         q = plan.query_for(group)
         search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
-        walks.append(walk(es, search, keep=lambda hit, q=q: is_session_line(hit, q), prefetch=prefetch,
+        walks.append(walk(es, search, keep=partial(is_session_line, q=q), prefetch=prefetch,
                           stats=stats.new_stream(), on_page=counted))
         streams.append(_described(walks[-1], group, start_ms))
     try:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elastic_cli.settings import mask_secret
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
 
 V120 = "OpenReplay up to v1.20 (Preferences > Integrations > Elasticsearch)"
 V121 = "OpenReplay v1.21 and later"
 
 
-def dashboard_forms(settings: Any, reveal: bool = False) -> dict[str, dict[str, Any]]:
+def dashboard_forms(settings: Settings, reveal: bool = False) -> dict[str, dict[str, Any]]:
     secret = settings.api_key if reveal else mask_secret(settings.api_key)
     return {
         V120: {

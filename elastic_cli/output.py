@@ -12,7 +12,12 @@ import csv
 import json
 import re
 import sys
-from typing import IO, Any, Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+    from rich.text import Text
 
 from elastic_cli import log_table
 
@@ -39,7 +44,7 @@ def is_terminal(stream: IO | None = None) -> bool:
         return False
 
 
-def console(stderr: bool = False, color: bool | None = None, stream: IO | None = None):
+def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | None = None) -> Console:
     """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
     from rich.console import Console
 
@@ -52,7 +57,7 @@ def console(stderr: bool = False, color: bool | None = None, stream: IO | None =
                    width=None if on_terminal else 4096)
 
 
-def _text(value: Any, style: str | None = None):
+def _text(value: Any, style: str | None = None) -> Text:
     from rich.text import Text
 
     return Text(inert(value), style=style or "")
@@ -327,7 +332,7 @@ class Progress:
     """A spinner with a count on stderr, only when stderr is a terminal (nothing when piped)."""
 
     def __init__(self, enabled: bool = True, color: bool | None = None):
-        self._status = None
+        self._status: Status | None = None
         self.color = color
         self.enabled = enabled and is_terminal(sys.stderr)
 

@@ -11,9 +11,9 @@ whose value is not a token or an id is counted as unparsed, never a crash.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
 from elastic_cli.log_fields import FieldPolicy, error_filter

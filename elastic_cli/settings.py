@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from elastic_cli.endpoint import DEFAULT_PORT, Endpoint, parse_host
 from elastic_cli.errors import ConfigError, UsageError
 
 ENV_PREFIX = "ORX_ELASTIC_"
 DEFAULT_PROFILE = "default"
-DEFAULT_PORT = 9200
 
 
 def _parse_bool(value: Any) -> bool:
@@ -100,26 +100,43 @@ KEYS_BY_NAME = {key.name: key for key in KEYS}
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings of one profile; `sources` says where each value came from."""
+    """Resolved settings of one profile; `sources` says where each value came from
+    (flag, env NAME, file (profile P), default). Fields follow KEYS, which holds
+    their defaults, parsers and help; `resolve` is the way to build one."""
 
-    values: Mapping[str, Any] = field(repr=False)  # holds the api_key: never in a repr or traceback
-    sources: Mapping[str, str]
     profile: str
     path: Path
+    host: str  # scheme://host[/path prefix], no port
+    port: int
+    id: str | None
+    api_key: str | None = field(repr=False)  # never in a repr or traceback
+    indexes: str
+    ca_certs: str | None
+    fingerprint: str | None
+    verify_certs: bool
+    timeout: float
+    message_field: str
+    time_field: str
+    tags_field: str
+    sources: Mapping[str, str]
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def values(self) -> dict[str, Any]:
+        """The profile keys and their values, in KEYS order (as `config show` lists them)."""
+        return {key.name: getattr(self, key.name) for key in KEYS}
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Scheme, host name, port and path prefix, parsed by the one parser."""
+        return replace(parse_host(self.host), port=self.port)
 
     @property
     def url(self) -> str:
-        return f"{self.values['host']}:{self.values['port']}"
+        return self.endpoint.url(None)
 
     @property
     def index_patterns(self) -> list[str]:
-        return split_indexes(self.values["indexes"])
+        return split_indexes(self.indexes)
 
 
 def split_indexes(indexes: str) -> list[str]:
@@ -129,17 +146,13 @@ def split_indexes(indexes: str) -> list[str]:
 # ---------------------------------------------------------------- file location
 
 
-def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """The platform's config place: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
-    if environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(environ[ENV_PREFIX + "CONFIG"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "orx-elastic" / "config.yaml"
+def default_config_path() -> Path:
+    """The platform's config place, as click knows it: XDG_CONFIG_HOME or ~/.config on Linux,
+    Application Support on macOS, APPDATA on Windows. --config / ORX_ELASTIC_CONFIG (read by
+    click, in cli.py) override it."""
+    import click
+
+    return Path(click.get_app_dir("orx-elastic")) / "config.yaml"
 
 
 # ---------------------------------------------------------------- reading
@@ -256,8 +269,9 @@ def resolve(
     environ: Mapping[str, str] = os.environ,
     require_profile: bool = False,
 ) -> Settings:
-    """Merge flags > environment > profile > defaults, validating every value."""
-    name = profile or environ.get(ENV_PREFIX + "PROFILE") or config.default_profile
+    """Merge flags > environment > profile > defaults, validating every value.
+    `profile` is --profile or ORX_ELASTIC_PROFILE (read by click, in cli.py)."""
+    name = profile or config.default_profile
     if require_profile and config.exists and name not in config.profiles:
         known = ", ".join(sorted(config.profiles)) or "none"
         raise ConfigError(f"no profile '{name}' in {config.path} (profiles: {known})", "run `orx-elastic configure --profile NAME`")
@@ -285,55 +299,18 @@ def resolve(
     if form == "encoded" and _rank(sources["api_key"]) >= _rank(sources["id"]):
         values["id"], values["api_key"] = key_id, secret
         sources["id"] = sources["api_key"]
-    host, port = split_host(values["host"])
-    values["host"] = host
-    # a port inside the host URL wins over a port from a weaker source (env URL > file port)
-    if port is not None and _rank(sources["host"]) > _rank(sources["port"]):
-        values["port"], sources["port"] = port, sources["host"]
-    return Settings(values=values, sources=sources, profile=name, path=config.path)
+    address = parse_host(values["host"])
+    values["host"] = address.host
+    # a host from a stronger source brings its own port, 9200 when it names none: a port
+    # saved for another host must not follow a new one (an explicit --port still wins)
+    if _rank(sources["host"]) > _rank(sources["port"]):
+        values["port"], sources["port"] = address.port or DEFAULT_PORT, sources["host"]
+    return Settings(profile=name, path=config.path, sources=sources, **values)
 
 
 def _rank(source: str) -> int:
     """Strength of a source: flag > env > file > default."""
     return {"flag": 3, "env": 2, "file": 1}.get(source.split(" ")[0], 0)
-
-
-def split_host(text: str) -> tuple[str, int | None]:
-    """`https://es:9243/` -> ('https://es', 9243); no scheme means https (Elasticsearch's default since 8.0)."""
-    from urllib.parse import urlsplit
-
-    text = text.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"host {text[:60]!r} is not an http(s) address", "use e.g. https://es.example.com:9200")
-    try:
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"host {text[:60]!r} has an invalid port") from None
-    hostname = parts.hostname
-    if ":" in hostname:  # IPv6 literal
-        hostname = f"[{hostname}]"
-    return f"{parts.scheme}://{hostname}", port
-
-
-def parse_cloud_id(cloud_id: str) -> tuple[str, int]:
-    """An Elastic Cloud id (`name:base64(domain$es_uuid$kibana_uuid)`) -> (https host, port)."""
-    import base64
-    import binascii
-
-    try:
-        _, _, encoded = cloud_id.strip().rpartition(":")
-        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
-        domain, es_uuid = decoded.split("$")[:2]
-        port = 443
-        if ":" in domain:
-            domain, _, port_text = domain.rpartition(":")
-            port = int(port_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise UsageError("the cloud id is not valid", "copy it from the Elastic Cloud console (name:base64...)") from None
-    return f"https://{es_uuid}.{domain}", port
 
 
 def mask_secret(secret: str | None) -> str:
@@ -350,19 +327,12 @@ def mask_secret(secret: str | None) -> str:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock beside the file, so read-modify-write cycles do not interleave."""
-    lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            import fcntl
+    """An exclusive lock beside the file (fcntl on Unix, msvcrt on Windows, by filelock),
+    so read-modify-write cycles of concurrent writers do not interleave."""
+    from filelock import FileLock  # only writers pay for the import
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except ImportError:  # Windows: rename is still atomic, only the merge may race
-            pass
+    with FileLock(path.with_name(path.name + ".lock"), mode=0o600):
         yield
-    finally:
-        os.close(fd)
 
 
 def _ensure_dir(directory: Path) -> None:

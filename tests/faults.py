@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -50,6 +51,8 @@ class LoopbackServer:
         self.port = self.sock.getsockname()[1]
         self.closed = threading.Event()
         self.connections: list[socket.socket] = []
+        self.seen: list[tuple[str, str]] = []  # (method, path) of requests, for handlers that note them
+        self.times: list[float] = []  # when each counted request arrived
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -82,6 +85,7 @@ class LoopbackServer:
     def count(self) -> int:
         with self.lock:
             self.requests += 1
+            self.times.append(time.monotonic())
             return self.requests
 
     def close(self) -> None:
@@ -103,15 +107,17 @@ def serving(handle, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServe
         server.close()
 
 
-def answer_status(status: int, reason: str):
-    """Every request gets `status` (e.g. 429, 503) with a small JSON error body."""
+def answer_status(status: int, reason: str, retry_after: int | None = None):
+    """Every request gets `status` (e.g. 429, 503) with a small JSON error body
+    (and a Retry-After header, in seconds, when given)."""
     body = ('{"error":{"type":"test","reason":"%s"},"status":%d}' % (reason, status)).encode()
+    extra = b"Retry-After: %d\r\n" % retry_after if retry_after is not None else b""
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
         while _read_request(conn):
             server.count()
             conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
-                         b"Content-Length: %d\r\n\r\n" % (status, reason.encode(), len(body)) + body)
+                         % (status, reason.encode()) + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
     return handle
 
 
@@ -176,5 +182,75 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
         pump(conn, upstream, False)
         back.join(30)
         upstream.close()
+
+    return handle
+
+
+def _read_whole_request(conn: socket.socket) -> tuple[bytes, bytes]:
+    """(head, body) of one HTTP request; (b"", b"") when the peer hung up."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b"", b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
+def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | None = None):
+    """A reverse proxy to the real node on `port`; it notes each request as (method, path) in
+    `server.seen`. With `prefix` (e.g. /es) it serves only under that path, as a proxy that
+    routes by path: elsewhere 404. With `answer_anyway=(method, path, status)` the first such
+    request is forwarded, the node's answer dropped, and `status` sent instead: a gateway
+    timeout after the node did the work."""
+    wanted = prefix.encode()
+    state = {"answered_anyway": False}
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        while True:
+            head, body = _read_whole_request(conn)
+            if not head:
+                return
+            server.count()
+            request_line, _, rest = head.partition(b"\r\n")
+            method, target, version = request_line.split(b" ", 2)
+            with server.lock:
+                server.seen.append((method.decode(), target.decode().split("?")[0]))
+            if wanted and not (target == wanted or target.startswith(wanted + b"/") or target.startswith(wanted + b"?")):
+                note = b"not under " + wanted
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+                             % len(note) + note)
+                continue
+            target = target[len(wanted):] or b"/"
+            headers = [line for line in rest.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+            upstream = socket.create_connection(("127.0.0.1", port))
+            upstream.sendall(b" ".join([method, target, version]) + b"\r\n"
+                             + b"\r\n".join(headers + [b"Connection: close"]) + b"\r\n\r\n" + body)
+            answer = b""
+            while True:
+                chunk = upstream.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            upstream.close()
+            if answer_anyway and not state["answered_anyway"] and \
+                    method.decode() in answer_anyway[0].split("|") and target.decode().split("?")[0] == answer_anyway[1]:
+                state["answered_anyway"] = True
+                note = b'{"error":{"type":"gateway_timeout","reason":"upstream too slow"},"status":%d}' % answer_anyway[2]
+                answer = (b"HTTP/1.1 %d Gateway Timeout\r\nContent-Type: application/json\r\n"
+                          b"X-elastic-product: Elasticsearch\r\nContent-Length: %d\r\n\r\n"
+                          % (answer_anyway[2], len(note)) + note)
+            conn.sendall(answer)
 
     return handle

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
+    from elastic_cli.settings import Settings
 
 
 @click.command()
@@ -13,7 +19,7 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Seconds for the whole run; checks left after it are skipped.")
 @click.pass_obj
-def check(app, output: str, deadline: float, **params) -> None:
+def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
     """Check the connection, the key, the indices and the logs, in order, and say what to fix.
 
     \b
@@ -51,7 +57,7 @@ def check(app, output: str, deadline: float, **params) -> None:
                           failed[0].fix or None)
 
 
-def nothing_configured(settings) -> bool:
+def nothing_configured(settings: Settings) -> bool:
     """No config file, and neither where to connect nor a key came from a flag or the environment:
     checking localhost:9200 would only report a refused connection."""
     given = {settings.sources[name] for name in ("host", "api_key", "id")} - {"default"}

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
 
 
 @click.group()
@@ -23,7 +28,7 @@ def config() -> None:
 @click.option("--reveal", is_flag=True, help="Show the api_key in full.")
 @output_option()
 @click.pass_obj
-def show(app, reveal: bool, output: str, **params) -> None:
+def show(app: AppContext, reveal: bool, output: str, **params: Any) -> None:
     """Print the active settings, where each came from, and OpenReplay's form values.
 
     \b
@@ -39,7 +44,7 @@ def show(app, reveal: bool, output: str, **params) -> None:
     resolved = app.settings(settings_flags(params))
     register_secret(resolved.api_key)
 
-    def shown(name):
+    def shown(name: str) -> Any:
         value = resolved.values[name]
         return mask_secret(value) if name == "api_key" and not reveal else value
 
@@ -61,14 +66,14 @@ def show(app, reveal: bool, output: str, **params) -> None:
 NOT_SET = "(not set)"
 
 
-def or_not_set(value):
+def or_not_set(value: Any) -> Any:
     """An empty value said in words: a blank cell reads as a rendering bug."""
     return NOT_SET if value is None or value == "" else value
 
 
 @config.command()
 @click.pass_obj
-def path(app) -> None:
+def path(app: AppContext) -> None:
     """Print the config file's path (it may not exist yet).
 
     \b

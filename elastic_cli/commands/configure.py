@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.endpoint import parse_host
 from elastic_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from elastic_cli.cli import AppContext
 
 PROMPTED = ("host", "port", "id", "api_key", "indexes")
 
@@ -16,7 +21,7 @@ PROMPTED = ("host", "port", "id", "api_key", "indexes")
 @connection_options
 @click.option("--default", "make_default", is_flag=True, help="Make this profile the default one.")
 @click.pass_obj
-def configure(app, make_default: bool, **params) -> None:
+def configure(app: AppContext, make_default: bool, **params: Any) -> None:
     """Write host, port, id, api_key and indexes (and TLS options) to a profile.
 
     Flags write only what they name; run in a terminal without flags, it asks
@@ -41,10 +46,10 @@ def configure(app, make_default: bool, **params) -> None:
             raise UsageError("nothing to configure", "pass flags such as --host and --api-key, or run in a terminal")
         updates = _ask(config.profiles.get(profile, {}))
     if "host" in updates:
-        host, port = settings.split_host(str(updates["host"]))
-        updates["host"] = host
-        if port is not None and flags.get("port") is None:
-            updates["port"] = port
+        where = parse_host(str(updates["host"]))
+        updates["host"] = where.host
+        if "port" not in updates:  # a new host without a port means 9200, not the port saved for the old one
+            updates["port"] = where.port  # None: drop the saved port, the default applies
     if "api_key" in updates:
         key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
         updates["api_key"] = secret
@@ -55,7 +60,8 @@ def configure(app, make_default: bool, **params) -> None:
     # validate every value before touching the file
     try:
         for name, value in updates.items():
-            settings.KEYS_BY_NAME[name].parse(value)
+            if value is not None:
+                settings.KEYS_BY_NAME[name].parse(value)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{name} {exc}") from None
     settings.save_profile(config.path, profile, updates, make_default=make_default)
@@ -64,11 +70,11 @@ def configure(app, make_default: bool, **params) -> None:
         click.echo("next: orx-elastic check", err=True)
 
 
-def _ask(current: dict) -> dict:
+def _ask(current: dict[str, Any]) -> dict[str, Any]:
     from elastic_cli import settings
     from elastic_cli.redaction import register_secret
 
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for name in PROMPTED:
         key = settings.KEYS_BY_NAME[name]
         default = current.get(name, key.default)

@@ -7,12 +7,22 @@ client, and the error refinement for API key requests.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
 from elastic_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from elasticsearch import Elasticsearch
+
+    from elastic_cli.api_keys import CreatedKey
+    from elastic_cli.cli import AppContext
+    from elastic_cli.errors import OrxError
+    from elastic_cli.settings import Settings
 
 ADMIN_HINT = ("pass --username (the password is asked, or env ORX_ELASTIC_PASSWORD) or --admin-api-key "
               "for a user with the manage_api_key or manage_own_api_key privilege")
@@ -74,7 +84,7 @@ def admin_from_params(params: dict[str, Any], need_password: bool = True) -> Adm
     return Admin(username, password, admin_api_key)
 
 
-def admin_client(settings: Any, admin: Admin):
+def admin_client(settings: Settings, admin: Admin) -> Elasticsearch:
     """A client authenticated as the admin: user + password, the admin key, or the profile's own key."""
     from dataclasses import replace
 
@@ -85,6 +95,8 @@ def admin_client(settings: Any, admin: Admin):
     if admin.username:
         return build_client(settings, basic_auth=(admin.username, admin.password or ""))
     if admin.admin_api_key:
+        key_id: str | None
+        secret: str | None
         text = admin.admin_api_key.strip()
         if ":" in text:
             key_id, _, secret = text.partition(":")
@@ -96,13 +108,13 @@ def admin_client(settings: Any, admin: Admin):
         if not key_id or not secret:
             raise UsageError("--admin-api-key is missing its id or its secret", "pass id:api_key or the encoded form")
         register_secret(secret)
-        return build_client(replace(settings, values={**settings.values, "id": key_id, "api_key": secret}))
+        return build_client(replace(settings, id=key_id, api_key=secret))
     if not settings.api_key:
         raise UsageError("no credentials that may create API keys", ADMIN_HINT)
     return build_client(settings)
 
 
-def key_errors(settings: Any, action: str, who: str):
+def key_errors(settings: Settings, action: str, who: str) -> AbstractContextManager[None]:
     """translated_errors, with messages and fixes that fit API key requests."""
     from elastic_cli.connection import translated_errors
 
@@ -110,7 +122,7 @@ def key_errors(settings: Any, action: str, who: str):
                              refine=lambda mapped, exc: refine_error(mapped, exc, settings, action, who))
 
 
-def refine_error(mapped: Any, exc: Any, settings: Any, action: str, who: str):
+def refine_error(mapped: Any, exc: Any, settings: Settings, action: str, who: str) -> OrxError:
     from elastic_cli import errors
     from elastic_cli.api_keys import server_reason
 
@@ -149,7 +161,7 @@ def refine_error(mapped: Any, exc: Any, settings: Any, action: str, who: str):
     return mapped
 
 
-def _disabled(where: str):
+def _disabled(where: str) -> OrxError:
     from elastic_cli import errors
 
     return errors.ClusterUnavailable(f"API keys are disabled on {where}",
@@ -169,8 +181,8 @@ def _disabled(where: str):
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format.")
 @click.pass_obj
-def create_key(app, name: str | None, expiration: str | None, guide_body: bool, dry_run: bool, save: bool,
-               output: str, **params) -> None:
+def create_key(app: AppContext, name: str | None, expiration: str | None, guide_body: bool, dry_run: bool, save: bool,
+               output: str, **params: Any) -> None:
     """Create an API key that can only read the log indices, for OpenReplay and for `check`/`logs`.
 
     Authenticates with a user or key that may create API keys (manage_api_key or
@@ -216,7 +228,7 @@ def create_key(app, name: str | None, expiration: str | None, guide_body: bool, 
     _show(app, created, output, saved_to)
 
 
-def _save(app, settings, created, patterns) -> str:
+def _save(app: AppContext, settings: Settings, created: CreatedKey, patterns: list[str]) -> str:
     from elastic_cli.settings import save_profile
 
     updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
@@ -233,7 +245,7 @@ def _save(app, settings, created, patterns) -> str:
     return f"{settings.path} (profile {settings.profile})"
 
 
-def _show(app, created, output: str, saved_to: str | None) -> None:
+def _show(app: AppContext, created: CreatedKey, output: str, saved_to: str | None) -> None:
     from elastic_cli import output as out
 
     if output == "json":

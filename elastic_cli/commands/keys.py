@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from elastic_cli.commands.create_key import admin_auth_options, admin_client, admin_from_params, key_errors
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from elastic_cli.cli import AppContext
 
 
 @click.group()
@@ -15,7 +22,7 @@ def keys() -> None:
 
     Each needs credentials that may manage API keys (--username or
     --admin-api-key), like create-key.
-    
+
     \b
     Examples:
       orx-elastic keys list --username elastic
@@ -29,7 +36,7 @@ def keys() -> None:
 @click.option("--all", "everything", is_flag=True, help="Every API key visible to you, not only orx-elastic's.")
 @output_option()
 @click.pass_obj
-def list_(app, everything: bool, output: str, **params) -> None:
+def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None:
     """List the keys whose metadata says created_by: orx-elastic (newest first).
 
     \b
@@ -61,7 +68,7 @@ def list_(app, everything: bool, output: str, **params) -> None:
 @connection_options
 @admin_auth_options
 @click.pass_obj
-def invalidate(app, key_id: str | None, name: str | None, **params) -> None:
+def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: Any) -> None:
     """Invalidate a key by its id, or every key with a name: it stops working at once.
 
     \b
@@ -83,7 +90,7 @@ def invalidate(app, key_id: str | None, name: str | None, **params) -> None:
         app.warn(f"profile '{settings.profile}' used this key: create a new one with `orx-elastic create-key --save`")
 
 
-def _report_invalidation(app, result, what: str) -> None:
+def _report_invalidation(app: AppContext, result: Any, what: str) -> None:
     from elastic_cli.errors import RequestRejected
 
     if result.errors:
@@ -109,7 +116,7 @@ def _report_invalidation(app, result, what: str) -> None:
               "once OpenReplay's form has the new one).")
 @output_option()
 @click.pass_obj
-def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) -> None:
+def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, **params: Any) -> None:
     """Replace the profile's key with a new one, then invalidate the old one.
 
     In order: read the old key (name, patterns, lifetime), create the new key,
@@ -178,8 +185,7 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
     # check what was saved, read back from the file, with the connection settings in use
     try:
         stored = load_config_file(settings.path).profiles.get(settings.profile, {})
-        new_settings = replace(settings, values={**settings.values, "id": stored.get("id"),
-                                                 "api_key": stored.get("api_key")})
+        new_settings = replace(settings, id=stored.get("id"), api_key=stored.get("api_key"))
         with key_errors(new_settings, "authenticate", "the new key"):
             api_keys.authenticate(build_client(new_settings, max_retries=1))
     except BaseException:
@@ -205,7 +211,7 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
                    "; paste the new id and api_key into OpenReplay's Elasticsearch form", err=True)
 
 
-def _privileges(descriptors) -> list:
+def _privileges(descriptors: dict[str, Any]) -> list[Any]:
     import json
 
     simplified = []
@@ -216,7 +222,7 @@ def _privileges(descriptors) -> list:
     return sorted(simplified)
 
 
-def _discard(client, key_id: str, app) -> None:
+def _discard(client: Elasticsearch, key_id: str, app: AppContext) -> None:
     """Invalidate a key this run created and could not use: no orphan keys."""
     from elastic_cli import api_keys
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from elastic_cli.cli import AppContext
+    from elastic_cli.log_query import LogQuery
+    from elastic_cli.log_search import Window
+    from elastic_cli.settings import Settings
 
 DEFAULT_LIMIT = 100
 
@@ -36,10 +46,10 @@ DEFAULT_LIMIT = 100
               help="Hits per request [default: 5000 with --all, else the limit + 1].")
 @click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
-def logs(app, session: str, output: str | None, all_levels: bool, since: str | None, until: str | None,
+def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str, no_session_window: bool, page_size: int | None,
-         explain: bool, **params) -> None:
+         explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
 
     A token or an id finds the lines of both OpenReplay generations:
@@ -96,7 +106,7 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
     _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields)
 
 
-def _explain(app, settings, query, limit: int, window) -> None:
+def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None) -> None:
     from dataclasses import replace
 
     from elastic_cli.log_query import build_search_body, explain_cost
@@ -119,14 +129,14 @@ def _explain(app, settings, query, limit: int, window) -> None:
                    err=True)
 
 
-def _run(app, settings, query, started, fmt: str, limit: int, every: bool, follow: bool, interval: float,
-         lag, page_size: int | None, fields: str | None) -> None:
+def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
+         every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
+         fields: str | None) -> None:
     from elastic_cli import log_search
     from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import IndexNotFound, NoHits
-    from elastic_cli.output import HitWriter, Progress
-
     from elastic_cli.log_fields import FieldPolicy
+    from elastic_cli.output import HitWriter, Progress
 
     patterns = settings.index_patterns
     es = build_client(settings)

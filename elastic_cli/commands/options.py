@@ -35,14 +35,15 @@ def connection_options(func: Callable) -> Callable:
 
 def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
     """Turn the connection flags a command received into settings keys (None = not given)."""
-    from elastic_cli import settings
+    from elastic_cli.endpoint import parse_cloud_id
 
     flags = {name: params.pop(name, None) for name in
              ("host", "port", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",
               "message_field", "time_field", "tags_field")}
     cloud_id = params.pop("cloud_id", None)
     if cloud_id:
-        flags["host"], flags["port"] = settings.parse_cloud_id(cloud_id)
+        cloud = parse_cloud_id(cloud_id)
+        flags["host"], flags["port"] = cloud.host, cloud.port
     insecure = params.pop("insecure", None)
     flags["verify_certs"] = False if insecure else None
     return flags

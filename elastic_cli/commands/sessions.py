@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from elastic_cli.cli import AppContext
+    from elastic_cli.settings import Settings
 
 
 @click.command()
@@ -21,8 +29,8 @@ from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, out
 @click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links (e.g. https://openreplay.example.com).")
 @click.option("--project-id", help="OpenReplay project id, for replay links.")
 @click.pass_obj
-def sessions(app, output: str, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
-             max_sessions: int, openreplay_url: str | None, project_id: str | None, **params) -> None:
+def sessions(app: AppContext, output: str, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
+             max_sessions: int, openreplay_url: str | None, project_id: str | None, **params: Any) -> None:
     """List the sessions whose backend logged errors in a time window, newest first.
 
     Both markers count: openReplaySession.id=<id> (v1.21+) and
@@ -54,7 +62,7 @@ def sessions(app, output: str, since: str, until: str | None, all_levels: bool, 
          openreplay_url, project_id)
 
 
-def _run(app, settings, fmt: str, since, until, errors_only: bool, sort: str, limit: int, max_sessions: int,
+def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool, sort: str, limit: int, max_sessions: int,
          openreplay_url: str | None, project_id: str | None) -> None:
     from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import IndexNotFound, NoHits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import stat
+import sys
 
 import pytest
 import yaml
@@ -43,8 +44,31 @@ def test_profile_from_env_and_default_profile(tmp_path):
     path = write(tmp_path / "c.yaml", "default_profile: prod\nprofiles:\n  prod: {host: https://prod}\n  dev: {host: http://dev}\n")
     config = settings.load_config_file(path)
     assert settings.resolve(config, None, {}, environ={}).host == "https://prod"
-    assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "dev"}).host == "http://dev"
-    assert settings.resolve(config, "dev", {}, environ={"ORX_ELASTIC_PROFILE": "prod"}).host == "http://dev"
+    assert settings.resolve(config, "dev", {}, environ={}).host == "http://dev"
+
+
+def test_config_and_profile_env_are_read_in_one_place(tmp_path, capsys, monkeypatch):
+    from elastic_cli.cli import main
+
+    for name in [n for n in __import__("os").environ if n.startswith("ORX_ELASTIC_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "env.yaml"
+    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(path))
+    monkeypatch.setenv("ORX_ELASTIC_PROFILE", "dev")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["configure", "--host", "http://dev.example"])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    assert yaml.safe_load(path.read_text())["profiles"] == {"dev": {"host": "http://dev.example"}}
+    # resolve itself reads no ORX_ELASTIC_PROFILE: the flag (or click's env) is the one source
+    config = settings.load_config_file(path)
+    assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "other"}).profile == "dev"
+
+
+def test_default_config_path_is_clicks_app_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(tmp_path / "ignored-here.yaml"))
+    if sys.platform.startswith("linux"):
+        assert settings.default_config_path() == tmp_path / "orx-elastic" / "config.yaml"
 
 
 def test_unknown_profile_is_named(tmp_path):
@@ -61,28 +85,18 @@ def test_url_host_sets_port_unless_port_given():
     assert resolved.port == 443
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("es.example.com", ("https://es.example.com", None)),
-    ("http://127.0.0.1:9200", ("http://127.0.0.1", 9200)),
-    ("https://[::1]:9200", ("https://[::1]", 9200)),
-])
-def test_split_host(text, expected):
-    assert settings.split_host(text) == expected
+def test_configure_with_a_new_host_without_port_drops_the_saved_port(tmp_path, capsys, monkeypatch):
+    from elastic_cli.cli import main
 
-
-@pytest.mark.parametrize("text", ["ftp://x", "http://", "https://host:99999"])
-def test_split_host_rejects(text):
-    with pytest.raises(UsageError):
-        settings.split_host(text)
-
-
-def test_cloud_id_gives_https_host_and_port():
-    encoded = base64.b64encode(b"us-east-1.aws.found.io:9243$abc123$kib456").decode()
-    assert settings.parse_cloud_id(f"my-deployment:{encoded}") == ("https://abc123.us-east-1.aws.found.io", 9243)
-    encoded = base64.b64encode(b"eu-west-1.aws.found.io$esuuid$kib").decode()
-    assert settings.parse_cloud_id(f"name:{encoded}") == ("https://esuuid.eu-west-1.aws.found.io", 443)
-    with pytest.raises(UsageError):
-        settings.parse_cloud_id("name:not base64!")
+    for name in [n for n in __import__("os").environ if n.startswith("ORX_ELASTIC_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "c.yaml"
+    for host in ("http://old.example:39473", "http://new.example"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", str(path), "configure", "--host", host])
+        assert exit_info.value.code == 0, capsys.readouterr().err
+    resolved = settings.resolve(settings.load_config_file(path), None, {}, environ={})
+    assert resolved.url == "http://new.example:9200"
 
 
 def test_mask_secret_hides_most_of_the_key():
@@ -264,3 +278,22 @@ def test_any_yaml_document_loads_validated_or_fails_cleanly(tmp_path, document):
     for profile in config.profiles.values():
         for name, value in profile.items():
             assert settings.KEYS_BY_NAME[name].parse(value) == value
+
+
+def test_settings_are_typed_frozen_and_copy_and_pickle_as_values():
+    import copy
+    import dataclasses
+    import pickle
+
+    resolved = settings.resolve(settings.ConfigFile(path=settings.Path("/nonexistent")), None,
+                                {"host": "https://es.example.com:9243/es", "api_key": "s3cret-value"}, environ={})
+    assert [f.name for f in dataclasses.fields(settings.Settings)
+            if f.name not in ("profile", "path", "sources")] == [key.name for key in settings.KEYS]
+    for clone in (copy.copy(resolved), copy.deepcopy(resolved), pickle.loads(pickle.dumps(resolved))):
+        assert clone == resolved and clone.url == "https://es.example.com:9243/es"
+        assert clone.sources["port"] == "flag"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.port = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        resolved.no_such_setting  # noqa: B018 — no __getattr__ that invents values
+    assert "s3cret-value" not in repr(resolved) and "es.example.com" in repr(resolved)
