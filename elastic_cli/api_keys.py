@@ -457,9 +457,16 @@ class ProfileKeyStore:
     def replace(self, key: CreatedKey) -> None:
         from elastic_cli.settings import save_profile
 
+        from elastic_cli.errors import ConfigError
+
         stored = self._stored()  # what the file held (not what env or flags said): restore() puts it back
         self._before = {"id": stored.get("id"), "api_key": stored.get("api_key")}
-        save_profile(self.settings.path, self.settings.profile, {"id": key.id, "api_key": key.api_key})
+        try:
+            save_profile(self.settings.path, self.settings.profile, {"id": key.id, "api_key": key.api_key})
+        except OSError as exc:
+            raise ConfigError(f"could not save the new key to {self.settings.path}: {exc.strerror or exc}",
+                              "make the file and its directory writable, then run `orx-elastic keys rotate` again "
+                              "(the new key was invalidated; the profile keeps the old one)") from None
 
     def verify(self) -> None:
         """Authenticate with the key read back from the file, over the connection settings in use."""

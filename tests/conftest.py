@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import ssl
 import sys
@@ -256,9 +257,24 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
         return sys.stdin.readline().rstrip("\r\n")
 
     click.termui.hidden_prompt_func = hidden_prompt
+    # what a new process starts without: registered secrets and --debug's log handlers
+    from elastic_cli import redaction
+
+    secrets = getattr(redaction, "_secrets", None)
+    saved_secrets = set(secrets) if isinstance(secrets, set) else None
+    if saved_secrets is not None:
+        secrets.clear()
+    loggers = [logging.getLogger(name) for name in ("elastic_transport", "elasticsearch")]
+    saved_logging = [(logger.level, list(logger.handlers)) for logger in loggers]
     try:
         yield out, err
     finally:
+        for logger, (level, handlers) in zip(loggers, saved_logging):
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+        if saved_secrets is not None:
+            secrets.clear()
+            secrets.update(saved_secrets)
         click.termui.hidden_prompt_func = saved_hidden
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.environ.clear()
