@@ -218,6 +218,10 @@ class CliResult:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def returncode(self) -> int:  # subprocess's name, so a test reads the same run in or out of process
+        return self.exit_code
+
     def json(self):
         return json.loads(self.stdout)
 

@@ -6,7 +6,6 @@ import base64
 import json
 import stat
 
-import pytest
 import yaml
 
 from conftest import Env, run_cli
