@@ -341,6 +341,19 @@ def authenticate(client: Any) -> dict[str, Any]:
     return dict(body_of(response))
 
 
+def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]) -> str:
+    """Write the new key to the profile with what this connection needed; returns where, for the user."""
+    from elastic_cli.settings import save_profile
+
+    updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
+               "indexes": ",".join(patterns)}
+    for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # given by flag or env, not yet in the file
+        if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
+            updates[name] = settings.values[name]
+    save_profile(settings.path, settings.profile, updates)
+    return f"{settings.path} (profile {settings.profile})"
+
+
 # ---------------------------------------------------------------- rotate
 
 

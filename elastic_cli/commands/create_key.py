@@ -65,17 +65,11 @@ def create_key(app, name: str | None, expiration: str | None, guide_body: bool, 
 
 
 def _save(app, settings, created, patterns) -> str:
-    from elastic_cli.settings import save_profile
+    from elastic_cli.api_keys import save_created_key
 
-    updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
-               "indexes": ",".join(patterns)}
-    for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # what this connection needed
-        if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
-            updates[name] = settings.values[name]
     try:
-        save_profile(settings.path, settings.profile, updates)
+        return save_created_key(settings, created, patterns)
     except Exception:
         app.warn(f"the key {created.id} was created but could not be saved: copy the api_key shown below")
         show_created_key(app, created, "table", None)
         raise
-    return f"{settings.path} (profile {settings.profile})"
