@@ -55,6 +55,8 @@ def split_admin_key(text: str) -> tuple[str, str]:
     from elastic_cli.settings import split_api_key
 
     text = text.strip()
+    key_id: str | None
+    secret: str | None
     if ":" in text:
         key_id, _, secret = text.partition(":")
     else:

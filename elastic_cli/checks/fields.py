@@ -36,7 +36,7 @@ def check_indices(es: Any, settings: Any, deadline: Deadline, patterns: Sequence
                        indices=indices, count=len(indices))
     total = (body.get("hits") or {}).get("total") or {}
     docs = total.get("value") if isinstance(total, dict) else total
-    data = {"indices": indices, "count": len(indices), "documents": docs}
+    data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
     if not docs:
         return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
                        "ship the backend logs to these indices, or change `indexes`", **data)

@@ -141,7 +141,7 @@ def is_self_signed(der: bytes) -> bool | None:
     try:
         _, cert_start, _ = _der_read(der, 0)
         _, tbs_start, tbs_end = _der_read(der, cert_start)
-        parts = []
+        parts: list[tuple[int, bytes]] = []
         offset = tbs_start
         while offset < tbs_end and len(parts) < 7:
             tag, start, end = _der_read(der, offset)

@@ -4,11 +4,14 @@ options, asking for the password, and how a new key is shown."""
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from elastic_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from elastic_cli.admin import AdminCredentials
 
 # one rule for every command that makes a key (create-key, keys rotate): the new secret is shown
 # in full once, by that command, because Elasticsearch cannot show it again; after that only
@@ -31,15 +34,16 @@ def admin_auth_options(func: Callable) -> Callable:
     return func
 
 
-def admin_from_params(params: dict[str, Any], need_password: bool = True):
+def admin_from_params(params: dict[str, Any], need_password: bool = True) -> AdminCredentials:
     """The admin credentials from the options (removed from params); asks for a missing password on a terminal."""
-    from elastic_cli.admin import AdminCredentials
     from elastic_cli.redaction import register_secret
 
     username, password = params.pop("username", None), params.pop("password", None)
     admin_api_key = params.pop("admin_api_key", None)
     register_secret(password)
     register_secret(admin_api_key)
+    from elastic_cli.admin import AdminCredentials
+
     admin = AdminCredentials(username, password, admin_api_key)  # refuses --username with --admin-api-key
     if password and not username and need_password:  # a dry run sends nothing: no credentials needed
         raise UsageError("--password without --username", "pass --username too (env ORX_ELASTIC_USERNAME)")
