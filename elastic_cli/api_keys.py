@@ -460,7 +460,22 @@ class ProfileKeyStore:
     """The profile's key in the config file, for rotate: `settings` are the connection settings in use."""
 
     settings: Any
+    key_id: str = ""  # the key the file holds now: the one to rotate
     _before: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, settings: Any) -> "ProfileKeyStore":
+        """The profile's store; ConfigError unless the config file itself holds a key (not env or flags)."""
+        from elastic_cli.errors import ConfigError
+        from elastic_cli.redaction import register_secret
+        from elastic_cli.settings import split_api_key
+
+        key_id, secret, _ = split_api_key(settings.id, settings.api_key)
+        if not key_id or not settings.sources.get("api_key", "").startswith("file"):
+            raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
+                              "create one with `orx-elastic create-key --save`")
+        register_secret(secret)
+        return cls(settings, key_id)
 
     def _stored(self) -> dict[str, Any]:
         from elastic_cli.settings import load_config_file

@@ -118,8 +118,8 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
 
     In order: read the old key (name, patterns, lifetime), create the new key,
     save it to the profile, check that it authenticates, and only then
-    invalidate the old key. If anything fails before the save, the profile is
-    unchanged; if the new key does not work, the old one is put back.
+    invalidate the old key. If the save or the check fails, the new key is
+    invalidated and the profile keeps the old one.
 
     \b
     Examples:
@@ -128,9 +128,6 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
     """
     from elastic_cli import api_keys
     from elastic_cli.admin import admin_client, key_errors
-    from elastic_cli.errors import ConfigError
-    from elastic_cli.redaction import register_secret
-    from elastic_cli.settings import split_api_key
 
     admin = admin_from_params(params)
     flags = settings_flags(params)
@@ -138,13 +135,10 @@ def rotate(app, keep_privileges: bool, keep_old: bool, output: str, **params) ->
         raise UsageError("rotate replaces the key stored in the profile; --id/--api-key do not apply",
                          "run it without --id and --api-key")
     settings = app.settings(flags, require_profile=True)
-    old_id, old_secret, _ = split_api_key(settings.id, settings.api_key)
-    if not old_id or not settings.sources.get("api_key", "").startswith("file"):
-        raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
-                          "create one with `orx-elastic create-key --save`")
-    register_secret(old_secret)
+    store = api_keys.ProfileKeyStore.of(settings)
+    old_id = store.key_id
     with key_errors(settings, "rotate API keys", admin):
-        rotation = api_keys.rotate(admin_client(settings, admin), old_id, api_keys.ProfileKeyStore(settings),
+        rotation = api_keys.rotate(admin_client(settings, admin), old_id, store,
                                    fallback_patterns=settings.index_patterns, keep_privileges=keep_privileges,
                                    keep_old=keep_old, warn=app.warn)
     for note in rotation.notes:

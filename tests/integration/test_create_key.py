@@ -198,6 +198,36 @@ def test_rotate_rolls_back_when_the_new_key_cannot_be_saved(tmp_path, es_node, l
     assert key_client(es_node, old["id"], old["api_key"]).security.authenticate()["api_key"]["id"] == old["id"]
 
 
+def test_rotate_rolls_back_when_the_new_key_does_not_verify(tmp_path, es_node, log_indices):
+    """api_keys.rotate from Python, as the CLI calls it, with a store whose check of the saved key
+    goes to a closed port: the file is put back, the new key invalidated, the old key still works."""
+    import socket
+
+    from elastic_cli import errors
+    from elastic_cli.settings import load_config_file, resolve
+
+    made = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user, "--indexes", PATTERN,
+               "--save", "-o", "json", password=es_node.admin_password)
+    assert made.exit_code == 0, made.stderr
+    old = made.json()
+    config = tmp_path / "config.yaml"
+    before = config.read_bytes()
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = resolve(load_config_file(config), None, {"port": closed_port}, environ={})
+    warnings: list = []
+    with pytest.raises(errors.ConnectionFailed):
+        api_keys.rotate(es_node.admin_client(), old["id"], api_keys.ProfileKeyStore.of(unreachable),
+                        warn=warnings.append)
+    assert config.read_bytes() == before
+    assert warnings == [f"the new key did not work: the profile keeps the old key {old['id']}"]
+    replacements = log_indices.security.query_api_keys(
+        query={"term": {"metadata.rotated_from": old["id"]}})["api_keys"]
+    assert len(replacements) == 1 and replacements[0]["invalidated"] is True
+    assert key_client(es_node, old["id"], old["api_key"]).security.authenticate()["api_key"]["id"] == old["id"]
+
+
 def test_rotate_with_wrong_admin_password_keeps_the_config(tmp_path, es_node, log_indices):
     run = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user, "--indexes", PATTERN,
                   "--save", password=es_node.admin_password)
