@@ -439,10 +439,15 @@ def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequ
         notes.append(f"the old key {old_id} still works: invalidate it with `orx-elastic keys invalidate {old_id}` "
                      "once OpenReplay uses the new one")
     elif not info.get("invalidated"):
-        result = invalidate_keys(client, ids=[old_id])
-        invalidated = old_id in result.invalidated
-        if result.errors:
-            notes.append(f"could not invalidate the old key {old_id}: {result.errors[0]}; "
+        # the new key is saved and works: a failure here leaves the old key alive, not the rotation undone
+        try:
+            result = invalidate_keys(client, ids=[old_id])
+            problem = result.errors[0] if result.errors else None
+            invalidated = old_id in result.invalidated
+        except Exception as exc:  # noqa: BLE001 — reported as a note, with the way out
+            problem = server_reason(exc)
+        if problem:
+            notes.append(f"could not invalidate the old key {old_id}: {problem}; "
                          f"run `orx-elastic keys invalidate {old_id}`")
     return Rotation(old_id, created, invalidated, tuple(notes))
 

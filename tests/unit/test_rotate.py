@@ -119,3 +119,14 @@ def test_an_unknown_old_key_creates_nothing(client):
     with pytest.raises(ConfigError, match="knows no API key gone"):
         api_keys.rotate(client, "gone", Store("gone"))
     assert set(client.security.keys) == {"old"}
+
+
+def test_a_failed_invalidation_of_the_old_key_keeps_the_rotation_and_says_what_to_run(client):
+    def refuse(ids):
+        raise RuntimeError("the cluster went away")
+
+    client.security.invalidate_api_key = refuse
+    store = Store("old")
+    rotation = api_keys.rotate(client, "old", store)
+    assert store.saved == rotation.new.id and not rotation.old_invalidated
+    assert "keys invalidate old" in rotation.notes[-1]
