@@ -13,7 +13,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from elastic_cli.connection import body_of
 from elastic_cli.errors import UsageError
@@ -137,11 +137,6 @@ def guide_role_descriptors(patterns: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def guide_body(patterns: Sequence[str] = ("*log*",)) -> dict[str, Any]:
-    """The setup guide's body, exactly (cluster `all`): see GUIDE_WARNING."""
-    return {"name": DEFAULT_KEY_NAME, "role_descriptors": guide_role_descriptors(patterns)}
-
-
 def key_metadata(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from elastic_cli import __version__
 
@@ -233,16 +228,22 @@ class CreatedKey:
                 "expiration": self.expiration}
 
 
-def key_summary(info: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of `keys list` from a get/query API key answer."""
-    return {
-        "name": info.get("name"),
-        "id": info.get("id"),
-        "created": epoch_ms_to_iso(info.get("creation")),
-        "expires": epoch_ms_to_iso(info.get("expiration")),
-        "invalidated": bool(info.get("invalidated")),
-        "username": info.get("username"),
-    }
+@dataclass(frozen=True)
+class KeyInfo:
+    """One row of `keys list`: what get/query API key says about a key (never its secret)."""
+
+    name: str | None
+    id: str | None
+    created: str | None   # ISO 8601 UTC
+    expires: str | None   # ISO 8601 UTC, None = never
+    invalidated: bool
+    username: str | None
+
+    @classmethod
+    def from_response(cls, info: Mapping[str, Any]) -> "KeyInfo":
+        return cls(name=info.get("name"), id=info.get("id"), created=epoch_ms_to_iso(info.get("creation")),
+                   expires=epoch_ms_to_iso(info.get("expiration")), invalidated=bool(info.get("invalidated")),
+                   username=info.get("username"))
 
 
 def patterns_of(descriptors: Mapping[str, Any]) -> list[str]:
@@ -293,8 +294,12 @@ def server_reason(exc: Any) -> str:
 
 
 def create_key(client: Any, body: Mapping[str, Any]) -> CreatedKey:
-    response = client.security.create_api_key(**body)
-    return CreatedKey.from_response(body_of(response))
+    from elastic_cli.redaction import register_secret
+
+    created = CreatedKey.from_response(body_of(client.security.create_api_key(**body)))
+    register_secret(created.api_key)  # from here on no message or debug log may show it
+    register_secret(created.encoded)
+    return created
 
 
 def get_key(client: Any, key_id: str) -> dict[str, Any] | None:
@@ -309,14 +314,14 @@ def get_key(client: Any, key_id: str) -> dict[str, Any] | None:
     return dict(keys[0]) if keys else None
 
 
-def list_keys(client: Any, everything: bool = False, size: int = 1000) -> list[dict[str, Any]]:
+def list_keys(client: Any, everything: bool = False, size: int = 1000) -> list[KeyInfo]:
     """Keys created by orx-elastic (metadata.created_by), newest first; every key with everything=True."""
     query = {"match_all": {}} if everything else {"term": {"metadata.created_by": CREATED_BY}}
     response = client.security.query_api_keys(query=query, size=size, sort=[{"creation": {"order": "desc"}}])
-    return [key_summary(info) for info in response.get("api_keys") or []]
+    return [KeyInfo.from_response(info) for info in response.get("api_keys") or []]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Invalidation:
     invalidated: list[str]
     previously_invalidated: list[str]
@@ -335,3 +340,180 @@ def authenticate(client: Any) -> dict[str, Any]:
     """`GET /_security/_authenticate`: any valid key may call it (unlike `GET /`)."""
     response = client.security.authenticate()
     return dict(body_of(response))
+
+
+def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]) -> str:
+    """Write the new key to the profile with what this connection needed; returns where, for the user."""
+    from elastic_cli.settings import save_profile
+
+    updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
+               "indexes": ",".join(patterns)}
+    for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # given by flag or env, not yet in the file
+        if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
+            updates[name] = settings.values[name]
+    save_profile(settings.path, settings.profile, updates)
+    return f"{settings.path} (profile {settings.profile})"
+
+
+# ---------------------------------------------------------------- rotate
+
+
+class KeyStore(Protocol):
+    """Where the key being rotated is kept (the profile in the config file)."""
+
+    def replace(self, key: CreatedKey) -> None: ...     # save the new key in place of the old one
+    def verify(self) -> None: ...                       # raise unless the saved key authenticates
+    def restore(self) -> None: ...                      # put back what replace() overwrote
+
+
+@dataclass(frozen=True)
+class Rotation:
+    old_id: str
+    new: CreatedKey
+    old_invalidated: bool          # this run invalidated the old key
+    notes: tuple[str, ...] = ()    # what the user should know: narrowed privileges, the old key kept...
+
+
+def rotation_body(info: Mapping[str, Any], fallback_patterns: Sequence[str],
+                  keep_privileges: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The new key's body from the old key's info: same name, patterns and lifetime (pure).
+
+    Least privilege on the old patterns unless keep_privileges copies its role descriptors;
+    the notes say when that narrows what the key may do."""
+    old_id = info.get("id")
+    descriptors = info.get("role_descriptors") or {}
+    patterns = patterns_of(descriptors) or list(fallback_patterns)
+    body = create_key_body(info.get("name") or DEFAULT_KEY_NAME, patterns, expiration_policy(info),
+                           descriptors=descriptors if keep_privileges and descriptors else None,
+                           metadata={"rotated_from": old_id})
+    notes = []
+    if info.get("invalidated"):
+        notes.append(f"the profile's key {old_id} was already invalidated; this created its replacement")
+    if descriptors and not keep_privileges and _privileges(descriptors) != _privileges(body["role_descriptors"]):
+        notes.append("the new key gets only `read` on " + ",".join(patterns) +
+                     " (the old one had more; --keep-privileges copies them)")
+    return body, notes
+
+
+def _privileges(descriptors: Mapping[str, Any]) -> list[tuple[list[str], list[str]]]:
+    """Cluster and index privileges of role descriptors, in a form that compares equal when they grant the same."""
+    simplified = []
+    for descriptor in descriptors.values():
+        indices = descriptor.get("indices") or descriptor.get("index") or []
+        simplified.append((sorted(descriptor.get("cluster") or []),
+                           sorted(json.dumps(sorted(i.get("privileges") or [])) for i in indices)))
+    return sorted(simplified)
+
+
+def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequence[str] = ("*log*",),
+           keep_privileges: bool = False, keep_old: bool = False,
+           warn: Callable[[str], None] = lambda message: None) -> Rotation:
+    """Replace a key: create the new one, save it, check that it authenticates, then invalidate the old one.
+
+    Terraform's order (create before destroy), so OpenReplay never holds a dead key. If the save
+    or the check fails, the store is put back and the new key invalidated (no orphan key with
+    read access), and the error is raised. `warn` hears about the rollback as it happens."""
+    from elastic_cli.errors import ConfigError
+
+    info = get_key(client, old_id)
+    if info is None:
+        raise ConfigError(f"Elasticsearch knows no API key {old_id} (the profile's key)",
+                          "create a new one with `orx-elastic create-key --save`")
+    body, notes = rotation_body({"id": old_id, **info}, fallback_patterns, keep_privileges)
+    created = create_key(client, body)
+    try:
+        store.replace(created)
+    except BaseException:
+        _discard(client, created.id, warn)
+        raise
+    try:
+        store.verify()
+    except BaseException:
+        try:
+            store.restore()
+        finally:
+            _discard(client, created.id, warn)
+        warn(f"the new key did not work: the profile keeps the old key {old_id}")
+        raise
+    invalidated = False
+    if keep_old:
+        notes.append(f"the old key {old_id} still works: invalidate it with `orx-elastic keys invalidate {old_id}` "
+                     "once OpenReplay uses the new one")
+    elif not info.get("invalidated"):
+        # the new key is saved and works: a failure here leaves the old key alive, not the rotation undone
+        try:
+            result = invalidate_keys(client, ids=[old_id])
+            problem = result.errors[0] if result.errors else None
+            invalidated = old_id in result.invalidated
+        except Exception as exc:  # noqa: BLE001 — reported as a note, with the way out
+            problem = server_reason(exc)
+        if problem:
+            notes.append(f"could not invalidate the old key {old_id}: {problem}; "
+                         f"run `orx-elastic keys invalidate {old_id}`")
+    return Rotation(old_id, created, invalidated, tuple(notes))
+
+
+def _discard(client: Any, key_id: str, warn: Callable[[str], None]) -> None:
+    """Invalidate a key this run created and could not use: no orphan keys."""
+    try:
+        invalidate_keys(client, ids=[key_id])
+    except Exception:  # noqa: BLE001 — best effort: the caller re-raises the real error
+        warn(f"could not invalidate the unused new key {key_id}: run `orx-elastic keys invalidate {key_id}`")
+
+
+@dataclass
+class ProfileKeyStore:
+    """The profile's key in the config file, for rotate: `settings` are the connection settings in use."""
+
+    settings: Any
+    key_id: str = ""  # the key the file holds now: the one to rotate
+    _before: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, settings: Any) -> "ProfileKeyStore":
+        """The profile's store; ConfigError unless the config file itself holds a key (not env or flags)."""
+        from elastic_cli.errors import ConfigError
+        from elastic_cli.redaction import register_secret
+        from elastic_cli.settings import split_api_key
+
+        key_id, secret, _ = split_api_key(settings.id, settings.api_key)
+        if not key_id or not settings.sources.get("api_key", "").startswith("file"):
+            raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
+                              "create one with `orx-elastic create-key --save`")
+        register_secret(secret)
+        return cls(settings, key_id)
+
+    def _stored(self) -> dict[str, Any]:
+        from elastic_cli.settings import load_config_file
+
+        return dict(load_config_file(self.settings.path).profiles.get(self.settings.profile, {}))
+
+    def replace(self, key: CreatedKey) -> None:
+        from elastic_cli.errors import ConfigError
+        from elastic_cli.settings import save_profile
+
+        stored = self._stored()  # what the file held (not what env or flags said): restore() puts it back
+        self._before = {"id": stored.get("id"), "api_key": stored.get("api_key")}
+        try:
+            save_profile(self.settings.path, self.settings.profile, {"id": key.id, "api_key": key.api_key})
+        except OSError as exc:
+            raise ConfigError(f"could not save the new key to {self.settings.path}: {exc.strerror or exc}",
+                              "make the file and its directory writable, then run `orx-elastic keys rotate` again "
+                              "(the new key was invalidated; the profile keeps the old one)") from None
+
+    def verify(self) -> None:
+        """Authenticate with the key read back from the file, over the connection settings in use."""
+        from dataclasses import replace
+
+        from elastic_cli.admin import NEW_KEY, key_errors
+        from elastic_cli.connection import build_client
+
+        stored = self._stored()
+        saved = replace(self.settings, id=stored.get("id"), api_key=stored.get("api_key"))
+        with key_errors(saved, "authenticate", NEW_KEY):
+            authenticate(build_client(saved, max_retries=1))
+
+    def restore(self) -> None:
+        from elastic_cli.settings import save_profile
+
+        save_profile(self.settings.path, self.settings.profile, self._before)

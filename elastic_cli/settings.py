@@ -58,6 +58,8 @@ def _parse_indexes(value: Any) -> str:
     patterns = split_indexes(_parse_text(value))
     if not patterns:
         raise ValueError("must name at least one index pattern")
+    if any(" " in pattern or "\t" in pattern for pattern in patterns):
+        raise ValueError("has a space inside a pattern (index names have none)")
     return ",".join(patterns)
 
 

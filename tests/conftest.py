@@ -21,16 +21,28 @@ An existing cluster instead of downloaded nodes: set ``ORX_TEST_ES_URL``,
 ``ORX_TEST_ES_TLS_URL`` (same credentials).
 
 A node that cannot start fails the tests with the reason; nothing is skipped.
+
+Running the CLI: ``run_cli(*args, env=Env(...))`` runs ``orx-elastic`` in this process
+through its real entry point (exit codes, stderr, secret masking) and returns a
+``CliResult``. ``Env`` is everything the CLI sees of its surroundings: environment
+variables (``ORX_ELASTIC_*`` and ``NO_COLOR`` cleared unless given), whether stdin and
+stdout are terminals, the terminal width, and what is typed on stdin. The ``clean_env``
+fixture gives an ``Env`` whose config file is in the test's tmp_path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import os
 import ssl
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 import es_sandbox  # the node harness at the repository root (pyproject: pytest pythonpath)
@@ -168,3 +180,121 @@ def es_node(request, es_version):
 def es_tls_node(request, es_version):
     """A real HTTPS Elasticsearch node (security on, generated CA) of ``es_version``."""
     return _start_node(request, es_version, https=True)
+
+
+# ---------------------------------------------------------------- running the CLI
+
+
+@dataclass(frozen=True)
+class Env:
+    """What the CLI sees around it (httpie's test Environment): variables, terminal or not, stdin."""
+
+    vars: Mapping[str, str] = field(default_factory=dict)  # added to os.environ minus ORX_ELASTIC_*/NO_COLOR
+    tty: bool = False          # stdin and stdout are terminals (colour, tables, password prompts)
+    columns: int = 120         # the terminal width, when tty
+    stdin: str = ""            # what the user types
+
+    def with_vars(self, **more: str) -> "Env":
+        return replace(self, vars={**self.vars, **more})
+
+    def environ(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+        base.update(COLUMNS=str(self.columns), LINES="40")
+        base.update(self.vars)
+        return base
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def returncode(self) -> int:  # subprocess's name, so a test reads the same run in or out of process
+        return self.exit_code
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+class _Stream(io.TextIOWrapper):
+    """A text stream over bytes that says whether it is a terminal as the Env says."""
+
+    def __init__(self, tty: bool, text: str = "") -> None:
+        super().__init__(io.BytesIO(text.encode("utf-8")), encoding="utf-8", newline="", write_through=True)
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def fileno(self) -> int:  # like a pipe the test cannot hand over
+        raise io.UnsupportedOperation("fileno")
+
+    def text(self) -> str:
+        self.flush()
+        return self.buffer.getvalue().decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
+    import click.termui
+
+    saved_environ, saved_streams = dict(os.environ), (sys.stdin, sys.stdout, sys.stderr)
+    saved_hidden = click.termui.hidden_prompt_func
+    out, err = _Stream(env.tty), _Stream(env.tty)
+    os.environ.clear()
+    os.environ.update(env.environ())
+    sys.stdin, sys.stdout, sys.stderr = _Stream(env.tty, env.stdin), out, err
+
+    def hidden_prompt(prompt: str) -> str:
+        # getpass would read the developer's real /dev/tty: the password comes from Env.stdin
+        sys.stderr.write(prompt)
+        return sys.stdin.readline().rstrip("\r\n")
+
+    click.termui.hidden_prompt_func = hidden_prompt
+    # what a new process starts without: registered secrets and --debug's log handlers
+    from elastic_cli import redaction
+
+    secrets = getattr(redaction, "_secrets", None)
+    saved_secrets = set(secrets) if isinstance(secrets, set) else None
+    if saved_secrets is not None:
+        secrets.clear()
+    loggers = [logging.getLogger(name) for name in ("elastic_transport", "elasticsearch")]
+    saved_logging = [(logger.level, list(logger.handlers)) for logger in loggers]
+    try:
+        yield out, err
+    finally:
+        for logger, (level, handlers) in zip(loggers, saved_logging):
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+        if saved_secrets is not None:
+            secrets.clear()
+            secrets.update(saved_secrets)
+        click.termui.hidden_prompt_func = saved_hidden
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_environ)
+
+
+def run_cli(*args: str, env: Optional[Env] = None) -> CliResult:
+    """Run `orx-elastic ARGS` in this process through its entry point, as a user would in `env`."""
+    from elastic_cli.cli import main
+
+    with _isolated(env or Env()) as (out, err):
+        try:
+            main([str(arg) for arg in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return CliResult(code, out.text(), err.text())
+
+
+@pytest.fixture
+def clean_env(tmp_path) -> Env:
+    """An Env with no ORX_ELASTIC_* settings, no NO_COLOR, and the config file in tmp_path (not a terminal)."""
+    return Env(vars={"ORX_ELASTIC_CONFIG": str(tmp_path / "config.yaml")})

@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.commands.create_key import admin_auth_options, admin_client, admin_from_params, key_errors
+from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
-
+    from elastic_cli.api_keys import Invalidation
     from elastic_cli.cli import AppContext
 
 
@@ -44,20 +43,22 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
       orx-elastic keys list --username elastic
       orx-elastic keys list --admin-api-key "$ADMIN_KEY" -o json
     """
+    from dataclasses import asdict
+
     from elastic_cli import api_keys
     from elastic_cli import output as out
+    from elastic_cli.admin import admin_client, key_errors
 
     admin = admin_from_params(params)
     settings = app.settings(settings_flags(params))
-    client = admin_client(settings, admin)
-    with key_errors(settings, "list API keys", admin.label):
-        rows = api_keys.list_keys(client, everything=everything)
+    with key_errors(settings, "list API keys", admin):
+        rows = api_keys.list_keys(admin_client(settings, admin), everything=everything)
     if output == "json":
-        out.print_json(rows)
+        out.print_json([asdict(row) for row in rows])
         return
     columns = ("name", "id", "created", "expires", "invalidated")
-    out.print_table(columns, [[r[c] if r[c] is not None else ("never" if c == "expires" else "") for c in columns]
-                              for r in rows], color=app.color)
+    out.print_table(columns, [[row.name or "", row.id or "", row.created or "", row.expires or "never",
+                               "yes" if row.invalidated else "no"] for row in rows], color=app.color)
     if not rows and not app.quiet:
         click.echo("no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"), err=True)
 
@@ -77,20 +78,20 @@ def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: 
       orx-elastic keys invalidate --name openreplay-api-key --username elastic
     """
     from elastic_cli import api_keys
+    from elastic_cli.admin import admin_client, key_errors
 
     if bool(key_id) == bool(name):
         raise UsageError("give either an ID or --name", "e.g. `orx-elastic keys invalidate ID` (see `keys list`)")
     admin = admin_from_params(params)
     settings = app.settings(settings_flags(params))
-    client = admin_client(settings, admin)
-    with key_errors(settings, "invalidate API keys", admin.label):
-        result = api_keys.invalidate_keys(client, ids=[key_id] if key_id else None, name=name)
+    with key_errors(settings, "invalidate API keys", admin):
+        result = api_keys.invalidate_keys(admin_client(settings, admin), ids=[key_id] if key_id else None, name=name)
     _report_invalidation(app, result, key_id or f"named {name!r}")
     if settings.id and settings.id in result.invalidated:
         app.warn(f"profile '{settings.profile}' used this key: create a new one with `orx-elastic create-key --save`")
 
 
-def _report_invalidation(app: AppContext, result: Any, what: str) -> None:
+def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> None:
     from elastic_cli.errors import RequestRejected
 
     if result.errors:
@@ -121,22 +122,16 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
 
     In order: read the old key (name, patterns, lifetime), create the new key,
     save it to the profile, check that it authenticates, and only then
-    invalidate the old key. If anything fails before the save, the profile is
-    unchanged; if the new key does not work, the old one is put back.
+    invalidate the old key. If the save or the check fails, the new key is
+    invalidated and the profile keeps the old one.
 
     \b
     Examples:
       orx-elastic keys rotate --username elastic
       orx-elastic --profile prod keys rotate --admin-api-key "$ADMIN_KEY" --keep-old
     """
-    from dataclasses import replace
-
     from elastic_cli import api_keys
-    from elastic_cli.commands.create_key import _show
-    from elastic_cli.connection import build_client
-    from elastic_cli.errors import ConfigError
-    from elastic_cli.redaction import register_secret
-    from elastic_cli.settings import load_config_file, save_profile, split_api_key
+    from elastic_cli.admin import admin_client, key_errors
 
     admin = admin_from_params(params)
     flags = settings_flags(params)
@@ -144,89 +139,17 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
         raise UsageError("rotate replaces the key stored in the profile; --id/--api-key do not apply",
                          "run it without --id and --api-key")
     settings = app.settings(flags, require_profile=True)
-    old_id, old_secret, _ = split_api_key(settings.id, settings.api_key)
-    if not old_id or not settings.sources.get("api_key", "").startswith("file"):
-        raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
-                          "create one with `orx-elastic create-key --save`")
-    register_secret(old_secret)
-    client = admin_client(settings, admin)
-    with key_errors(settings, "read and create API keys", admin.label):
-        info = api_keys.get_key(client, old_id)
-    if info is None:
-        raise ConfigError(f"Elasticsearch knows no API key {old_id} (the profile's key)",
-                          "create a new one with `orx-elastic create-key --save`")
-    if info.get("invalidated"):
-        app.warn(f"the profile's key {old_id} is already invalidated; creating its replacement")
-    descriptors = info.get("role_descriptors") or {}
-    patterns = api_keys.patterns_of(descriptors) or settings.index_patterns
-    if keep_privileges and descriptors:
-        body = api_keys.create_key_body(info.get("name") or api_keys.DEFAULT_KEY_NAME, patterns,
-                                        api_keys.expiration_policy(info), descriptors=descriptors,
-                                        metadata={"rotated_from": old_id})
-    else:
-        body = api_keys.create_key_body(info.get("name") or api_keys.DEFAULT_KEY_NAME, patterns,
-                                        api_keys.expiration_policy(info), metadata={"rotated_from": old_id})
-        if descriptors and _privileges(descriptors) != _privileges(body["role_descriptors"]):
-            app.warn("the new key gets only `read` on " + ",".join(patterns) +
-                     " (the old one had more; --keep-privileges copies them)")
-    with key_errors(settings, "create API keys", admin.label):
-        created = api_keys.create_key(client, body)
-    register_secret(created.api_key)
-    register_secret(created.encoded)
-
-    # what the file held (not what env or flags said), to put back if the new key fails
-    stored_before = load_config_file(settings.path).profiles.get(settings.profile, {})
-    old_values = {"id": stored_before.get("id"), "api_key": stored_before.get("api_key")}
-    try:
-        save_profile(settings.path, settings.profile, {"id": created.id, "api_key": created.api_key})
-    except BaseException:
-        _discard(client, created.id, app)
-        raise
-    # check what was saved, read back from the file, with the connection settings in use
-    try:
-        stored = load_config_file(settings.path).profiles.get(settings.profile, {})
-        new_settings = replace(settings, id=stored.get("id"), api_key=stored.get("api_key"))
-        with key_errors(new_settings, "authenticate", "the new key"):
-            api_keys.authenticate(build_client(new_settings, max_retries=1))
-    except BaseException:
-        try:
-            save_profile(settings.path, settings.profile, old_values)
-        finally:
-            _discard(client, created.id, app)
-        app.warn(f"the new key did not work: profile '{settings.profile}' keeps the old key {old_id}")
-        raise
-    app.info(f"saved the new key {created.id} to {settings.path} and checked that it authenticates")
-    if keep_old:
-        app.warn(f"the old key {old_id} still works: invalidate it with `orx-elastic keys invalidate {old_id}` "
-                 "once OpenReplay uses the new one")
-    elif not info.get("invalidated"):
-        with key_errors(settings, "invalidate API keys", admin.label):
-            result = api_keys.invalidate_keys(client, ids=[old_id])
-        if result.errors:
-            app.warn(f"could not invalidate the old key {old_id}: {result.errors[0]}; "
-                     f"run `orx-elastic keys invalidate {old_id}`")
-    _show(app, created, output, f"{settings.path} (profile {settings.profile})")
+    store = api_keys.ProfileKeyStore.of(settings)
+    old_id = store.key_id
+    with key_errors(settings, "rotate API keys", admin):
+        rotation = api_keys.rotate(admin_client(settings, admin), old_id, store,
+                                   fallback_patterns=settings.index_patterns, keep_privileges=keep_privileges,
+                                   keep_old=keep_old, warn=app.warn)
+    for note in rotation.notes:
+        app.warn(note)
+    app.info(f"saved the new key {rotation.new.id} to {settings.path} and checked that it authenticates")
+    show_created_key(app, rotation.new, output, f"{settings.path} (profile {settings.profile})", title="API key rotated")
     if not app.quiet:
-        click.echo(f"rotated: {old_id} -> {created.id}" + ("" if keep_old else f" ({old_id} invalidated)") +
-                   "; paste the new id and api_key into OpenReplay's Elasticsearch form", err=True)
-
-
-def _privileges(descriptors: dict[str, Any]) -> list[Any]:
-    import json
-
-    simplified = []
-    for descriptor in descriptors.values():
-        indices = descriptor.get("indices") or descriptor.get("index") or []
-        simplified.append((sorted(descriptor.get("cluster") or []),
-                           sorted(json.dumps(sorted(i.get("privileges") or [])) for i in indices)))
-    return sorted(simplified)
-
-
-def _discard(client: Elasticsearch, key_id: str, app: AppContext) -> None:
-    """Invalidate a key this run created and could not use: no orphan keys."""
-    from elastic_cli import api_keys
-
-    try:
-        api_keys.invalidate_keys(client, ids=[key_id])
-    except Exception:  # noqa: BLE001 — best effort: the caller re-raises the real error
-        app.warn(f"could not invalidate the unused new key {key_id}: run `orx-elastic keys invalidate {key_id}`")
+        invalidated = f" ({old_id} invalidated)" if rotation.old_invalidated else ""
+        click.echo(f"rotated: {old_id} -> {rotation.new.id}{invalidated}; "
+                   "paste the new id and api_key into OpenReplay's Elasticsearch form", err=True)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
+from conftest import Env, run_cli
 
 MARKED = [
     ("GET /cart 500 openReplaySessionToken=jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q boom",
@@ -52,28 +50,25 @@ def _key(admin, name: str, names, expiration: str | None = "30d") -> dict:
     return {"id": key["id"], "api_key": key["api_key"]}
 
 
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_")}
-    env["NO_COLOR"] = "1"
-    return env
+ENV = Env(vars={"NO_COLOR": "1"})
 
 
 def run_check(tmp_path, host: str, key: dict | None, *extra: str):
-    args = [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path / "c.yaml"), "check", "--host", host]
+    args = ["--config", str(tmp_path / "c.yaml"), "check", "--host", host]
     if key:
         args += ["--id", key["id"], "--api-key", key["api_key"]]
     args += [*extra, "-o", "json"]
-    proc = subprocess.run(args, capture_output=True, text=True, env=_env(), timeout=120)
+    proc = run_cli(*args, env=ENV)
     if key:
-        assert key["api_key"] not in proc.stdout + proc.stderr
+        assert key["api_key"] not in proc.output
     try:
         findings = json.loads(proc.stdout)
     except ValueError:
-        pytest.fail(f"not JSON (exit {proc.returncode}): {proc.stdout!r} {proc.stderr!r}")
+        pytest.fail(f"not JSON (exit {proc.exit_code}): {proc.stdout!r} {proc.stderr!r}")
     by_id = {f["id"]: f for f in findings}
     assert [f["id"] for f in findings] == ["connect", "tls", "auth", "privileges", "indices", "message_field",
                                            "time_field", "tags_field", "marked_logs", "logs_index"]
-    return proc.returncode, by_id, proc
+    return proc.exit_code, by_id, proc
 
 
 def _statuses(by_id) -> dict:
@@ -140,11 +135,10 @@ def test_healthy_https_with_ca_and_with_fingerprint(tls_env, tmp_path):
 
 def test_table_output_and_exit_code(http_env, tmp_path):
     p = http_env["prefix"]
-    args = [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path / "c.yaml"), "check",
-            "--host", http_env["node"].url, "--id", http_env["key"]["id"], "--api-key", "not-the-secret",
-            "--indexes", f"{p}-app-logs", "-o", "table"]
-    proc = subprocess.run(args, capture_output=True, text=True, env=_env(), timeout=120)
-    assert proc.returncode == 10
+    proc = run_cli("--config", tmp_path / "c.yaml", "check",
+                   "--host", http_env["node"].url, "--id", http_env["key"]["id"], "--api-key", "not-the-secret",
+                   "--indexes", f"{p}-app-logs", "-o", "table", env=ENV)
+    assert proc.exit_code == 10
     assert "API key authentication" in proc.stdout and "fix:" in proc.stdout
     assert "error: 1 check failed (auth)" in proc.stderr
 

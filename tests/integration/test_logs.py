@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import Env, run_cli
 
 TOKEN_A = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 ID_A = "2618307011354435587"
@@ -82,11 +83,10 @@ def logs_env(es_node, tmp_path_factory):
     admin.indices.delete(index=f"{prefix}-*")
 
 
-def run_logs(env, *args, indexes=None, timeout=120, verbose=False):
+def run_logs(env, *args, indexes=None, verbose=False):
     index_pattern = indexes or f"{env['prefix']}-*"
-    base = env["base"][:-1] + ["-v", "logs"] if verbose else env["base"]
-    result = subprocess.run(base + list(args) + env["conn"] + ["--indexes", index_pattern],
-                            capture_output=True, text=True, env=env["env"], timeout=timeout)
+    command = [*env["base"][3:-1], "-v", "logs"] if verbose else env["base"][3:]
+    result = run_cli(*command, *args, *env["conn"], "--indexes", index_pattern, env=Env())
     assert env["key"]["api_key"] not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     return result
@@ -192,8 +192,7 @@ def test_bad_token_is_a_usage_error_without_connecting(logs_env):
 
 
 def test_explain_prints_the_body_without_connecting(logs_env):
-    result = subprocess.run(logs_env["base"] + [TOKEN_A, "--explain", "--host", "http://127.0.0.1:9"],
-                            capture_output=True, text=True, env=logs_env["env"], timeout=60)
+    result = run_cli(*logs_env["base"][3:], TOKEN_A, "--explain", "--host", "http://127.0.0.1:9", env=Env())
     assert result.returncode == 0, result.stderr
     explained = json.loads(result.stdout)
     markers = explained["body"]["query"]["bool"]["filter"][0]["bool"]["should"]
@@ -225,7 +224,7 @@ def bulk_index(logs_env):
 
 
 def test_all_returns_every_hit_exactly_once_in_order(logs_env, bulk_index):
-    result = run_logs(logs_env, BULK_ID, "--all", "-o", "ndjson", indexes=bulk_index, timeout=300)
+    result = run_logs(logs_env, BULK_ID, "--all", "-o", "ndjson", indexes=bulk_index)
     assert result.returncode == 0, result.stderr
     hits = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(hits) == BULK_COUNT

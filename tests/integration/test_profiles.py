@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
+from conftest import Env, run_cli
 
 import es_sandbox
 
 
 def cli(config, *args, env=None):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_")}
-    return subprocess.run([sys.executable, "-m", "elastic_cli", "--config", str(config)] + list(args),
-                          capture_output=True, text=True, env={**clean, **(env or {})}, timeout=120)
+    return run_cli("--config", config, *args, env=Env(vars=env or {}))
 
 
 def sample_key(node):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,20 @@ def test_role_descriptors_read_only_no_cluster():
         "cluster": [], "indices": [{"names": ["app-logs", "*log*"], "privileges": ["read"]}]}}
 
 
-def test_guide_body_is_the_guides_exactly():
-    assert api_keys.guide_body(["*log*"]) == {
-        "name": "openreplay-api-key",
-        "role_descriptors": {"openreplay-role": {
-            "cluster": ["all"], "index": [{"names": ["*log*"], "privileges": ["read"]}]}},
-    }
+GUIDE = Path(__file__).resolve().parents[1] / "data" / "openreplay-elasticsearch-integration.md"
+
+
+def guide_request_body() -> dict:
+    """The JSON body after `POST /_security/api_key` in the setup guide (a verbatim copy in tests/data)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    start = text.index("POST /_security/api_key\n") + len("POST /_security/api_key\n")
+    return json.loads(text[start:text.index("```", start)])
+
+
+def test_guide_body_is_the_setup_guides_request_plus_metadata():
+    body = api_keys.create_key_body(api_keys.DEFAULT_KEY_NAME, ["*log*"], guide=True)
+    assert body.pop("metadata")["created_by"] == "orx-elastic"
+    assert body == guide_request_body()
 
 
 def test_create_key_body_metadata_and_expiration():
@@ -31,13 +40,10 @@ def test_create_key_body_metadata_and_expiration():
     assert body["expiration"] == "90d"
     assert body["metadata"] == {"created_by": "orx-elastic", "orx_elastic_version": __version__}
     assert not any(key.startswith("_") for key in body["metadata"])
-    assert body["role_descriptors"] == api_keys.role_descriptors(["a-*"])
+    # read on the patterns and nothing on the cluster: not the guide's `"cluster": ["all"]`
+    assert body["role_descriptors"] == {"openreplay-role": {
+        "cluster": [], "indices": [{"names": ["a-*"], "privileges": ["read"]}]}}
     assert "expiration" not in api_keys.create_key_body("k", ["a-*"])
-
-
-def test_create_key_body_guide():
-    body = api_keys.create_key_body("openreplay-api-key", ["*log*"], guide=True)
-    assert body["role_descriptors"] == api_keys.guide_body()["role_descriptors"]
 
 
 def test_metadata_rejects_reserved_keys():

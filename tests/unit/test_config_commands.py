@@ -6,33 +6,21 @@ import base64
 import json
 import stat
 
-import pytest
 import yaml
 
-from elastic_cli.cli import main
+from conftest import Env, run_cli
 
 SECRET = "dZ5ycVRJTU-5UW_RYfi1_w"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ORX_ELASTIC_") or name == "NO_COLOR":
-            monkeypatch.delenv(name)
+def run(env, *args):
+    result = run_cli(*args, env=env)
+    return result.exit_code, result.stdout, result.stderr
 
 
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
-
-
-def test_configure_with_flags_writes_a_private_profile(tmp_path, capsys):
+def test_configure_with_flags_writes_a_private_profile(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    code, out, err = run(capsys, "--config", str(path), "configure", "--host", "https://es.example.com:9243",
+    code, out, err = run(clean_env, "--config", str(path), "configure", "--host", "https://es.example.com:9243",
                          "--id", "keyid", "--api-key", SECRET, "--indexes", "app-*,*log*")
     assert code == 0, err
     assert SECRET not in out + err
@@ -42,99 +30,98 @@ def test_configure_with_flags_writes_a_private_profile(tmp_path, capsys):
                        "indexes": "app-*,*log*"}
 
 
-def test_configure_splits_an_encoded_key(tmp_path, capsys):
+def test_configure_splits_an_encoded_key(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
     encoded = base64.b64encode(f"keyid:{SECRET}".encode()).decode()
-    code, _, err = run(capsys, "--config", str(path), "configure", "--api-key", encoded)
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--api-key", encoded)
     assert code == 0, err
     profile = yaml.safe_load(path.read_text())["profiles"]["default"]
     assert (profile["id"], profile["api_key"]) == ("keyid", SECRET)
 
 
-def test_configure_refuses_to_touch_a_malformed_file(tmp_path, capsys):
+def test_configure_refuses_to_touch_a_malformed_file(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
     path.write_text("profiles:\n  default:\n    port: [1\n")
     before = path.read_bytes()
-    code, out, err = run(capsys, "--config", str(path), "configure", "--host", "https://x")
+    code, out, err = run(clean_env, "--config", str(path), "configure", "--host", "https://x")
     assert code == 3
     assert str(path) in err and "Traceback" not in err
     assert len(err.strip().splitlines()) <= 2
     assert path.read_bytes() == before
 
 
-def test_configure_without_flags_off_a_terminal_is_a_usage_error(tmp_path, capsys):
-    code, _, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "configure")
+def test_configure_without_flags_off_a_terminal_is_a_usage_error(tmp_path, clean_env):
+    code, _, err = run(clean_env, "--config", str(tmp_path / "c.yaml"), "configure")
     assert code == 2 and "nothing to configure" in err
     assert not (tmp_path / "c.yaml").exists()
 
 
-def test_configure_rejects_bad_values_before_writing(tmp_path, capsys):
+def test_configure_rejects_bad_values_before_writing(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    code, _, err = run(capsys, "--config", str(path), "configure", "--host", "ftp://nope")
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--host", "ftp://nope")
     assert code == 2 and "http" in err
     assert not path.exists()
 
 
-def test_profiles_are_separate(tmp_path, capsys):
+def test_profiles_are_separate(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "configure", "--host", "https://prod")
-    run(capsys, "--config", str(path), "--profile", "dev", "configure", "--host", "http://dev:9201")
-    code, out, _ = run(capsys, "--config", str(path), "--profile", "dev", "config", "show", "-o", "json")
+    run(clean_env, "--config", str(path), "configure", "--host", "https://prod")
+    run(clean_env, "--config", str(path), "--profile", "dev", "configure", "--host", "http://dev:9201")
+    code, out, _ = run(clean_env, "--config", str(path), "--profile", "dev", "config", "show", "-o", "json")
     assert code == 0
     shown = json.loads(out)
     assert shown["settings"]["host"]["value"] == "http://dev"
     assert shown["settings"]["port"]["value"] == 9201
-    code, out, _ = run(capsys, "--config", str(path), "config", "show", "-o", "json")
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json")
     assert json.loads(out)["settings"]["host"]["value"] == "https://prod"
 
 
-def test_config_show_masks_the_key_and_prints_both_openreplay_forms(tmp_path, capsys):
+def test_config_show_masks_the_key_and_prints_both_openreplay_forms(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "configure", "--host", "https://es:9243", "--id", "keyid", "--api-key", SECRET)
-    code, out, err = run(capsys, "--config", str(path), "config", "show", "-o", "json")
+    run(clean_env, "--config", str(path), "configure", "--host", "https://es:9243", "--id", "keyid", "--api-key", SECRET)
+    code, out, err = run(clean_env, "--config", str(path), "config", "show", "-o", "json")
     assert code == 0 and SECRET not in out, err
     shown = json.loads(out)
     assert shown["settings"]["api_key"]["source"] == "file (profile default)"
     forms = list(shown["openreplay"].values())
     assert forms[0] == {"host": "https://es", "port": 9243, "apiKeyId": "keyid", "apiKey": shown["settings"]["api_key"]["value"], "indexes": "*log*"}
     assert forms[1]["url"] == "https://es:9243" and forms[1]["api_key_id"] == "keyid"
-    code, out, _ = run(capsys, "--config", str(path), "config", "show", "--reveal", "-o", "json")
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show", "--reveal", "-o", "json")
     assert json.loads(out)["openreplay"][list(shown["openreplay"])[1]]["api_key"] == SECRET
-    code, out, _ = run(capsys, "--config", str(path), "config", "show")
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show")
     assert code == 0 and SECRET not in out and "apiKeyId" in out and "api_key_id" in out
 
 
-def test_env_overrides_file_in_config_show(tmp_path, capsys, monkeypatch):
+def test_env_overrides_file_in_config_show(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "configure", "--host", "https://es")
-    monkeypatch.setenv("ORX_ELASTIC_HOST", "http://from-env:9999")
-    code, out, _ = run(capsys, "--config", str(path), "config", "show", "-o", "json")
+    run(clean_env, "--config", str(path), "configure", "--host", "https://es")
+    clean_env = clean_env.with_vars(ORX_ELASTIC_HOST="http://from-env:9999")
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json")
     settings = json.loads(out)["settings"]
     assert settings["host"] == {"value": "http://from-env", "source": "env ORX_ELASTIC_HOST"}
     assert settings["port"]["value"] == 9999
 
 
-def test_config_path_follows_flag_env_and_xdg(tmp_path, capsys, monkeypatch):
-    code, out, _ = run(capsys, "--config", str(tmp_path / "x.yaml"), "config", "path")
+def test_config_path_follows_flag_env_and_xdg(tmp_path, clean_env):
+    code, out, _ = run(clean_env, "--config", str(tmp_path / "x.yaml"), "config", "path")
     assert out.strip() == str(tmp_path / "x.yaml")
-    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(tmp_path / "env.yaml"))
-    code, out, _ = run(capsys, "config", "path")
+    clean_env = clean_env.with_vars(ORX_ELASTIC_CONFIG=str(tmp_path / "env.yaml"))
+    code, out, _ = run(clean_env, "config", "path")
     assert out.strip() == str(tmp_path / "env.yaml")
-    monkeypatch.delenv("ORX_ELASTIC_CONFIG")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    code, out, _ = run(capsys, "config", "path")
+    clean_env = Env(vars={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    code, out, _ = run(clean_env, "config", "path")
     assert out.strip() == str(tmp_path / "xdg" / "orx-elastic" / "config.yaml")
 
 
-def test_usage_errors_never_echo_a_secret(tmp_path, capsys):
-    code, out, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", "--api-key", SECRET)
+def test_usage_errors_never_echo_a_secret(tmp_path, clean_env):
+    code, out, err = run(clean_env, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", "--api-key", SECRET)
     assert code == 2 and "unexpected extra argument" in err
     assert SECRET not in out + err
-    code, out, err = run(capsys, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", f"--api-key={SECRET}")
+    code, out, err = run(clean_env, "--config", str(tmp_path / "c.yaml"), "logs", "a", "b", f"--api-key={SECRET}")
     assert code == 2 and SECRET not in out + err
 
 
-def test_every_command_has_help_with_an_example(capsys):
+def test_every_command_has_help_with_an_example(clean_env):
     import click
 
     from elastic_cli.cli import cli
@@ -147,32 +134,32 @@ def test_every_command_has_help_with_an_example(capsys):
                 yield from walk(command.get_command(ctx, name), path + [name])
 
     for path, _ in walk(cli, []):
-        code, out, _ = run(capsys, *path, "--help")
+        code, out, _ = run(clean_env, *path, "--help")
         assert code == 0
         assert "orx-elastic" in out.split("Options:")[0].split("Usage:", 1)[1].split("\n", 1)[1], \
             f"`orx-elastic {' '.join(path)} --help` shows no example"
 
 
-def test_a_mistyped_profile_is_an_error_not_the_defaults(tmp_path, capsys):
+def test_a_mistyped_profile_is_an_error_not_the_defaults(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "--profile", "prod", "configure", "--host", "https://prod")
-    code, out, err = run(capsys, "--config", str(path), "--profile", "prdo", "logs", "12", "--explain")
+    run(clean_env, "--config", str(path), "--profile", "prod", "configure", "--host", "https://prod")
+    code, out, err = run(clean_env, "--config", str(path), "--profile", "prdo", "logs", "12", "--explain")
     assert code == 3 and "no profile 'prdo'" in err and "prod" in err
 
 
-def test_configure_can_replace_just_the_secret(tmp_path, capsys):
+def test_configure_can_replace_just_the_secret(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "configure", "--id", "keyid", "--api-key", SECRET)
-    code, _, err = run(capsys, "--config", str(path), "configure", "--api-key", "n3wSecretValue_x")
+    run(clean_env, "--config", str(path), "configure", "--id", "keyid", "--api-key", SECRET)
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--api-key", "n3wSecretValue_x")
     assert code == 0, err
     profile = yaml.safe_load(path.read_text())["profiles"]["default"]
     assert (profile["id"], profile["api_key"]) == ("keyid", "n3wSecretValue_x")
 
 
-def test_an_encoded_key_from_the_environment_brings_its_own_id(tmp_path, capsys, monkeypatch):
+def test_an_encoded_key_from_the_environment_brings_its_own_id(tmp_path, clean_env):
     path = tmp_path / "c.yaml"
-    run(capsys, "--config", str(path), "configure", "--id", "oldid", "--api-key", SECRET)
-    monkeypatch.setenv("ORX_ELASTIC_API_KEY", base64.b64encode(b"newid:n3wSecretValue_x").decode())
-    code, out, _ = run(capsys, "--config", str(path), "config", "show", "-o", "json", "--reveal")
+    run(clean_env, "--config", str(path), "configure", "--id", "oldid", "--api-key", SECRET)
+    clean_env = clean_env.with_vars(ORX_ELASTIC_API_KEY=base64.b64encode(b"newid:n3wSecretValue_x").decode())
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json", "--reveal")
     shown = json.loads(out)["settings"]
     assert shown["id"]["value"] == "newid" and shown["api_key"]["value"] == "n3wSecretValue_x"

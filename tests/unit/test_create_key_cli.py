@@ -8,20 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-
-from elastic_cli import cli as cli_module
-from elastic_cli.cli import cli
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ORX_ELASTIC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(tmp_path / "config.yaml"))
+from conftest import run_cli
 
 
 def _split_dry_run(stdout: str):
@@ -33,10 +20,10 @@ def _split_dry_run(stdout: str):
     return body, shlex.split(command)
 
 
-def test_dry_run_prints_console_and_curl_without_connecting(tmp_path):
+def test_dry_run_prints_console_and_curl_without_connecting(tmp_path, clean_env):
     # port 9 (discard): nothing listens; a connection attempt would fail the command
-    result = CliRunner().invoke(cli, ["create-key", "--host", "http://127.0.0.1:9", "--username", "elastic",
-                                      "--indexes", "app-logs,*log*", "--expiration", "90d", "--dry-run"])
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", "--username", "elastic",
+                     "--indexes", "app-logs,*log*", "--expiration", "90d", "--dry-run", env=clean_env)
     assert result.exit_code == 0, result.output
     body, argv = _split_dry_run(result.stdout)
     assert body["role_descriptors"]["openreplay-role"]["cluster"] == []
@@ -48,25 +35,19 @@ def test_dry_run_prints_console_and_curl_without_connecting(tmp_path):
     assert not (tmp_path / "config.yaml").exists()
 
 
-def test_dry_run_never_prints_the_password(monkeypatch):
-    monkeypatch.setenv("ORX_ELASTIC_PASSWORD", "hunter2-secret")
-    result = CliRunner().invoke(cli, ["create-key", "--username", "elastic", "--dry-run"])
+def test_dry_run_never_prints_the_password(clean_env):
+    result = run_cli("create-key", "--username", "elastic", "--dry-run",
+                     env=clean_env.with_vars(ORX_ELASTIC_PASSWORD="hunter2-secret"))
     assert result.exit_code == 0
     assert "hunter2-secret" not in result.output
 
 
-def test_dry_run_guide_body_warns_on_stderr():
-    result = CliRunner().invoke(cli, ["create-key", "--dry-run", "--guide-body"])
+def test_dry_run_guide_body_warns_on_stderr(clean_env):
+    result = run_cli("create-key", "--dry-run", "--guide-body", env=clean_env)
     assert result.exit_code == 0
     body, _ = _split_dry_run(result.stdout)
     assert body["role_descriptors"]["openreplay-role"]["cluster"] == ["all"]
     assert "cluster privilege 'all'" in result.stderr
-
-
-def _main_exit(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli_module.main(argv)
-    return exc.value.code, capsys.readouterr()
 
 
 @pytest.mark.parametrize("args", [
@@ -74,60 +55,68 @@ def _main_exit(argv, capsys):
     ["--indexes", "App-Logs"], ["--indexes", "a b"], ["--indexes", ","], ["--indexes", "/[/"],
     ["--name", ""],
 ])
-def test_bad_input_is_a_usage_error_before_connecting(args, capsys):
-    code, captured = _main_exit(["create-key", "--host", "http://127.0.0.1:9", "--username", "u",
-                                 "--password", "p4ssw0rd-x", *args], capsys)
-    assert code == 2
-    assert captured.err.startswith("error: ")
-    assert "fix: " in captured.err
-    assert "p4ssw0rd-x" not in captured.err + captured.out
+def test_bad_input_is_a_usage_error_before_connecting(args, clean_env):
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", "--username", "u",
+                     "--password", "p4ssw0rd-x", *args, env=clean_env)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert "fix: " in result.stderr
+    assert "p4ssw0rd-x" not in result.output
 
 
-def test_password_missing_without_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
-    code, captured = _main_exit(["create-key", "--host", "http://127.0.0.1:9", "--username", "u"], capsys)
-    assert code == 2
-    assert "ORX_ELASTIC_PASSWORD" in captured.err
+def test_password_missing_without_a_terminal(clean_env):
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", "--username", "u", env=clean_env)
+    assert result.exit_code == 2
+    assert "ORX_ELASTIC_PASSWORD" in result.stderr
 
 
-def test_username_and_admin_key_exclude_each_other(capsys):
-    code, captured = _main_exit(["create-key", "--username", "u", "--password", "p",
-                                 "--admin-api-key", "id:key"], capsys)
-    assert code == 2
+def test_password_is_asked_on_a_terminal_and_never_shown(clean_env):
+    from dataclasses import replace
+
+    # port 9: the typed password is used for a connection that is refused (exit 4), and never echoed
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", "--username", "u",
+                     env=replace(clean_env, tty=True, stdin="typed-s3cret-pw\n"))
+    assert result.exit_code == 4, result.stderr
+    assert "password for u" in result.stderr and "typed-s3cret-pw" not in result.output
 
 
-def test_no_credentials_at_all(capsys):
-    code, captured = _main_exit(["create-key", "--host", "http://127.0.0.1:9"], capsys)
-    assert code == 2
-    assert "--username" in captured.err
+def test_username_and_admin_key_exclude_each_other(clean_env):
+    result = run_cli("create-key", "--username", "u", "--password", "p", "--admin-api-key", "id:key", env=clean_env)
+    assert result.exit_code == 2 and "exclude each other" in result.stderr
 
 
-def test_connection_refused_is_exit_4(capsys):
-    code, captured = _main_exit(["create-key", "--host", "http://127.0.0.1:9", "--username", "u",
-                                 "--password", "secret-pw-123"], capsys)
-    assert code == 4
-    assert "secret-pw-123" not in captured.err
+def test_no_credentials_at_all(clean_env):
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", env=clean_env)
+    assert result.exit_code == 2
+    assert "--username" in result.stderr
 
 
-def test_invalidate_needs_exactly_one_target(capsys):
-    code, _ = _main_exit(["keys", "invalidate", "--username", "u", "--password", "p"], capsys)
-    assert code == 2
-    code, _ = _main_exit(["keys", "invalidate", "ID", "--name", "n", "--username", "u", "--password", "p"], capsys)
-    assert code == 2
+def test_connection_refused_is_exit_4(clean_env):
+    result = run_cli("create-key", "--host", "http://127.0.0.1:9", "--username", "u",
+                     "--password", "secret-pw-123", env=clean_env)
+    assert result.exit_code == 4
+    assert "secret-pw-123" not in result.output
 
 
-def test_rotate_without_a_profile_key(capsys, tmp_path):
+def test_invalidate_needs_exactly_one_target(clean_env):
+    result = run_cli("keys", "invalidate", "--username", "u", "--password", "p", env=clean_env)
+    assert result.exit_code == 2 and "either an ID or --name" in result.stderr
+    result = run_cli("keys", "invalidate", "ID", "--name", "n", "--username", "u", "--password", "p", env=clean_env)
+    assert result.exit_code == 2 and "either an ID or --name" in result.stderr
+
+
+def test_rotate_without_a_profile_key(tmp_path, clean_env):
     (tmp_path / "config.yaml").write_text("profiles:\n  default:\n    host: http://127.0.0.1:9\n")
     (tmp_path / "config.yaml").chmod(0o600)
-    code, captured = _main_exit(["keys", "rotate", "--username", "u", "--password", "p"], capsys)
-    assert code == 3
-    assert "create-key --save" in captured.err
+    result = run_cli("keys", "rotate", "--username", "u", "--password", "p", env=clean_env)
+    assert result.exit_code == 3
+    assert "create-key --save" in result.stderr
 
 
-def test_subprocess_exit_code_and_help():
+def test_subprocess_exit_code_and_help(clean_env):
     result = subprocess.run([sys.executable, "-m", "elastic_cli", "create-key", "--expiration", "nope", "--dry-run"],
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert "--expiration" in result.stderr
     for args in (["create-key", "--help"], ["keys", "--help"], ["keys", "rotate", "--help"]):
-        assert CliRunner().invoke(cli, args).exit_code == 0
+        assert run_cli(*args, env=clean_env).exit_code == 0

@@ -1,4 +1,4 @@
-"""The pure parts of diagnosis: ordering, skip logic, deadline, classification, queries.
+"""The pure parts of diagnosis and its checks: ordering, skip logic, deadline, classification, queries.
 
 The fake client here only drives the control flow; every real behaviour is tested
 against real Elasticsearch nodes in tests/integration/test_check.py.
@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from elastic_cli import diagnosis
+from elastic_cli.checks import credentials, data, network
 from elastic_cli.diagnosis import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
 from elastic_cli.settings import resolve, ConfigFile
 
@@ -174,7 +175,8 @@ def test_marked_but_none_tagged_error_is_a_warning():
 
 def test_logs_index_missing_is_only_a_warning():
     findings = run(FakeClient(fail={"count": ApiError(404)}))
-    assert statuses(findings)["logs_index"] == WARNING and FAILURE not in statuses(findings).values()
+    assert statuses(findings)["logs_index"] == WARNING
+    assert FAILURE not in statuses(findings).values()
 
 
 def test_unexpected_exception_in_a_check_becomes_a_failure_and_others_run():
@@ -215,19 +217,18 @@ def test_requests_are_bounded_by_the_deadline():
 ])
 def test_classify_auth_failure(text, expected):
     exc = ApiError(401, {"error": {"root_cause": [{"additional_unsuccessful_credentials": text}]}})
-    assert diagnosis.classify_auth_failure(exc) == expected
+    assert credentials.classify_auth_failure(exc) == expected
 
 
 def test_marker_query_for_text_and_keyword():
-    text = diagnosis.marker_query("message", ["text"])["bool"]["should"]
+    text = data.marker_query("message", ["text"])["bool"]["should"]
     assert {"match_phrase": {"message": "openReplaySessionToken"}} in text
     assert {"match_phrase": {"message": "openReplaySession.id"}} in text
-    mixed = diagnosis.marker_query("message", ["keyword", "text"])["bool"]["should"]
+    mixed = data.marker_query("message", ["keyword", "text"])["bool"]["should"]
     assert len(mixed) == 4
 
 
 def test_self_signed_detection_on_der():
-    crypto = pytest.importorskip("cryptography")  # noqa: F841
     import datetime as dt
 
     from cryptography import x509
@@ -246,11 +247,11 @@ def test_self_signed_detection_on_der():
     key = ec.generate_private_key(ec.SECP256R1())
     a = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a")])
     b = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "b")])
-    assert diagnosis.is_self_signed(cert(a, a, key)) is True
-    assert diagnosis.is_self_signed(cert(a, b, key)) is False
-    assert diagnosis.is_self_signed(b"\x30\x00") is None
+    assert network.is_self_signed(cert(a, a, key)) is True
+    assert network.is_self_signed(cert(a, b, key)) is False
+    assert network.is_self_signed(b"\x30\x00") is None
 
 
-def test_finding_to_dict():
+def test_finding_to_dict_is_what_check_prints_as_json():
     f = Finding("auth", FAILURE, "t", "d", "f", {"x": 1})
     assert f.to_dict() == {"id": "auth", "status": FAILURE, "title": "t", "detail": "d", "fix": "f", "data": {"x": 1}}

@@ -1,0 +1,80 @@
+"""Checks 3 and 4: the API key authenticates (and why not: expired, invalidated, wrong secret),
+and it holds `read` on the index patterns. Any authenticated key may call both APIs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Sequence
+
+from elastic_cli.api_keys import epoch_ms_to_iso
+from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
+from elastic_cli.connection import body_of as _body
+from elastic_cli.connection import classify_auth_failure, describe_auth_failure
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
+
+def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
+    try:
+        me = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.authenticate())
+    except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
+        if status_of(exc) == 401:
+            why = classify_auth_failure(exc)
+            fix = ("create a new key with `orx-elastic create-key --save`, or fix id/api_key with "
+                   "`orx-elastic configure`")
+            return finding("auth", FAILURE, describe_auth_failure(why, key_id), fix, reason=why, key_id=key_id)
+        message, fix = reason(exc, settings, "authenticate")
+        return finding("auth", FAILURE, message, fix, key_id=key_id)
+    api_key = me.get("api_key") or {}
+    who = me.get("username") or "?"
+    data = {"username": who, "authentication_type": me.get("authentication_type"),
+            "api_key_id": api_key.get("id") or key_id, "api_key_name": api_key.get("name")}
+    if me.get("authentication_type") not in (None, "api_key"):
+        return finding("auth", OK, f"authenticated as {who} ({me.get('authentication_type')})", **data)
+    expiration = _own_key_expiration(es, settings, deadline, data["api_key_id"])
+    data["expiration"] = expiration
+    name = f"API key {data['api_key_name']!r}" if data["api_key_name"] else "an API key"
+    detail = f"{name} (id {data['api_key_id']}) of user {who}"
+    if expiration is None:
+        return finding("auth", OK, detail + ", expiry unknown", **data)
+    if expiration == "never":
+        return finding("auth", OK, detail + ", never expires", **data)
+    days = (datetime.strptime(expiration, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            - datetime.now(timezone.utc)).total_seconds() / 86400
+    data["expires_in_days"] = round(days, 1)
+    if days < 7:
+        return finding("auth", WARNING, detail + f", expires {expiration} (in {days:.1f} days)",
+                       "rotate it soon: `orx-elastic create-key --save`, then update OpenReplay's dashboard", **data)
+    return finding("auth", OK, detail + f", expires {expiration}", **data)
+
+
+def _own_key_expiration(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> str | None:
+    """'never', an ISO time, or None when the key may not look itself up."""
+    if not key_id or deadline.expired():
+        return None
+    try:
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.get_api_key(id=key_id))
+    except Exception:  # noqa: BLE001 — optional information
+        return None
+    for key in body.get("api_keys") or []:
+        if key.get("id") == key_id:
+            return epoch_ms_to_iso(key.get("expiration")) or "never"
+    return None
+
+
+def check_privileges(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> Finding:
+    try:
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.has_privileges(
+            index=[{"names": list(patterns), "privileges": ["read"]}]))
+    except Exception as exc:  # noqa: BLE001
+        message, fix = reason(exc, settings, "check privileges")
+        return finding("privileges", FAILURE, message, fix)
+    read = {name: bool((body.get("index") or {}).get(name, {}).get("read")) for name in patterns}
+    lacking = [name for name, ok in read.items() if not ok]
+    fix = ("create a key with read on them: `orx-elastic create-key --indexes '" + ",".join(patterns) + "'`")
+    if not lacking:
+        return finding("privileges", OK, "read on " + ", ".join(patterns), read=read)
+    if len(lacking) == len(patterns):
+        return finding("privileges", FAILURE, "the key may not read " + ", ".join(lacking), fix, read=read)
+    return finding("privileges", WARNING, "the key may not read " + ", ".join(lacking) + " (it may read "
+                   + ", ".join(p for p in patterns if read[p]) + ")", fix, read=read)

@@ -1,0 +1,113 @@
+"""Checks 8 and 9: log lines carry an OpenReplay marker, and OpenReplay v1.21's hard-coded
+index `logs` exists and has documents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from elastic_cli.checks.fields import DATE_TYPES, types_of
+from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
+from elastic_cli.connection import body_of as _body
+from elastic_cli.log_search import KEYWORD_TYPES
+from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
+
+PROPAGATE_FIX = ("propagate the session token to the backend and log it with every line "
+                 f"({TOKEN_MARKER_PREFIX}<token> or {SESSION_ID_MARKER_PREFIX}<id>): see the README section "
+                 "'Getting the session token into your logs'")
+
+
+def marker_query(message_field: str, message_types: Sequence[str]) -> dict:
+    """Documents carrying either OpenReplay marker (any session), for the mapping's type(s).
+
+    On text, the standard analyzer indexes `openreplaysessiontoken` and `openreplaysession.id`
+    as terms, so a phrase of the marker name (without `=`) finds them; on keyword, a wildcard.
+    """
+    clauses: list[dict] = []
+    types = set(message_types) or {"text"}
+    if types - KEYWORD_TYPES:
+        for prefix in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX):
+            clauses.append({"match_phrase": {message_field: prefix.rstrip("=")}})
+    if types & KEYWORD_TYPES:
+        for prefix in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX):
+            clauses.append({"wildcard": {message_field: {"value": f"*{prefix}*"}}})
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -> dict:
+    query = marker_query(message_field, message_types)
+    query["bool"]["should"] = [c for c in query["bool"]["should"]
+                               if prefix.rstrip("=") in str(c)]
+    return query
+
+
+def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+    message_types = sorted(types_of(caps, settings.message_field))
+    time_is_date = bool(types_of(caps, settings.time_field)) and set(types_of(caps, settings.time_field)) <= DATE_TYPES
+    aggs: dict[str, Any] = {
+        "generation": {"filters": {"filters": {
+            "token": _one_marker(settings.message_field, message_types, TOKEN_MARKER_PREFIX),
+            "session_id": _one_marker(settings.message_field, message_types, SESSION_ID_MARKER_PREFIX),
+        }}},
+        "errors": {"filter": {"term": {settings.tags_field: "error"}}},
+    }
+    if time_is_date:
+        aggs["newest"] = {"max": {"field": settings.time_field}}
+        aggs["oldest"] = {"min": {"field": settings.time_field}}
+    try:
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).search(
+            index=",".join(patterns), size=0, track_total_hits=True,
+            query=marker_query(settings.message_field, message_types), aggs=aggs,
+            ignore_unavailable=True, allow_no_indices=True))
+    except Exception as exc:  # noqa: BLE001
+        message, fix = reason(exc, settings, "search for marked lines")
+        return finding("marked_logs", FAILURE, f"the search for marked lines failed: {message}", fix)
+    total = (body.get("hits") or {}).get("total") or {}
+    marked = total.get("value") if isinstance(total, dict) else total or 0
+    aggregations = body.get("aggregations") or {}
+    buckets = (aggregations.get("generation") or {}).get("buckets") or {}
+    data = {
+        "marked": marked,
+        "token_markers": (buckets.get("token") or {}).get("doc_count", 0),
+        "session_id_markers": (buckets.get("session_id") or {}).get("doc_count", 0),
+        "errors": (aggregations.get("errors") or {}).get("doc_count", 0),
+        "newest": (aggregations.get("newest") or {}).get("value_as_string"),
+        "oldest": (aggregations.get("oldest") or {}).get("value_as_string"),
+    }
+    if not marked:
+        return finding("marked_logs", WARNING,
+                       f"no log line carries {TOKEN_MARKER_PREFIX} or {SESSION_ID_MARKER_PREFIX}: "
+                       "OpenReplay cannot link any backend log to a session", PROPAGATE_FIX, **data)
+    span = f", from {data['oldest']} to {data['newest']}" if data["newest"] else ""
+    detail = (f"{marked} marked lines ({data['token_markers']} with {TOKEN_MARKER_PREFIX}, "
+              f"{data['session_id_markers']} with {SESSION_ID_MARKER_PREFIX}), {data['errors']} tagged error{span}")
+    if not data["errors"]:
+        return finding("marked_logs", WARNING, detail + ": OpenReplay up to v1.20 and `logs` show only lines "
+                       f"tagged 'error' in {settings.tags_field!r}",
+                       f"add 'error' to {settings.tags_field!r} on error lines (or use `logs --all-levels`)", **data)
+    return finding("marked_logs", OK, detail, **data)
+
+
+def check_logs_index(es: Any, settings: Settings, deadline: Deadline) -> Finding:
+    why = "OpenReplay v1.21+ searches only the index `logs`, and its dashboard refuses to save when it is missing or empty"
+    try:
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).count(index="logs"))
+    except Exception as exc:  # noqa: BLE001
+        status = status_of(exc)
+        if status == 404:
+            return finding("logs_index", WARNING, "no index named `logs` (only matters for OpenReplay v1.21+: "
+                           + why + ")", "for v1.21+, send the logs to an index (or alias) named `logs`",
+                           exists=False, documents=0)
+        if status == 403:
+            return finding("logs_index", WARNING, "the key may not read the index `logs` (only matters for "
+                           "OpenReplay v1.21+: " + why + ")", "for v1.21+, include `logs` in the key's index "
+                           "patterns", exists=None)
+        message, fix = reason(exc, settings, "count index logs")
+        return finding("logs_index", WARNING, f"cannot count the index `logs`: {message}", fix, exists=None)
+    docs = body.get("count", 0)
+    if not docs:
+        return finding("logs_index", WARNING, "the index `logs` is empty (only matters for OpenReplay v1.21+: "
+                       + why + ")", "for v1.21+, send the logs to the index `logs`", exists=True, documents=0)
+    return finding("logs_index", OK, f"the index `logs` holds {docs} documents", exists=True, documents=docs)

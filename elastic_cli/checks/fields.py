@@ -1,0 +1,111 @@
+"""Checks 5 to 7 (and tags): indices match the patterns, and the message, time and tags fields
+have mappings OpenReplay's query can use. One _field_caps answer serves them all."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
+from elastic_cli.connection import body_of as _body
+from elastic_cli.log_search import KEYWORD_TYPES
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
+
+TEXT_TYPES = {"text", "match_only_text"}
+DATE_TYPES = {"date", "date_nanos"}
+
+
+def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
+    fields = [settings.message_field, settings.time_field, settings.tags_field]
+    return _body(es.options(request_timeout=deadline.bound(settings.timeout)).field_caps(
+        index=",".join(patterns), fields=list(dict.fromkeys(fields)),  # a list: a comma string is URL-encoded
+        ignore_unavailable=True, allow_no_indices=True))
+
+
+def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+    indices = sorted(caps.get("indices") or [])
+    shown = ", ".join(indices[:10]) + (f", ... ({len(indices) - 10} more)" if len(indices) > 10 else "")
+    if not indices:
+        return finding("indices", FAILURE, "no index matches " + ", ".join(patterns) + " (or none the key may read)",
+                       "check `indexes` (orx-elastic configure --indexes 'app-*,*log*'); "
+                       "the patterns must match the indices that hold the backend logs", indices=[], count=0)
+    try:
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).search(
+            index=",".join(patterns), size=0, track_total_hits=True, ignore_unavailable=True, allow_no_indices=True))
+    except Exception as exc:  # noqa: BLE001
+        message, fix = reason(exc, settings, "search " + ",".join(patterns))
+        return finding("indices", FAILURE, f"{len(indices)} indices match, but a search fails: {message}", fix,
+                       indices=indices, count=len(indices))
+    total = (body.get("hits") or {}).get("total") or {}
+    docs = total.get("value") if isinstance(total, dict) else total
+    data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
+    if not docs:
+        return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
+                       "ship the backend logs to these indices, or change `indexes`", **data)
+    return finding("indices", OK, f"{len(indices)} indices match ({shown}), {docs} documents; a search works", **data)
+
+
+def types_of(caps: dict, name: str) -> dict[str, list[str] | None]:
+    """type -> indices having it (None = all matched indices), from a field_caps answer."""
+    entry = (caps.get("fields") or {}).get(name) or {}
+    return {kind: info.get("indices") for kind, info in entry.items() if kind != "unmapped"}
+
+
+def _where(indices: list[str] | None) -> str:
+    if not indices:
+        return ""
+    return " in " + ", ".join(indices[:5]) + (" ..." if len(indices) > 5 else "")
+
+
+def check_message_field(settings: Settings, caps: dict) -> Finding:
+    name = settings.message_field
+    types = types_of(caps, name)
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
+    if not types:
+        return finding("message_field", FAILURE, f"no matched index has a field {name!r}",
+                       "set --message-field to the field that holds the log line (OpenReplay reads `message`)",
+                       **data)
+    keyword = {t: i for t, i in types.items() if t in KEYWORD_TYPES}
+    if keyword:
+        kinds = "/".join(sorted(keyword))
+        where = "" if len(types) == 1 else "".join(_where(i) for i in keyword.values())
+        return finding("message_field", WARNING,
+                       f"{name!r} is {kinds}{where}: `logs` must use a regexp that scans every distinct value, and "
+                       "lines longer than ignore_above are not indexed at all (invisible); OpenReplay's match_phrase "
+                       "only finds a line that is exactly the marker",
+                       f"map {name!r} as text in the index template (then reindex or wait for the next index)",
+                       **data)
+    others = [t for t in types if t not in TEXT_TYPES]
+    if others:
+        return finding("message_field", WARNING, f"{name!r} is {'/'.join(sorted(types))}; a phrase search needs text",
+                       f"map {name!r} as text", **data)
+    return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(types))} (a phrase search works)", **data)
+
+
+def check_time_field(settings: Settings, caps: dict) -> Finding:
+    name = settings.time_field
+    types = types_of(caps, name)
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
+    if not types:
+        return finding("time_field", FAILURE, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
+                       "filters on it (so it finds nothing) and `logs` sorts by it",
+                       f"set --time-field to the field with the log time, or add {name!r} (a date) to the logs",
+                       **data)
+    if not set(types) <= DATE_TYPES:
+        return finding("time_field", WARNING, f"{name!r} is {'/'.join(sorted(types))}, not a date: "
+                       "time ranges and sorting compare it as text",
+                       f"map {name!r} as date in the index template", **data)
+    return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
+
+
+def check_tags_field(settings: Settings, caps: dict) -> Finding:
+    name = settings.tags_field
+    types = types_of(caps, name)
+    data: dict[str, Any] = {"field": name, "types": sorted(types)}
+    if not types:
+        return finding("tags_field", WARNING, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
+                       "shows only lines tagged 'error' there, and `logs` filters on it unless --all-levels",
+                       f"add {name!r} (keyword, with 'error' on error lines) to the logs, or set --tags-field",
+                       **data)
+    return finding("tags_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
