@@ -162,17 +162,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def replay_url(base: str | None, project_id: str | None, session_id: str) -> str | None:
-    """`<dashboard>/<project id>/session/<session id>`, as OpenReplay's dashboard routes a replay."""
-    if not base or not project_id:
-        return None
-    return f"{base.rstrip('/')}/{project_id}/session/{session_id}"
-
-
 def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: datetime,
                   until: datetime | None = None, errors_only: bool = True, sort: str = "recent",
                   limit: int | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
-                  openreplay_url: str | None = None, project_id: str | None = None,
+                  replay_url: Callable[[str], str | None] = lambda session_id: None,
                   page_size: int = PAGE_SIZE, now: datetime | None = None,
                   on_page: Callable[[int], None] | None = None) -> SessionsReport:
     """The sessions with (error) lines between `since` and `until`, one row each."""
@@ -214,7 +207,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
             lines.close()
         if stopped:
             break
-    rows = [_summary(session_id, tally, openreplay_url, project_id, now) for session_id, tally in tallies.items()]
+    rows = [_summary(session_id, tally, replay_url(session_id), now) for session_id, tally in tallies.items()]
     if sort == "count":
         rows.sort(key=lambda r: (-r.lines, -_ms(r.last_line)))
     else:
@@ -240,12 +233,11 @@ def _at(ms: int | None) -> datetime | None:
     return None if ms is None else datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
 
 
-def _summary(session_id: str, tally: _Tally, base: str | None, project_id: str | None,
-             now: datetime) -> SessionSummary:
+def _summary(session_id: str, tally: _Tally, link: str | None, now: datetime) -> SessionSummary:
     return SessionSummary(
         session_id=session_id, started=session_start(session_id, now), first_line=_at(tally.first_ms),
         last_line=_at(tally.last_ms), lines=tally.lines, generations=tuple(sorted(tally.generations)),
-        latest_message=tally.latest_message, replay_url=replay_url(base, project_id, session_id))
+        latest_message=tally.latest_message, replay_url=link)
 
 
 def iter_rows(report: SessionsReport) -> Iterator[dict]:

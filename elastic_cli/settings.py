@@ -63,6 +63,22 @@ def _parse_indexes(value: Any) -> str:
     return ",".join(patterns)
 
 
+def _parse_duration(value: Any) -> str:
+    import re
+
+    text = _parse_text(value)
+    if not re.fullmatch(r"[0-9]{1,9}[smhdw]", text):
+        raise ValueError("must be a duration such as 12h, 1d or 2w")
+    return text
+
+
+def _parse_dashboard_url(value: Any) -> str:
+    text = _parse_text(value).rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+        raise ValueError("must be the dashboard's URL, starting with https:// or http://")
+    return text
+
+
 def _parse_text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
@@ -96,6 +112,9 @@ KEYS: tuple[Key, ...] = (
     Key("message_field", _parse_text, "message", "field that holds the log line"),
     Key("time_field", _parse_text, "utc_time", "field that holds the log time"),
     Key("tags_field", _parse_text, "tags", "field whose values include 'error' for error logs"),
+    Key("session_margin", _parse_duration, "1d", "logs searches from the session's start minus this"),
+    Key("openreplay_url", _parse_dashboard_url, None, "OpenReplay dashboard URL, for replay links"),
+    Key("project_id", _parse_text, None, "OpenReplay project id, for replay links"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -120,7 +139,16 @@ class Settings:
     message_field: str
     time_field: str
     tags_field: str
+    session_margin: str
+    openreplay_url: str | None
+    project_id: str | None
     sources: Mapping[str, str]
+
+    def replay_url(self, session_id: str) -> str | None:
+        """`<dashboard>/<project id>/session/<session id>`, as OpenReplay's dashboard routes a replay."""
+        if not self.openreplay_url or not self.project_id:
+            return None
+        return f"{self.openreplay_url.rstrip('/')}/{self.project_id}/session/{session_id}"
 
     @property
     def values(self) -> dict[str, Any]:

@@ -38,8 +38,8 @@ DEFAULT_LIMIT = 100
               help="Seconds between polls with --follow.")
 @click.option("--lag", default="10m", show_default=True, metavar="DURATION",
               help="With --follow: how late a line may be indexed after the time it carries and still be shown.")
-@click.option("--session-margin", default="1d", show_default=True, metavar="DURATION",
-              help="Search from the session's start (decoded from its id) minus this much.")
+@click.option("--session-margin", metavar="DURATION",
+              help="Search from the session's start (decoded from its id) minus this much [default: 1d].")
 @click.option("--no-session-window", is_flag=True,
               help="Search all time, not only from the session's start (--since overrides the window too).")
 @click.option("--page-size", type=click.IntRange(1, 10_000), metavar="N",
@@ -48,7 +48,7 @@ DEFAULT_LIMIT = 100
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
-         lag: str, session_margin: str, no_session_window: bool, page_size: int | None,
+         lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
          explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
 
@@ -79,8 +79,8 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     if ref.from_url and not app.quiet:
         click.echo(f"replay link: session {ref.session_id}", err=True)
     follow_lag = parse_duration(lag)
-    margin = parse_duration(session_margin)
-    settings = app.settings(settings_flags(params))
+    settings = app.settings({**settings_flags(params), "session_margin": session_margin})
+    margin = parse_duration(settings.session_margin)
     now = datetime.now(timezone.utc)
     started = session_start(ref.session_id, now)
     if started is None:
@@ -96,6 +96,9 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         until=parse_time(until, now) if until else None,
         reverse=reverse,
     )
+    replay = settings.replay_url(ref.session_id)
+    if replay and not app.quiet:
+        click.echo(f"replay: {replay}", err=True)  # stderr: never in piped data
     if ref.token and ref.expires_at:
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
     if window:

@@ -24,6 +24,8 @@ CONNECTION_FLAGS = (
     click.option("--message-field", help="Field holding the log line [default: message]."),
     click.option("--time-field", help="Field holding the log time [default: utc_time]."),
     click.option("--tags-field", help="Field holding levels like 'error' [default: tags]."),
+    click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links."),
+    click.option("--project-id", help="OpenReplay project id, for replay links."),
 )
 
 
@@ -39,7 +41,7 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
 
     flags = {name: params.pop(name, None) for name in
              ("host", "port", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",
-              "message_field", "time_field", "tags_field")}
+              "message_field", "time_field", "tags_field", "openreplay_url", "project_id", "session_margin")}
     cloud_id = params.pop("cloud_id", None)
     if cloud_id:
         cloud = parse_cloud_id(cloud_id)

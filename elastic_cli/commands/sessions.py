@@ -26,18 +26,17 @@ if TYPE_CHECKING:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many sessions.")
 @click.option("--max-sessions", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Stop counting (and say so) after this many distinct sessions: memory stays bounded.")
-@click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links (e.g. https://openreplay.example.com).")
-@click.option("--project-id", help="OpenReplay project id, for replay links.")
 @click.pass_obj
 def sessions(app: AppContext, output: str, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
-             max_sessions: int, openreplay_url: str | None, project_id: str | None, **params: Any) -> None:
+             max_sessions: int, **params: Any) -> None:
     """List the sessions whose backend logged errors in a time window, newest first.
 
     Both markers count: openReplaySession.id=<id> (v1.21+) and
     openReplaySessionToken=<token> (up to v1.20, through the session id the token
     starts with). One row a session: its start (decoded from its id), the first and
     last line in the window, how many lines, which markers, the latest message, and
-    the replay link when --openreplay-url and --project-id are known.
+    the replay link when openreplay_url and project_id are set (configure, or
+    --openreplay-url and --project-id).
 
     \b
     Examples:
@@ -58,12 +57,11 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
 
         raise UsageError(f"--since ({since}) is after --until ({until})", hint="Swap the two values.")
     settings = app.settings(settings_flags(params))
-    _run(app, settings, output, window_start, window_end, not all_levels, sort, limit, max_sessions,
-         openreplay_url, project_id)
+    _run(app, settings, output, window_start, window_end, not all_levels, sort, limit, max_sessions)
 
 
-def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool, sort: str, limit: int, max_sessions: int,
-         openreplay_url: str | None, project_id: str | None) -> None:
+def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool,
+         sort: str, limit: int, max_sessions: int) -> None:
     from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import IndexNotFound, NoHits
     from elastic_cli.log_fields import FieldPolicy
@@ -80,8 +78,8 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
         try:
             report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort,
-                                   limit=limit, max_sessions=max_sessions, openreplay_url=openreplay_url,
-                                   project_id=project_id, on_page=progress.update)
+                                   limit=limit, max_sessions=max_sessions, replay_url=settings.replay_url,
+                                   on_page=progress.update)
         finally:
             progress.stop()
     if not report.indices_matched:

@@ -163,3 +163,34 @@ def test_an_encoded_key_from_the_environment_brings_its_own_id(tmp_path, clean_e
     code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json", "--reveal")
     shown = json.loads(out)["settings"]
     assert shown["id"]["value"] == "newid" and shown["api_key"]["value"] == "n3wSecretValue_x"
+
+
+def test_replay_link_settings_are_configured_shown_and_used_by_logs(tmp_path, clean_env):
+    path = tmp_path / "c.yaml"
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--openreplay-url",
+                       "https://openreplay.example.com/", "--project-id", "3", "--session-margin", "12h")
+    assert code == 2 and "No such option" in err  # the margin is a logs flag; in a profile it is a setting
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--openreplay-url",
+                       "https://openreplay.example.com/", "--project-id", "3")
+    assert code == 0, err
+    profile = yaml.safe_load(path.read_text())["profiles"]["default"]
+    assert profile == {"openreplay_url": "https://openreplay.example.com", "project_id": "3"}
+    code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json")
+    shown = json.loads(out)["settings"]
+    assert shown["openreplay_url"]["value"] == "https://openreplay.example.com"
+    assert shown["project_id"] == {"value": "3", "source": "file (profile default)"}
+    assert shown["session_margin"] == {"value": "1d", "source": "default"}
+    # logs names the replay before its lines, on stderr only (here --explain: no connection)
+    code, out, err = run(clean_env, "--config", str(path), "logs", "2618307011354435587", "--explain")
+    assert code == 0
+    assert "replay: https://openreplay.example.com/3/session/2618307011354435587" in err
+    assert "openreplay.example.com" not in out
+
+
+def test_a_bad_dashboard_url_or_margin_is_refused_before_writing(tmp_path, clean_env):
+    path = tmp_path / "c.yaml"
+    code, _, err = run(clean_env, "--config", str(path), "configure", "--openreplay-url", "openreplay.example.com")
+    assert code == 2 and "https://" in err and not path.exists()
+    clean_env.vars["ORX_ELASTIC_SESSION_MARGIN"] = "a day"
+    code, _, err = run(clean_env, "--config", str(path), "logs", "12", "--explain")
+    assert code == 2 and "ORX_ELASTIC_SESSION_MARGIN must be a duration" in err

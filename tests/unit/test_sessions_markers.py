@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from elastic_cli.session_token import contains_marker, markers, parse_session_ref, to_base36
-from elastic_cli.sessions import GENERATION_ID, GENERATION_TOKEN, marked_lines_query, replay_url, sessions_in_line
+from elastic_cli.sessions import GENERATION_ID, GENERATION_TOKEN, marked_lines_query, sessions_in_line
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 ID = "2618307011354435587"
@@ -56,7 +56,3 @@ def test_marked_lines_query_per_mapping():
     assert marked_lines_query("message", True) == {"regexp": {"message": {
         "value": ".*(openReplaySessionToken=|openReplaySession\\.id=).*", "flags": "NONE"}}}
 
-
-def test_replay_url():
-    assert replay_url("https://or.example.com/", "3", ID) == f"https://or.example.com/3/session/{ID}"
-    assert replay_url(None, "3", ID) is None and replay_url("https://or.example.com", None, ID) is None
