@@ -33,6 +33,7 @@ from elastic_cli.checks.findings import (  # noqa: F401
     reason,
 )
 from elastic_cli.checks.network import check_connect, check_tls
+from elastic_cli.checks.shapes import check_recent_sessions, check_shapes
 
 if TYPE_CHECKING:
     from elastic_cli.settings import Settings
@@ -116,6 +117,8 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         ("time_field", with_caps(lambda caps: check_time_field(settings, caps))),
         ("tags_field", with_caps(lambda caps: check_tags_field(settings, caps))),
         ("marked_logs", with_caps(lambda caps: check_marked_logs(es, settings, deadline, patterns, caps))),
+        ("shapes", lambda: check_shapes(es, settings, deadline, patterns)),
+        ("recent_sessions", lambda: check_recent_sessions(es, settings, deadline, patterns)),
     ):
         if blocked_from_privileges and not blocked:
             skip(check_id, blocked_from_privileges)
@@ -125,8 +128,9 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
             blocked_from_privileges = "no index to look into (see `indices`)"
         if check_id == "message_field" and result is not None and result.status == FAILURE \
                 and not blocked_from_privileges:
-            findings.setdefault("marked_logs", finding(
-                "marked_logs", SKIPPED, f"no field {settings.message_field!r} to search (see `message_field`)"))
+            for later in ("marked_logs", "shapes", "recent_sessions"):
+                findings.setdefault(later, finding(
+                    later, SKIPPED, f"no field {settings.message_field!r} to search (see `message_field`)"))
 
     step("logs_index", lambda: check_logs_index(es, settings, deadline))
     return [findings[check_id] for check_id in CHECK_IDS]

@@ -56,7 +56,7 @@ class SessionsReport:
     sessions_found: int  # before --limit
     lines_read: int
     unparsed_markers: int  # a marker whose value is neither a token nor an id
-    stopped_at_max: bool  # more sessions than --max-sessions: the rest were not counted
+    stopped_at_max: bool  # more sessions than --max-sessions (or lines than max_lines): the rest were not counted
     left_out: tuple[tuple[str, str], ...] = ()  # indices not searched, and why
     indices_matched: int = 0
 
@@ -166,6 +166,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                   until: datetime | None = None, errors_only: bool = True, sort: str = "recent",
                   limit: int | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
                   replay_url: Callable[[str], str | None] = lambda session_id: None,
+                  max_lines: int | None = None,
                   page_size: int = PAGE_SIZE, now: datetime | None = None,
                   on_page: Callable[[int], None] | None = None) -> SessionsReport:
     """The sessions with (error) lines between `since` and `until`, one row each."""
@@ -190,6 +191,9 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                     message = "\n".join(str(m) for m in message)
                 if not isinstance(message, str):
                     continue
+                if max_lines is not None and lines_read > max_lines:
+                    stopped = True  # a sample, for `check`: the counts are a lower bound
+                    break
                 named, bad = sessions_in_line(message)
                 unparsed += bad
                 moment = _time_ms(hit, group.time_field)

@@ -16,7 +16,7 @@ STATUSES = (OK, WARNING, FAILURE, SKIPPED)
 
 # in the order they run
 CHECK_IDS = ("connect", "tls", "auth", "privileges", "indices", "message_field", "time_field",
-             "tags_field", "marked_logs", "logs_index")
+             "tags_field", "marked_logs", "shapes", "recent_sessions", "logs_index")
 TITLES = {
     "connect": "TCP connection",
     "tls": "TLS",
@@ -27,6 +27,8 @@ TITLES = {
     "time_field": "time field mapping",
     "tags_field": "tags field mapping",
     "marked_logs": "log lines with an OpenReplay marker",
+    "shapes": "time and level fields of the indices with marked lines",
+    "recent_sessions": "sessions with error lines in the last day",
     "logs_index": "index `logs` for OpenReplay v1.21+",
 }
 

@@ -127,3 +127,13 @@ def test_an_explicit_time_field_wins(shapes):
     # only the sample index has utc_time: it comes first in time order, every other line after it
     assert [m for m in messages[:3]] == [m for _, m, _ in sorted(shapes["truth"]) if m.startswith("sample")]
     assert "no date field" in result.stderr
+
+
+def test_check_names_the_shapes_and_what_logs_uses_for_them(shapes):
+    result = shapes["run"]("check", "-o", "json")
+    findings = {f["id"]: f for f in json.loads(result.stdout)}
+    found = findings["shapes"]
+    assert found["status"] == "warning", found
+    assert f"no date field in {shapes['bare']}" in found["detail"] and f"no level field in {shapes['bare']}" in found["detail"]
+    assert f"{shapes['stream']}: time @timestamp, level log.level" in found["detail"]  # the data stream, by name
+    assert {i["index"] for i in found["data"]["indices"]} >= {shapes["stream"], shapes["bare"]}

@@ -48,6 +48,8 @@ class FakeClient:
         self.field_caps = self._wrap("field_caps", lambda **kw: self.caps)
         self.search = self._wrap("search", self._search)
         self.count = self._wrap("count", lambda **kw: {"count": 5})
+        self.open_point_in_time = self._wrap("open_point_in_time", lambda **kw: {"id": "pit"})
+        self.close_point_in_time = self._wrap("close_point_in_time", lambda **kw: {})
 
     def options(self, **kw):
         self.calls.append(("options", kw))
@@ -62,6 +64,16 @@ class FakeClient:
         return call
 
     def _search(self, **kw):
+        if "body" in kw:  # a page of marked error lines, as the pager asks (sessions in the last day)
+            import time
+
+            now_ms = str(int(time.time() * 1000) - 60_000)
+            return {"pit_id": "pit", "hits": {"hits": [
+                {"_index": "app-logs", "_id": str(n), "sort": [n], "fields": {
+                    "message": [f"boom openReplaySession.id=26183070113544355{n}"], "utc_time": [now_ms]}}
+                for n in range(self.marked)]}}
+        if "by_index" in (kw.get("aggs") or {}):
+            return {"aggregations": {"by_index": {"buckets": [{"key": "app-logs", "doc_count": self.marked}]}}}
         if "aggs" not in kw:
             return {"hits": {"total": {"value": 10}}}
         return {"hits": {"total": {"value": self.marked}}, "aggregations": {
@@ -255,3 +267,38 @@ def test_self_signed_detection_on_der():
 def test_finding_to_dict_is_what_check_prints_as_json():
     f = Finding("auth", FAILURE, "t", "d", "f", {"x": 1})
     assert f.to_dict() == {"id": "auth", "status": FAILURE, "title": "t", "detail": "d", "fix": "f", "data": {"x": 1}}
+
+
+def test_shapes_names_an_index_with_marked_lines_but_no_level_field_and_what_logs_uses():
+    ecs = ".ds-logs-shop-default-2026.11.29-000001"
+    caps = {"indices": ["app-logs", ecs, "bare"], "fields": {
+        "message": {"text": {"type": "text"}},
+        "utc_time": {"date": {"type": "date", "indices": ["app-logs"]},
+                     "unmapped": {"type": "unmapped", "indices": [ecs, "bare"]}},
+        "@timestamp": {"date": {"type": "date", "indices": [ecs]},
+                       "unmapped": {"type": "unmapped", "indices": ["app-logs", "bare"]}},
+        "tags": {"keyword": {"type": "keyword", "indices": ["app-logs"]},
+                 "unmapped": {"type": "unmapped", "indices": [ecs, "bare"]}},
+        "log.level": {"keyword": {"type": "keyword", "indices": [ecs]},
+                      "unmapped": {"type": "unmapped", "indices": ["app-logs", "bare"]}}}}
+
+    class Marked(FakeClient):
+        def _search(self, **kw):
+            if "by_index" in (kw.get("aggs") or {}):
+                return {"aggregations": {"by_index": {"buckets": [
+                    {"key": ecs, "doc_count": 3}, {"key": "bare", "doc_count": 1}]}}}
+            return super()._search(**kw)
+
+    shapes = {f.id: f for f in run(Marked(caps=caps))}["shapes"]
+    assert shapes.status == WARNING
+    assert "no date field in bare" in shapes.detail and "no level field in bare" in shapes.detail
+    assert "logs-shop-default: time @timestamp, level log.level" in shapes.detail  # the stream's name
+    assert "app-logs" not in shapes.detail  # no marked lines there: not in use
+
+
+def test_recent_sessions_counts_the_sessions_with_error_lines():
+    recent = {f.id: f for f in run(FakeClient(marked=3))}["recent_sessions"]
+    assert recent.status == OK and recent.data["sessions"] == 3
+    assert recent.detail.startswith("3 sessions logged error lines in the last 24 hours")
+    none = {f.id: f for f in run(FakeClient(marked=0))}["recent_sessions"]
+    assert none.status == WARNING and "no session" in none.detail

@@ -1,0 +1,104 @@
+"""Checks 10 and 11: every index that holds marked lines can be read by `logs` (a time and a
+level field), and how many sessions logged errors in the last day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Sequence
+
+from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
+from elastic_cli.connection import body_of as _body
+from elastic_cli.log_fields import FieldPolicy, IndexShape
+from elastic_cli.log_search import fetch_shapes
+from elastic_cli.sessions import find_sessions, marked_lines_query
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
+
+# `check` reads at most this many marked lines to count sessions: it answers in seconds on any cluster
+SESSION_SAMPLE_LINES = 20_000
+
+
+def field_policy(settings: Settings) -> FieldPolicy:
+    """The fields `logs` and `sessions` use: the configured ones, and candidates for what was left default."""
+    return FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
+                       tags_field=settings.tags_field,
+                       time_explicit=settings.sources.get("time_field", "default") != "default",
+                       level_explicit=settings.sources.get("tags_field", "default") != "default")
+
+
+def _indices_with_marked_lines(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
+                               shapes: Sequence[IndexShape]) -> dict[str, int]:
+    """index -> number of marked lines, one aggregation per kind of message mapping."""
+    counts: dict[str, int] = {}
+    for keyword in (False, True):
+        names = [s.index for s in shapes if s.message_type and s.message_is_keyword is keyword]
+        if not names:
+            continue
+        target = ",".join(patterns) if len(names) == len(shapes) else ",".join(names)
+        body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).search(
+            index=target, size=0, query=marked_lines_query(settings.message_field, keyword),
+            aggs={"by_index": {"terms": {"field": "_index", "size": 1000}}},
+            ignore_unavailable=True, allow_no_indices=True))
+        for bucket in ((body.get("aggregations") or {}).get("by_index") or {}).get("buckets") or []:
+            counts[bucket["key"]] = counts.get(bucket["key"], 0) + int(bucket["doc_count"])
+    return counts
+
+
+def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> Finding:
+    """OK only when every index (or data stream) holding marked lines has a date and a level field."""
+    try:
+        shapes = fetch_shapes(es, patterns, field_policy(settings))
+        marked = _indices_with_marked_lines(es, settings, deadline, patterns, shapes)
+    except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
+        message, fix = reason(exc, settings, "read the indices' fields")
+        return finding("shapes", FAILURE, f"cannot tell the indices' fields: {message}", fix)
+    used = [s for s in shapes if marked.get(s.index)]
+    groups: dict[tuple[str | None, str | None], set[str]] = {}
+    for shape in used:
+        groups.setdefault((shape.time_field, shape.level_field), set()).add(shape.display_name)
+    summary = "; ".join(f"{', '.join(sorted(names))}: time {time or 'none'}, level {level or 'none'}"
+                        for (time, level), names in sorted(groups.items(), key=lambda g: sorted(g[1])))
+    data: dict[str, Any] = {"indices": [{"index": s.display_name, "time_field": s.time_field,
+                                         "level_field": s.level_field, "marked": marked[s.index]} for s in used]}
+    if not used:
+        return finding("shapes", OK, "no index holds marked lines yet (see `marked_logs`)", **data)
+    no_time = sorted({s.display_name for s in used if s.time_field is None})
+    no_level = sorted({s.display_name for s in used if s.level_field is None})
+    problems = []
+    if no_time:
+        problems.append(f"no date field in {', '.join(no_time)}: `logs` shows their lines last and cannot bound "
+                        "them in time, `sessions` leaves them out")
+    if no_level:
+        problems.append(f"no level field in {', '.join(no_level)}: `logs` shows their lines only with --all-levels")
+    if problems:
+        fix = ("map a date field (@timestamp, utc_time or timestamp) and a level field (log.level, level, severity "
+               "or your --tags-field) in those indices, or set --time-field / --tags-field")
+        return finding("shapes", WARNING, "; ".join(problems) + f" (in use: {summary})", fix, **data)
+    return finding("shapes", OK, f"every index with marked lines is readable: {summary}", **data)
+
+
+def check_recent_sessions(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
+                          now: datetime | None = None) -> Finding:
+    """How many sessions logged error lines in the last day: whether the data is there at all."""
+    since = (now or datetime.now(timezone.utc)) - timedelta(days=1)
+    try:
+        report = find_sessions(es.options(request_timeout=deadline.bound(settings.timeout)), patterns,
+                               field_policy(settings), since, errors_only=True, limit=1,
+                               max_lines=SESSION_SAMPLE_LINES)
+    except Exception as exc:  # noqa: BLE001
+        message, fix = reason(exc, settings, "count the sessions with errors")
+        return finding("recent_sessions", WARNING, f"cannot count them: {message}", fix)
+    count = report.sessions_found
+    data: dict[str, Any] = {"sessions": count, "lines_read": report.lines_read, "partial": report.stopped_at_max}
+    if not count:
+        return finding("recent_sessions", WARNING, "no session logged error lines in the last 24 hours",
+                       "if sessions were recorded, check that error lines carry a marker and a level "
+                       "(`orx-elastic sessions --since 7d --all-levels` looks wider)", **data)
+    counted = f"at least {count}" if report.stopped_at_max else str(count)
+    latest = report.rows[0] if report.rows else None
+    detail = f"{counted} sessions logged error lines in the last 24 hours"
+    if latest is not None:
+        detail += f"; the latest: {latest.session_id} (`orx-elastic logs {latest.session_id}`)"
+    return finding("recent_sessions", OK, detail, **data)
+
