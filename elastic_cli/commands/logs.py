@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
+from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, default_help, output_option, settings_flags
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -39,7 +39,8 @@ DEFAULT_LIMIT = 100
 @click.option("--lag", default="10m", show_default=True, metavar="DURATION",
               help="With --follow: how late a line may be indexed after the time it carries and still be shown.")
 @click.option("--session-margin", metavar="DURATION",
-              help="Search from the session's start (decoded from its id) minus this much [default: 1d].")
+              help="Search from the session's start (decoded from its id) minus this much"
+                   + default_help("session_margin") + ".")
 @click.option("--no-session-window", is_flag=True,
               help="Search all time, not only from the session's start (--since overrides the window too).")
 @click.option("--page-size", type=click.IntRange(1, 10_000), metavar="N",

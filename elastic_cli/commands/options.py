@@ -10,20 +10,30 @@ import click
 OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
 
 
+def default_help(name: str) -> str:
+    """The default a flag's help shows, from the settings table (the one place defaults live)."""
+    from elastic_cli.settings import KEYS_BY_NAME
+
+    value = KEYS_BY_NAME[name].default
+    return f" [default: {value:g}]" if isinstance(value, float) else f" [default: {value}]"
+
+
 CONNECTION_FLAGS = (
     click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
-    click.option("--port", type=int, help="HTTP port [default: 9200]."),
+    click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
     click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
     click.option("--id", "id", help="API key id."),
     click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
-    click.option("--indexes", help="Index patterns, comma separated [default: *log*]."),
+    click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
     click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
     click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
     click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS certificates."),
-    click.option("--timeout", type=float, help="Request timeout in seconds [default: 10]."),
-    click.option("--message-field", help="Field holding the log line [default: message]."),
-    click.option("--time-field", help="Field holding the log time [default: utc_time]."),
-    click.option("--tags-field", help="Field holding levels like 'error' [default: tags]."),
+    click.option("--timeout", type=float, help="Request timeout in seconds" + default_help("timeout") + "."),
+    click.option("--message-field", help="Field holding the log line" + default_help("message_field") + "."),
+    click.option("--time-field", help="Field holding the log time" + default_help("time_field")
+                 + "; an index without it: @timestamp, utc_time or timestamp."),
+    click.option("--tags-field", help="Field holding levels like 'error'" + default_help("tags_field")
+                 + "; an index without it: log.level, level or severity."),
     click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links."),
     click.option("--project-id", help="OpenReplay project id, for replay links."),
 )
