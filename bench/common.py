@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from es_sandbox import ESNode  # noqa: E402
 
+from elastic_cli.session_token import to_base36  # noqa: E402
+
 DEFAULT_VERSION = "9.5.4"
 VERSIONS = ("8.19.21", "9.5.4")
 SEED = 20240124
@@ -33,7 +35,6 @@ PYTHON = sys.executable
 ENTRY = Path(PYTHON).parent / "orx-elastic"
 TOOL = [str(ENTRY)] if ENTRY.exists() else [PYTHON, "-m", "elastic_cli"]
 
-BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 T0 = datetime(2024, 1, 20, tzinfo=timezone.utc)
 WORDS = ("GET POST PUT /api/v1/users /api/v1/orders /health /login timeout upstream retry cache miss hit "
@@ -72,15 +73,6 @@ def read_key(client, pattern: str) -> dict:
 
 # ------------------------------------------------------------------ data
 
-def base36(n: int) -> str:
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = BASE36[r] + out
-        if n == 0:
-            return out
-
-
 def make_token(rng: random.Random, session_id: int, expiry: datetime) -> str:
     """A token in OpenReplay's format (signature is random, 32 bytes in base58)."""
     sig_int = int.from_bytes(bytes(rng.getrandbits(8) for _ in range(32)), "big") | (1 << 255)
@@ -88,8 +80,8 @@ def make_token(rng: random.Random, session_id: int, expiry: datetime) -> str:
     while sig_int:
         sig_int, r = divmod(sig_int, 58)
         sig = BASE58[r] + sig
-    return ".".join((base36(session_id), base36(rng.randrange(1, 5000)),
-                     base36(int(expiry.timestamp() * 1000)), sig))
+    return ".".join((to_base36(session_id), to_base36(rng.randrange(1, 5000)),
+                     to_base36(int(expiry.timestamp() * 1000)), sig))
 
 
 def noise(rng: random.Random, n: int) -> str:

@@ -104,3 +104,15 @@ def error_filter(level_field: str) -> dict:
     return {"bool": {"should": [{"term": {level_field: {"value": word, "case_insensitive": True}}}
                                 for word in ERROR_LEVELS], "minimum_should_match": 1}}
 
+
+
+def get_field(source: Mapping[str, Any], name: str) -> Any:
+    """A field by dotted name, from nested objects or a literal dotted key (`log.level`)."""
+    if name in source:
+        return source[name]
+    node: Any = source
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from elastic_cli.connection import body_of
-from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, resolve_shapes
+from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, get_field, resolve_shapes
 from elastic_cli.log_query import LogQuery, build_search_body
 from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.session_token import contains_marker
@@ -188,18 +188,7 @@ def message_of(hit: Mapping[str, Any], message_field: str) -> Any:
     values = (hit.get("fields") or {}).get(message_field)
     if values:
         return values[0] if len(values) == 1 else "\n".join(str(v) for v in values)
-    return _get_field(hit.get("_source") or {}, message_field)
-
-
-def _get_field(source: Mapping[str, Any], name: str) -> Any:
-    if name in source:
-        return source[name]
-    node: Any = source
-    for part in name.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return get_field(hit.get("_source") or {}, message_field)
 
 
 def is_session_line(hit: dict, q: LogQuery) -> bool:
@@ -233,8 +222,8 @@ def _described(hits: Iterator[dict], group: IndexGroup, start_ms: int | None) ->
     fields chosen for its index), `_data_stream`, and `_offset` from the session start."""
     for hit in hits:
         source = hit.get("_source") or {}
-        hit["_time"] = _get_field(source, group.time_field) if group.time_field else None
-        hit["_level"] = _get_field(source, group.level_field) if group.level_field else None
+        hit["_time"] = get_field(source, group.time_field) if group.time_field else None
+        hit["_level"] = get_field(source, group.level_field) if group.level_field else None
         stream = display_index(hit.get("_index") or "")
         if stream != hit.get("_index"):
             hit["_data_stream"] = stream

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 from elastic_cli import log_table
+from elastic_cli.log_fields import get_field  # noqa: F401 — callers read hits through the output layer too
 
 # C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -304,18 +305,6 @@ def _csv_cell(value: Any) -> str:
     text = _display(value)
     # a cell starting with = + - @ is a formula to spreadsheets: keep it text
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def get_field(source: Mapping[str, Any], name: str) -> Any:
-    """A field by dotted name, from nested objects or a literal dotted key (`log.level`)."""
-    if name in source:
-        return source[name]
-    node: Any = source
-    for part in name.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def level_of(tags: Any) -> str:

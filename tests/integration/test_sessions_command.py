@@ -13,18 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from elastic_cli.session_token import to_base36
+
 FLAKE_EPOCH_MS = 1550000000000
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(n: int) -> str:
-    text = ""
-    while True:
-        n, r = divmod(n, 36)
-        text = B36[r] + text
-        if n == 0:
-            return text
 
 
 def base58(data: bytes) -> str:
@@ -37,7 +29,7 @@ def base58(data: bytes) -> str:
 
 def token_for(session_id: int, rng: random.Random) -> str:
     expiry = int(datetime.now(timezone.utc).timestamp() * 1000) + 7_200_000
-    return f"{base36(session_id)}.{base36(rng.randrange(0, 5000))}.{base36(expiry)}.{base58(rng.randbytes(32))}"
+    return f"{to_base36(session_id)}.{to_base36(rng.randrange(0, 5000))}.{to_base36(expiry)}.{base58(rng.randbytes(32))}"
 
 
 def iso(moment: datetime) -> str:
