@@ -92,8 +92,8 @@ def check_recent_sessions(es: Any, settings: Settings, deadline: Deadline, patte
     count = report.sessions_found
     data: dict[str, Any] = {"sessions": count, "lines_read": report.lines_read, "partial": report.stopped_at_max}
     if not count:
-        return finding("recent_sessions", WARNING, "no session logged error lines in the last 24 hours",
-                       "if sessions were recorded, check that error lines carry a marker and a level "
+        # a fact, not a fault: a healthy but quiet cluster (staging, a night) has none
+        return finding("recent_sessions", OK, "no session logged error lines in the last 24 hours "
                        "(`orx-elastic sessions --since 7d --all-levels` looks wider)", **data)
     counted = f"at least {count}" if report.stopped_at_max else str(count)
     latest = report.rows[0] if report.rows else None

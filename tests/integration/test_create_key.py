@@ -121,7 +121,7 @@ def test_save_writes_a_working_profile(tmp_path, es_node, log_indices):
     from elastic_cli.settings import load_config_file, resolve
 
     result = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user,
-                     "--indexes", PATTERN, "--save", password=es_node.admin_password)
+                     "--indexes", PATTERN, "--save", "-o", "table", password=es_node.admin_password)
     assert result.exit_code == 0, result.stderr
     assert "Saved to" in result.stdout
     path = tmp_path / "config.yaml"
@@ -165,7 +165,8 @@ def test_rotate_shows_the_new_secret_once_like_create_key(tmp_path, es_node, log
                "--save", password=es_node.admin_password)
     first = resolve(load_config_file(tmp_path / "config.yaml"), None, {}, environ={})
     assert made.exit_code == 0 and made.stdout.count(first.api_key) == 1, made.stderr
-    rotated = orx(tmp_path, "keys", "rotate", "--username", es_node.admin_user, password=es_node.admin_password)
+    rotated = orx(tmp_path, "keys", "rotate", "--username", es_node.admin_user, "-o", "table",
+                  password=es_node.admin_password)
     assert rotated.exit_code == 0, rotated.stderr
     new = resolve(load_config_file(tmp_path / "config.yaml"), None, {}, environ={})
     assert new.api_key != first.api_key
