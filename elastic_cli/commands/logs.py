@@ -63,7 +63,9 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.log_query import LogQuery, parse_duration, parse_time
+    from dataclasses import replace
+
+    from elastic_cli.log_query import LogQuery, output_source_fields, parse_duration, parse_time
     from elastic_cli.log_search import session_window
     from elastic_cli.session_token import markers, parse_session_ref, session_start
 
@@ -94,6 +96,9 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
         _explain(app, settings, query, limit, window)
         return
     fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
+    shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    query = replace(query, source_fields=output_source_fields(fmt, shown, settings.message_field,
+                                                              settings.time_field, settings.tags_field))
     _run(app, settings, query, started, fmt, limit, every, follow, interval, follow_lag, page_size, fields)
 
 
