@@ -17,6 +17,8 @@ One session is looked up, over the same index pattern `*log*`, with a read-only 
 
   * orx-elastic logs ID -v              (the session window: its start minus 1 day)
   * orx-elastic logs ID -v --no-session-window
+  * orx-elastic logs ID -v -o csv       (fixed columns: only 3 source fields are asked for)
+  * with --baseline-tool PATH: the same two orx commands run by another build (before/after)
   * OpenReplay v1.21's query shape: match_phrase message `openReplaySession.id=<id>`, size 1000,
     no sort, no time filter (curl, one request)
   * OpenReplay's old poller shape (<= v1.20): bool.filter match message `openReplaySessionToken=<token>`,
@@ -208,6 +210,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=10, help="rounds (default 10)")
     parser.add_argument("--lines-per-day", type=int, default=50_000, help="background lines per daily index")
     parser.add_argument("--session", type=int, default=0, help="which of the 300 sessions to look up")
+    parser.add_argument("--baseline-tool", help="another orx-elastic executable (e.g. a build of main) to run beside")
     args = parser.parse_args()
     curl = common.curl_available()
     rng = random.Random(common.SEED)
@@ -241,9 +244,11 @@ def main() -> int:
             took = sum(s.took_ms for s in stats.streams)
             return took, stats.shards_total - stats.shards_skipped, stats.shards_skipped, min(len(lines), 100)
 
-        def orx_cli(*extra: str):
-            argv = common.cli(node, key, PATTERN, sess["id"], "-o", "ndjson", *extra)
-            argv.insert(len(common.TOOL), "-v")  # a global flag: before the command
+        def orx_cli(*extra: str, tool: list[str] | None = None, fmt: str = "ndjson"):
+            argv = common.cli(node, key, PATTERN, sess["id"], "-o", fmt, *extra)
+            if tool:
+                argv[:len(common.TOOL)] = tool
+            argv.insert(len(tool or common.TOOL), "-v")  # a global flag: before the command
             start = time.perf_counter()
             r = subprocess.run(argv, capture_output=True, env=env)
             wall = time.perf_counter() - start
@@ -270,16 +275,24 @@ def main() -> int:
         contenders = {
             "orx logs ID (session window)": (lambda: orx_cli(), lambda: orx_lib(True)),
             "orx logs ID --no-session-window": (lambda: orx_cli("--no-session-window"), lambda: orx_lib(False)),
+            "orx logs ID -o csv (window; _source: the 3 columns)": (lambda: orx_cli(fmt="csv"), lambda: orx_lib(True)),
             "OpenReplay v1.21 shape (match_phrase id, no time filter, size 1000)": curl_run(v121),
             "OpenReplay old poller shape (match token, range, tags error, sort, size 1000)": curl_run(old_poller),
         }
+        if args.baseline_tool:
+            base_tool = [args.baseline_tool]
+            contenders["baseline build: orx logs ID (session window)"] = (
+                lambda: orx_cli(tool=base_tool), lambda: orx_lib(True))
+            contenders["baseline build: orx logs ID -o csv (whole _source)"] = (
+                lambda: orx_cli(tool=base_tool, fmt="csv"), lambda: orx_lib(True))
         results: dict[str, dict[str, list]] = {name: {"wall": [], "took": [], "searched": [], "skipped": [],
                                                       "hits": []} for name in contenders}
         for round_ in range(args.n + 1):  # round 0 warms up and is not counted
             for name, c in contenders.items():
                 if isinstance(c, tuple):
                     wall, searched, skipped, hits = c[0]()
-                    took, lib_searched, lib_skipped, _ = c[1]()
+                    # another build's took is not measured (the library in this process is this tree's)
+                    took = c[1]()[0] if not name.startswith("baseline") else float("nan")
                 else:
                     wall, took, searched, skipped, hits = c()
                 if round_ == 0:
