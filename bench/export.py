@@ -14,8 +14,8 @@ marker `openReplaySession.id=<id>`) plus 20,000 unrelated lines into 2 indices `
   * with --baseline-tool: the same command run by another build (e.g. main before this branch);
   * curl loop (the limit): a small Python driver runs curl per page with orx's body (query and sort
     from --explain, then _shard_doc, point in time), finds search_after in the bytes, writes the bytes
-    to /dev/null (no JSON parsing); also with `filter_path` (what the pager reads), and with the sort
-    `_shard_doc` alone (no time order);
+    to /dev/null (no JSON parsing); also with `filter_path` (what the pager reads), with the time sort
+    without `unmapped_type`/`numeric_type`, and with the sort `_shard_doc` alone (no time order);
   * elasticdump --searchBody (unordered scroll) and elasticdump --searchAfter --pit with orx's sort
     (time, then _shard_doc: the same order of lines as orx), both --limit=5000, output to /dev/null,
     when installed: `npm install --prefix bench/.node elasticdump` (bench/.node is git-ignored).
@@ -60,6 +60,7 @@ ORX_BASELINE = "orx, baseline build"
 CURL = "curl loop (orx's body, search_after, bytes only)"
 CURL_FP = "curl loop + filter_path"
 CURL_DOC = "curl loop, sort _shard_doc only (no time order)"
+CURL_PLAIN_SORT = "curl loop, time sort without unmapped_type/numeric_type"
 DUMP_SCROLL = "elasticdump (scroll, unordered)"
 DUMP_PIT = "elasticdump --searchAfter --pit (orx's sort)"
 FILTER_PATH = "took,_shards,pit_id,hits.hits._index,hits.hits._id,hits.hits._source,hits.hits.sort,hits.hits.fields"
@@ -86,6 +87,8 @@ after, hits = None, 0
 sort = [{"_shard_doc": {"order": "asc"}}]
 if sort_mode == "time":
     sort = explained["sort"] + sort
+elif sort_mode == "plain-time":  # the time field alone: {"utc_time": {"order": "asc"}}
+    sort = [{field: {"order": spec["order"]}} for s in explained["sort"] for field, spec in s.items()] + sort
 path = "/_search" + ("?filter_path=" + filter_path if filter_path != "-" else "")
 while True:
     body = {"query": explained["query"], "sort": sort,
@@ -187,7 +190,7 @@ def main() -> int:
         loop_py.write_text(CURL_LOOP)
         stub = Path(tmp) / "no-orjson"
         stub.mkdir()
-        (stub / "orjson.py").write_text("raise ImportError('orjson disabled by bench/export.py')\n")
+        (stub / "orjson.py").write_text("raise ModuleNotFoundError('orjson disabled by bench/export.py')\n")
 
         results = {}
         env = {**env, "ORX_BENCH_ES_VERSION": node.version,
@@ -206,6 +209,7 @@ def main() -> int:
             contenders[CURL] = [*loop, "time", str(PAGE_SIZE), "-"]
             contenders[CURL_FP] = [*loop, "time", str(PAGE_SIZE), FILTER_PATH]
             contenders[CURL_DOC] = [*loop, "doc", str(PAGE_SIZE), "-"]
+            contenders[CURL_PLAIN_SORT] = [*loop, "plain-time", str(PAGE_SIZE), "-"]
             if use_dump:
                 dump = ["node", "--require", str(NOROOT_JS), str(ELASTICDUMP), f"--input={node.url}/{PATTERN}",
                         "--output=$", "--type=data", f"--limit={PAGE_SIZE}", "--quiet", headers]
