@@ -92,13 +92,13 @@ def logs(app, session: str, output: str | None, all_levels: bool, since: str | N
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
     if window:
         app.info(f"searching from {window.since:%Y-%m-%d %H:%M:%S} UTC: {window.origin}")
-    if explain:
-        _explain(app, settings, query, limit, window)
-        return
     fmt = output or ("table" if sys.stdout.isatty() else "ndjson")
     shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     query = replace(query, source_fields=output_source_fields(fmt, shown, settings.message_field,
                                                               settings.time_field, settings.tags_field))
+    if explain:  # the body as it would be sent, _source included
+        _explain(app, settings, query, limit, window)
+        return
     _run(app, settings, query, started, fmt, limit, every, follow, interval, follow_lag, page_size, fields)
 
 
