@@ -37,6 +37,7 @@ TOOL = [str(ENTRY)] if ENTRY.exists() else [PYTHON, "-m", "elastic_cli"]
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 T0 = datetime(2024, 1, 20, tzinfo=timezone.utc)
+FLAKE_EPOCH_MS = 1550000000000
 WORDS = ("GET POST PUT /api/v1/users /api/v1/orders /health /login timeout upstream retry cache miss hit "
          "user order payment db query slow connection reset refused ok done started stopped worker job "
          "queue redis postgres kafka consumer lag rebalance shard node pod container oom killed").split()
@@ -50,10 +51,10 @@ def version_arg(parser) -> None:
 
 
 @contextlib.contextmanager
-def node(version: str) -> Iterator[ESNode]:
+def node(version: str, heap: str = "512m") -> Iterator[ESNode]:
     """A started node, stopped at the end (also on error or Ctrl-C)."""
-    print(f"starting Elasticsearch {version} ...", file=sys.stderr, flush=True)
-    n = ESNode(version)
+    print(f"starting Elasticsearch {version} (heap {heap}) ...", file=sys.stderr, flush=True)
+    n = ESNode(version, heap=heap)
     try:
         n.start()
         print(f"  up at {n.url} in {n.start_seconds:.0f}s", file=sys.stderr, flush=True)
@@ -95,9 +96,14 @@ def iso(moment: datetime) -> str:
 def bulk_load(client, actions, chunk_size: int = 5000) -> int:
     from elasticsearch import helpers
 
-    ok, _ = helpers.bulk(client.options(request_timeout=120), actions, chunk_size=chunk_size, refresh=False,
-                         raise_on_error=True)
+    ok, _ = helpers.bulk(client.options(request_timeout=300), actions, chunk_size=chunk_size, refresh=False,
+                         raise_on_error=True, max_chunk_bytes=50 * 1024 * 1024)
     return ok
+
+
+def flake_id(rng: random.Random, start: datetime) -> int:
+    """An OpenReplay session id whose decoded start is `start`: ((ms - epoch) << 24) | 24 random bits."""
+    return ((int(start.timestamp() * 1000) - FLAKE_EPOCH_MS) << 24) | rng.getrandbits(24)
 
 
 def create_index(client, name: str, message_type: str = "text", shards: int = 1) -> None:

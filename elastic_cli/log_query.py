@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Sequence
 
 from elastic_cli.errors import UsageError
 from elastic_cli.log_fields import error_filter
@@ -39,10 +40,14 @@ class LogQuery:
     message_is_keyword: bool = False
     # some matched indices map the message as text, others as keyword: send both clauses
     message_is_mixed: bool = False
+    # the source fields the output shows (table, csv, --fields); None: the whole _source
+    source_fields: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         # Accept a list from callers but keep the dataclass hashable.
         object.__setattr__(self, "markers", tuple(m if isinstance(m, Marker) else Marker(m) for m in self.markers))
+        if self.source_fields is not None:
+            object.__setattr__(self, "source_fields", tuple(self.source_fields))
         if not self.markers:
             # An empty `should` would match every line of every session.
             raise ValueError("LogQuery needs at least one marker")
@@ -145,11 +150,28 @@ def build_search_body(q: LogQuery, size: int) -> dict:
         # would make Elasticsearch visit all matches instead of stopping early.
         "track_total_hits": False,
     }
+    if q.source_fields is not None:
+        # only what the output shows, and the message the client-side check reads:
+        # a log document with dozens of fields costs less to send, decode and hold
+        # (and the time and level fields this index group resolved to: @timestamp, log.level ...)
+        resolved = [f for f in (q.time_field, q.tags_field) if f]
+        body["_source"] = list(dict.fromkeys((*q.source_fields, q.message_field, *resolved)))
     if "." in q.message_field:
         # a sub-field (message.keyword) or a dotted path: read the value Elasticsearch
         # searched, which _source may not hold under that name
         body["fields"] = [q.message_field]
     return body
+
+
+def output_source_fields(fmt: str, fields: Sequence[str] | None, message_field: str, time_field: str,
+                         tags_field: str) -> tuple[str, ...] | None:
+    """The source fields an output needs: the --fields (but `offset`, which is ours), or the
+    table's and csv's fixed columns; None (the whole source) for json and ndjson."""
+    if fields:
+        return tuple(name for name in fields if name != "offset")
+    if fmt in ("table", "csv"):
+        return (time_field, tags_field, message_field)
+    return None
 
 
 def explain_cost(q: LogQuery) -> str:

@@ -127,13 +127,37 @@ def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = N
 
 # ---------------------------------------------------------------- log hits
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# compact, as orjson writes it: the same text with or without orjson (but for the spelling
+# of small exponents: 1e-7 against 1e-07, the same value)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 # JSON escapes C0 controls itself; C1 (e.g. U+009B, a one-character CSI) must be escaped too
 _C1 = re.compile("[\x7f-\x9f]")
 
+_orjson_dumps: Any = None  # orjson.dumps once looked up; False when orjson is not installed
+
+
+def _encode(record: Any) -> str:
+    """orjson when installed (6-8x faster per line: bench/json_codec.py), else the standard
+    library; both write the same compact JSON."""
+    global _orjson_dumps
+    if _orjson_dumps is None:  # imported on first use: commands that print no hits never pay for it
+        try:
+            from orjson import dumps as _orjson_dumps
+        except ImportError:
+            _orjson_dumps = False
+    if _orjson_dumps:
+        try:
+            return _orjson_dumps(record, default=str).decode()
+        except TypeError:  # integers beyond 64 bits, lone surrogates, non-string keys: as json does them
+            pass
+    return _ENCODER.encode(record)
+
 
 def _json_line(record: Any) -> str:
-    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", _ENCODER.encode(record))
+    line = _encode(record)
+    if line.isascii() and "\x7f" not in line:  # the usual line: nothing to escape, no scan
+        return line
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 class HitWriter:

@@ -70,9 +70,10 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
       orx-elastic logs TOKEN --explain
       orx-elastic logs 'https://openreplay.example.com/3/session/2618307011354435587?jumpto=1000'
     """
+    from dataclasses import replace
     from datetime import datetime, timezone
 
-    from elastic_cli.log_query import LogQuery, parse_duration, parse_time
+    from elastic_cli.log_query import LogQuery, output_source_fields, parse_duration, parse_time
     from elastic_cli.log_search import session_window
     from elastic_cli.session_token import markers, parse_session_ref, session_start
 
@@ -104,7 +105,10 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
     if window:
         app.info(f"searching from {window.since:%Y-%m-%d %H:%M:%S} UTC: {window.origin}")
-    if explain:
+    shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    query = replace(query, source_fields=output_source_fields(output, shown, settings.message_field,
+                                                              settings.time_field, settings.tags_field))
+    if explain:  # the body as it would be sent, _source included
         _explain(app, settings, query, limit, window)
         return
     _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields)

@@ -272,3 +272,27 @@ def test_mixed_mapping_sends_phrase_and_regexp_for_each_marker():
     should = build_query(q)["bool"]["filter"][0]["bool"]["should"]
     assert [next(iter(clause)) for clause in should] == ["match_phrase", "regexp", "match_phrase", "regexp"]
     assert "regexp" in explain_cost(q)
+
+
+def test_source_is_whole_unless_the_output_has_fixed_columns():
+    from elastic_cli.log_query import output_source_fields
+
+    args = ("message", "utc_time", "tags")
+    assert output_source_fields("json", None, *args) is None
+    assert output_source_fields("ndjson", None, *args) is None
+    assert output_source_fields("table", None, *args) == ("utc_time", "tags", "message")
+    assert output_source_fields("csv", None, *args) == ("utc_time", "tags", "message")
+    # --fields: what is named (offset is ours, not a source field), for every format
+    assert output_source_fields("ndjson", ["offset", "host.name", "message"], *args) == ("host.name", "message")
+
+
+def test_source_filter_keeps_the_message_and_the_resolved_time_and_level_fields():
+    from elastic_cli.log_query import LogQuery, build_search_body
+
+    q = LogQuery(markers=("openReplaySession.id=1",), source_fields=("host.name",))
+    assert build_search_body(q, 10)["_source"] == ["host.name", "message", "utc_time", "tags"]
+    # an ECS group: what the table's time and level columns read there
+    ecs = LogQuery(markers=("openReplaySession.id=1",), source_fields=("utc_time", "tags", "message"),
+                   time_field="@timestamp", tags_field="log.level")
+    assert build_search_body(ecs, 10)["_source"] == ["utc_time", "tags", "message", "@timestamp", "log.level"]
+    assert "_source" not in build_search_body(LogQuery(markers=("openReplaySession.id=1",)), 10)

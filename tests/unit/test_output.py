@@ -92,3 +92,16 @@ def test_json_escapes_c1_controls_too():
     assert json.loads(out)["_source"]["message"] == "a\x9b31mred\x85b"
     parsed = json.loads(write_all("json", [hit(1, "\x9b")]))
     assert parsed[0]["_source"]["message"] == "\x9b"
+
+
+def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
+    import elastic_cli.output as output
+
+    records = [hit(1, "plain ascii"), hit(2, "é ü 日本 \x9b \x7f \n tab\t"), {"_id": 2**70, "n": [1.5, None, True]},
+               {"_source": {"bad": "\ud800"}}, {1: "int key"}]
+    with_orjson = [output._json_line(r) for r in records]
+    monkeypatch.setattr(output, "_orjson_dumps", False)
+    without = [output._json_line(r) for r in records]
+    assert with_orjson == without
+    assert json.loads(without[2])["_id"] == 2**70
+    assert "\x9b" not in without[1] and "\x7f" not in without[1]
