@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import interleaved_medians, print_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
@@ -105,21 +105,9 @@ def main() -> int:
             if result.returncode != 0 or ("floor" not in name and not result.stdout.split()):
                 print(f"failed: {name}: {result.stderr}", file=sys.stderr)
                 return 1
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(args.n):
-            for name, (argv, env) in contenders.items():
-                start = time.perf_counter()
-                subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-                times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
-    floor = next(iter(medians.values()))
-    width = max(map(len, medians))
-    print(f"{args.n} runs each, interleaved; python {sys.version.split()[0]}; load {os.getloadavg()[0]:.1f}")
-    print(f"{'TAB':<{width}}  {'median':>9}  {'ratio':>6}  target <= {TARGET}x")
-    for index, (name, median) in enumerate(medians.items()):
-        ratio = median / floor
-        verdict = "" if index == 0 else ("ok" if ratio <= TARGET else "OVER")
-        print(f"{name:<{width}}  {median:7.1f}ms  {ratio:5.2f}x  {verdict}")
+        medians = interleaved_medians(contenders, args.n)
+    print_ratios(medians, TARGET, "TAB", f"{args.n} runs each, interleaved; python {sys.version.split()[0]}; "
+                                         f"load {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import interleaved_medians, print_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
@@ -62,22 +62,9 @@ def main() -> int:
                 print(f"failed: {argv}\n{result.stderr.decode()}", file=sys.stderr)
                 return 1
 
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.n):
-            for name, argv in commands.items():
-                start = time.perf_counter()
-                subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-                times[name].append(time.perf_counter() - start)
+        medians = interleaved_medians({name: (argv, env) for name, argv in commands.items()}, args.n)
 
-    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
-    floor = next(iter(medians.values()))
-    width = max(map(len, medians))
-    print(f"{args.n} runs each, interleaved; python {sys.version.split()[0]}")
-    print(f"{'command':<{width}}  {'median':>9}  {'ratio':>6}  target <= {TARGET}x")
-    for index, (name, median) in enumerate(medians.items()):
-        ratio = median / floor
-        verdict = "" if index == 0 else ("ok" if ratio <= TARGET else "OVER")
-        print(f"{name:<{width}}  {median:7.1f}ms  {ratio:5.2f}x  {verdict}")
+    print_ratios(medians, TARGET, "command", f"{args.n} runs each, interleaved; python {sys.version.split()[0]}")
     return 0
 
 
