@@ -68,16 +68,18 @@ class _Tally:
     lines: int = 0
     generations: set[str] = field(default_factory=set)
     latest_ms: int | None = None
-    latest_message: str = ""
+    latest: str = ""  # the whole latest message: cut to its first line once, in the summary
 
     def add(self, moment: int | None, generation: str, message: str) -> None:
         self.lines += 1
         self.generations.add(generation)
         if moment is not None:
-            self.first_ms = moment if self.first_ms is None else min(self.first_ms, moment)
-            self.last_ms = moment if self.last_ms is None else max(self.last_ms, moment)
-        if not self.latest_message or (moment is not None and (self.latest_ms is None or moment >= self.latest_ms)):
-            self.latest_ms, self.latest_message = moment, _first_line(message)
+            if self.first_ms is None or moment < self.first_ms:
+                self.first_ms = moment
+            if self.last_ms is None or moment > self.last_ms:
+                self.last_ms = moment
+        if not self.latest or (moment is not None and (self.latest_ms is None or moment >= self.latest_ms)):
+            self.latest_ms, self.latest = moment, message
 
 
 def _first_line(message: str) -> str:
@@ -227,10 +229,15 @@ def _ms(moment: datetime | None) -> float:
 
 def _time_ms(hit: dict, time_field: str | None) -> int | None:
     values = (hit.get("fields") or {}).get(time_field or "") or []
-    try:
-        return int(float(values[0])) if values else None
-    except (TypeError, ValueError):
+    if not values:
         return None
+    try:
+        return int(values[0])  # epoch_millis: "1706066859324"
+    except (TypeError, ValueError):
+        try:
+            return int(float(values[0]))  # date_nanos: "1706066859324.123456"
+        except (TypeError, ValueError):
+            return None
 
 
 def _at(ms: int | None) -> datetime | None:
@@ -241,7 +248,7 @@ def _summary(session_id: str, tally: _Tally, link: str | None, now: datetime) ->
     return SessionSummary(
         session_id=session_id, started=session_start(session_id, now), first_line=_at(tally.first_ms),
         last_line=_at(tally.last_ms), lines=tally.lines, generations=tuple(sorted(tally.generations)),
-        latest_message=tally.latest_message, replay_url=link)
+        latest_message=_first_line(tally.latest), replay_url=link)
 
 
 def iter_rows(report: SessionsReport) -> Iterator[dict]:
