@@ -33,9 +33,10 @@ from elastic_cli.checks.findings import (  # noqa: F401
     reason,
 )
 from elastic_cli.checks.network import check_connect, check_tls
-from elastic_cli.checks.shapes import check_recent_sessions, check_shapes
+from elastic_cli.checks.shapes import check_recent_sessions, check_shapes, index_shapes
 
 if TYPE_CHECKING:
+    from elastic_cli.log_fields import IndexShape
     from elastic_cli.settings import Settings
 
 # ---------------------------------------------------------------- the run
@@ -111,14 +112,22 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
             return fn(state["caps"])
         return run
 
+    def with_shapes(fn: Callable[[list[IndexShape]], Finding]) -> Callable[[], Finding]:
+        def run() -> Finding:
+            if "shapes" not in state:
+                state["shapes"] = index_shapes(es, settings, deadline, patterns)
+            return fn(state["shapes"])
+        return run
+
     for check_id, fn in (
         ("indices", with_caps(lambda caps: check_indices(es, settings, deadline, patterns, caps))),
         ("message_field", with_caps(lambda caps: check_message_field(settings, caps))),
         ("time_field", with_caps(lambda caps: check_time_field(settings, caps))),
         ("tags_field", with_caps(lambda caps: check_tags_field(settings, caps))),
         ("marked_logs", with_caps(lambda caps: check_marked_logs(es, settings, deadline, patterns, caps))),
-        ("shapes", lambda: check_shapes(es, settings, deadline, patterns)),
-        ("recent_sessions", lambda: check_recent_sessions(es, settings, deadline, patterns)),
+        ("shapes", with_shapes(lambda shapes: check_shapes(es, settings, deadline, patterns, shapes))),
+        ("recent_sessions", with_shapes(lambda shapes: check_recent_sessions(es, settings, deadline, patterns,
+                                                                             shapes))),
     ):
         if blocked_from_privileges and not blocked:
             skip(check_id, blocked_from_privileges)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from elastic_cli.settings import Settings
 
 TIME_CANDIDATES = ("@timestamp", "utc_time", "timestamp")
 LEVEL_CANDIDATES = ("log.level", "level", "severity")
@@ -35,6 +38,14 @@ class FieldPolicy:
     tags_field: str = "tags"
     time_explicit: bool = False
     level_explicit: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FieldPolicy:
+        """The configured field names; a name counts as set by the user unless it is the default."""
+        return cls(message_field=settings.message_field, time_field=settings.time_field,
+                   tags_field=settings.tags_field,
+                   time_explicit=settings.sources.get("time_field", "default") != "default",
+                   level_explicit=settings.sources.get("tags_field", "default") != "default")
 
     def fields_to_ask(self) -> list[str]:
         names = [self.message_field, self.time_field, self.tags_field]

@@ -27,12 +27,6 @@ from elastic_cli.session_token import contains_marker
 
 __all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "follow_lines"]
 
-# How far before its decoded start a session's lines are still looked for (clock skew
-# between the browser's session and the backend hosts, and queued jobs).
-DEFAULT_SESSION_MARGIN = timedelta(days=1)
-# --follow asks again for lines up to this far behind the wall clock: shippers
-# (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog.
-DEFAULT_FOLLOW_LAG = timedelta(minutes=10)
 # time values are epoch ms; a missing value sorts as Long.MIN/MAX
 _PLAUSIBLE_MS = 10**15
 
@@ -284,7 +278,7 @@ def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
     return key
 
 
-def follow_lines(es: Any, plan: SearchPlan, lag: timedelta = DEFAULT_FOLLOW_LAG, interval: float = 2.0,
+def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
                  polls: int | None = None, on_poll: Callable[[], None] | None = None) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from elastic_cli.log_fields import FieldPolicy, error_filter
+from elastic_cli.log_fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.log_query import escape_lucene_regexp
 from elastic_cli.log_search import IndexGroup, fetch_shapes, group_indices, message_of
 from elastic_cli.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
@@ -168,12 +168,13 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                   until: datetime | None = None, errors_only: bool = True, sort: str = "recent",
                   limit: int | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
                   replay_url: Callable[[str], str | None] = lambda session_id: None,
-                  max_lines: int | None = None,
+                  max_lines: int | None = None, shapes: Sequence[IndexShape] | None = None,
                   page_size: int = PAGE_SIZE, now: datetime | None = None,
                   on_page: Callable[[int], None] | None = None) -> SessionsReport:
     """The sessions with (error) lines between `since` and `until`, one row each."""
     now = now or datetime.now(timezone.utc)
-    shapes = fetch_shapes(es, patterns, policy)
+    if shapes is None:
+        shapes = fetch_shapes(es, patterns, policy)
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=errors_only)
     # a window needs a time: indices without one cannot be asked about the last hour
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None

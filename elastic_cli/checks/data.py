@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from elastic_cli.checks.fields import DATE_TYPES, types_of
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.connection import body_of as _body
+from elastic_cli.log_fields import error_filter
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
@@ -51,7 +52,7 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
             "token": _one_marker(settings.message_field, message_types, TOKEN_MARKER_PREFIX),
             "session_id": _one_marker(settings.message_field, message_types, SESSION_ID_MARKER_PREFIX),
         }}},
-        "errors": {"filter": {"term": {settings.tags_field: "error"}}},
+        "errors": {"filter": error_filter(settings.tags_field)},  # as `logs` counts errors: ERROR, fatal...
     }
     if time_is_date:
         aggs["newest"] = {"max": {"field": settings.time_field}}

@@ -19,14 +19,6 @@ if TYPE_CHECKING:
 SESSION_SAMPLE_LINES = 20_000
 
 
-def field_policy(settings: Settings) -> FieldPolicy:
-    """The fields `logs` and `sessions` use: the configured ones, and candidates for what was left default."""
-    return FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
-                       tags_field=settings.tags_field,
-                       time_explicit=settings.sources.get("time_field", "default") != "default",
-                       level_explicit=settings.sources.get("tags_field", "default") != "default")
-
-
 def _indices_with_marked_lines(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
                                shapes: Sequence[IndexShape]) -> dict[str, int]:
     """index -> number of marked lines, one aggregation per kind of message mapping."""
@@ -45,10 +37,16 @@ def _indices_with_marked_lines(es: Any, settings: Settings, deadline: Deadline, 
     return counts
 
 
-def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> Finding:
+def index_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> list[IndexShape]:
+    """What `logs` and `sessions` use in each matched index (one `_field_caps`, shared by both checks)."""
+    return fetch_shapes(es.options(request_timeout=deadline.bound(settings.timeout)), patterns,
+                        FieldPolicy.from_settings(settings))
+
+
+def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
+                 shapes: Sequence[IndexShape]) -> Finding:
     """OK only when every index (or data stream) holding marked lines has a date and a level field."""
     try:
-        shapes = fetch_shapes(es, patterns, field_policy(settings))
         marked = _indices_with_marked_lines(es, settings, deadline, patterns, shapes)
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
         message, fix = reason(exc, settings, "read the indices' fields")
@@ -79,13 +77,13 @@ def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequ
 
 
 def check_recent_sessions(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
-                          now: datetime | None = None) -> Finding:
+                          shapes: Sequence[IndexShape], now: datetime | None = None) -> Finding:
     """How many sessions logged error lines in the last day: whether the data is there at all."""
     since = (now or datetime.now(timezone.utc)) - timedelta(days=1)
     try:
         report = find_sessions(es.options(request_timeout=deadline.bound(settings.timeout)), patterns,
-                               field_policy(settings), since, errors_only=True, limit=1,
-                               max_lines=SESSION_SAMPLE_LINES)
+                               FieldPolicy.from_settings(settings), since, errors_only=True, limit=1,
+                               max_lines=SESSION_SAMPLE_LINES, shapes=shapes)
     except Exception as exc:  # noqa: BLE001
         message, fix = reason(exc, settings, "count the sessions with errors")
         return finding("recent_sessions", WARNING, f"cannot count them: {message}", fix)

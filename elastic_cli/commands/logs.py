@@ -36,6 +36,7 @@ DEFAULT_LIMIT = 100
                    "to --lag behind the clock; a line that reaches Elasticsearch later than that is missed.")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
+# shippers (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog
 @click.option("--lag", default="10m", show_default=True, metavar="DURATION",
               help="With --follow: how late a line may be indexed after the time it carries and still be shown.")
 @click.option("--session-margin", metavar="DURATION",
@@ -149,10 +150,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     patterns = settings.index_patterns
     es = build_client(settings)
     stats = log_search.SearchStats()
-    policy = FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
-                         tags_field=settings.tags_field,
-                         time_explicit=settings.sources.get("time_field", "default") != "default",
-                         level_explicit=settings.sources.get("tags_field", "default") != "default")
+    policy = FieldPolicy.from_settings(settings)
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
         plan = log_search.plan_search(es, patterns, query, policy, session_start=started)
         if not plan.indices:

@@ -69,10 +69,7 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     from elastic_cli.sessions import find_sessions, iter_rows
 
     patterns = settings.index_patterns
-    policy = FieldPolicy(message_field=settings.message_field, time_field=settings.time_field,
-                         tags_field=settings.tags_field,
-                         time_explicit=settings.sources.get("time_field", "default") != "default",
-                         level_explicit=settings.sources.get("tags_field", "default") != "default")
+    policy = FieldPolicy.from_settings(settings)
     es = build_client(settings)
     progress = Progress(enabled=not app.quiet, color=app.color)
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
