@@ -59,14 +59,19 @@ LINES = [
 A_ERRORS = ["bad cart id", "KeyError", "payment failed", "refund refused"]
 
 
+def create_log_index(admin, index, message_type="text", shards=1):
+    """An index of the sample-logs shape: message, utc_time (date), tags (keyword)."""
+    admin.indices.create(index=index, settings={"number_of_shards": shards}, mappings={"properties": {
+        "message": {"type": message_type}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+
+
 @pytest.fixture(scope="module")
 def logs_env(es_node, tmp_path_factory):
     """Two log indices (message as text, and as keyword) and a read-only key for them."""
     admin = es_node.admin_client()
     prefix = f"orxlogs-{uuid.uuid4().hex[:8]}"
     for kind in ("text", "keyword"):
-        admin.indices.create(index=f"{prefix}-{kind}", mappings={"properties": {
-            "message": {"type": kind}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        create_log_index(admin, f"{prefix}-{kind}", message_type=kind)
     operations = []
     for kind in ("text", "keyword"):
         for message, minutes, tags in LINES:
@@ -214,8 +219,7 @@ def bulk_index(logs_env):
 
     index = f"{logs_env['prefix']}-bulk"
     admin = logs_env["admin"]
-    admin.indices.create(index=index, settings={"number_of_shards": 2}, mappings={"properties": {
-        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    create_log_index(admin, index, shards=2)
     docs = ({"_index": index, "_id": f"n{n}", "_source": {
         "message": f"openReplaySession.id={BULK_ID} line n={n}", "utc_time": at(n // 10), "tags": ["error"]}}
         for n in range(BULK_COUNT))
@@ -280,8 +284,7 @@ def same_millisecond_index(logs_env):
     """Ten lines of one session at one millisecond, with foreign lines (longer ids) among them."""
     index = f"{logs_env['prefix']}-samems"
     admin = logs_env["admin"]
-    admin.indices.create(index=index, settings={"number_of_shards": 2}, mappings={"properties": {
-        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    create_log_index(admin, index, shards=2)
     operations = []
     for n in range(10):
         operations += [{"index": {"_index": index, "_id": f"ours-{n}"}},
@@ -347,8 +350,7 @@ def test_the_session_window_skips_the_shards_of_older_daily_indices(logs_env):
     for back in range(6):  # 2024.01.19 .. 2024.01.24
         day = session_day - timedelta(days=back)
         index = f"{prefix}-{day:%Y.%m.%d}"
-        admin.indices.create(index=index, mappings={"properties": {
-            "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        create_log_index(admin, index)
         admin.index(index=index, refresh=True, document={
             "message": f"openReplaySession.id={ID_A} on {day:%m-%d}" if back == 0 else f"other line {back}",
             "utc_time": (day + timedelta(hours=4)).isoformat(), "tags": ["error"]})
@@ -374,8 +376,7 @@ def test_follow_is_not_blinded_by_a_skewed_clock_and_shows_late_lines_once(logs_
     index = f"{logs_env['prefix']}-follow2"
     follow_id = "888000888"
     admin = logs_env["admin"]
-    admin.indices.create(index=index, mappings={"properties": {
-        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    create_log_index(admin, index)
     now = datetime.now(timezone.utc)
 
     def add(text: str, moment: datetime) -> None:
