@@ -16,16 +16,16 @@ import heapq
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from functools import partial
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from functools import lru_cache, partial
+from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from elastic_cli.connection import body_of
 from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, get_field, resolve_shapes
 from elastic_cli.log_query import LogQuery, build_search_body
-from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk
+from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk_pages
 from elastic_cli.session_token import contains_marker
 
-__all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "follow_lines"]
+__all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "session_pages", "follow_lines"]
 
 # time values are epoch ms; a missing value sorts as Long.MIN/MAX
 _PLAUSIBLE_MS = 10**15
@@ -192,6 +192,27 @@ def is_session_line(hit: dict, q: LogQuery) -> bool:
     return isinstance(message, str) and any(contains_marker(message, m) for m in q.markers)
 
 
+def session_check(q: LogQuery) -> Callable[[dict], bool]:
+    """`is_session_line` for one query, made cheap for the usual hit: a top-level string
+    message that holds a marker's text is decided without the general path."""
+    field, markers = q.message_field, q.markers
+    texts = [m.text for m in markers if m.text]
+    if "." in field:  # a sub-field or a nested name: the general path
+        return partial(is_session_line, q=q)
+
+    def check(hit: dict) -> bool:
+        if "fields" not in hit:
+            message = hit["_source"].get(field) if "_source" in hit else None
+            if type(message) is str:
+                for text, marker in zip(texts, markers):
+                    if text in message:
+                        if not marker.whole or contains_marker(message, marker):
+                            return True
+                return False
+        return is_session_line(hit, q)
+    return check
+
+
 def hit_time_ms(hit: dict) -> int | None:
     """The hit's time (its first sort value, epoch ms), or None when it has none."""
     sort = hit.get("sort") or []
@@ -204,34 +225,66 @@ def format_offset(ms: int) -> str:
     """A position on the replay's timeline: +03:12.450, +1:02:03.004, -00:05.000."""
     sign = "-" if ms < 0 else "+"
     seconds, millis = divmod(abs(ms), 1000)
+    return f"{_offset_seconds(sign, seconds)}.{millis:03d}"
+
+
+@lru_cache(maxsize=4096)
+def _offset_seconds(sign: str, seconds: int) -> str:
+    # an export's lines come in time order: thousands of lines share each second
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-    return f"{sign}{minutes:02d}:{seconds:02d}.{millis:03d}"
+        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{sign}{minutes:02d}:{seconds:02d}"
 
 
-def _described(hits: Iterator[dict], group: IndexGroup, start_ms: int | None) -> Iterator[dict]:
-    """Each hit with what its index's shape says: `_time` and `_level` (the values of the
-    fields chosen for its index), `_data_stream`, and `_offset` from the session start."""
+def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list[dict]:
+    """Each hit of a page, with what its index's shape says: `_time` and `_level` (the values
+    of the fields chosen for its index), `_data_stream`, and `_offset` from the session start.
+
+    The page's hot loop: names are bound once, and dotted fields take the slow path only
+    when the source does not hold them as literal keys."""
+    time_field, level_field, has_time = group.time_field, group.level_field, group.has_time
+    streams: dict[str, str] = {}
     for hit in hits:
         source = hit.get("_source") or {}
-        hit["_time"] = get_field(source, group.time_field) if group.time_field else None
-        hit["_level"] = get_field(source, group.level_field) if group.level_field else None
-        stream = display_index(hit.get("_index") or "")
-        if stream != hit.get("_index"):
+        if time_field:
+            hit["_time"] = source[time_field] if time_field in source else get_field(source, time_field)
+        else:
+            hit["_time"] = None
+        if level_field:
+            hit["_level"] = source[level_field] if level_field in source else get_field(source, level_field)
+        else:
+            hit["_level"] = None
+        index = hit.get("_index") or ""
+        stream = streams.get(index)
+        if stream is None:
+            stream = streams[index] = display_index(index)
+        if stream != index:
             hit["_data_stream"] = stream
-        moment = hit_time_ms(hit) if group.has_time else None  # else the sort value is _shard_doc
+        moment = hit_time_ms(hit) if has_time else None  # else the sort value is _shard_doc
         hit["_time_ms"] = moment
         if start_ms is not None and moment is not None:
             hit["_offset"] = format_offset(moment - start_ms)
-        yield hit
+    return hits
 
 
 def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
                   prefetch: bool = False, stats: SearchStats | None = None,
                   on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
-    """The session's lines in one time order, each exactly once; at most `limit` when given.
+    """The session's lines in one time order, each exactly once; at most `limit` when given."""
+    pages = session_pages(es, plan, limit, page_size, prefetch, stats, on_page)
+    try:
+        for page in pages:
+            yield from page
+    finally:
+        pages.close()
+
+
+def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
+                  prefetch: bool = False, stats: SearchStats | None = None,
+                  on_page: Callable[[int], None] | None = None) -> Generator[list[dict], None, None]:
+    """`session_lines`, a list of lines at a time (an export's writer handles a page per call).
 
     Each group of indices is one sorted stream from the pager; streams are merged on
     (time, then undated last). With a limit every stream pages on until the merge has
@@ -252,20 +305,50 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     for group in plan.groups:
         q = plan.query_for(group)
         search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
-        walks.append(walk(es, search, keep=partial(is_session_line, q=q), prefetch=prefetch,
-                          stats=stats.new_stream(), on_page=counted))
-        streams.append(_described(walks[-1], group, start_ms))
+        walks.append(walk_pages(es, search, keep=session_check(q), prefetch=prefetch,
+                                stats=stats.new_stream(), on_page=counted))
+        streams.append(_described_pages(walks[-1], group, start_ms))
     try:
         if not streams:
             return
-        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_merge_key(reverse), reverse=reverse)
-        for count, hit in enumerate(merged):
-            if limit is not None and count >= limit:
-                return
-            yield hit
+        if len(streams) == 1:
+            pages = streams[0]
+        else:
+            merged = heapq.merge(*(_each(s) for s in streams), key=_merge_key(reverse), reverse=reverse)
+            pages = _chunks(merged, page_size)
+        left = limit
+        for page in pages:
+            if left is not None:
+                if left <= 0:
+                    return
+                page = page[:left]
+                left -= len(page)
+            yield page
     finally:
         for stream in walks:
             stream.close()  # closes each point in time now, not whenever the generator is collected
+
+
+def _described_pages(pages: Iterator[list[dict]], group: IndexGroup, start_ms: int | None
+                     ) -> Iterator[list[dict]]:
+    for page in pages:
+        yield _describe(page, group, start_ms)
+
+
+def _each(pages: Iterator[list[dict]]) -> Iterator[dict]:
+    for page in pages:
+        yield from page
+
+
+def _chunks(hits: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for hit in hits:
+        chunk.append(hit)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _merge_key(reverse: bool) -> Callable[[dict], tuple]:

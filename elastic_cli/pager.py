@@ -56,7 +56,23 @@ class WalkStats:
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
          prefetch: bool = False, stats: WalkStats | None = None,
          on_page: Callable[[int], None] | None = None) -> Generator[Hit, None, None]:
-    """Every hit of `search` that `keep` accepts, in sort order, exactly once.
+    """Every hit of `search` that `keep` accepts, in sort order, exactly once (one at a time)."""
+    pages = walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page)
+    try:
+        for page in pages:
+            yield from page
+    finally:
+        pages.close()
+
+
+def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
+               prefetch: bool = False, stats: WalkStats | None = None,
+               on_page: Callable[[int], None] | None = None) -> Generator[list[Hit], None, None]:
+    """Every hit of `search` that `keep` accepts, in sort order, exactly once, a page at a time
+    (a page whose hits `keep` all refuses is not yielded; the walk goes on).
+
+    Handing on whole pages keeps the per-hit cost of an export down: one call per page
+    instead of a generator step per hit at each layer.
 
     `prefetch`: ask for the next page while the caller handles this one (for
     exports; a caller that stops early would waste a request). The point in
@@ -89,10 +105,10 @@ def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit:
             stats.add_page(response, len(hits))
             if on_page and hits:
                 on_page(stats.hits_read)
-            for hit in hits:
-                if keep(hit):
-                    stats.kept += 1
-                    yield hit
+            kept = [hit for hit in hits if keep(hit)]
+            stats.kept += len(kept)
+            if kept:
+                yield kept
             if not full:
                 return
             response, hits = pending.result() if pending else fetch(hits[-1]["sort"])

@@ -178,19 +178,21 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
 
         more = False
         try:
-            if follow:
-                hits = log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush)
-            elif every:
-                hits = log_search.session_lines(es, plan, page_size=page_size, prefetch=True, stats=stats,
-                                                on_page=page_done)
+            if every:
+                # an export: whole pages from the pager to the writer
+                for page in log_search.session_pages(es, plan, page_size=page_size, prefetch=True, stats=stats,
+                                                     on_page=page_done):
+                    writer.write_page(page)
+            elif follow:
+                for hit in log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush):
+                    writer.write(hit)
             else:
                 # one line more than shown says whether there are more, without another request
-                hits = log_search.session_lines(es, plan, limit=limit + 1, page_size=page_size, stats=stats)
-            for hit in hits:
-                if not (every or follow) and writer.count == limit:
-                    more = True
-                    break
-                writer.write(hit)
+                for hit in log_search.session_lines(es, plan, limit=limit + 1, page_size=page_size, stats=stats):
+                    if writer.count == limit:
+                        more = True
+                        break
+                    writer.write(hit)
         except KeyboardInterrupt:
             if not follow:
                 raise

@@ -105,3 +105,34 @@ def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
     assert with_orjson == without
     assert json.loads(without[2])["_id"] == 2**70
     assert "\x9b" not in without[1] and "\x7f" not in without[1]
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_a_page_written_at_once_is_the_same_text_as_its_lines_written_one_by_one(monkeypatch, with_orjson):
+    import elastic_cli.output as output
+
+    if not with_orjson:
+        monkeypatch.setattr(output, "_orjson_dumps", False)
+    hits = [hit(1, "plain ascii"), hit(2, "é 日本 \x9b \x7f \n"), {**hit(3), "_offset": "+00:03.000"},
+            hit(4, "a number orjson refuses", big=2**70), hit(5, HOSTILE)]
+    stream = io.StringIO()
+    writer = HitWriter("ndjson", None, "message", "utc_time", "tags", stream=stream, color=False)
+    writer.write_page(hits[:2])
+    writer.write_page([])
+    writer.write_page(hits[2:])
+    writer.close()
+    assert stream.getvalue() == write_all("ndjson", hits)
+    assert writer.count == 5
+    lines = stream.getvalue().splitlines()
+    assert json.loads(lines[2])["offset"] == "+00:03.000" and json.loads(lines[3])["_source"]["big"] == 2**70
+
+
+@pytest.mark.parametrize("fmt,fields", [("csv", None), ("json", None), ("ndjson", "utc_time,message")])
+def test_a_page_in_other_formats_is_written_as_its_lines(fmt, fields):
+    hits = [hit(1, "a"), hit(2, "b,\"c\"")]
+    stream = io.StringIO()
+    writer = HitWriter(fmt, fields.split(",") if fields else None, "message", "utc_time", "tags", stream=stream,
+                       color=False)
+    writer.write_page(hits)
+    writer.close()
+    assert stream.getvalue() == write_all(fmt, hits, fields=fields.split(",") if fields else None)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elastic_cli import log_search
 from elastic_cli.log_query import LogQuery
 from elastic_cli.pager import PagedSearch, walk
-from elastic_cli.session_token import markers, parse_session_ref
+from elastic_cli.session_token import markers, parse_session_ref, to_base36
 
 OURS = "openReplaySession.id=2618307011354435587"
 FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session
@@ -217,3 +219,58 @@ def test_follow_misses_only_a_line_indexed_later_than_the_lag():
         es.docs.append(Doc("app", "too-late", T0_MS - 120_000, OURS))  # 2 min behind the clock
         es.docs.append(Doc("app", "in-time", T0_MS - 30_000, OURS))
     assert seen == ["first", "in-time"]
+
+
+TOKEN_ID = to_base36(2618307011354435587)
+FRAGMENTS = [OURS, FOREIGN, f"openReplaySessionToken={TOKEN_ID}.", f"openReplaySessionToken={TOKEN_ID}",
+             "openReplaySession.id=", ".", "-", "0", "a", " ", "\n", "é"]
+MESSAGES = [
+    f"{OURS} failed", f"{FOREIGN} failed", f"x {OURS}. end", f"{OURS}-retry", f"{OURS}0", OURS.upper(),
+    f"openReplaySessionToken={TOKEN_ID}.3az.lrraavgc.sig failed", f"openReplaySessionToken={TOKEN_ID}0.3az.x",
+    f"openReplaySessionToken={TOKEN_ID.upper()}.3az.x",
+    "no marker at all", "", f"{FOREIGN} and then {OURS}",
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES + [[OURS, "second value"], ["a", "b"], None, 42, {"nested": OURS}])
+@pytest.mark.parametrize("shape", ["source", "fields", "no source"])
+def test_the_fast_session_check_decides_every_hit_as_the_general_one(message, shape):
+    q = session_query()
+    hit: dict = {"_index": "app", "_id": "1"}
+    if shape == "source":
+        hit["_source"] = {"message": message}
+    elif shape == "fields":
+        hit["_source"] = {"message": "no marker"}
+        hit["fields"] = {"message": message if isinstance(message, list) else [message]}
+    assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+
+
+def test_the_session_check_reads_a_dotted_message_field_as_the_general_one():
+    q = session_query(message_field="log.message")
+    for hit in ({"_source": {"log": {"message": OURS}}}, {"_source": {"log.message": OURS}},
+                {"_source": {"log": {"message": FOREIGN}}}, {"fields": {"log.message": [OURS]}}):
+        assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+    assert log_search.session_check(q)({"_source": {"log": {"message": OURS}}})
+
+
+@pytest.mark.parametrize("limit", [None, 1, 3, 9, 10, 11, 25])
+@pytest.mark.parametrize("page_size", [1, 4, 100])
+def test_pages_hold_the_same_lines_in_the_same_order_as_the_line_by_line_walk(limit, page_size):
+    docs = same_millisecond_docs() + [Doc("plain", f"undated-{i}", None, f"{OURS} u{i}") for i in range(3)] + \
+        [Doc("app", f"later-{i}", T0_MS + 1000 * i, f"{OURS} later {i}") for i in range(8)]
+    plan = plan_for(session_query(), [("app", True), ("plain", False)], T0 - timedelta(seconds=5))
+    pages = list(log_search.session_pages(FakeES(docs), plan, limit=limit, page_size=page_size))
+    lines = list(log_search.session_lines(FakeES(docs), plan, limit=limit, page_size=page_size))
+    assert [h["_id"] for page in pages for h in page] == [h["_id"] for h in lines]
+    assert all(pages) and len(lines) == min(limit or 21, 21)
+    if limit is None:  # undated lines come last
+        assert [h["_id"] for h in lines[-3:]] == ["undated-0", "undated-1", "undated-2"]
+    assert all(h["_offset"].startswith("+") for h in lines if h["_time_ms"] is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join))
+def test_the_fast_session_check_agrees_with_the_general_one_on_any_message(message):
+    q = session_query()
+    hit = {"_index": "app", "_id": "1", "_source": {"message": message}}
+    assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
