@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/export.py [--version 9.5.4|8.19.21] [-n 3] [--n-big 2] [--sizes 10000,100000,1000000]
                                      [--baseline-tool PATH] [--no-elasticdump] [--profile]
+                                     [--layout shuffled|shipped] [--pin] [--lean]
 
 Starts its own node, loads three sessions' lines (10,000, 100,000 and 1,000,000 lines, all tagged error,
 marker `openReplaySession.id=<id>`) plus 20,000 unrelated lines into 2 indices `bench-export-0/1`
@@ -27,6 +28,12 @@ RSS (the tree's largest process). Prints medians and ratios to elasticdump's mod
 Targets at 100,000 and 1,000,000 hits: orx >= 1.5x elasticdump's ordered mode, >= 1.0x its scroll,
 >= 0.9x the curl loop; orx peak RSS < 100 MB and flat from 10,000 to 1,000,000.
 --profile also prints orx's heaviest functions (cProfile, 100,000 hits, one run).
+--layout shipped indexes the lines in time order (as a shipper writes them) instead of in random
+time order; --pin puts the node on the last CPU and the contenders on the others, as when the tool
+and the cluster are different machines (without it a contender's own CPU time slows the node
+down: the more a contender overlaps its work with the server's, the more it pays for it).
+Before anything runs, the tool and its dependencies are compiled to .pyc, as `pip install` does
+(this machine sets PYTHONDONTWRITEBYTECODE=1).
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,7 +115,7 @@ print(hits, file=sys.stderr)
 '''
 
 
-def load(admin, rng: random.Random, sizes: tuple[int, ...]) -> dict[int, str]:
+def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuffled") -> dict[int, str]:
     for i in range(2):
         common.create_index(admin, f"bench-export-{i}")
     # flake ids whose decoded start is the first line's time (the session window starts a day before)
@@ -135,8 +142,17 @@ def load(admin, rng: random.Random, sizes: tuple[int, ...]) -> dict[int, str]:
                 "tags": [rng.choice(("info", "success", "error"))]}}
             n += 1
 
+    actions = docs()
+    if layout == "shipped":
+        # as a log shipper writes them: in time order (a few seconds of jitter), each index
+        # taking the next thousand lines, so every index is in time order too
+        jitter = random.Random(common.SEED + 1)
+        def arrival(src: dict) -> float:
+            return datetime.fromisoformat(src["utc_time"].replace("Z", "+00:00")).timestamp() + jitter.random() * 5
+        lines = sorted((a["_source"] for a in actions), key=arrival)
+        actions = ({"_index": f"bench-export-{(n // 1000) % 2}", "_source": src} for n, src in enumerate(lines))
     t = time.perf_counter()
-    loaded = common.bulk_load(admin, docs(), chunk_size=10_000)
+    loaded = common.bulk_load(admin, actions, chunk_size=10_000)
     common.finish_indices(admin, PATTERN)
     print(f"  loaded {loaded:,} lines in {time.perf_counter() - t:.0f}s", file=sys.stderr, flush=True)
     return sessions
@@ -173,6 +189,14 @@ def main() -> int:
     parser.add_argument("--baseline-tool", help="another orx-elastic executable (e.g. a build of main) to run beside")
     parser.add_argument("--no-elasticdump", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile orx on the 100,000-hit export")
+    parser.add_argument("--layout", choices=("shuffled", "shipped"), default="shuffled",
+                        help="shuffled: lines indexed in random time order (the worst case for time order); "
+                             "shipped: in time order, as a log shipper writes them")
+    parser.add_argument("--pin", action="store_true",
+                        help="node on the last CPU, every contender on the others (as when the tool runs on "
+                             "another machine than the cluster: their CPU time does not slow the node)")
+    parser.add_argument("--lean", action="store_true",
+                        help="leave out the variants settled before (without orjson, filter_path, plain sort)")
     args = parser.parse_args()
     sizes = tuple(int(x) for x in args.sizes.split(",") if int(x) in SIZES)
     curl = common.curl_available()
@@ -183,8 +207,12 @@ def main() -> int:
 
     with common.node(args.version, heap="1g") as node, common.tmpdir() as tmp:
         admin = node.admin_client()
-        sessions = load(admin, rng, sizes)
+        sessions = load(admin, rng, sizes, args.layout)
         key = common.read_key(admin, PATTERN)
+        cpus = os.cpu_count() or 1
+        pin = ["taskset", "-c", f"0-{cpus - 2}"] if args.pin and cpus > 1 else []
+        if pin:
+            common.pin_node(node, cpus - 1)
         env = common.clean_env(tmp)
         loop_py = Path(tmp) / "curl_loop.py"
         loop_py.write_text(CURL_LOOP)
@@ -216,6 +244,10 @@ def main() -> int:
                 contenders[DUMP_SCROLL] = [*dump, f"--searchBody={json.dumps({'query': body['query']})}"]
                 ordered = {"query": body["query"], "sort": body["sort"] + [{"_shard_doc": {"order": "asc"}}]}
                 contenders[DUMP_PIT] = [*dump, "--searchAfter", "--pit", f"--searchBody={json.dumps(ordered)}"]
+            if args.lean:
+                for name in (ORX_NO_ORJSON, CURL_FP, CURL_PLAIN_SORT):
+                    contenders.pop(name, None)
+            contenders = {name: [*pin, *argv] for name, argv in contenders.items()}
             # check (and warm-up): every contender exports exactly `size` documents
             for name, argv in list(contenders.items()):
                 out_path = str(Path(tmp) / "check.out")
@@ -245,7 +277,9 @@ def main() -> int:
 
         print()
         print(f"Bulk export, pages of {PAGE_SIZE} for every contender, {args.n} rounds interleaved "
-              f"({args.n_big} at 1,000,000); " + common.versions_line(node) +
+              f"({args.n_big} at 1,000,000), layout {args.layout}"
+              + (f", node pinned to CPU {cpus - 1} and contenders to the others" if pin else "")
+              + "; " + common.versions_line(node) +
               f"; load average {os.getloadavg()[0]:.1f} at the end")
         rows = []
         med_all = {}
