@@ -65,6 +65,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=30, help="runs of each (default 30)")
     args = parser.parse_args()
+    import common  # the .pyc files a `pip install` writes (this machine sets PYTHONDONTWRITEBYTECODE)
+
+    common.compile_bytecode()
     python = Path(sys.executable)
     sys.path.insert(0, str(ROOT))
     from elastic_cli.settings import save_profile

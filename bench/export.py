@@ -115,9 +115,10 @@ print(hits, file=sys.stderr)
 '''
 
 
-def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuffled") -> dict[int, str]:
+def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuffled",
+         prefix: str = "bench-export") -> dict[int, str]:
     for i in range(2):
-        common.create_index(admin, f"bench-export-{i}")
+        common.create_index(admin, f"{prefix}-{i}")
     # flake ids whose decoded start is the first line's time (the session window starts a day before)
     starts = {size: common.T0 + timedelta(days=rng.randrange(0, 6), milliseconds=rng.randrange(86_400_000))
               for size in SIZES}
@@ -128,7 +129,7 @@ def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuff
         for size, sid in sessions.items():
             start = starts[size]
             for i in range(size):
-                yield {"_index": f"bench-export-{n % 2}", "_source": {
+                yield {"_index": f"{prefix}-{n % 2}", "_source": {
                     "message": f"{common.noise(rng, rng.randrange(6, 16))} openReplaySession.id={sid} "
                                f"request_id={rng.getrandbits(64):016x} {common.noise(rng, 4)}",
                     "utc_time": common.iso(start + timedelta(milliseconds=0 if i == 0 else
@@ -136,7 +137,7 @@ def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuff
                     "tags": ["error"]}}
                 n += 1
         for i in range(NOISE_LINES):
-            yield {"_index": f"bench-export-{n % 2}", "_source": {
+            yield {"_index": f"{prefix}-{n % 2}", "_source": {
                 "message": common.noise(rng, rng.randrange(6, 18)),
                 "utc_time": common.iso(common.T0 + timedelta(seconds=rng.randrange(0, 7 * 86400))),
                 "tags": [rng.choice(("info", "success", "error"))]}}
@@ -150,10 +151,10 @@ def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuff
         def arrival(src: dict) -> float:
             return datetime.fromisoformat(src["utc_time"].replace("Z", "+00:00")).timestamp() + jitter.random() * 5
         lines = sorted((a["_source"] for a in actions), key=arrival)
-        actions = ({"_index": f"bench-export-{(n // 1000) % 2}", "_source": src} for n, src in enumerate(lines))
+        actions = ({"_index": f"{prefix}-{(n // 1000) % 2}", "_source": src} for n, src in enumerate(lines))
     t = time.perf_counter()
     loaded = common.bulk_load(admin, actions, chunk_size=10_000)
-    common.finish_indices(admin, PATTERN)
+    common.finish_indices(admin, f"{prefix}-*")
     print(f"  loaded {loaded:,} lines in {time.perf_counter() - t:.0f}s", file=sys.stderr, flush=True)
     return sessions
 

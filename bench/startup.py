@@ -30,6 +30,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20, help="runs of each command (default 20)")
     args = parser.parse_args()
+    import common  # the .pyc files a `pip install` writes (this machine sets PYTHONDONTWRITEBYTECODE)
+
+    common.compile_bytecode()
 
     python = sys.executable
     entry = Path(python).parent / "orx-elastic"
