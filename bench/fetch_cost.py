@@ -66,20 +66,25 @@ class Raw:
 
 def walk(raw: Raw, pattern: str, query: dict, sort: list, extra: dict | None = None) -> int:
     pit = json.loads(raw.call("POST", f"/{pattern}/_pit?keep_alive=5m"))["id"]
+    hits = page_through(raw, {"id": pit, "keep_alive": "5m"}, query, sort, extra)
+    raw.call("DELETE", "/_pit", {"id": pit})
+    return hits
+
+
+def page_through(raw: Raw, pit: dict, query: dict, sort: list, extra: dict | None = None) -> int:
+    """Hits read by search_after through the point in time, counted in the bytes."""
     hits, after = 0, None
     while True:
-        body = {"query": query, "sort": sort, "size": PAGE_SIZE, "pit": {"id": pit, "keep_alive": "5m"},
-                "track_total_hits": False, **(extra or {})}
+        body = {"query": query, "sort": sort, "size": PAGE_SIZE, "pit": pit, "track_total_hits": False,
+                **(extra or {})}
         if after is not None:
             body["search_after"] = after
         page = raw.call("POST", "/_search", body)
         count = page.count(b'"sort":[')
         hits += count
         if count < PAGE_SIZE:
-            break
+            return hits
         after = json.loads(_LAST_SORT.findall(page)[-1])
-    raw.call("DELETE", "/_pit", {"id": pit})
-    return hits
 
 
 def windowed(raw: Raw, pattern: str, query: dict, limit: int) -> int:
@@ -107,24 +112,10 @@ def windowed(raw: Raw, pattern: str, query: dict, limit: int) -> int:
     hits = 0
     for lo, hi in windows:
         inside = {"bool": {"filter": [query, {"range": {TIME_FIELD: {"gte": lo, "lt": hi, "format": "epoch_millis"}}}]}}
-        hits += walk_in(raw, keep, inside)
+        hits += page_through(raw, keep, inside, [{"_shard_doc": {"order": "asc"}}],
+                             {"docvalue_fields": [{"field": TIME_FIELD, "format": "epoch_millis"}]})
     raw.call("DELETE", "/_pit", {"id": pit})
     return hits
-
-
-def walk_in(raw: Raw, keep: dict, query: dict) -> int:
-    hits, after = 0, None
-    while True:
-        body = {"query": query, "sort": [{"_shard_doc": {"order": "asc"}}], "size": PAGE_SIZE, "pit": keep,
-                "track_total_hits": False, "docvalue_fields": [{"field": TIME_FIELD, "format": "epoch_millis"}]}
-        if after is not None:
-            body["search_after"] = after
-        page = raw.call("POST", "/_search", body)
-        count = page.count(b'"sort":[')
-        hits += count
-        if count < PAGE_SIZE:
-            return hits
-        after = json.loads(_LAST_SORT.findall(page)[-1])
 
 
 def hot_threads(node, delay: float, out: list) -> None:
