@@ -195,8 +195,8 @@ def is_session_line(hit: dict, q: LogQuery) -> bool:
 def session_check(q: LogQuery) -> Callable[[dict], bool]:
     """`is_session_line` for one query, made cheap for the usual hit: a top-level string
     message that holds a marker's text is decided without the general path."""
-    field, markers = q.message_field, q.markers
-    texts = [m.text for m in markers if m.text]
+    field = q.message_field
+    markers = [(m.text, m) for m in q.markers if m.text]
     if "." in field:  # a sub-field or a nested name: the general path
         return partial(is_session_line, q=q)
 
@@ -204,7 +204,7 @@ def session_check(q: LogQuery) -> Callable[[dict], bool]:
         if "fields" not in hit:
             message = hit["_source"].get(field) if "_source" in hit else None
             if type(message) is str:
-                for text, marker in zip(texts, markers):
+                for text, marker in markers:
                     if text in message:
                         if not marker.whole or contains_marker(message, marker):
                             return True
@@ -319,11 +319,12 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         left = limit
         for page in pages:
             if left is not None:
-                if left <= 0:
-                    return
                 page = page[:left]
                 left -= len(page)
-            yield page
+            if page:
+                yield page
+            if left is not None and left <= 0:
+                return  # before asking the pager for a page nobody needs
     finally:
         for stream in walks:
             stream.close()  # closes each point in time now, not whenever the generator is collected

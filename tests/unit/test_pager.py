@@ -274,3 +274,20 @@ def test_the_fast_session_check_agrees_with_the_general_one_on_any_message(messa
     q = session_query()
     hit = {"_index": "app", "_id": "1", "_source": {"message": message}}
     assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+
+
+def test_a_limit_met_by_a_page_asks_for_no_further_page():
+    docs = [Doc("app", f"ours-{i}", T0_MS + i, f"{OURS} {i}") for i in range(20)]
+    es = FakeES(docs)
+    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=5, page_size=5))
+    assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(5)]
+    assert len(es.searches) == 1 and not es.open_pits
+
+
+def test_a_marker_without_text_does_not_shift_the_fast_check():
+    from elastic_cli.session_token import Marker
+
+    q = LogQuery(markers=(Marker(""), Marker(OURS)), errors_only=False)
+    for message in (f"{OURS} x", f"{FOREIGN} x", "nothing"):
+        hit = {"_source": {"message": message}}
+        assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
