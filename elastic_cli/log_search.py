@@ -22,7 +22,7 @@ from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 from elastic_cli.connection import body_of
 from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, get_field, resolve_shapes
 from elastic_cli.log_query import LogQuery, build_search_body
-from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, walk_pages
+from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
 from elastic_cli.session_token import contains_marker
 
 __all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "session_pages", "follow_lines"]
@@ -241,21 +241,13 @@ def _offset_seconds(sign: str, seconds: int) -> str:
 def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list[dict]:
     """Each hit of a page, with what its index's shape says: `_time` and `_level` (the values
     of the fields chosen for its index), `_data_stream`, and `_offset` from the session start.
-
-    The page's hot loop: names are bound once, and dotted fields take the slow path only
-    when the source does not hold them as literal keys."""
+    The page's hot loop: names are bound once, index names displayed once per page."""
     time_field, level_field, has_time = group.time_field, group.level_field, group.has_time
     streams: dict[str, str] = {}
     for hit in hits:
         source = hit.get("_source") or {}
-        if time_field:
-            hit["_time"] = source[time_field] if time_field in source else get_field(source, time_field)
-        else:
-            hit["_time"] = None
-        if level_field:
-            hit["_level"] = source[level_field] if level_field in source else get_field(source, level_field)
-        else:
-            hit["_level"] = None
+        hit["_time"] = get_field(source, time_field) if time_field else None
+        hit["_level"] = get_field(source, level_field) if level_field else None
         index = hit.get("_index") or ""
         stream = streams.get(index)
         if stream is None:
@@ -273,12 +265,7 @@ def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size
                   prefetch: bool = False, stats: SearchStats | None = None,
                   on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
     """The session's lines in one time order, each exactly once; at most `limit` when given."""
-    pages = session_pages(es, plan, limit, page_size, prefetch, stats, on_page)
-    try:
-        for page in pages:
-            yield from page
-    finally:
-        pages.close()
+    return each_hit(session_pages(es, plan, limit, page_size, prefetch, stats, on_page))
 
 
 def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
@@ -311,10 +298,11 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     try:
         if not streams:
             return
+        pages: Iterator[list[dict]]
         if len(streams) == 1:
             pages = streams[0]
         else:
-            merged = heapq.merge(*(_each(s) for s in streams), key=_merge_key(reverse), reverse=reverse)
+            merged = heapq.merge(*(each_hit(s) for s in streams), key=_merge_key(reverse), reverse=reverse)
             pages = _chunks(merged, page_size)
         left = limit
         for page in pages:
@@ -331,14 +319,9 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
 
 
 def _described_pages(pages: Iterator[list[dict]], group: IndexGroup, start_ms: int | None
-                     ) -> Iterator[list[dict]]:
+                     ) -> Generator[list[dict], None, None]:
     for page in pages:
         yield _describe(page, group, start_ms)
-
-
-def _each(pages: Iterator[list[dict]]) -> Iterator[dict]:
-    for page in pages:
-        yield from page
 
 
 def _chunks(hits: Iterator[dict], size: int) -> Iterator[list[dict]]:

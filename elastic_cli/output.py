@@ -252,14 +252,8 @@ class HitWriter:
             for hit in hits:
                 self.write(hit)
             return
-        records = []
-        for hit in hits:
-            record = {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
-            if "_offset" in hit:
-                record["offset"] = hit["_offset"]
-            records.append(record)
-        self.count += len(records)
-        self.stream.writelines(_json_lines(records))
+        self.count += len(hits)
+        self.stream.writelines(_json_lines([self._record(hit) for hit in hits]))
 
     def _record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
         if self.fields:

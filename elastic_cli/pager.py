@@ -57,7 +57,11 @@ def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit:
          prefetch: bool = False, stats: WalkStats | None = None,
          on_page: Callable[[int], None] | None = None) -> Generator[Hit, None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once (one at a time)."""
-    pages = walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page)
+    return each_hit(walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page))
+
+
+def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, None]:
+    """The hits of a stream of pages, one at a time; closing it closes the pages' walk."""
     try:
         for page in pages:
             yield from page

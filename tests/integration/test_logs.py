@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from conftest import Env, run_cli
 
 TOKEN_A = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
@@ -245,6 +247,23 @@ def test_limit_caps_and_says_so(logs_env, bulk_index):
     assert "--all" in result.stderr
 
 
+@contextlib.contextmanager
+def following(logs_env, ref, index, *extra):
+    """`logs REF --follow` as a process; at the end of the block it gets Ctrl-C, and `end`
+    holds what it printed after the block began waiting (`rest`) and its stderr (`err`)."""
+    proc = subprocess.Popen(logs_env["base"] + [ref, "--follow", "--interval", "0.3", *extra, "-o", "ndjson"]
+                            + logs_env["conn"] + ["--indexes", index],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
+    end: dict = {}
+    try:
+        yield proc, end
+        proc.send_signal(signal.SIGINT)
+        end["rest"], end["err"] = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_follow_picks_up_new_lines_and_ctrl_c_exits_0(logs_env):
     index = f"{logs_env['prefix']}-text"
     follow_id = "777000777"
@@ -252,10 +271,7 @@ def test_follow_picks_up_new_lines_and_ctrl_c_exits_0(logs_env):
     now = datetime.now(timezone.utc)
     admin.index(index=index, refresh=True, document={
         "message": f"openReplaySession.id={follow_id} first", "utc_time": now.isoformat(), "tags": ["error"]})
-    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "-o", "ndjson"]
-                            + logs_env["conn"] + ["--indexes", index],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
-    try:
+    with following(logs_env, follow_id, index) as (proc, end):
         first = proc.stdout.readline()
         assert "first" in first
         admin.index(index=index, refresh=True, document={
@@ -264,11 +280,7 @@ def test_follow_picks_up_new_lines_and_ctrl_c_exits_0(logs_env):
         second = proc.stdout.readline()
         assert "second" in second
         time.sleep(1.0)  # a few more polls: nothing printed twice
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    rest, err = end["rest"], end["err"]
     assert proc.returncode == 0, err
     assert rest == ""
     assert "Traceback" not in err
@@ -384,20 +396,13 @@ def test_follow_is_not_blinded_by_a_skewed_clock_and_shows_late_lines_once(logs_
             "message": f"openReplaySession.id={follow_id} {text}", "utc_time": moment.isoformat(), "tags": ["error"]})
 
     add("from a clock an hour ahead", now + timedelta(hours=1))
-    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "--lag", "5m",
-                                                "-o", "ndjson"] + logs_env["conn"] + ["--indexes", index],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
-    try:
+    with following(logs_env, follow_id, index, "--lag", "5m") as (proc, end):
         assert "an hour ahead" in proc.stdout.readline()
         add("normal", datetime.now(timezone.utc))
         assert "normal" in proc.stdout.readline()
         add("indexed two minutes late", datetime.now(timezone.utc) - timedelta(minutes=2))
         assert "two minutes late" in proc.stdout.readline()
         time.sleep(1.5)  # several polls: nothing printed twice
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    rest, err = end["rest"], end["err"]
     assert proc.returncode == 0, err
     assert rest == ""
