@@ -44,10 +44,13 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
     from elasticsearch import Elasticsearch
 
+    from elastic_cli.serializer import PageKeepingJsonSerializer
     from elastic_cli.transport import ReadRetryingTransport
 
     options: dict[str, Any] = {
         "transport_class": ReadRetryingTransport,
+        # the compatibility mimetype the client asks for gets the same serializer
+        "serializers": {"application/json": PageKeepingJsonSerializer()},
         "request_timeout": settings.timeout,
         "max_retries": max_retries,
         "retry_on_status": RETRY_STATUSES,

@@ -9,7 +9,9 @@ a page from which it drops hits is followed by the next page, never by silence.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
@@ -18,6 +20,8 @@ PIT_KEEP_ALIVE = "2m"
 PAGE_SIZE = 5000
 # a single search may return at most this many hits (index.max_result_window)
 MAX_PAGE_SIZE = 10_000
+# how long the reader lets a request it just queued leave before it decodes a page
+SEND_GRACE_SECONDS = 0.001
 
 Hit = dict
 
@@ -41,6 +45,8 @@ class WalkStats:
     shards_total: int = 0
     shards_skipped: int = 0
     took_ms: int = 0
+    asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
+    thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
     first_page: dict = field(default_factory=dict)
 
     def add_page(self, response: dict, hits: int) -> None:
@@ -87,25 +93,27 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     order = "desc" if search.descending else "asc"
     sort = list(search.body.get("sort") or []) + [{"_shard_doc": {"order": order}}]
     pit = es.open_point_in_time(index=search.index, keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
-    state = {"pit_id": pit["id"]}
+    pit_id: str = pit["id"]
 
-    def fetch(search_after: list | None) -> tuple[dict, list[Hit]]:
-        body = {**search.body, "sort": sort, "size": page_size,
-                "pit": {"id": state["pit_id"], "keep_alive": PIT_KEEP_ALIVE}}
+    def body_for(search_after: list | None, pit_id: str) -> dict:
+        body = {**search.body, "sort": sort, "size": page_size, "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}}
         if search_after is not None:
             body["search_after"] = search_after
-        response = es.search(body=body)
-        state["pit_id"] = response.get("pit_id", state["pit_id"])
-        return response, response["hits"]["hits"]
+        return body
 
-    pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
+    ahead = _PagesAhead(es, body_for, page_size, stats) if prefetch else None
     try:
-        pending = pool.submit(fetch, None) if pool else None
-        response, hits = pending.result() if pending else fetch(None)
+        if ahead is None:
+            response = es.search(body=body_for(None, pit_id))
+        else:
+            ahead.ask(None, pit_id)
+            response = ahead.next_page()
         while True:
+            pit_id = response.get("pit_id", pit_id)
+            hits = response["hits"]["hits"]
             full = len(hits) == page_size
-            if pool:
-                pending = pool.submit(fetch, hits[-1]["sort"]) if full else None
+            if ahead is not None and full:
+                ahead.ask(hits[-1]["sort"], pit_id)  # before this page is handled (or already on its way)
             stats.add_page(response, len(hits))
             if on_page and hits:
                 on_page(stats.hits_read)
@@ -115,11 +123,80 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
                 yield kept
             if not full:
                 return
-            response, hits = pending.result() if pending else fetch(hits[-1]["sort"])
+            response = ahead.next_page() if ahead is not None else es.search(body=body_for(hits[-1]["sort"], pit_id))
     finally:
-        if pool:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if ahead is not None:
+            ahead.close()  # waits for a request still out, so the point in time is closed last
         try:
-            es.close_point_in_time(body={"id": state["pit_id"]})
+            es.close_point_in_time(body={"id": pit_id})
         except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
             pass
+
+
+class _PagesAhead:
+    """The pages of one walk, each asked for while the caller handles the one before.
+
+    `ask(search_after, pit_id)` makes sure the request for the next page is on its
+    way; `next_page()` waits for it and gives it decoded. When the client hands a page
+    over as bytes (`raw_pages.RawPage`), `next_page` sends the request for the page after
+    it at once, with the last sort key read from the bytes, and decodes while the server
+    works. The next `ask` checks that guess against the decoded page: a wrong guess (or a
+    new point in time id) only means the page is asked for again.
+    """
+
+    def __init__(self, es: Any, body_for: Callable[[list | None, str], dict], page_size: int,
+                 stats: WalkStats):
+        self.es = es
+        self.body_for = body_for
+        self.page_size = page_size
+        self.stats = stats
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: Future | None = None
+        self.guess: tuple[list, str] | None = None
+        self.sending = threading.Event()
+        self.pit_id = ""  # the point in time id of the last request sent
+
+    def _request(self, search_after: list | None, pit_id: str) -> Any:
+        from elastic_cli.raw_pages import raw_search_pages
+
+        self.sending.set()
+        with raw_search_pages():
+            response = self.es.search(body=self.body_for(search_after, pit_id))
+        return getattr(response, "body", response)  # the client's response object wraps the body
+
+    def _submit(self, search_after: list | None, pit_id: str) -> None:
+        self.sending.clear()
+        self.pit_id = pit_id
+        self.pending = self.pool.submit(self._request, search_after, pit_id)
+
+    def ask(self, search_after: list | None, pit_id: str) -> None:
+        if self.guess is not None and self.guess == (search_after, pit_id):
+            self.stats.asked_ahead += 1
+        else:
+            if self.guess is not None:
+                self.stats.thrown_away += 1  # its answer is never read
+            self._submit(search_after, pit_id)
+        self.guess = None
+
+    def next_page(self) -> dict:
+        from elastic_cli import raw_pages
+
+        assert self.pending is not None, "ask() first"
+        body = self.pending.result()
+        self.pending = None
+        if not isinstance(body, raw_pages.RawPage):
+            return body
+        data = body.data
+        after = raw_pages.last_sort_key(data) if raw_pages.may_be_full(data, self.page_size) else None
+        if after is not None:
+            self.guess = (after, self.pit_id)
+            self._submit(after, self.pit_id)
+            # let the request leave before this thread holds the interpreter to decode (~10 ms a page)
+            self.sending.wait(timeout=0.1)
+            time.sleep(SEND_GRACE_SECONDS)
+        return body.decode()
+
+    def close(self) -> None:
+        if self.guess is not None:
+            self.stats.thrown_away += 1  # asked for a page after the last one
+        self.pool.shutdown(wait=True, cancel_futures=True)

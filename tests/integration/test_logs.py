@@ -240,6 +240,29 @@ def test_all_returns_every_hit_exactly_once_in_order(logs_env, bulk_index):
     assert result.stderr == ""  # piped: no progress noise
 
 
+@pytest.mark.parametrize("page_size", [1000, 4999])
+def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node, logs_env, bulk_index, page_size,
+                                                                       tmp_path):
+    """On a real node the last sort key read from a page's raw bytes is the decoded one: every
+    page after the first is asked for before its predecessor is decoded, none is asked twice,
+    and the lines are those of the plain walk, in its order."""
+    from elastic_cli.connection import build_client
+    from elastic_cli.pager import PagedSearch, WalkStats, walk
+    from elastic_cli.settings import load_config_file, resolve
+
+    settings = resolve(load_config_file(tmp_path / "none.yaml"), None, {"host": es_node.url, "id": logs_env["key"]["id"],
+                                                      "api_key": logs_env["key"]["api_key"]}, environ={})
+    search = PagedSearch(index=bulk_index, body={"query": {"match_phrase": {"message": f"openReplaySession.id={BULK_ID}"}},
+                                                 "sort": [{"utc_time": {"order": "asc"}}], "size": page_size})
+    with build_client(settings) as es:
+        stats = WalkStats()
+        ahead = [hit["_id"] for hit in walk(es, search, prefetch=True, stats=stats)]
+        plain = [hit["_id"] for hit in walk(es, search)]
+    assert ahead == plain and len(set(ahead)) == BULK_COUNT
+    assert stats.pages == BULK_COUNT // page_size + 1
+    assert stats.asked_ahead == stats.pages - 1 and stats.thrown_away == 0
+
+
 def test_limit_caps_and_says_so(logs_env, bulk_index):
     result = run_logs(logs_env, BULK_ID, "--limit", "7", "-o", "ndjson", indexes=bulk_index)
     assert result.returncode == 0
