@@ -9,6 +9,7 @@ a page from which it drops hits is followed by the next page, never by silence.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -126,7 +127,8 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
             response = ahead.next_page() if ahead is not None else es.search(body=body_for(hits[-1]["sort"], pit_id))
     finally:
         if ahead is not None:
-            ahead.close()  # waits for a request still out, so the point in time is closed last
+            # waits for a request still out, so the point in time is closed last, by its newest id
+            pit_id = ahead.close() or pit_id
         try:
             es.close_point_in_time(body={"id": pit_id})
         except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
@@ -155,26 +157,37 @@ class _PagesAhead:
         self.guess: tuple[list, str] | None = None
         self.sending = threading.Event()
         self.pit_id = ""  # the point in time id of the last request sent
+        self.newest_pit_id = ""  # the id in the last answer, read or not (set by the worker)
 
     def _request(self, search_after: list | None, pit_id: str) -> Any:
-        from elastic_cli.raw_pages import raw_search_pages
+        from elastic_cli.raw_pages import RawPage, raw_pit_id, raw_search_pages
 
         self.sending.set()
         with raw_search_pages():
             response = self.es.search(body=self.body_for(search_after, pit_id))
-        return getattr(response, "body", response)  # the client's response object wraps the body
+        body = getattr(response, "body", response)  # the client's response object wraps the body
+        answered = raw_pit_id(body.data) if isinstance(body, RawPage) else body.get("pit_id")
+        self.newest_pit_id = answered or self.newest_pit_id
+        return body
 
     def _submit(self, search_after: list | None, pit_id: str) -> None:
         self.sending.clear()
         self.pit_id = pit_id
         self.pending = self.pool.submit(self._request, search_after, pit_id)
 
+    def _discard(self) -> None:
+        """Forget the request out; its answer is never read (it is sent unless it had not started)."""
+        if self.pending is not None and not self.pending.cancel():
+            self.stats.thrown_away += 1
+        self.pending = None
+
     def ask(self, search_after: list | None, pit_id: str) -> None:
-        if self.guess is not None and self.guess == (search_after, pit_id):
+        # compared as the JSON they are sent as: 1 and 1.0 are equal in Python, not on the wire
+        if self.guess is not None and json.dumps(self.guess) == json.dumps((search_after, pit_id)):
             self.stats.asked_ahead += 1
         else:
             if self.guess is not None:
-                self.stats.thrown_away += 1  # its answer is never read
+                self._discard()
             self._submit(search_after, pit_id)
         self.guess = None
 
@@ -196,7 +209,8 @@ class _PagesAhead:
             time.sleep(SEND_GRACE_SECONDS)
         return body.decode()
 
-    def close(self) -> None:
-        if self.guess is not None:
-            self.stats.thrown_away += 1  # asked for a page after the last one
+    def close(self) -> str:
+        """Stop; wait for a request still out. Returns the newest point in time id answered."""
+        self._discard()  # a page after the last one, or after the caller stopped
         self.pool.shutdown(wait=True, cancel_futures=True)
+        return self.newest_pit_id

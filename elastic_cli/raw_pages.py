@@ -35,7 +35,12 @@ class RawPage:
     data: bytes
 
     def decode(self) -> Any:
-        return json.loads(self.data)
+        try:
+            return json.loads(self.data)
+        except ValueError as exc:  # as the client's own serializer reports it
+            from elastic_transport import SerializationError
+
+            raise SerializationError(f"Unable to deserialize as JSON: {self.data[:200]!r}", errors=(exc,)) from exc
 
 
 @contextmanager
@@ -51,6 +56,14 @@ def raw_search_pages() -> Iterator[None]:
 def keep_raw(data: bytes) -> bool:
     """True when the serializer should hand `data` on undecoded (see raw_search_pages)."""
     return getattr(_local, "raw", False) and data.startswith(_PIT_PAGE_START)
+
+
+def raw_pit_id(data: bytes) -> str | None:
+    """The point in time id a raw page starts with (ids are base64: no quote inside)."""
+    if not data.startswith(_PIT_PAGE_START + b'"'):
+        return None
+    end = data.find(b'"', len(_PIT_PAGE_START) + 1)
+    return data[len(_PIT_PAGE_START) + 1:end].decode("ascii", "replace") if end > 0 else None
 
 
 def may_be_full(data: bytes, page_size: int) -> bool:

@@ -42,9 +42,13 @@ class RawFakeES(FakeES):
         self.new_pit_every = new_pit_every
         self.raw_answers = 0
         self.latest_pit = ""
-        self.stale_pit_requests = 0
+        self.closed_with: list[str] = []
+        self.fail_on_search: int | None = None  # the n-th search (from 1) answers with an error
 
     def search(self, body: dict):  # type: ignore[override]
+        if self.fail_on_search == len(self.searches) + 1:
+            self.searches.append(body)
+            raise RuntimeError("search_phase_execution_exception")
         answer = super().search(body)
         hits = answer["hits"]["hits"]
         for hit in hits:
@@ -52,10 +56,8 @@ class RawFakeES(FakeES):
         if self.sort_first:
             hits[:] = [{"_index": h["_index"], "_id": h["_id"], "sort": h["sort"], "_source": h["_source"]}
                        for h in hits]
-        if self.latest_pit and body["pit"]["id"] != self.latest_pit:
-            self.stale_pit_requests += 1
         if self.new_pit_every:
-            fresh = f"{body['pit']['id']}+"
+            fresh = body["pit"]["id"].rstrip("+") + "+" * len(self.searches)  # newer than any before
             self._pits[fresh] = self._pits[body["pit"]["id"]]  # the same point in time, a new id
             answer["pit_id"] = fresh
         self.latest_pit = answer["pit_id"]
@@ -64,6 +66,7 @@ class RawFakeES(FakeES):
         return decoded
 
     def close_point_in_time(self, body: dict) -> None:
+        self.closed_with.append(body["id"])
         super().close_point_in_time({"id": body["id"].rstrip("+")})
 
 
@@ -122,17 +125,43 @@ def test_a_new_point_in_time_id_throws_the_guess_away_and_asks_again_with_the_ne
     ids, stats = raw_walk(es, 3)
     assert ids == plain_ids(docs(12), 3)
     assert stats.asked_ahead == 0 and stats.thrown_away == stats.pages - 1
-    # the requests sent with the id before the newest are exactly those thrown away
-    assert es.stale_pit_requests == stats.thrown_away
     assert len(es.searches) == stats.pages + stats.thrown_away
 
 
-def test_stopping_early_waits_for_the_request_out_and_closes_the_point_in_time():
-    es = RawFakeES(docs(50))
+@pytest.mark.parametrize("new_pit", [False, True])
+def test_stopping_early_waits_for_the_request_out_and_closes_the_point_in_time_by_its_newest_id(new_pit):
+    es = RawFakeES(docs(50), new_pit_every=new_pit)
     pages = walk(es, search(5), prefetch=True)
     assert [next(pages)["_id"] for _ in range(7)] == [f"d{i}" for i in range(7)]
     pages.close()
     assert not es.open_pits
+    # the answer still on its way when the caller stopped may carry a newer id: that is the one closed
+    assert es.closed_with == [es.latest_pit]
+
+
+@pytest.mark.parametrize("failing", [1, 2, 3, 4])
+def test_an_error_on_any_request_reaches_the_caller_and_the_point_in_time_is_closed(failing):
+    es = RawFakeES(docs(20))
+    es.fail_on_search = failing
+    seen: list[str] = []
+    with pytest.raises(RuntimeError, match="search_phase_execution_exception"):
+        for hit in walk(es, search(5), prefetch=True):
+            seen.append(hit["_id"])
+    assert seen == [f"d{i}" for i in range(5 * (failing - 1))]  # every page before the error, none after
+    assert not es.open_pits
+
+
+def test_a_guess_equal_in_python_but_not_on_the_wire_is_not_taken():
+    # each source holds its hit's sort values as floats, read last (sort written first):
+    # [t.0, n.0] == [t, n] in Python, but the request would carry other JSON than the page's
+    documents = docs(20)
+    floats = {d.id: {"sort": [float(d.time_ms or 0), float(n)]} for n, d in enumerate(documents)}
+    es = RawFakeES(documents, extra_source=floats, sort_first=True)
+    ids, stats = raw_walk(es, 5)
+    assert ids == plain_ids(documents, 5)
+    assert stats.asked_ahead == 0 and stats.thrown_away == stats.pages - 1
+    sent_floats = [s for s in es.searches if any(type(v) is float for v in s.get("search_after", []))]
+    assert len(sent_floats) == stats.thrown_away  # only the requests thrown away carried them
 
 
 @settings(max_examples=60, deadline=None)
