@@ -22,6 +22,7 @@ EXIT_CODES = {
     10: ("check-failed", "`check` found at least one failure"),
     11: ("rejected", "Elasticsearch rejected the request (invalid pattern, expiration, ...)"),
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
+    13: ("partial", "some shards failed: the lines they hold are missing from the output"),
 }
 
 
@@ -81,3 +82,15 @@ class RequestRejected(OrxError):
 
 class ClusterUnavailable(OrxError):
     exit_code = 12
+
+
+class PartialResults(OrxError):
+    """The search answered, but some shards failed: what was printed lacks their lines."""
+
+    exit_code = 13
+
+
+def partial_results(failed: int, total: int, failure: str, consequence: str) -> PartialResults:
+    """The error for a search whose answer missed `failed` of `total` shards."""
+    return PartialResults(f"{failed} of {total} shards failed, so {consequence}: {failure}",
+                          "fix or leave out the index named (--indexes), then run the command again")

@@ -97,6 +97,14 @@ class SearchStats:
     def shards_skipped(self) -> int:
         return sum(s.shards_skipped for s in self.streams)
 
+    @property
+    def shards_failed(self) -> int:
+        return sum(s.shards_failed for s in self.streams)
+
+    @property
+    def failure(self) -> str:
+        return next((s.failure for s in self.streams if s.failure), "")
+
 
 def session_window(session_start: datetime | None, margin: timedelta | None) -> Window | None:
     """Where a session's lines can begin: its decoded start minus a margin (None: search all time)."""
@@ -347,7 +355,8 @@ def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
 
 def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
-                 polls: int | None = None, on_poll: Callable[[], None] | None = None) -> Iterator[dict]:
+                 polls: int | None = None, on_poll: Callable[[], None] | None = None,
+                 on_partial: Callable[[SearchStats], None] | None = None) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
     The first poll reads the session as `session_lines` does. Each later poll asks
@@ -355,14 +364,16 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
     what was printed (by index and id). So a line from a host whose clock runs ahead
     never hides later lines, and a line indexed late is still shown if it arrives
     within `lag` of its own time. What can be missed: a line that reaches
-    Elasticsearch more than `lag` after the time it carries.
+    Elasticsearch more than `lag` after the time it carries; and the lines of a shard
+    that fails, which `on_partial` is told of after each poll where one did.
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
     printed: dict[tuple[str, str], int | None] = {}
     poll_plan = replace(plan, query=replace(plan.query, reverse=False))
     done = 0
     while polls is None or done < polls:
-        for hit in session_lines(es, poll_plan):
+        poll_stats = SearchStats()
+        for hit in session_lines(es, poll_plan, stats=poll_stats):
             key = (hit["_index"], hit["_id"])
             if key in printed:
                 continue
@@ -370,6 +381,8 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
             yield hit
         if on_poll:
             on_poll()
+        if on_partial and poll_stats.shards_failed:
+            on_partial(poll_stats)
         since = clock() - lag
         if plan.query.since is not None:
             since = max(since, plan.query.since)

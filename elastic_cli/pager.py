@@ -46,6 +46,8 @@ class WalkStats:
     shards_total: int = 0
     shards_skipped: int = 0
     took_ms: int = 0
+    shards_failed: int = 0  # the most any page reported: their lines are missing
+    failure: str = ""  # the first failure's index, shard and reason
     asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
     first_page: dict = field(default_factory=dict)
@@ -55,9 +57,24 @@ class WalkStats:
         if self.pages == 0:
             self.shards_total = int(shards.get("total") or 0)
             self.shards_skipped = int(shards.get("skipped") or 0)
+        failed = int(shards.get("failed") or 0)
+        if failed:
+            self.shards_failed = max(self.shards_failed, failed)
+            self.failure = self.failure or describe_failure((shards.get("failures") or [{}])[0])
         self.pages += 1
         self.hits_read += hits
         self.took_ms += int(response.get("took") or 0)
+
+
+def describe_failure(failure: dict) -> str:
+    """`index[shard]: type: reason` of a shard failure, as plain text (a reason may quote a document)."""
+    reason = failure.get("reason") or {}
+    if isinstance(reason, dict):
+        reason = ": ".join(str(reason[k]) for k in ("type", "reason") if reason.get(k))
+    where = f"{failure.get('index') or '?'}[{failure.get('shard', '?')}]"
+    text = f"{where}: {reason or 'no reason given'}"
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,

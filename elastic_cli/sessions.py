@@ -59,6 +59,9 @@ class SessionsReport:
     stopped_at_max: bool  # more sessions than --max-sessions (or lines than max_lines): the rest were not counted
     left_out: tuple[tuple[str, str], ...] = ()  # indices not searched, and why
     indices_matched: int = 0
+    shards_total: int = 0
+    shards_failed: int = 0  # shards that answered with an error: their lines were not counted
+    failure: str = ""  # the first failure's index, shard and reason
 
 
 @dataclass
@@ -182,10 +185,14 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     tallies: dict[str, _Tally] = {}
     unparsed = lines_read = 0
     stopped = False
-    stats = WalkStats()
+    streams: list[WalkStats] = []
     for group in (g for g in groups if g.time_field is not None):
         body = search_body(group, policy.message_field, since, until, errors_only, page_size)
-        lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=on_page)
+        read_before = sum(s.hits_read for s in streams)
+        stats = WalkStats()
+        streams.append(stats)
+        counted = (lambda n, before=read_before: on_page(before + n)) if on_page else None  # over every group
+        lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=counted)
         try:
             for hit in lines:
                 lines_read += 1
@@ -221,7 +228,10 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
         rows.sort(key=lambda r: -_ms(r.last_line))
     return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
                           lines_read=lines_read, unparsed_markers=unparsed, stopped_at_max=stopped,
-                          left_out=left_out, indices_matched=len(shapes))
+                          left_out=left_out, indices_matched=len(shapes),
+                          shards_total=sum(s.shards_total for s in streams),
+                          shards_failed=sum(s.shards_failed for s in streams),
+                          failure=next((s.failure for s in streams if s.failure), ""))
 
 
 def _ms(moment: datetime | None) -> float:

@@ -143,7 +143,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
          fields: str | None) -> None:
     from elastic_cli import log_search
     from elastic_cli.connection import build_client, translated_errors
-    from elastic_cli.errors import IndexNotFound, NoHits
+    from elastic_cli.errors import IndexNotFound, NoHits, partial_results
     from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import HitWriter, Progress
 
@@ -184,7 +184,14 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                                                      on_page=page_done):
                     writer.write_page(page)
             elif follow:
-                for hit in log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush):
+                def partial(poll: log_search.SearchStats) -> None:
+                    if not stats.streams:  # told at once, and again as the error at the end
+                        app.warn(f"{poll.shards_failed} of {poll.shards_total} shards failed, so lines on them "
+                                 f"are missing: {poll.failure}")
+                        stats.streams.extend(poll.streams)
+
+                for hit in log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush,
+                                                   on_partial=partial):
                     writer.write(hit)
             else:
                 # one line more than shown says whether there are more, without another request
@@ -202,6 +209,12 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     if stats.streams:
         app.info(f"read {stats.hits_read} hits; shards: {stats.shards_total} searched, "
                  f"{stats.shards_skipped} skipped by the time window")
+    if more and not app.quiet:
+        app.warn(f"showing the first {limit} lines; there are more: use --all (or --limit N) for them")
+    if stats.shards_failed:
+        # never a short answer that looks whole: the lines printed are all that could be read
+        raise partial_results(stats.shards_failed, stats.shards_total, stats.failure,
+                              "the output lacks the lines on them")
     if writer.count == 0 and not follow:
         levels = "error lines" if query.errors_only else "lines"
         raise NoHits(
@@ -209,5 +222,3 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
-    if more and not app.quiet:
-        app.warn(f"showing the first {limit} lines; there are more: use --all (or --limit N) for them")

@@ -63,7 +63,7 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
 def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool,
          sort: str, limit: int, max_sessions: int) -> None:
     from elastic_cli.connection import build_client, translated_errors
-    from elastic_cli.errors import IndexNotFound, NoHits
+    from elastic_cli.errors import IndexNotFound, NoHits, partial_results
     from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import Progress, print_records
     from elastic_cli.sessions import find_sessions, iter_rows
@@ -89,7 +89,11 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     if report.stopped_at_max:
         app.warn(f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial")
     app.info(f"read {report.lines_read} marked lines; {report.sessions_found} sessions")
+    partial = (partial_results(report.shards_failed, report.shards_total, report.failure, "the counts leave out the lines on them")
+               if report.shards_failed else None)
     if report.sessions_found == 0:
+        if partial:
+            raise partial
         raise NoHits(f"no session logged {'error ' if errors_only else ''}lines in the window",
                      "widen it (--since 24h), try --all-levels, or run `orx-elastic check`")
     rows = list(iter_rows(report))
@@ -100,3 +104,5 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     print_records(fmt, columns, rows, color=app.color)
     if report.sessions_found > len(rows) and not app.quiet:
         app.warn(f"showing {len(rows)} of {report.sessions_found} sessions; use --limit N for more")
+    if partial:
+        raise partial

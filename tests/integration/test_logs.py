@@ -215,6 +215,39 @@ def test_explain_prints_the_body_without_connecting(logs_env):
 
 
 @pytest.fixture(scope="module")
+def broken_index(logs_env):
+    """An index whose result window (10) is smaller than any page the tool asks for: a search fails on
+    that index's shard and answers 200 with the other shards' lines (a real partial answer)."""
+    index = f"{logs_env['prefix']}-broken"
+    admin = logs_env["admin"]
+    create_log_index(admin, index)
+    admin.indices.put_settings(index=index, settings={"index.max_result_window": 10})
+    admin.index(index=index, document={"message": f"openReplaySession.id={ID_A} a line on a failing shard",
+                                       "utc_time": at(2.5), "tags": ["error"]}, refresh=True)
+    return index
+
+
+@pytest.mark.parametrize("mode", [["--all"], ["--limit", "50"]])
+def test_a_failing_shard_is_reported_never_a_short_answer_that_looks_whole(logs_env, broken_index, mode):
+    whole = run_logs(logs_env, ID_A, "--all-levels", "-o", "ndjson", indexes=f"{logs_env['prefix']}-text")
+    result = run_logs(logs_env, ID_A, "--all-levels", *mode, "-o", "ndjson",
+                      indexes=f"{logs_env['prefix']}-text,{broken_index}")
+    assert result.returncode == 13, result.stderr
+    assert result.stdout == whole.stdout  # every line that could be read, in order
+    assert "1 of 2 shards failed" in result.stderr and broken_index in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3  # a message and a hint, no traceback
+
+
+def test_follow_warns_of_a_failing_shard_at_once_and_ends_with_its_exit_code(logs_env, broken_index):
+    with following(logs_env, ID_A, f"{logs_env['prefix']}-text,{broken_index}", "--all-levels") as (proc, end):
+        assert "bad cart id" in proc.stdout.readline()  # the readable lines still come
+        time.sleep(1.0)  # a few polls, each failing on the same shard
+    assert proc.returncode == 13, end["err"]
+    assert end["err"].count("1 of 2 shards failed") == 2  # a warning at the first poll, the error at the end
+    assert broken_index in end["err"] and "Traceback" not in end["err"]
+
+
+@pytest.fixture(scope="module")
 def bulk_index(logs_env):
     """25,000 lines of one session, with many equal timestamps to test tie-breaking."""
     from elasticsearch import helpers

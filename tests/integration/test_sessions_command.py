@@ -102,7 +102,7 @@ def recorded(es_node, tmp_path_factory):
         assert key["api_key"] not in result.stdout + result.stderr
         return result
 
-    yield {"run": run, "truth": dict(truth), "first_id": str(session_ids[0])}
+    yield {"run": run, "truth": dict(truth), "first_id": str(session_ids[0]), "prefix": prefix, "admin": admin}
     admin.indices.delete(index=f"{prefix}-*")
 
 
@@ -145,3 +145,21 @@ def test_replay_links_and_an_empty_window(recorded):
     assert all(r["replay_url"] == f"https://or.example.com/7/session/{r['session_id']}" for r in rows)
     empty = recorded["run"]("--since", "2000-01-01", "--until", "2000-01-02")
     assert empty.returncode == 9 and "no session logged error lines" in empty.stderr
+
+
+def test_a_failing_shard_is_reported_after_the_counts_it_could_make(recorded):
+    """A shard that fails (here: an index whose result window is smaller than a page) answers 200 with
+    the other shards' lines: the rows of those are printed, then the failure, with its own exit code."""
+    admin, index = recorded["admin"], f"{recorded['prefix']}-zbroken"
+    admin.indices.create(index=index, settings={"index.max_result_window": 10}, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    try:
+        admin.index(index=index, refresh=True, document={
+            "message": "openReplaySession.id=2618307011354435999 on a failing shard",
+            "utc_time": iso(datetime.now(timezone.utc) - timedelta(minutes=3)), "tags": ["error"]})
+        result = recorded["run"]("-o", "json", "--limit", "1000")
+        assert result.returncode == 13, result.stderr
+        assert {r["session_id"] for r in json.loads(result.stdout)} == set(recorded["truth"])
+        assert "1 of 3 shards failed" in result.stderr and index in result.stderr
+    finally:
+        admin.indices.delete(index=index)

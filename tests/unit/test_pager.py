@@ -291,3 +291,20 @@ def test_a_marker_without_text_does_not_shift_the_fast_check():
     for message in (f"{OURS} x", f"{FOREIGN} x", "nothing"):
         hit = {"_source": {"message": message}}
         assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+
+
+def test_failed_shards_are_counted_and_the_first_reason_kept_as_plain_text():
+    from elastic_cli.pager import WalkStats
+
+    stats = WalkStats()
+    failure = {"shard": 0, "index": "app-1", "reason": {"type": "illegal_argument_exception",
+                                                        "reason": "bad \x1b[31mred\x1b[0m\nline " + "x" * 400}}
+    stats.add_page({"_shards": {"total": 3, "failed": 1, "failures": [failure]}}, 10)
+    stats.add_page({"_shards": {"total": 3, "failed": 0}}, 10)
+    stats.add_page({"_shards": {"total": 3, "failed": 1, "failures": [{"index": "app-2", "reason": "other"}]}}, 1)
+    assert stats.shards_failed == 1 and stats.pages == 3
+    assert stats.failure.startswith("app-1[0]: illegal_argument_exception: bad  [31mred [0m line x")
+    assert stats.failure.isprintable() and len(stats.failure) <= 300  # a reason may quote a log line
+    healthy = WalkStats()
+    healthy.add_page({"_shards": {"total": 3, "failed": 0, "skipped": 2}}, 5)
+    assert healthy.shards_failed == 0 and healthy.failure == ""
