@@ -89,6 +89,13 @@ def check_recent_sessions(es: Any, settings: Settings, deadline: Deadline, patte
         return finding("recent_sessions", WARNING, f"cannot count them: {message}", fix)
     count = report.sessions_found
     data: dict[str, Any] = {"sessions": count, "lines_read": report.lines_read, "partial": report.stopped_at_max}
+    if report.shards_failed:
+        # a shard that fails here fails `logs` and `sessions` the same way: their lines cannot be read
+        return finding("recent_sessions", FAILURE,
+                       f"{report.shards_failed} of {report.shards_total} shards failed while reading the last 24 "
+                       f"hours, so `logs` and `sessions` miss the lines on them: {report.failure}",
+                       "fix or leave out the index named (indexes), then run `orx-elastic check` again",
+                       shards_failed=report.shards_failed, **data)
     if not count:
         # a fact, not a fault: a healthy but quiet cluster (staging, a night) has none
         return finding("recent_sessions", OK, "no session logged error lines in the last 24 hours "

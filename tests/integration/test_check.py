@@ -317,6 +317,25 @@ def test_no_marked_logs(http_env, tmp_path):
     assert "README" in marked["fix"]
 
 
+def test_a_failing_shard_is_a_failure_that_names_the_index(http_env, tmp_path):
+    """An index whose result window (10) is smaller than a page: `logs` and `sessions` cannot read it."""
+    p, admin = http_env["prefix"], http_env["admin"]
+    index = f"{p}-window-logs"
+    admin.indices.create(index=index, settings={"index.max_result_window": 10}, mappings=TEXT_MAPPING)
+    recent = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    admin.index(index=index, refresh=True, document={
+        "message": "openReplaySession.id=2618307011354435587 boom", "utc_time": recent, "tags": ["error"]})
+    try:
+        rc, by_id, _ = run_check(tmp_path, http_env["node"].url, http_env["key"], "--indexes",
+                                 f"{p}-app-logs,{index}")
+    finally:
+        admin.indices.delete(index=index)
+    recent_sessions = by_id["recent_sessions"]
+    assert rc == 10 and recent_sessions["status"] == "failure", json.dumps(recent_sessions)
+    assert "1 of 2 shards failed" in recent_sessions["detail"] and index in recent_sessions["detail"]
+    assert "result window" in recent_sessions["detail"].lower() and recent_sessions["fix"]
+
+
 def test_wrong_field_names(http_env, tmp_path):
     p = http_env["prefix"]
     rc, by_id, _ = run_check(tmp_path, http_env["node"].url, http_env["key"], "--indexes", f"{p}-app-logs",
