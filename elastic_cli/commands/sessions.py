@@ -89,8 +89,8 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     if report.stopped_at_max:
         app.warn(f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial")
     app.info(f"read {report.lines_read} marked lines; {report.sessions_found} sessions")
-    partial = (partial_results(report.shards_failed, report.shards_total, report.failure, "the counts leave out the lines on them")
-               if report.shards_failed else None)
+    partial = (partial_results(report.shards_failed, report.shards_total, report.failure,
+                               "the counts leave out the lines on them") if report.shards_failed else None)
     if report.sessions_found == 0:
         if partial:
             raise partial
