@@ -10,6 +10,7 @@ from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding,
 from elastic_cli.connection import body_of as _body
 from elastic_cli.log_fields import error_filter
 from elastic_cli.log_search import KEYWORD_TYPES
+from elastic_cli.pager import describe_failure
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
 if TYPE_CHECKING:
@@ -65,6 +66,13 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
     except Exception as exc:  # noqa: BLE001
         message, fix = reason(exc, settings, "search for marked lines")
         return finding("marked_logs", FAILURE, f"the search for marked lines failed: {message}", fix)
+    shards = body.get("_shards") or {}
+    if shards.get("failed"):
+        # the counts below would leave out what those shards hold, and `logs` would miss it too
+        first = (shards.get("failures") or [{}])[0]
+        return finding("marked_logs", FAILURE, f"{shards['failed']} of {shards.get('total', '?')} shards failed "
+                       f"to count the marked lines: {describe_failure(first)}",
+                       "fix or leave out the index named (indexes), then run `orx-elastic check` again")
     total = (body.get("hits") or {}).get("total") or {}
     marked = total.get("value") if isinstance(total, dict) else total or 0
     aggregations = body.get("aggregations") or {}

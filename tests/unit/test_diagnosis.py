@@ -33,8 +33,9 @@ class FakeResponse(dict):
 class FakeClient:
     """Answers like Elasticsearch would for a healthy setup; `fail` maps method -> exception."""
 
-    def __init__(self, fail=None, caps=None, marked=3, errors=2):
+    def __init__(self, fail=None, caps=None, marked=3, errors=2, failed_shard=None):
         self.fail = fail or {}
+        self.failed_shard = failed_shard  # a shard failure every search answers with (200, partial)
         self.calls = []
         self.caps = caps or {"indices": ["app-logs"], "fields": {
             "message": {"text": {"type": "text"}}, "utc_time": {"date": {"type": "date"}},
@@ -64,6 +65,12 @@ class FakeClient:
         return call
 
     def _search(self, **kw):
+        answer = self._answer(**kw)
+        if self.failed_shard:
+            answer["_shards"] = {"total": 2, "failed": 1, "failures": [self.failed_shard]}
+        return answer
+
+    def _answer(self, **kw):
         if "body" in kw:  # a page of marked error lines, as the pager asks (sessions in the last day)
             import time
 
@@ -302,3 +309,15 @@ def test_recent_sessions_counts_the_sessions_with_error_lines():
     assert recent.detail.startswith("3 sessions logged error lines in the last 24 hours")
     none = {f.id: f for f in run(FakeClient(marked=0))}["recent_sessions"]
     assert none.status == OK and "no session logged error lines" in none.detail
+
+
+def test_a_failing_shard_while_counting_marked_lines_is_a_failure_naming_it():
+    shard = {"shard": 0, "index": "app-logs-2", "reason": {"type": "illegal_argument_exception",
+                                                           "reason": "field [x] of type [keyword] is not supported"}}
+    found = {f.id: f for f in run(FakeClient(failed_shard=shard))}
+    marked = found["marked_logs"]
+    assert marked.status == FAILURE
+    assert "1 of 2 shards failed" in marked.detail and "app-logs-2[0]: illegal_argument_exception" in marked.detail
+    assert found["recent_sessions"].status == FAILURE and "app-logs-2" in found["recent_sessions"].detail
+    healthy = {f.id: f for f in run(FakeClient())}
+    assert healthy["marked_logs"].status == OK and healthy["recent_sessions"].status == OK
