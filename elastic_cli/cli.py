@@ -178,10 +178,10 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
 def _enable_debug_logging() -> None:
     import logging
 
-    from elastic_cli.redaction import RedactingFormatter
+    from elastic_cli.redaction import redacting_formatter
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("debug: %(name)s: %(message)s"))
+    handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s"))
     for name in ("elastic_transport", "elasticsearch"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
