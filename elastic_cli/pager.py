@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
 PIT_KEEP_ALIVE = "2m"
@@ -50,7 +50,6 @@ class WalkStats:
     failure: str = ""  # the first failure's index, shard and reason
     asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
-    first_page: dict = field(default_factory=dict)
 
     def add_page(self, response: dict, hits: int) -> None:
         shards = response.get("_shards") or {}
@@ -60,14 +59,16 @@ class WalkStats:
         failed = int(shards.get("failed") or 0)
         if failed:
             self.shards_failed = max(self.shards_failed, failed)
-            self.failure = self.failure or describe_failure((shards.get("failures") or [{}])[0])
+            self.failure = self.failure or describe_failure(shards)
         self.pages += 1
         self.hits_read += hits
         self.took_ms += int(response.get("took") or 0)
 
 
-def describe_failure(failure: dict) -> str:
-    """`index[shard]: type: reason` of a shard failure, as plain text (a reason may quote a document)."""
+def describe_failure(shards: dict) -> str:
+    """`index[shard]: type: reason` of the first failure in a response's `_shards`, as plain text
+    (a reason may quote a document)."""
+    failure = (shards.get("failures") or [{}])[0]
     reason = failure.get("reason") or {}
     if isinstance(reason, dict):
         reason = ": ".join(str(reason[k]) for k in ("type", "reason") if reason.get(k))

@@ -69,9 +69,8 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
     shards = body.get("_shards") or {}
     if shards.get("failed"):
         # the counts below would leave out what those shards hold, and `logs` would miss it too
-        first = (shards.get("failures") or [{}])[0]
         return finding("marked_logs", FAILURE, f"{shards['failed']} of {shards.get('total', '?')} shards failed "
-                       f"to count the marked lines: {describe_failure(first)}",
+                       f"to count the marked lines: {describe_failure(shards)}",
                        "fix or leave out the index named (indexes), then run `orx-elastic check` again")
     total = (body.get("hits") or {}).get("total") or {}
     marked = total.get("value") if isinstance(total, dict) else total or 0

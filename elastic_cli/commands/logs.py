@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
     from elastic_cli.cli import AppContext
+    from elastic_cli.errors import PartialResults
     from elastic_cli.log_query import LogQuery
-    from elastic_cli.log_search import Window
+    from elastic_cli.log_search import SearchStats, Window
     from elastic_cli.settings import Settings
 
 DEFAULT_LIMIT = 100
@@ -143,7 +144,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
          fields: str | None) -> None:
     from elastic_cli import log_search
     from elastic_cli.connection import build_client, translated_errors
-    from elastic_cli.errors import IndexNotFound, NoHits, partial_results
+    from elastic_cli.errors import IndexNotFound, NoHits
     from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import HitWriter, Progress
 
@@ -171,6 +172,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                            settings.message_field, settings.time_field, settings.tags_field,
                            markers=[m.text for m in query.markers], color=app.color)
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
+        failed_poll: list[log_search.SearchStats] = []  # --follow: the first poll a shard failed in
 
         def page_done(seen: int) -> None:
             progress.update(seen)
@@ -185,10 +187,9 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                     writer.write_page(page)
             elif follow:
                 def partial(poll: log_search.SearchStats) -> None:
-                    if not stats.streams:  # told at once, and again as the error at the end
-                        app.warn(f"{poll.shards_failed} of {poll.shards_total} shards failed, so lines on them "
-                                 f"are missing: {poll.failure}")
-                        stats.streams.extend(poll.streams)
+                    if not failed_poll:  # told at once, and again as the error at the end
+                        app.warn(_partial(poll).message)
+                        failed_poll.append(poll)
 
                 for hit in log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush,
                                                    on_partial=partial):
@@ -211,10 +212,9 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                  f"{stats.shards_skipped} skipped by the time window")
     if more and not app.quiet:
         app.warn(f"showing the first {limit} lines; there are more: use --all (or --limit N) for them")
-    if stats.shards_failed:
+    if stats.shards_failed or failed_poll:
         # never a short answer that looks whole: the lines printed are all that could be read
-        raise partial_results(stats.shards_failed, stats.shards_total, stats.failure,
-                              "the output lacks the lines on them")
+        raise _partial(stats if stats.shards_failed else failed_poll[0])
     if writer.count == 0 and not follow:
         levels = "error lines" if query.errors_only else "lines"
         raise NoHits(
@@ -222,3 +222,9 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
+
+
+def _partial(stats: SearchStats) -> PartialResults:
+    from elastic_cli.errors import partial_results
+
+    return partial_results(stats.shards_failed, stats.shards_total, stats.failure, "the output lacks the lines on them")
