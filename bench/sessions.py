@@ -31,7 +31,7 @@ from elastic_cli.sessions import search_body
 url, key_id, key, index = sys.argv[1:5]
 es = Elasticsearch(url, api_key=(key_id, key), request_timeout=60)
 since = datetime.now(timezone.utc) - timedelta(hours=1)
-group = IndexGroup(target=index, indices=(index,), time_field="utc_time", level_field="tags")
+group = IndexGroup(target=index, indices=(index,), time_field="utc_time", level_fields=("tags",))
 body = search_body(group, "message", since, None, True, 5000)
 pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
 sort = [{"_shard_doc": {"order": "asc"}}]

@@ -141,6 +141,12 @@ class AppContext:
         if not self.quiet:
             click.echo(f"warning: {message}", err=True)
 
+    def notice(self, message: str) -> None:
+        """What a result lacks: said even under -q (coverage is never chatter)."""
+        from elastic_cli.output import inert
+
+        click.echo(f"warning: {inert(message)}", err=True)
+
     def info(self, message: str) -> None:
         if self.verbose and not self.quiet:
             click.echo(message, err=True)

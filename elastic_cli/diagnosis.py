@@ -114,8 +114,10 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
 
     def with_shapes(fn: Callable[[list[IndexShape]], Finding]) -> Callable[[], Finding]:
         def run() -> Finding:
-            if "shapes" not in state:
-                state["shapes"] = index_shapes(es, settings, deadline, patterns)
+            if "caps" not in state:
+                state["caps"] = field_caps(es, settings, deadline, patterns)
+            if "shapes" not in state:  # from the same answer: `logs` resolves fields the same way
+                state["shapes"] = index_shapes(settings, state["caps"])
             return fn(state["shapes"])
         return run
 
@@ -124,7 +126,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         ("message_field", with_caps(lambda caps: check_message_field(settings, caps))),
         ("time_field", with_caps(lambda caps: check_time_field(settings, caps))),
         ("tags_field", with_caps(lambda caps: check_tags_field(settings, caps))),
-        ("marked_logs", with_caps(lambda caps: check_marked_logs(es, settings, deadline, patterns, caps))),
+        ("marked_logs", with_shapes(lambda shapes: check_marked_logs(es, settings, deadline, patterns, shapes))),
         ("shapes", with_shapes(lambda shapes: check_shapes(es, settings, deadline, patterns, shapes))),
         ("recent_sessions", with_shapes(lambda shapes: check_recent_sessions(es, settings, deadline, patterns,
                                                                              shapes))),

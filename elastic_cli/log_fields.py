@@ -58,12 +58,23 @@ class FieldPolicy:
 
 @dataclass(frozen=True)
 class IndexShape:
-    """What `logs` uses in one index: None where the index has no usable field."""
+    """What `logs` uses in one index: None (or no fields) where the index has no usable field.
+
+    `level_fields`: every field of the index that may hold a level. The user's field alone
+    when they set one; else every candidate the index maps as words, because a shipper's
+    `tags` (Filebeat's `beats_input_codec_plain_applied`) says nothing of the level while
+    its `log.level` does: a line is an error when any of them says so.
+    """
 
     index: str
     message_type: str | None
     time_field: str | None
-    level_field: str | None
+    level_fields: tuple[str, ...] = ()
+
+    @property
+    def level_field(self) -> str | None:
+        """The first level field (what -v and `check` name)."""
+        return self.level_fields[0] if self.level_fields else None
 
     @property
     def message_is_keyword(self) -> bool:
@@ -104,17 +115,52 @@ def resolve_shapes(field_caps: Mapping[str, Any], policy: FieldPolicy) -> list[I
     shapes = []
     for index in indices:
         time_field = next((f for f in time_order if types[f].get(index) in TIME_TYPES), None)
-        level_field = next((f for f in level_order if types[f].get(index) in WORD_TYPES), None)
+        level_fields = tuple(f for f in level_order if types[f].get(index) in WORD_TYPES)
         shapes.append(IndexShape(index=index, message_type=types[policy.message_field].get(index),
-                                 time_field=time_field, level_field=level_field))
+                                 time_field=time_field, level_fields=level_fields))
     return shapes
 
 
-def error_filter(level_field: str) -> dict:
-    """Lines whose level is an error word, in any case, on keyword and text mappings alike."""
-    return {"bool": {"should": [{"term": {level_field: {"value": word, "case_insensitive": True}}}
-                                for word in ERROR_LEVELS], "minimum_should_match": 1}}
+def error_filter(level_fields: str | Sequence[str]) -> dict:
+    """Lines whose level is an error word in any of the fields, in any case, on keyword and
+    text mappings alike."""
+    fields = (level_fields,) if isinstance(level_fields, str) else tuple(level_fields)
+    return {"bool": {"should": [{"term": {name: {"value": word, "case_insensitive": True}}}
+                                for name in fields for word in ERROR_LEVELS], "minimum_should_match": 1}}
 
+
+# the words a level is shown as when a field holds several (Kibana's tags: ["success", "info"])
+SHOWN_LEVELS = ("error", "warning", "warn", "info", "success", "debug")
+
+
+def level_of(value: Any) -> str:
+    """One level word for a level field's value (`["success", "info"]` -> info; ERROR -> error)."""
+    values = value if isinstance(value, list) else [value]
+    lowered = [str(v).lower() for v in values if v is not None]
+    for level in SHOWN_LEVELS:
+        if level in lowered:
+            return level
+    return ",".join(lowered)
+
+
+def is_error_value(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(str(v).lower() in ERROR_LEVELS for v in values if v is not None)
+
+
+def level_in(source: Mapping[str, Any], level_fields: Sequence[str]) -> str | None:
+    """A line's level: the value of the first level field that says error (as the error filter
+    decides), else of the first field that holds a value; None when none does."""
+    first: Any = None
+    for name in level_fields:
+        value = get_field(source, name)
+        if value is None or value == []:
+            continue
+        if is_error_value(value):
+            return level_of(value)
+        if first is None:
+            first = value
+    return None if first is None else level_of(first)
 
 
 def get_field(source: Mapping[str, Any], name: str) -> Any:

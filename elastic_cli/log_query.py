@@ -33,6 +33,8 @@ class LogQuery:
     message_field: str = "message"
     time_field: str | None = "utc_time"  # None: the index has no date to sort or filter on
     tags_field: str | None = "tags"  # the level field
+    # the level fields of one index group (any of them may say error); replaces tags_field
+    level_fields: tuple[str, ...] = ()
     errors_only: bool = True
     since: datetime | None = None
     until: datetime | None = None
@@ -42,12 +44,20 @@ class LogQuery:
     message_is_mixed: bool = False
     # the source fields the output shows (table, csv, --fields); None: the whole _source
     source_fields: tuple[str, ...] | None = None
+    # only lines that lack this (time) field: a dated index's lines a time bound would hide
+    lacking_field: str | None = None
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The fields the error filter reads."""
+        return self.level_fields or ((self.tags_field,) if self.tags_field else ())
 
     def __post_init__(self) -> None:
         # Accept a list from callers but keep the dataclass hashable.
         object.__setattr__(self, "markers", tuple(m if isinstance(m, Marker) else Marker(m) for m in self.markers))
         if self.source_fields is not None:
             object.__setattr__(self, "source_fields", tuple(self.source_fields))
+        object.__setattr__(self, "level_fields", tuple(self.level_fields))
         if not self.markers:
             # An empty `should` would match every line of every session.
             raise ValueError("LogQuery needs at least one marker")
@@ -118,8 +128,10 @@ def build_query(q: LogQuery) -> dict:
             }
         }
     ]
-    if q.errors_only and q.tags_field is not None:
-        filters.append(error_filter(q.tags_field))
+    if q.errors_only and q.levels:
+        filters.append(error_filter(q.levels))
+    if q.lacking_field is not None:
+        filters.append({"bool": {"must_not": [{"exists": {"field": q.lacking_field}}]}})
     if q.time_field is not None and (q.since is not None or q.until is not None):
         bounds: dict = {}
         if q.since is not None:
@@ -154,7 +166,7 @@ def build_search_body(q: LogQuery, size: int) -> dict:
         # only what the output shows, and the message the client-side check reads:
         # a log document with dozens of fields costs less to send, decode and hold
         # (and the time and level fields this index group resolved to: @timestamp, log.level ...)
-        resolved = [f for f in (q.time_field, q.tags_field) if f]
+        resolved = [f for f in (q.time_field, q.lacking_field, *q.levels) if f]
         body["_source"] = list(dict.fromkeys((*q.source_fields, q.message_field, *resolved)))
     if "." in q.message_field:
         # a sub-field (message.keyword) or a dotted path: read the value Elasticsearch

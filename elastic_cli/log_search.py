@@ -20,7 +20,15 @@ from functools import lru_cache, partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from elastic_cli.connection import body_of
-from elastic_cli.log_fields import KEYWORD_TYPES, FieldPolicy, IndexShape, display_index, get_field, resolve_shapes
+from elastic_cli.log_fields import (
+    KEYWORD_TYPES,
+    FieldPolicy,
+    IndexShape,
+    display_index,
+    get_field,
+    level_in,
+    resolve_shapes,
+)
 from elastic_cli.log_query import LogQuery, build_search_body
 from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
 from elastic_cli.session_token import contains_marker
@@ -47,7 +55,7 @@ class IndexGroup:
     target: str  # what the point in time is opened on
     indices: tuple[str, ...]
     time_field: str | None
-    level_field: str | None
+    level_fields: tuple[str, ...]  # a line is an error when any of them says so
     message_is_keyword: bool = False
 
     @property
@@ -68,11 +76,19 @@ class SearchPlan:
 
     def query_for(self, group: IndexGroup) -> LogQuery:
         query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False,
-                        time_field=group.time_field, tags_field=group.level_field)
+                        time_field=group.time_field, tags_field=None, level_fields=group.level_fields)
         if group.has_time:
             return query
         # no date to filter on: a time bound would hide every line of these indices
         return replace(query, since=None, until=None)
+
+    def undated_query_for(self, group: IndexGroup) -> LogQuery | None:
+        """The lines of a dated group that lack its time field, which a time bound would hide
+        (a shipper that lost the time); None when no bound applies (they are in the stream)."""
+        query = self.query_for(group)
+        if group.time_field is None or (query.since is None and query.until is None):
+            return None
+        return replace(query, time_field=None, since=None, until=None, lacking_field=group.time_field)
 
 
 @dataclass
@@ -80,6 +96,7 @@ class SearchStats:
     """Summed over every stream of a search."""
 
     streams: list[WalkStats] = field(default_factory=list)
+    undated: list[WalkStats] = field(default_factory=list)  # the streams of lines without a time
 
     def new_stream(self) -> WalkStats:
         self.streams.append(WalkStats())
@@ -104,6 +121,14 @@ class SearchStats:
     @property
     def failure(self) -> str:
         return next((s.failure for s in self.streams if s.failure), "")
+
+    @property
+    def timed_out(self) -> int:
+        return sum(s.timed_out for s in self.streams)
+
+    @property
+    def undated_lines(self) -> int:
+        return sum(s.kept for s in self.undated)
 
 
 def session_window(session_start: datetime | None, margin: timedelta | None) -> Window | None:
@@ -147,27 +172,27 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
     """Indices grouped by time field, level field and message kind: each group is one sorted
     stream. An index without the message field cannot hold a line, and one without a level
     field cannot tell errors: both are left out, with the reason."""
-    members: dict[tuple[str, str, bool], list[str]] = {}
-    keys: dict[tuple[str, str, bool], tuple[str | None, str | None, bool]] = {}
+    members: dict[tuple[str, tuple[str, ...], bool], list[str]] = {}
+    keys: dict[tuple[str, tuple[str, ...], bool], tuple[str | None, tuple[str, ...], bool]] = {}
     left_out: list[tuple[str, str]] = []
     for shape in shapes:
         if shape.message_type is None:
             left_out.append((shape.index, f"no field {policy.message_field}"))
             continue
-        if errors_only and shape.level_field is None:
+        if errors_only and not shape.level_fields:
             left_out.append((shape.index, "no level field, so no way to tell errors (see --all-levels)"))
             continue
-        key = (shape.time_field or "", shape.level_field or "", shape.message_is_keyword)
-        keys[key] = (shape.time_field, shape.level_field, shape.message_is_keyword)
+        key = (shape.time_field or "", shape.level_fields, shape.message_is_keyword)
+        keys[key] = (shape.time_field, shape.level_fields, shape.message_is_keyword)
         members.setdefault(key, []).append(shape.index)
     groups = []
     for key in sorted(members, reverse=True):
         names = members[key]
-        time_field, level_field, is_keyword = keys[key]
+        time_field, level_fields, is_keyword = keys[key]
         # the user's patterns when one group holds every index: a URL stays short with thousands
         target = ",".join(patterns) if len(names) == len(shapes) else ",".join(names)
         groups.append(IndexGroup(target=target, indices=tuple(names), time_field=time_field,
-                                 level_field=level_field, message_is_keyword=is_keyword))
+                                 level_fields=level_fields, message_is_keyword=is_keyword))
     return tuple(groups), tuple(left_out)
 
 
@@ -178,7 +203,7 @@ def describe_plan(plan: SearchPlan) -> list[str]:
         names = sorted({display_index(i) for i in group.indices})
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         time_text = f"time {group.time_field}" if group.time_field else "no date field (searched without a time bound, shown last)"
-        level_text = f"level {group.level_field}" if group.level_field else "no level field"
+        level_text = (f"level {' or '.join(group.level_fields)}" if group.level_fields else "no level field")
         kind = "keyword" if group.message_is_keyword else "text"
         lines.append(f"{shown}: {time_text}; {level_text}; message as {kind}")
     return lines
@@ -250,12 +275,12 @@ def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list
     """Each hit of a page, with what its index's shape says: `_time` and `_level` (the values
     of the fields chosen for its index), `_data_stream`, and `_offset` from the session start.
     The page's hot loop: names are bound once, index names displayed once per page."""
-    time_field, level_field, has_time = group.time_field, group.level_field, group.has_time
+    time_field, level_fields, has_time = group.time_field, group.level_fields, group.has_time
     streams: dict[str, str] = {}
     for hit in hits:
         source = hit.get("_source") or {}
         hit["_time"] = get_field(source, time_field) if time_field else None
-        hit["_level"] = get_field(source, level_field) if level_field else None
+        hit["_level"] = level_in(source, level_fields) if level_fields else None
         index = hit.get("_index") or ""
         stream = streams.get(index)
         if stream is None:
@@ -303,6 +328,16 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         walks.append(walk_pages(es, search, keep=session_check(q), prefetch=prefetch,
                                 stats=stats.new_stream(), on_page=counted))
         streams.append(_described_pages(walks[-1], group, start_ms))
+    for group in plan.groups:
+        undated = plan.undated_query_for(group)
+        if undated is None or not any_hit(es, group.target, undated):
+            continue  # the usual case: one cheap request says there is none
+        search = PagedSearch(index=group.target, body=build_search_body(undated, page_size), descending=reverse)
+        walk_stats = stats.new_stream()
+        stats.undated.append(walk_stats)
+        walks.append(walk_pages(es, search, keep=session_check(undated), prefetch=prefetch, stats=walk_stats,
+                                on_page=counted))
+        streams.append(_described_pages(walks[-1], replace(group, time_field=None), start_ms))
     try:
         if not streams:
             return
@@ -324,6 +359,15 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     finally:
         for stream in walks:
             stream.close()  # closes each point in time now, not whenever the generator is collected
+
+
+def any_hit(es: Any, target: str, query: LogQuery) -> bool:
+    """Whether any document matches (size 0, stops at the first): the gate for an extra stream."""
+    body = body_of(es.search(index=target, query=build_search_body(query, 0)["query"], size=0,
+                             terminate_after=1, track_total_hits=1, ignore_unavailable=True,
+                             allow_no_indices=True))
+    total = (body.get("hits") or {}).get("total") or {}
+    return bool(total.get("value") if isinstance(total, dict) else total)
 
 
 def _described_pages(pages: Iterator[list[dict]], group: IndexGroup, start_ms: int | None
@@ -355,8 +399,8 @@ def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
 
 def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
-                 polls: int | None = None, on_poll: Callable[[], None] | None = None,
-                 on_partial: Callable[[SearchStats], None] | None = None) -> Iterator[dict]:
+                 polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None
+                 ) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
     The first poll reads the session as `session_lines` does. Each later poll asks
@@ -365,7 +409,7 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
     never hides later lines, and a line indexed late is still shown if it arrives
     within `lag` of its own time. What can be missed: a line that reaches
     Elasticsearch more than `lag` after the time it carries; and the lines of a shard
-    that fails, which `on_partial` is told of after each poll where one did.
+    that fails or times out, which `on_stats` is told of after each poll.
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
     printed: dict[tuple[str, str], int | None] = {}
@@ -379,10 +423,8 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
                 continue
             printed[key] = hit.get("_time_ms")
             yield hit
-        if on_poll:
-            on_poll()
-        if on_partial and poll_stats.shards_failed:
-            on_partial(poll_stats)
+        if on_stats:
+            on_stats(poll_stats)
         since = clock() - lag
         if plan.query.since is not None:
             since = max(since, plan.query.since)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 from elastic_cli import log_table
-from elastic_cli.log_fields import get_field  # noqa: F401 — callers read hits through the output layer too
+from elastic_cli.log_fields import get_field, level_of  # noqa: F401 — callers read hits through the output layer too
 
 # C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -360,16 +360,6 @@ def _csv_cell(value: Any) -> str:
     text = _display(value)
     # a cell starting with = + - @ is a formula to spreadsheets: keep it text
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def level_of(tags: Any) -> str:
-    values = tags if isinstance(tags, list) else [tags]
-    lowered = [str(v).lower() for v in values if v is not None]
-    for level in ("error", "warning", "warn", "info", "success", "debug"):
-        if level in lowered:
-            return level
-    return ",".join(lowered)
-
 
 
 class Progress:

@@ -16,7 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
-PIT_KEEP_ALIVE = "2m"
+# Each request keeps the point in time for this long; a walk that sits idle (a reader paused
+# in `less`, one stream of a merge waiting while another drains) has it kept alive by a
+# background touch well before then, so a slow reader never loses it. A process that dies
+# leaves it to expire after this.
+PIT_KEEP_ALIVE = "5m"
+# idle this long, a walk touches its point in time (a size-0 search that renews the keep-alive)
+PIT_TOUCH_AFTER_SECONDS = 60.0
 # 5000 per page: fewer round trips for --all (measured: 100k hits 5.7 s -> 4.8 s), memory still flat
 PAGE_SIZE = 5000
 # a single search may return at most this many hits (index.max_result_window)
@@ -48,6 +54,7 @@ class WalkStats:
     took_ms: int = 0
     shards_failed: int = 0  # the most any page reported: their lines are missing
     failure: str = ""  # the first failure's index, shard and reason
+    timed_out: int = 0  # pages answered with timed_out: a shard stopped early, its lines may be missing
     asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
 
@@ -60,6 +67,9 @@ class WalkStats:
         if failed:
             self.shards_failed = max(self.shards_failed, failed)
             self.failure = self.failure or describe_failure(shards)
+        if response.get("timed_out"):
+            # a shard that ran out of time answers with what it had: a short page that looks whole
+            self.timed_out += 1
         self.pages += 1
         self.hits_read += hits
         self.took_ms += int(response.get("took") or 0)
@@ -76,6 +86,60 @@ def describe_failure(shards: dict) -> str:
     text = f"{where}: {reason or 'no reason given'}"
     text = "".join(c if c.isprintable() else " " for c in text)
     return text if len(text) <= 300 else text[:299] + "…"
+
+
+class PointInTimeLost(Exception):
+    """The point in time is gone (expired, or a node holding it restarted): the walk cannot go on."""
+
+    def __init__(self, hits_read: int):
+        super().__init__(f"the point in time was lost after {hits_read} hits")
+        self.hits_read = hits_read
+
+
+def is_lost_point_in_time(exc: BaseException) -> bool:
+    """An API error whose cause is a missing search context (an expired or dropped point in time)."""
+    body = getattr(exc, "body", None)
+    return "search_context_missing_exception" in json.dumps(body, default=str) if isinstance(body, dict) else False
+
+
+class _PointInTime:
+    """A walk's point in time: the newest id, and a background touch that keeps it alive while
+    the walk is idle (the caller is slow, or another stream of a merge is being read)."""
+
+    def __init__(self, es: Any, pit_id: str, touch_after: float = 0.0):
+        self.es = es
+        self.id = pit_id
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+        self.stop = threading.Event()
+        self.touch_after = touch_after or PIT_TOUCH_AFTER_SECONDS
+        self.touches = 0
+        self.thread = threading.Thread(target=self._keep_alive, name="pit-keep-alive", daemon=True)
+        self.thread.start()
+
+    def used(self, answered_id: str | None) -> None:
+        with self.lock:
+            self.last_used = time.monotonic()
+            if answered_id:
+                self.id = answered_id
+
+    def _keep_alive(self) -> None:
+        while not self.stop.wait(self.touch_after / 4):
+            with self.lock:
+                idle = time.monotonic() - self.last_used
+                pit_id = self.id
+            if idle < self.touch_after:
+                continue
+            try:
+                response = self.es.search(body={"pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}, "size": 0,
+                                                "track_total_hits": False, "query": {"match_all": {}}})
+            except Exception:  # noqa: BLE001 — the walk's own next request says what is wrong
+                continue
+            self.touches += 1
+            self.used(getattr(response, "get", lambda *_: None)("pit_id"))
+
+    def close(self) -> None:
+        self.stop.set()
 
 
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
@@ -113,6 +177,7 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     sort = list(search.body.get("sort") or []) + [{"_shard_doc": {"order": order}}]
     pit = es.open_point_in_time(index=search.index, keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
     pit_id: str = pit["id"]
+    keeper = _PointInTime(es, pit_id)
 
     def body_for(search_after: list | None, pit_id: str) -> dict:
         body = {**search.body, "sort": sort, "size": page_size, "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}}
@@ -122,13 +187,19 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
 
     ahead = _PagesAhead(es, body_for, page_size, stats) if prefetch else None
     try:
-        if ahead is None:
-            response = es.search(body=body_for(None, pit_id))
-        else:
-            ahead.ask(None, pit_id)
-            response = ahead.next_page()
+        try:
+            if ahead is None:
+                response = es.search(body=body_for(None, pit_id))
+            else:
+                ahead.ask(None, pit_id)
+                response = ahead.next_page()
+        except Exception as exc:
+            if is_lost_point_in_time(exc):
+                raise PointInTimeLost(stats.hits_read) from exc
+            raise
         while True:
-            pit_id = response.get("pit_id", pit_id)
+            keeper.used(response.get("pit_id"))
+            pit_id = keeper.id
             hits = response["hits"]["hits"]
             full = len(hits) == page_size
             if ahead is not None and full:
@@ -142,8 +213,17 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
                 yield kept
             if not full:
                 return
-            response = ahead.next_page() if ahead is not None else es.search(body=body_for(hits[-1]["sort"], pit_id))
+            pit_id = keeper.id  # touched while the caller held the page, maybe
+            try:
+                response = (ahead.next_page() if ahead is not None
+                            else es.search(body=body_for(hits[-1]["sort"], pit_id)))
+            except Exception as exc:
+                if is_lost_point_in_time(exc):
+                    raise PointInTimeLost(stats.hits_read) from exc
+                raise
     finally:
+        keeper.close()
+        pit_id = keeper.id
         if ahead is not None:
             # waits for a request still out, so the point in time is closed last, by its newest id
             pit_id = ahead.close() or pit_id

@@ -16,10 +16,11 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
+from elastic_cli.coverage import Coverage, LeftOut
 from elastic_cli.log_fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.log_query import escape_lucene_regexp
 from elastic_cli.log_search import IndexGroup, fetch_shapes, group_indices, message_of
-from elastic_cli.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
+from elastic_cli.pager import PAGE_SIZE, PagedSearch, PointInTimeLost, WalkStats, walk
 from elastic_cli.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
@@ -62,6 +63,21 @@ class SessionsReport:
     shards_total: int = 0
     shards_failed: int = 0  # shards that answered with an error: their lines were not counted
     failure: str = ""  # the first failure's index, shard and reason
+    timed_out: int = 0  # pages a shard answered after running out of time: lines may be uncounted
+    lost_after: int | None = None  # lines read when the point in time was lost (None: it was not)
+
+    def coverage(self, max_sessions: int) -> Coverage:
+        """What the rows lack, in the terms every command reports."""
+        stopped = ""
+        if self.lost_after is not None:
+            stopped = (f"the search's point in time was lost after {self.lost_after} lines (idle past its "
+                       "keep-alive, or a node restarted): the counts leave out the lines after those")
+        elif self.stopped_at_max:
+            stopped = f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial"
+        return Coverage(indices_searched=self.indices_matched - len(self.left_out),
+                        left_out=[LeftOut(index, why) for index, why in self.left_out],
+                        shards_total=self.shards_total, shards_failed=self.shards_failed, failure=self.failure,
+                        timed_out=self.timed_out, stopped=stopped)
 
 
 @dataclass
@@ -150,8 +166,8 @@ def search_body(group: IndexGroup, message_field: str, since: datetime, until: d
         bounds["lte"] = _iso(until)
     filters = [marked_lines_query(message_field, group.message_is_keyword),
                {"range": {group.time_field: bounds}}]
-    if errors_only and group.level_field:
-        filters.append(error_filter(group.level_field))
+    if errors_only and group.level_fields:
+        filters.append(error_filter(group.level_fields))
     return {
         "query": {"bool": {"filter": filters}},
         "sort": [],  # index order (_shard_doc alone): the cheapest walk; rows are sorted after
@@ -185,6 +201,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     tallies: dict[str, _Tally] = {}
     unparsed = lines_read = 0
     stopped = False
+    lost_after: int | None = None
     streams: list[WalkStats] = []
     for group in (g for g in groups if g.time_field is not None):
         body = search_body(group, policy.message_field, since, until, errors_only, page_size)
@@ -217,6 +234,9 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                     tally.add(moment, generation, message)
                 if stopped:
                     break
+        except PointInTimeLost:
+            lost_after = lines_read
+            stopped = True
         finally:
             lines.close()
         if stopped:
@@ -231,7 +251,8 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                           left_out=left_out, indices_matched=len(shapes),
                           shards_total=sum(s.shards_total for s in streams),
                           shards_failed=sum(s.shards_failed for s in streams),
-                          failure=next((s.failure for s in streams if s.failure), ""))
+                          failure=next((s.failure for s in streams if s.failure), ""),
+                          timed_out=sum(s.timed_out for s in streams), lost_after=lost_after)
 
 
 def _ms(moment: datetime | None) -> float:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from elastic_cli.checks.fields import DATE_TYPES, types_of
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.connection import body_of as _body
-from elastic_cli.log_fields import error_filter
+from elastic_cli.log_fields import IndexShape, error_filter
 from elastic_cli.log_search import KEYWORD_TYPES
 from elastic_cli.pager import describe_failure
 from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
@@ -45,19 +44,34 @@ def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -
     return query
 
 
-def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
-    message_types = sorted(types_of(caps, settings.message_field))
-    time_is_date = bool(types_of(caps, settings.time_field)) and set(types_of(caps, settings.time_field)) <= DATE_TYPES
+def errors_query(shapes: Sequence[IndexShape]) -> dict:
+    """Error lines as `logs` tells them: each index by its own level fields (pure)."""
+    by_fields: dict[tuple[str, ...], list[str]] = {}
+    for shape in shapes:
+        if shape.level_fields:
+            by_fields.setdefault(shape.level_fields, []).append(shape.index)
+    if not by_fields:
+        return {"match_none": {}}
+    if len(by_fields) == 1 and len(next(iter(by_fields.values()))) == len(shapes):
+        return error_filter(next(iter(by_fields)))  # one shape everywhere: no index list in the body
+    return {"bool": {"should": [{"bool": {"filter": [{"terms": {"_index": names}}, error_filter(fields)]}}
+                                for fields, names in by_fields.items()], "minimum_should_match": 1}}
+
+
+def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
+                      shapes: Sequence[IndexShape]) -> Finding:
+    message_types = sorted({s.message_type for s in shapes if s.message_type})
+    time_fields = sorted({s.time_field for s in shapes if s.time_field})
     aggs: dict[str, Any] = {
         "generation": {"filters": {"filters": {
             "token": _one_marker(settings.message_field, message_types, TOKEN_MARKER_PREFIX),
             "session_id": _one_marker(settings.message_field, message_types, SESSION_ID_MARKER_PREFIX),
         }}},
-        "errors": {"filter": error_filter(settings.tags_field)},  # as `logs` counts errors: ERROR, fatal...
+        "errors": {"filter": errors_query(shapes)},  # as `logs` counts errors: ERROR, fatal, in any level field
     }
-    if time_is_date:
-        aggs["newest"] = {"max": {"field": settings.time_field}}
-        aggs["oldest"] = {"min": {"field": settings.time_field}}
+    for number, name in enumerate(time_fields):  # each index's own time field, as `logs` reads it
+        aggs[f"newest_{number}"] = {"max": {"field": name}}
+        aggs[f"oldest_{number}"] = {"min": {"field": name}}
     try:
         body = _body(es.options(request_timeout=deadline.bound(settings.timeout)).search(
             index=",".join(patterns), size=0, track_total_hits=True,
@@ -81,8 +95,8 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
         "token_markers": (buckets.get("token") or {}).get("doc_count", 0),
         "session_id_markers": (buckets.get("session_id") or {}).get("doc_count", 0),
         "errors": (aggregations.get("errors") or {}).get("doc_count", 0),
-        "newest": (aggregations.get("newest") or {}).get("value_as_string"),
-        "oldest": (aggregations.get("oldest") or {}).get("value_as_string"),
+        "newest": _extreme(aggregations, "newest", len(time_fields), max),
+        "oldest": _extreme(aggregations, "oldest", len(time_fields), min),
     }
     if not marked:
         return finding("marked_logs", WARNING,
@@ -92,10 +106,20 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
     detail = (f"{marked} marked lines ({data['token_markers']} with {TOKEN_MARKER_PREFIX}, "
               f"{data['session_id_markers']} with {SESSION_ID_MARKER_PREFIX}), {data['errors']} tagged error{span}")
     if not data["errors"]:
-        return finding("marked_logs", WARNING, detail + ": OpenReplay up to v1.20 and `logs` show only lines "
-                       f"tagged 'error' in {settings.tags_field!r}",
-                       f"add 'error' to {settings.tags_field!r} on error lines (or use `logs --all-levels`)", **data)
+        levels = sorted({f for s in shapes for f in s.level_fields}) or [settings.tags_field]
+        return finding("marked_logs", WARNING, detail + ": `logs` shows only error lines by default (an error "
+                       f"word in {' or '.join(levels)}), and OpenReplay up to v1.20 only lines tagged 'error' in "
+                       f"{settings.tags_field!r}",
+                       f"log error lines with level 'error' (or add 'error' to {settings.tags_field!r}); "
+                       "`logs --all-levels` shows every line", **data)
     return finding("marked_logs", OK, detail, **data)
+
+
+def _extreme(aggregations: dict, name: str, count: int, pick: Any) -> str | None:
+    """The newest (or oldest) time over each time field's aggregation, as the server wrote it."""
+    found = [(agg["value"], agg.get("value_as_string")) for agg in
+             (aggregations.get(f"{name}_{n}") or {} for n in range(count)) if agg.get("value") is not None]
+    return pick(found)[1] if found else None
 
 
 def check_logs_index(es: Any, settings: Settings, deadline: Deadline) -> Finding:

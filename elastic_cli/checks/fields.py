@@ -17,10 +17,13 @@ DATE_TYPES = {"date", "date_nanos"}
 
 
 def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
-    fields = [settings.message_field, settings.time_field, settings.tags_field]
+    """One `_field_caps` answer for every check: the configured fields and the candidates `logs`
+    falls back to, with unmapped entries so each index's shape can be resolved as `logs` does."""
+    from elastic_cli.log_fields import FieldPolicy
+
     return _body(es.options(request_timeout=deadline.bound(settings.timeout)).field_caps(
-        index=",".join(patterns), fields=list(dict.fromkeys(fields)),  # a list: a comma string is URL-encoded
-        ignore_unavailable=True, allow_no_indices=True))
+        index=",".join(patterns), fields=FieldPolicy.from_settings(settings).fields_to_ask(),  # a list: a comma
+        include_unmapped=True, ignore_unavailable=True, allow_no_indices=True))  # string is URL-encoded
 
 
 def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
 from elastic_cli.connection import body_of as _body
-from elastic_cli.log_fields import FieldPolicy, IndexShape
-from elastic_cli.log_search import fetch_shapes
+from elastic_cli.log_fields import FieldPolicy, IndexShape, resolve_shapes
 from elastic_cli.sessions import find_sessions, marked_lines_query
 
 if TYPE_CHECKING:
@@ -37,10 +36,9 @@ def _indices_with_marked_lines(es: Any, settings: Settings, deadline: Deadline, 
     return counts
 
 
-def index_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> list[IndexShape]:
-    """What `logs` and `sessions` use in each matched index (one `_field_caps`, shared by both checks)."""
-    return fetch_shapes(es.options(request_timeout=deadline.bound(settings.timeout)), patterns,
-                        FieldPolicy.from_settings(settings))
+def index_shapes(settings: Settings, caps: dict) -> list[IndexShape]:
+    """What `logs` and `sessions` use in each matched index, from check's one `_field_caps` answer."""
+    return resolve_shapes(caps, FieldPolicy.from_settings(settings))
 
 
 def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str],
@@ -54,15 +52,17 @@ def check_shapes(es: Any, settings: Settings, deadline: Deadline, patterns: Sequ
     used = [s for s in shapes if marked.get(s.index)]
     groups: dict[tuple[str | None, str | None], set[str]] = {}
     for shape in used:
-        groups.setdefault((shape.time_field, shape.level_field), set()).add(shape.display_name)
+        levels = " or ".join(shape.level_fields) or None
+        groups.setdefault((shape.time_field, levels), set()).add(shape.display_name)
     summary = "; ".join(f"{', '.join(sorted(names))}: time {time or 'none'}, level {level or 'none'}"
                         for (time, level), names in sorted(groups.items(), key=lambda g: sorted(g[1])))
     data: dict[str, Any] = {"indices": [{"index": s.display_name, "time_field": s.time_field,
-                                         "level_field": s.level_field, "marked": marked[s.index]} for s in used]}
+                                         "level_field": s.level_field,
+                                         "level_fields": list(s.level_fields), "marked": marked[s.index]} for s in used]}
     if not used:
         return finding("shapes", OK, "no index holds marked lines yet (see `marked_logs`)", **data)
     no_time = sorted({s.display_name for s in used if s.time_field is None})
-    no_level = sorted({s.display_name for s in used if s.level_field is None})
+    no_level = sorted({s.display_name for s in used if not s.level_fields})
     problems = []
     if no_time:
         problems.append(f"no date field in {', '.join(no_time)}: `logs` shows their lines last and cannot bound "

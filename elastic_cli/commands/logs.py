@@ -12,9 +12,8 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
     from elastic_cli.cli import AppContext
-    from elastic_cli.errors import PartialResults
     from elastic_cli.log_query import LogQuery
-    from elastic_cli.log_search import SearchStats, Window
+    from elastic_cli.log_search import Window
     from elastic_cli.settings import Settings
 
 DEFAULT_LIMIT = 100
@@ -79,6 +78,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from elastic_cli.log_search import session_window
     from elastic_cli.session_token import markers, parse_session_ref, session_start
 
+    _refuse_conflicts(every=every, follow=follow, reverse=reverse)
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         click.echo(f"replay link: session {ref.session_id}", err=True)
@@ -113,7 +113,25 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     if explain:  # the body as it would be sent, _source included
         _explain(app, settings, query, limit, window)
         return
-    _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields)
+    _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields,
+         ref.session_id)
+
+
+def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
+    """Flags that cannot hold together are a usage error, said before anything is searched:
+    never one of them silently dropped."""
+    from elastic_cli.errors import UsageError
+
+    limit_given = click.get_current_context().get_parameter_source("limit") != click.core.ParameterSource.DEFAULT
+    if every and follow:
+        raise UsageError("--all and --follow do not go together", "--follow prints every line already, then new ones")
+    if follow and reverse:
+        raise UsageError("--follow prints lines as they arrive, oldest first: it cannot --reverse",
+                         "leave out --reverse (or --follow)")
+    if follow and limit_given:
+        raise UsageError("--follow prints every line, so --limit does not apply", "leave out --limit (or --follow)")
+    if every and limit_given:
+        raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
 
 
 def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None) -> None:
@@ -141,90 +159,63 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
 
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
          every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
-         fields: str | None) -> None:
+         fields: str | None, session_id: str) -> None:
     from elastic_cli import log_search
+    from elastic_cli.commands.coverage_report import finish
     from elastic_cli.connection import build_client, translated_errors
-    from elastic_cli.errors import IndexNotFound, NoHits
+    from elastic_cli.errors import NoHits
     from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import HitWriter, Progress
+    from elastic_cli.session_logs import Export, Follow, Limited, Mode, session_logs
 
     patterns = settings.index_patterns
+    mode: Mode = (Follow(lag=lag, interval=interval) if follow else Export(page_size=page_size) if every
+                  else Limited(limit=limit, page_size=page_size))
     es = build_client(settings)
-    stats = log_search.SearchStats()
-    policy = FieldPolicy.from_settings(settings)
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
-        plan = log_search.plan_search(es, patterns, query, policy, session_start=started)
-        if not plan.indices:
-            raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
-                                "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
+        result = session_logs(es, patterns, query, FieldPolicy.from_settings(settings), mode,
+                              session_start=started, describe=f" on {settings.url}")
+        plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
         app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
                  f"{'/'.join(plan.message_types) or 'missing'}")
         for line in log_search.describe_plan(plan):
             app.info(line)
-        skipped_for_level = [i for i, why in plan.left_out if why.startswith("no level")]
-        if skipped_for_level:
-            names = sorted({log_search.display_index(i) for i in skipped_for_level})
-            app.warn(f"not searched for errors: {', '.join(names)}: no level field "
-                     f"({settings.tags_field}, log.level, level or severity); --all-levels shows their lines")
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,
                            markers=[m.text for m in query.markers], color=app.color)
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
-        failed_poll: list[log_search.SearchStats] = []  # --follow: the first poll a shard failed in
 
         def page_done(seen: int) -> None:
             progress.update(seen)
             writer.flush()  # a table is printed page by page: nothing waits for the end
 
-        more = False
+        result.on_page = page_done
+        result.on_poll = writer.flush
+        result.on_partial = lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0])
         try:
-            if every:
-                # an export: whole pages from the pager to the writer
-                for page in log_search.session_pages(es, plan, page_size=page_size, prefetch=True, stats=stats,
-                                                     on_page=page_done):
-                    writer.write_page(page)
-            elif follow:
-                def partial(poll: log_search.SearchStats) -> None:
-                    if not failed_poll:  # told at once, and again as the error at the end
-                        app.warn(_partial(poll).message)
-                        failed_poll.append(poll)
-
-                for hit in log_search.follow_lines(es, plan, lag=lag, interval=interval, on_poll=writer.flush,
-                                                   on_partial=partial):
-                    writer.write(hit)
-            else:
-                # one line more than shown says whether there are more, without another request
-                for hit in log_search.session_lines(es, plan, limit=limit + 1, page_size=page_size, stats=stats):
-                    if writer.count == limit:
-                        more = True
-                        break
-                    writer.write(hit)
+            for page in result.pages():
+                writer.write_page(page)
         except KeyboardInterrupt:
             if not follow:
                 raise
         finally:
             progress.stop()
             writer.close()
+    stats = result.stats
     if stats.streams:
         app.info(f"read {stats.hits_read} hits; shards: {stats.shards_total} searched, "
                  f"{stats.shards_skipped} skipped by the time window")
-    if more and not app.quiet:
-        app.warn(f"showing the first {limit} lines; there are more: use --all (or --limit N) for them")
-    if stats.shards_failed or failed_poll:
-        # never a short answer that looks whole: the lines printed are all that could be read
-        raise _partial(stats if stats.shards_failed else failed_poll[0])
+    if result.coverage.undated_lines:
+        app.info(f"{result.coverage.undated_lines} lines carry no time: shown last")
+    more = (f"showing the first {limit} lines; there are more: use --all (or --limit N) for them"
+            if result.coverage.more_beyond_limit else None)
+    finish(app, result.coverage, more=more)
     if writer.count == 0 and not follow:
         levels = "error lines" if query.errors_only else "lines"
         raise NoHits(
-            f"no {levels} of this session in {len(plan.indices)} matching indices",
+            f"no {levels} of session {session_id} in {len(plan.indices)} matching indices",
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
-
-
-def _partial(stats: SearchStats) -> PartialResults:
-    from elastic_cli.errors import partial_results
-
-    return partial_results(stats.shards_failed, stats.shards_total, stats.failure, "the output lacks the lines on them")

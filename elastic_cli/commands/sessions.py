@@ -62,8 +62,9 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
 
 def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool,
          sort: str, limit: int, max_sessions: int) -> None:
+    from elastic_cli.commands.coverage_report import finish
     from elastic_cli.connection import build_client, translated_errors
-    from elastic_cli.errors import IndexNotFound, NoHits, partial_results
+    from elastic_cli.errors import IndexNotFound, NoHits
     from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import Progress, print_records
     from elastic_cli.sessions import find_sessions, iter_rows
@@ -82,18 +83,12 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     if not report.indices_matched:
         raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
-    for index, why in report.left_out:
-        app.warn(f"not searched: {index}: {why}")
+    coverage = report.coverage(max_sessions)
     if report.unparsed_markers:
         app.warn(f"{report.unparsed_markers} markers were neither a session token nor an id (not counted)")
-    if report.stopped_at_max:
-        app.warn(f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial")
     app.info(f"read {report.lines_read} marked lines; {report.sessions_found} sessions")
-    partial = (partial_results(report.shards_failed, report.shards_total, report.failure,
-                               "the counts leave out the lines on them") if report.shards_failed else None)
     if report.sessions_found == 0:
-        if partial:
-            raise partial
+        finish(app, coverage)  # no row, but maybe because lines could not be read: that first
         raise NoHits(f"no session logged {'error ' if errors_only else ''}lines in the window",
                      "widen it (--since 24h), try --all-levels, or run `orx-elastic check`")
     rows = list(iter_rows(report))
@@ -102,7 +97,6 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     if fmt == "table" and not any(r["replay_url"] for r in rows):
         columns.remove("replay_url")
     print_records(fmt, columns, rows, color=app.color)
-    if report.sessions_found > len(rows) and not app.quiet:
-        app.warn(f"showing {len(rows)} of {report.sessions_found} sessions; use --limit N for more")
-    if partial:
-        raise partial
+    more = (f"showing {len(rows)} of {report.sessions_found} sessions; use --limit N for more"
+            if report.sessions_found > len(rows) else None)
+    finish(app, coverage, more=more)

@@ -9,6 +9,7 @@ is what decides, as with an analysed phrase query on a real node.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -48,53 +49,97 @@ def _bounds(query: dict) -> tuple[int | None, int | None]:
     return low, high
 
 
+def _lacks_time(query: dict) -> bool:
+    """The query asks for lines without the time field (must_not exists)."""
+    return any("exists" in str(clause.get("bool", {}).get("must_not", "")) for clause in query["bool"]["filter"])
+
+
+def _matches(doc: Doc, query: dict) -> bool:
+    if "openReplay" not in doc.message:
+        return False
+    low, high = _bounds(query)
+    if _lacks_time(query):
+        return doc.time_ms is None
+    if doc.time_ms is None:
+        return low is None and high is None
+    return not ((low is not None and doc.time_ms < low) or (high is not None and doc.time_ms > high))
+
+
+class LostContext(Exception):
+    """What the client raises for an expired point in time (an ApiError with this body)."""
+
+    def __init__(self) -> None:
+        super().__init__("search_phase_execution_exception")
+        self.body = {"error": {"root_cause": [{"type": "search_context_missing_exception"}],
+                               "type": "search_phase_execution_exception"}, "status": 404}
+
+
 class FakeES:
-    def __init__(self, docs: list[Doc]):
+    """Index patterns as Elasticsearch reads them (`app-*` matches app-1, not api), points in
+    time that see only what was indexed before they opened and that can expire, and pages that
+    can say `timed_out`."""
+
+    def __init__(self, docs: list[Doc], timed_out_pages: set[int] = frozenset()):
         self.docs = docs
         self.open_pits: set[str] = set()
+        self.expired: set[str] = set()
         self.searches: list[dict] = []
+        self.timed_out_pages = set(timed_out_pages)  # which PIT searches (0-based) answer timed_out
         self._pits: dict[str, list[Doc]] = {}
 
+    def _names(self, index: str) -> list[Doc]:
+        patterns = index.split(",")
+        return [d for d in self.docs if any(fnmatch.fnmatchcase(d.index, p) for p in patterns)]
+
     def open_point_in_time(self, index: str, keep_alive: str, ignore_unavailable: bool) -> dict:
-        names = set(index.split(","))
         pit_id = f"pit{len(self._pits)}"
         # a point in time: what is indexed later is not seen through it
-        self._pits[pit_id] = [d for d in self.docs if d.index in names or "*" in index]
+        self._pits[pit_id] = self._names(index)
         self.open_pits.add(pit_id)
         return {"id": pit_id}
 
     def close_point_in_time(self, body: dict) -> None:
         self.open_pits.discard(body["id"])
 
-    def search(self, body: dict) -> dict:
+    def search(self, body: dict | None = None, index: str | None = None, query: dict | None = None,
+               **params: object) -> dict:
+        if body is None:  # a plain search without a point in time: a count
+            total = sum(1 for doc in self._names(index or "") if _matches(doc, query or {}))
+            return {"took": 1, "timed_out": False, "_shards": {"total": 1, "skipped": 0},
+                    "hits": {"total": {"value": min(total, 1) if params.get("terminate_after") else total},
+                             "hits": []}}
+        number = len(self.searches)
         self.searches.append(body)
         pit_id = body["pit"]["id"]
-        descending = body["sort"][0][next(iter(body["sort"][0]))]["order"] == "desc"
-        low, high = _bounds(body["query"])
+        if pit_id in self.expired:
+            raise LostContext()
+        sort = body.get("sort") or [{"_shard_doc": {"order": "asc"}}]
+        descending = sort[0][next(iter(sort[0]))]["order"] == "desc"
+        by_time = next(iter(sort[0])) != "_shard_doc"
         rows = []
         for shard_doc, doc in enumerate(self._pits[pit_id]):
-            if "openReplay" not in doc.message:
-                continue
-            if doc.time_ms is None and (low is not None or high is not None):
-                continue
-            if doc.time_ms is not None and ((low is not None and doc.time_ms < low) or
-                                            (high is not None and doc.time_ms > high)):
+            if not _matches(doc, body["query"]):
                 continue
             time_key = doc.time_ms if doc.time_ms is not None else (MISSING if not descending else -MISSING)
-            rows.append(([time_key, shard_doc], doc))
+            rows.append(([time_key, shard_doc] if by_time else [shard_doc], doc))
         rows.sort(key=lambda row: row[0], reverse=descending)
         after = body.get("search_after")
         if after is not None:
             rows = [r for r in rows if (r[0] < after if descending else r[0] > after)]
+        page = rows[: body["size"]]
+        timed_out = number in self.timed_out_pages
+        if timed_out:
+            page = page[: len(page) // 2]  # a shard out of time answers with what it had
         hits = [{"_index": doc.index, "_id": doc.id, "_source": {"message": doc.message}, "sort": key}
-                for key, doc in rows[: body["size"]]]
-        return {"pit_id": pit_id, "took": 1, "_shards": {"total": 1, "skipped": 0}, "hits": {"hits": hits}}
+                for key, doc in page]
+        return {"pit_id": pit_id, "took": 1, "timed_out": timed_out, "_shards": {"total": 1, "skipped": 0},
+                "hits": {"hits": hits}}
 
 
 def plan_for(query: LogQuery, groups: list[tuple[str, bool]], start: datetime | None = None) -> log_search.SearchPlan:
     return log_search.SearchPlan(
         query=query, groups=tuple(log_search.IndexGroup(target=name, indices=(name,),
-                                                        time_field="utc_time" if dated else None, level_field="tags")
+                                                        time_field="utc_time" if dated else None, level_fields=("tags",))
                                   for name, dated in groups),
         indices=tuple(name for name, _ in groups), message_types=("text",), session_start=start)
 
@@ -193,7 +238,7 @@ def test_follow_is_not_blinded_by_a_line_from_a_clock_an_hour_ahead():
     polls: list[list[str]] = []
     lines = log_search.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
                                     clock=clock, sleep=lambda s: None, polls=3,
-                                    on_poll=lambda: polls.append([]))
+                                    on_stats=lambda stats: polls.append([]))
 
     def advance(seconds: float) -> None:
         clock.now += timedelta(seconds=seconds)

@@ -1,0 +1,79 @@
+"""What a result holds of what was asked, and what it is known to miss (pure).
+
+Every search that reads a session's lines (`logs`, `sessions`) returns a `Coverage`
+beside its lines. The command layer turns it into messages and the exit code by one
+rule: when lines are known to be missing, everything that was read is printed, then
+one line per reason and the partial-result exit code (13). `-q` silences chatter, never
+coverage: what a result lacks is said even then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from elastic_cli.errors import PartialResults
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An index (or data stream) that was not searched, and why."""
+
+    index: str  # as the user knows it: a data stream by its name
+    reason: str
+    lines: int = 0  # lines of the session it holds that were not shown (0: none, or not counted)
+
+
+@dataclass
+class Coverage:
+    """Filled while a search runs; read when it is over (or stopped)."""
+
+    indices_searched: int = 0
+    left_out: list[LeftOut] = field(default_factory=list)
+    shards_total: int = 0
+    shards_skipped: int = 0  # skipped by the time window: they hold no line of it
+    shards_failed: int = 0  # their lines are missing
+    failure: str = ""  # the first failure's index, shard and reason
+    timed_out: int = 0  # pages a shard answered after running out of time: lines may be missing
+    undated_lines: int = 0  # lines without a time in a dated index: shown last, outside any window
+    more_beyond_limit: bool = False  # the limit was reached and more lines exist (asked for: not missing)
+    stopped: str = ""  # why reading stopped before the end (the point in time was lost, a cap was hit)
+
+    def missing(self) -> list[str]:
+        """One sentence per reason lines are known to be missing; empty when the result is whole."""
+        reasons = []
+        if self.shards_failed:
+            reasons.append(f"{self.shards_failed} of {self.shards_total} shards failed, so the output lacks "
+                           f"the lines on them: {self.failure}")
+        if self.timed_out:
+            reasons.append(f"the search timed out on some shards ({self.timed_out} page"
+                           f"{'s' if self.timed_out != 1 else ''}), so lines they hold may be missing")
+        for left in self.left_out:
+            if left.lines:
+                reasons.append(f"{left.lines} line{'s' if left.lines != 1 else ''} of this session in "
+                               f"{left.index} not shown: {left.reason}")
+        if self.stopped:
+            reasons.append(self.stopped)
+        return reasons
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing()
+
+    def partial_error(self, hint: str | None = None) -> PartialResults | None:
+        """The error a command ends with when lines are missing (after printing what it read)."""
+        reasons = self.missing()
+        if not reasons:
+            return None
+        more = f" (and {len(reasons) - 1} more reason{'s' if len(reasons) > 2 else ''} above)" if len(reasons) > 1 else ""
+        return PartialResults(reasons[0] + more, hint or _hint(self))
+
+
+def _hint(coverage: Coverage) -> str:
+    if coverage.shards_failed:
+        return "fix or leave out the index named (--indexes), then run the command again"
+    if coverage.timed_out:
+        return ("the cluster stops searches at search.default_search_timeout: raise it, or narrow the search "
+                "(--since/--until, --indexes)")
+    if any(left.lines for left in coverage.left_out):
+        return "--all-levels shows every line of those indices (their level cannot be told)"
+    return "run the command again"

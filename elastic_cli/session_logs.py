@@ -1,0 +1,185 @@
+"""The use case of `logs`: one session's lines, page by page, with what they cover.
+
+Usable from Python without click, as sqlite-utils' `Database` is:
+
+    result = session_logs(es, ["*log*"], query, policy, session_start=start, mode=Limited(100))
+    for page in result.pages():
+        ...
+    result.coverage.missing()   # [] when every line of the session was read
+
+The pages come from `log_search` (plan, pager, merge, follow); this module decides what
+a mode reads and records in one `Coverage` what the result lacks: shards that failed or
+timed out, indices left out and how many of the session's lines they hold, a point in
+time that was lost, lines beyond a limit. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator, Sequence, Union
+
+from elastic_cli import log_search
+from elastic_cli.coverage import Coverage, LeftOut
+from elastic_cli.errors import IndexNotFound
+from elastic_cli.log_fields import FieldPolicy
+from elastic_cli.log_query import LogQuery
+from elastic_cli.pager import PIT_KEEP_ALIVE, PointInTimeLost
+
+
+@dataclass(frozen=True)
+class Limited:
+    """At most `limit` lines (one more is read, to know whether there are more)."""
+
+    limit: int
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """Every line, streamed with pages asked ahead."""
+
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Follow:
+    """The session's lines, then new ones as they are indexed (see `log_search.follow_lines`)."""
+
+    lag: timedelta
+    interval: float = 2.0
+    polls: int | None = None  # None: until interrupted
+
+
+Mode = Union[Limited, Export, Follow]
+
+
+@dataclass
+class SessionLogs:
+    """A session's lines (read by `pages()`, once) and their coverage (final when pages end)."""
+
+    es: Any
+    plan: log_search.SearchPlan
+    mode: Mode
+    coverage: Coverage
+    stats: log_search.SearchStats = field(default_factory=log_search.SearchStats)
+    on_page: Callable[[int], None] | None = None  # hits read so far, after each page
+    on_poll: Callable[[], None] | None = None  # --follow: after each poll
+    on_partial: Callable[[Coverage], None] | None = None  # --follow: the first poll that missed lines
+    lines: int = 0
+
+    def pages(self) -> Iterator[list[dict]]:
+        try:
+            if isinstance(self.mode, Follow):
+                yield from self._follow(self.mode)
+            elif isinstance(self.mode, Export):
+                yield from self._counted(log_search.session_pages(
+                    self.es, self.plan, page_size=self.mode.page_size, prefetch=True, stats=self.stats,
+                    on_page=self.on_page))
+            else:
+                yield from self._limited(self.mode)
+        except PointInTimeLost as lost:
+            self.coverage.stopped = (f"the search's point in time was lost after {self.lines} lines (idle past "
+                                     f"its keep-alive of {PIT_KEEP_ALIVE}, or a node restarted): the lines after "
+                                     "those are missing")
+            del lost
+        finally:
+            self._fold_stats(self.stats)
+        if not isinstance(self.mode, Follow):
+            self._count_left_out()
+
+    def _counted(self, pages: Iterator[list[dict]]) -> Iterator[list[dict]]:
+        for page in pages:
+            self.lines += len(page)
+            yield page
+
+    def _limited(self, mode: Limited) -> Iterator[list[dict]]:
+        left = mode.limit
+        # one line more than shown says whether there are more, without another request
+        for page in log_search.session_pages(self.es, self.plan, limit=mode.limit + 1, page_size=mode.page_size,
+                                             stats=self.stats, on_page=self.on_page):
+            if len(page) > left:
+                page = page[:left]
+                self.coverage.more_beyond_limit = True
+            left -= len(page)
+            if page:
+                self.lines += len(page)
+                yield page
+            if left <= 0 and self.coverage.more_beyond_limit:
+                return
+
+    def _follow(self, mode: Follow) -> Iterator[list[dict]]:
+        told = False
+
+        def polled(poll: log_search.SearchStats) -> None:
+            nonlocal told
+            self._fold_stats(poll, into_totals=False)
+            if self.on_partial and not told and (poll.shards_failed or poll.timed_out):
+                told = True
+                partial = Coverage(shards_total=poll.shards_total, shards_failed=poll.shards_failed,
+                                   failure=poll.failure, timed_out=poll.timed_out)
+                self.on_partial(partial)
+            if self.on_poll:
+                self.on_poll()
+
+        self._count_left_out()  # once, before the first line: it does not change while following
+        for hit in log_search.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
+                                           polls=mode.polls, on_stats=polled):
+            self.lines += 1
+            yield [hit]
+
+    def _fold_stats(self, stats: log_search.SearchStats, into_totals: bool = True) -> None:
+        """Add what the server said of a walk (or a poll) to the coverage."""
+        cov = self.coverage
+        if into_totals:
+            cov.shards_total = max(cov.shards_total, stats.shards_total)
+            cov.shards_skipped = max(cov.shards_skipped, stats.shards_skipped)
+        if stats.shards_failed:
+            cov.shards_total = max(cov.shards_total, stats.shards_total)
+        cov.shards_failed = max(cov.shards_failed, stats.shards_failed)
+        cov.failure = cov.failure or stats.failure
+        cov.timed_out += stats.timed_out
+        cov.undated_lines = max(cov.undated_lines, stats.undated_lines)
+
+    def _count_left_out(self) -> None:
+        """How many of the session's lines the indices left out for want of a level field hold:
+        none means nothing is missing; some are named, with how many. One count request says
+        whether there are candidates; only then are they read and checked like any line."""
+        cov = self.coverage
+        unlevelled = {i for i, why in self.plan.left_out if why.startswith("no level")}
+        if not unlevelled or any(left.lines for left in cov.left_out):
+            return
+        shapes = [s for s in self.plan.shapes if s.index in unlevelled]
+        policy = FieldPolicy(message_field=self.plan.query.message_field)
+        groups, _ = log_search.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
+        plan = replace(self.plan, groups=groups, query=replace(self.plan.query, errors_only=False,
+                                                                source_fields=(self.plan.query.message_field,)))
+        names = ", ".join(sorted({log_search.display_index(i) for i in unlevelled}))
+        reason = "no level field, so its errors cannot be told (--all-levels shows them)"
+        try:
+            candidates = any(_any_line(self.es, plan, g) for g in groups)
+            found = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
+        except Exception:  # noqa: BLE001 — cannot tell: name the indices, as before
+            cov.left_out.append(LeftOut(names, reason))
+            return
+        if found:
+            cov.left_out.append(LeftOut(names, reason, lines=found))
+
+
+def _any_line(es: Any, plan: log_search.SearchPlan, group: log_search.IndexGroup) -> bool:
+    return log_search.any_hit(es, group.target, plan.query_for(group))
+
+
+def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Mode,
+                 session_start: datetime | None = None, describe: str = "") -> SessionLogs:
+    """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
+    read. Raises IndexNotFound when the patterns match no index (`describe` names where)."""
+    plan = log_search.plan_search(es, patterns, query, policy, session_start=session_start)
+    if not plan.indices:
+        raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
+                            "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
+    coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
+    for index, why in plan.left_out:
+        if not why.startswith("no level"):
+            coverage.left_out.append(LeftOut(log_search.display_index(index), why))
+    return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage)
