@@ -22,7 +22,8 @@ EXIT_CODES = {
     10: ("check-failed", "`check` found at least one failure"),
     11: ("rejected", "Elasticsearch rejected the request (invalid pattern, expiration, ...)"),
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
-    13: ("partial", "some shards failed: the lines they hold are missing from the output"),
+    13: ("partial", "lines are known to be missing (a shard failed or timed out, a lost point in time, "
+                    "an index without a level, --max-sessions): the output is what could be read"),
 }
 
 

@@ -290,6 +290,7 @@ def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list
         moment = hit_time_ms(hit) if has_time else None  # else the sort value is _shard_doc
         hit["_time_ms"] = moment
         if start_ms is not None and moment is not None:
+            hit["_offset_ms"] = moment - start_ms
             hit["_offset"] = format_offset(moment - start_ms)
     return hits
 

@@ -12,6 +12,8 @@ import csv
 import json
 import re
 import sys
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
@@ -188,8 +190,10 @@ class HitWriter:
     def __init__(self, fmt: str, fields: Sequence[str] | None, message_field: str, time_field: str,
                  tags_field: str, markers: Sequence[str] = (), color: bool | None = None,
                  stream: IO | None = None, max_message_lines: int = log_table.MAX_MESSAGE_LINES,
-                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, width: int | None = None):
+                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, width: int | None = None,
+                 replay_url: str | None = None):
         self.fmt = fmt
+        self.replay_url = replay_url  # the session's replay, opened at each line's moment in json records
         self.fields = list(fields) if fields else None
         self.message_field, self.time_field, self.tags_field = message_field, time_field, tags_field
         self.markers = [m for m in markers if m]
@@ -256,11 +260,28 @@ class HitWriter:
         self.stream.writelines(_json_lines([self._record(hit) for hit in hits]))
 
     def _record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON record of a line (README: "The JSON record"): keys may be added, never renamed."""
         if self.fields:
             return {"_index": hit.get("_index"), "_id": hit.get("_id"), **self._flat(hit)}
-        record = {"_index": hit.get("_index"), "_id": hit.get("_id"), "_source": hit.get("_source")}
+        from elastic_cli.log_search import message_of
+
+        moment = hit.get("_time_ms")
+        offset_ms = hit.get("_offset_ms")
+        record = {
+            "_index": hit.get("_index"), "_id": hit.get("_id"),
+            "time": _iso_ms(moment) if moment is not None else None,
+            "index": hit.get("_data_stream") or hit.get("_index"),
+            "level": level_of(hit["_level"]) if hit.get("_level") is not None else None,
+            "message": message_of(hit, self.message_field),
+        }
         if "_offset" in hit:
             record["offset"] = hit["_offset"]
+            record["offset_ms"] = offset_ms
+        if self.replay_url:
+            # the player reads a jumpto no larger than the session's start as an offset from it
+            record["replay_url"] = (f"{self.replay_url}?jumpto={max(offset_ms, 0)}" if offset_ms is not None
+                                    else self.replay_url)
+        record["_source"] = hit.get("_source")
         return record
 
     def flush(self) -> None:
@@ -332,6 +353,21 @@ class HitWriter:
                     shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
                 line.append_text(shown)
                 out.print(line, soft_wrap=True)
+
+
+@lru_cache(maxsize=65_536)
+def _iso_second(seconds: int) -> str:
+    # an export's lines come in time order: thousands share each second
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with milliseconds: 2024-01-24T03:00:00.123Z."""
+    seconds, millis = divmod(int(ms), 1000)
+    try:
+        return f"{_iso_second(seconds)}.{millis:03d}Z"
+    except (OverflowError, OSError, ValueError):
+        return str(ms)
 
 
 def _marker_halves(marker: str) -> list[str]:

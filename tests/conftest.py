@@ -160,7 +160,9 @@ def es_version(request) -> str:
 def _start_node(request, version: str, https: bool):
     if version == "external":
         return _external(tls=https)
-    node = es_sandbox.ESNode(version, https=https)
+    # the reaper of expired search contexts runs every second (default: a minute), so a test
+    # can see a point in time expire; a context within its keep-alive is never touched
+    node = es_sandbox.ESNode(version, https=https, extra_settings={"search.keep_alive_interval": "1s"})
     # Registered before start(): a failed or interrupted start is cleaned up too.
     request.addfinalizer(node.stop)
     try:

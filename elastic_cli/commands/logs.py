@@ -184,7 +184,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
             app.info(line)
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,
-                           markers=[m.text for m in query.markers], color=app.color)
+                           markers=[m.text for m in query.markers], color=app.color,
+                           replay_url=settings.replay_url(session_id))
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
 
         def page_done(seen: int) -> None:

@@ -136,3 +136,20 @@ def test_a_page_in_other_formats_is_written_as_its_lines(fmt, fields):
     writer.write_page(hits)
     writer.close()
     assert stream.getvalue() == write_all(fmt, hits, fields=fields.split(",") if fields else None)
+
+
+def test_the_json_record_carries_time_offset_level_index_message_and_the_replay_moment():
+    h = hit(1)
+    h.update({"_time_ms": 1706068860123, "_offset_ms": 3_720_799, "_offset": "+1:02:00.799", "_level": "ERROR",
+              "_data_stream": "logs-shop-default", "_index": ".ds-logs-shop-default-2024.01.24-000001"})
+    out = io.StringIO()
+    writer = HitWriter("ndjson", None, "message", "utc_time", "tags", stream=out,
+                       replay_url="https://or.example.com/3/session/2618307011354435587")
+    writer.write_page([h])
+    writer.close()
+    record = json.loads(out.getvalue())
+    assert record["time"] == "2024-01-24T04:01:00.123Z" and record["offset_ms"] == 3_720_799
+    assert record["offset"] == "+1:02:00.799" and record["level"] == "error"
+    assert record["index"] == "logs-shop-default" and record["_index"].startswith(".ds-")
+    assert record["message"] == h["_source"]["message"] and record["_source"] == h["_source"]
+    assert record["replay_url"] == "https://or.example.com/3/session/2618307011354435587?jumpto=3720799"

@@ -353,3 +353,45 @@ def test_failed_shards_are_counted_and_the_first_reason_kept_as_plain_text():
     healthy = WalkStats()
     healthy.add_page({"_shards": {"total": 3, "failed": 0, "skipped": 2}}, 5)
     assert healthy.shards_failed == 0 and healthy.failure == ""
+
+
+def test_a_timed_out_page_is_counted_so_a_short_answer_never_looks_whole():
+    es = FakeES(same_millisecond_docs(), timed_out_pages={0})
+    stats = log_search.SearchStats()
+    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=100,
+                                          stats=stats))
+    assert len(lines) < 10 and stats.timed_out == 1
+
+
+def test_a_lost_point_in_time_ends_the_walk_with_its_own_error():
+    from elastic_cli.pager import PointInTimeLost
+
+    es = FakeES(same_millisecond_docs())
+    walk_lines = log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=3)
+    first = [next(walk_lines)["_id"] for _ in range(3)]
+    es.expired.update(es.open_pits)
+    with pytest.raises(PointInTimeLost) as lost:
+        list(walk_lines)
+    assert first == ["ours-0", "ours-1", "ours-2"] and lost.value.hits_read >= 3
+
+
+def test_lines_without_a_time_in_a_dated_index_are_found_past_the_window_and_come_last():
+    docs = [Doc("app", "dated", T0_MS + 1000, OURS), Doc("app", "timeless", None, OURS),
+            Doc("app", "before-the-window", T0_MS - 3_600_000, OURS)]
+    es = FakeES(docs)
+    stats = log_search.SearchStats()
+    query = session_query(since=T0)
+    lines = list(log_search.session_lines(es, plan_for(query, [("app", True)]), stats=stats))
+    assert [h["_id"] for h in lines] == ["dated", "timeless"] and stats.undated_lines == 1
+    # no line without a time: one cheap request says so, and no second stream is opened
+    es = FakeES(docs[:1])
+    assert [h["_id"] for h in log_search.session_lines(es, plan_for(query, [("app", True)]))] == ["dated"]
+    assert len(es.searches) == 1
+
+
+def test_index_patterns_match_as_elasticsearch_reads_them():
+    es = FakeES([Doc("app-1", "a", T0_MS, OURS), Doc("api", "b", T0_MS, OURS)])
+    plan = log_search.SearchPlan(query=session_query(), groups=(log_search.IndexGroup(
+        target="app-*", indices=("app-1",), time_field="utc_time", level_fields=("tags",)),),
+        indices=("app-1",), message_types=("text",))
+    assert [h["_id"] for h in log_search.session_lines(es, plan)] == ["a"]
