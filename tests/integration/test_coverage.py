@@ -102,7 +102,7 @@ def test_a_slow_reader_keeps_its_point_in_time(reader, monkeypatch):
     """The keep-alive is short here and the reader pauses longer than it between pages: the walk
     keeps its point in time alive in the background and every line arrives."""
     admin, index = reader["admin"], f"{reader['prefix']}-slowreader"
-    ours = _lines(admin, index, 20)
+    ours = _lines(admin, index, 12)
     import time
 
     from elastic_cli import pager
@@ -115,7 +115,7 @@ def test_a_slow_reader_keeps_its_point_in_time(reader, monkeypatch):
     real_write_page = HitWriter.write_page
 
     def slow_write_page(self, hits):
-        time.sleep(1.5)  # a reader that pauses: over four pages, far past the keep-alive
+        time.sleep(3.5)  # a reader that pauses far past the keep-alive, at each page
         real_write_page(self, hits)
 
     monkeypatch.setattr(HitWriter, "write_page", slow_write_page)
