@@ -302,7 +302,7 @@ def main() -> int:
         rss = {size: med_all[size][ORX][2] for size in med_all}
         first, last = min(rss), max(rss)
         flat = rss[last] < RSS_TARGET_MB and rss[last] <= rss[first] * 1.2
-        print(f"\norx peak RSS " + " -> ".join(f"{rss[s]:.0f}MB at {s:,}" for s in sorted(rss)) +
+        print("\norx peak RSS " + " -> ".join(f"{rss[s]:.0f}MB at {s:,}" for s in sorted(rss)) +
               f" (target < {RSS_TARGET_MB}MB and flat): {'ok' if flat else 'OVER'}")
         for size, med in med_all.items():
             if size < 100_000:

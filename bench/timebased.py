@@ -223,11 +223,10 @@ def main() -> int:
         total = load(admin, data)
         key = common.read_key(admin, PATTERN)
         env = common.clean_env(tmp)
-        from elasticsearch import Elasticsearch
-
         from elastic_cli import log_search
         from elastic_cli.log_query import LogQuery
         from elastic_cli.session_token import markers, parse_session_ref, session_start
+        from elasticsearch import Elasticsearch
 
         es = Elasticsearch(node.url, api_key=(key["id"], key["api_key"]), request_timeout=60)
         shards = len(data.days)  # one primary each, no replicas

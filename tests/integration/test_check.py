@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+
 from conftest import Env, run_cli
 
 MARKED = [

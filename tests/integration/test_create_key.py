@@ -9,9 +9,9 @@ import json
 import uuid
 
 import pytest
-from conftest import Env, run_cli
-
 from elastic_cli import api_keys
+
+from conftest import Env, run_cli
 
 PATTERN = "orx-ck-*log*"
 LOG_INDEX = "orx-ck-app-logs"
@@ -317,10 +317,11 @@ def test_admin_api_key_lists_but_cannot_create(tmp_path, es_node):
 
 def _server_error(es_node, body):
     """Send a body that local validation would refuse, and map the answer as create-key does."""
+    from pathlib import Path
+
     from elastic_cli.admin import key_errors
     from elastic_cli.errors import OrxError
-    from elastic_cli.settings import resolve, load_config_file
-    from pathlib import Path
+    from elastic_cli.settings import load_config_file, resolve
 
     settings = resolve(load_config_file(Path("/nonexistent/config.yaml")), None, {"host": es_node.url}, environ={})
     with pytest.raises(OrxError) as exc:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import es_sandbox
 import pytest
 from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch
-
-import es_sandbox
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
-from conftest import Env, run_cli
-
 import es_sandbox
+import pytest
+
+from conftest import Env, run_cli
 
 
 def cli(config, *args, env=None):

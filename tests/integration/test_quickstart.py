@@ -11,10 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import es_sandbox
 import pytest
 import yaml
-
-import es_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis",

@@ -12,7 +12,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from elastic_cli.session_token import to_base36
 
 FLAKE_EPOCH_MS = 1550000000000

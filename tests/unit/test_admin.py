@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from elastic_cli import errors
 from elastic_cli.admin import AdminCredentials, refine_error, split_admin_key
 

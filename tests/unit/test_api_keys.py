@@ -7,7 +7,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from elastic_cli import __version__, api_keys
 from elastic_cli.errors import UsageError
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 import pytest
-
 from elastic_cli import completion_scripts
 from elastic_cli.settings import save_profile
 

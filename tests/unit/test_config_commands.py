@@ -123,7 +123,6 @@ def test_usage_errors_never_echo_a_secret(tmp_path, clean_env):
 
 def test_every_command_has_help_with_an_example(clean_env):
     import click
-
     from elastic_cli.cli import cli
 
     def walk(command, path):

@@ -9,7 +9,6 @@ import ssl
 import elastic_transport
 import pytest
 import urllib3.exceptions
-
 from elastic_cli import errors
 from elastic_cli.connection import translate
 from elastic_cli.settings import ConfigFile, Path, resolve

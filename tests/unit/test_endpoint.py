@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from elastic_cli import diagnosis, endpoint, settings
 from elastic_cli.errors import UsageError
 

@@ -9,7 +9,6 @@ import sys
 
 import click
 import pytest
-
 from elastic_cli.cli import cli, main
 from elastic_cli.output import print_table
 

@@ -5,9 +5,6 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from elastic_cli.errors import UsageError
 from elastic_cli.log_query import (
     LogQuery,
@@ -20,6 +17,8 @@ from elastic_cli.log_query import (
     parse_time,
 )
 from elastic_cli.session_token import Marker, contains_marker, markers, parse_session_ref
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 EXAMPLE = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 TOKEN_MARKER = "openReplaySessionToken=" + EXAMPLE

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from elastic_cli.output import HitWriter
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from elastic_cli.output import HitWriter, get_field, inert, level_of
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from elastic_cli import log_search
 from elastic_cli.log_query import LogQuery
 from elastic_cli.pager import PagedSearch, walk
 from elastic_cli.session_token import markers, parse_session_ref, to_base36
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 OURS = "openReplaySession.id=2618307011354435587"
 FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session

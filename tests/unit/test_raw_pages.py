@@ -12,13 +12,11 @@ import json
 import threading
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from elastic_cli import raw_pages
 from elastic_cli.pager import PagedSearch, WalkStats, walk
 from elastic_cli.serializer import PageKeepingJsonSerializer
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_pager import T0_MS, Doc, FakeES
 
 OURS = "openReplaySession.id=2618307011354435587"

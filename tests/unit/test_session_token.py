@@ -3,9 +3,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from elastic_cli.errors import UsageError
 from elastic_cli.session_token import (
     SESSION_ID_MARKER_PREFIX,
@@ -17,6 +14,8 @@ from elastic_cli.session_token import (
     parse_session_ref,
     session_start,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 EXAMPLE = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

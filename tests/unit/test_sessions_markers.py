@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from elastic_cli.session_token import contains_marker, markers, parse_session_ref, to_base36
 from elastic_cli.sessions import GENERATION_ID, GENERATION_TOKEN, marked_lines_query, sessions_in_line
+from hypothesis import given
+from hypothesis import strategies as st
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 ID = "2618307011354435587"

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import yaml
-
 from elastic_cli import settings
 from elastic_cli.errors import ConfigError, UsageError
 
