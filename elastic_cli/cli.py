@@ -139,17 +139,23 @@ class AppContext:
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            click.echo(f"warning: {message}", err=True)
+            echo_message(f"warning: {message}")
 
     def notice(self, message: str) -> None:
         """What a result lacks: said even under -q (coverage is never chatter)."""
-        from elastic_cli.output import inert
-
-        click.echo(f"warning: {inert(message)}", err=True)
+        echo_message(f"warning: {message}")
 
     def info(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            click.echo(message, err=True)
+            echo_message(message)
+
+
+def echo_message(message: str) -> None:
+    """A message on stderr. Messages quote the server (index names, reasons): Elasticsearch allows
+    ESC and BEL in an index name, so every message is shown inert, with secrets masked."""
+    from elastic_cli.output import safe_text
+
+    click.echo(safe_text(message), err=True)
 
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,10 +190,11 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
 def _enable_debug_logging() -> None:
     import logging
 
+    from elastic_cli.output import inert
     from elastic_cli.redaction import redacting_formatter
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s"))
+    handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s", then=inert))
     for name in ("elastic_transport", "elasticsearch"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
@@ -222,16 +229,11 @@ def main(argv: list[str] | None = None) -> None:
         result = cli.main(args=args, prog_name="orx-elastic", standalone_mode=False)
     except OrxError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
-        from elastic_cli.output import inert
-        from elastic_cli.redaction import redact
-
+            _print_traceback()
         # messages may quote the server (index names, reasons): shown inert, secrets masked
-        click.echo(f"error: {inert(redact(exc.message))}", err=True)
+        echo_message(f"error: {exc.message}")
         if exc.hint:
-            click.echo(f"  fix: {inert(redact(exc.hint))}", err=True)
+            echo_message(f"  fix: {exc.hint}")
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -239,11 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         import io
 
-        from elastic_cli.redaction import redact
+        from elastic_cli.output import safe_text
 
         shown = io.StringIO()
-        exc.show(file=shown)
-        click.echo(redact(shown.getvalue()), err=True, nl=False)
+        exc.show(file=shown)  # may quote the arguments: a secret, or an escape typed or pasted
+        click.echo(safe_text(shown.getvalue()), err=True, nl=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -254,13 +256,26 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
         if debug:
-            raise
+            _print_traceback()
+            sys.exit(1)
         from elastic_cli.redaction import redact
 
-        click.echo(f"error: unexpected {type(exc).__name__}: {redact(str(exc))[:300]}", err=True)
-        click.echo("  fix: run again with --debug and report it", err=True)
+        # masked before it is cut (a cut secret is no longer recognised), one line, then inert
+        text = " ".join(redact(str(exc))[:300].split())
+        echo_message(f"error: unexpected {type(exc).__name__}: {text}")
+        echo_message("  fix: run again with --debug and report it")
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _print_traceback() -> None:
+    """--debug's traceback of the exception being handled, with what it wraps (the client's error
+    and the server's answer): exception texts quote the server, so masked and inert."""
+    import traceback
+
+    from elastic_cli.output import safe_text
+
+    click.echo(safe_text(traceback.format_exc()), err=True, nl=False)
 
 
 def entry() -> None:

@@ -39,6 +39,24 @@ def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
+def safe_text(text: Any) -> str:
+    """A message as it may reach a terminal: secrets masked, then `inert`. Every message path
+    (warnings, -v chatter, errors and their fixes, --debug lines and tracebacks) goes through it;
+    data goes through `inert` (text formats) or `json_text` (JSON)."""
+    from elastic_cli.redaction import redact
+
+    return inert(redact("" if text is None else str(text)))
+
+
+def json_text(data: Any, indent: int | None = None) -> str:
+    """`data` as JSON that is inert on a terminal: JSON escapes C0 controls, this escapes C1
+    controls, DEL and lone surrogates as \\u0080 too (`_escape_c1`). Every JSON writer uses it
+    or `_json_line`, which escapes the same way."""
+    if indent is None:
+        return _json_line(data)
+    return _escape_c1(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
+
+
 def is_terminal(stream: IO | None = None) -> bool:
     stream = sys.stdout if stream is None else stream
     try:
@@ -90,14 +108,14 @@ def print_panel(title: str, rows: Sequence[Sequence[Any]], color: bool | None = 
 
 
 def print_json(data: Any, stream: IO | None = None) -> None:
-    (stream or sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    (stream or sys.stdout).write(json_text(data, indent=2) + "\n")
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bool | None = None,
                 title: str | None = None) -> None:
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", expand=False)
+    table = Table(title=_text(title) if title else None, header_style="bold", expand=False)
     for column in columns:
         table.add_column(inert(column), overflow="fold")  # never cut an id: wrap it
     for row in rows:
@@ -132,8 +150,9 @@ def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = N
 # compact, as orjson writes it: the same text with or without orjson (but for the spelling
 # of small exponents: 1e-7 against 1e-07, the same value)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
-# JSON escapes C0 controls itself; C1 (e.g. U+009B, a one-character CSI) must be escaped too
-_C1 = re.compile("[\x7f-\x9f]")
+# JSON escapes C0 controls itself; C1 (e.g. U+009B, a one-character CSI) must be escaped too,
+# and a lone surrogate (from invalid UTF-8) as well: written raw it cannot be encoded at all
+_C1 = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 _orjson_dumps: Any = None  # orjson.dumps once looked up; False when orjson is not installed
 
@@ -426,7 +445,7 @@ def print_records(fmt: str, columns: Sequence[str], records: Sequence[Mapping[st
     """Rows of plain values: a table, a JSON array, NDJSON or CSV (cells from logs made inert or defused)."""
     out = stream or sys.stdout
     if fmt == "json":
-        out.write(json.dumps([dict(r) for r in records], indent=2, ensure_ascii=False, default=str) + "\n")
+        out.write(json_text([dict(r) for r in records], indent=2) + "\n")
     elif fmt == "ndjson":
         for record in records:
             out.write(_json_line(dict(record)) + "\n")

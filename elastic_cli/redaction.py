@@ -7,7 +7,7 @@ text shown to the user on an error path goes through `redact`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     import logging
@@ -55,13 +55,13 @@ def redact(text: str) -> str:
     return pattern.sub(_MASK, text) if pattern else text
 
 
-def redacting_formatter(fmt: str) -> logging.Formatter:
-    """A log formatter whose every line goes through `redact` (for --debug; logging is imported
-    here, not with this module, which every command loads: 4 ms of start-up)."""
+def redacting_formatter(fmt: str, then: Callable[[str], str] = lambda text: text) -> logging.Formatter:
+    """A log formatter whose every line goes through `redact`, then `then` (for --debug: made inert;
+    logging is imported here, not with this module, which every command loads: 4 ms of start-up)."""
     import logging
 
     class RedactingFormatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return redact(super().format(record))
+            return then(redact(super().format(record)))
 
     return RedactingFormatter(fmt)

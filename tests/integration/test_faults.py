@@ -16,12 +16,10 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import faults  # noqa: E402
+import faults  # tests/faults.py (pyproject: pytest pythonpath)
 
 SESSION = "31337313373133"
 LINES = 15_000

@@ -5,9 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import sys
 
 import pytest
-from elastic_cli.output import HitWriter, get_field, inert, level_of
+from elastic_cli.output import (
+    HitWriter,
+    get_field,
+    inert,
+    level_of,
+    print_findings,
+    print_json,
+    print_panel,
+    print_records,
+    print_table,
+    safe_text,
+)
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"
 
@@ -152,3 +165,69 @@ def test_the_json_record_carries_time_offset_level_index_message_and_the_replay_
     assert record["index"] == "logs-shop-default" and record["_index"].startswith(".ds-")
     assert record["message"] == h["_source"]["message"] and record["_source"] == h["_source"]
     assert record["replay_url"] == "https://or.example.com/3/session/2618307011354435587?jumpto=3720799"
+
+
+# ---------------------------------------------------------------- every writer, one rule
+
+# every control a terminal acts on: C0 (but tab and newline), DEL, C1; and a lone surrogate
+EVERY_CONTROL = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]) + "\ud800"
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+RECORD = {"session_id": "1", "latest_message": f"a{EVERY_CONTROL}b", "index": "app\x1b]0;t\x07\x9b-logs", "n": 3}
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_print_records_json_escapes_every_control_and_keeps_the_value(fmt):
+    stream = io.StringIO()
+    print_records(fmt, list(RECORD), [RECORD], stream=stream)
+    assert not RAW.search(stream.getvalue())
+    parsed = json.loads(stream.getvalue()) if fmt == "json" else [json.loads(stream.getvalue())]
+    assert parsed == [RECORD]
+
+
+def test_print_json_escapes_every_control_and_keeps_the_value():
+    stream = io.StringIO()
+    print_json({"findings": [RECORD], "plain": "é 日本"}, stream=stream)
+    assert not RAW.search(stream.getvalue())
+    assert json.loads(stream.getvalue()) == {"findings": [RECORD], "plain": "é 日本"}
+    assert "é 日本" in stream.getvalue()  # not \u-escaped: only controls are
+
+
+@pytest.mark.parametrize("write", [
+    lambda term: print_records("table", list(RECORD), [RECORD], color=False),
+    lambda term: print_records("csv", list(RECORD), [RECORD], stream=term),  # csv: inert on a terminal
+    lambda term: print_table([f"col{EVERY_CONTROL}"], [[RECORD["latest_message"]]], color=False,
+                             title=f"t{EVERY_CONTROL}"),
+    lambda term: print_panel(f"title{EVERY_CONTROL}", [("index", RECORD["index"])], color=False,
+                             note=EVERY_CONTROL),
+    lambda term: print_findings([{"status": "warning", "title": RECORD["index"], "detail": RECORD["latest_message"],
+                                  "fix": EVERY_CONTROL}], color=False),
+], ids=["records-table", "records-csv-terminal", "table", "panel", "findings"])
+def test_every_text_writer_shows_controls_inert(monkeypatch, write):
+    # rich's writers print to a plain stream here: to a terminal rich adds styles of its own
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    term = Terminal()
+    write(term)
+    shown = (sys.stdout.getvalue() + term.getvalue()).replace("\r\n", "\n")  # csv's own line ends
+    assert not RAW.search(shown), repr(shown)
+    assert "\\x1b" in shown and "\\x9b" in shown  # made visible, not dropped
+
+
+def test_csv_to_a_file_keeps_the_data_as_it_is():
+    stream = io.StringIO()  # not a terminal: a file, read by a spreadsheet or a script
+    print_records("csv", list(RECORD), [RECORD], stream=stream)
+    assert list(csv.DictReader(io.StringIO(stream.getvalue())))[0]["index"] == RECORD["index"]
+
+
+def test_safe_text_masks_secrets_then_makes_the_rest_inert(monkeypatch):
+    from elastic_cli import redaction
+
+    monkeypatch.setattr(redaction, "_secrets", set())  # this test's secret only
+    monkeypatch.setattr(redaction, "_pattern", None)
+    redaction.register_secret("s3cr3t-for-safe-text")
+    shown = safe_text("boom \x1b]0;t\x07 s3cr3t-for-safe-text \x9b\nnext\tline")
+    assert shown == "boom \\x1b]0;t\\x07 *** \\x9b\nnext\tline"
