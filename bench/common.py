@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from elastic_cli.session_token import to_base36  # noqa: E402
+from elastic_cli.openreplay.session_token import to_base36  # noqa: E402
 from es_sandbox import ESNode  # noqa: E402
 
 DEFAULT_VERSION = "9.5.4"

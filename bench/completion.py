@@ -34,7 +34,7 @@ from click.shell_completion import CompletionItem
 from elastic_cli import cli as root
 
 def profiles(ctx, param, incomplete):
-    from elastic_cli import settings
+    from elastic_cli.config import settings
     try:
         path = ctx.params.get("config_path") or settings.default_config_path()
         if not path.is_file():
@@ -70,7 +70,7 @@ def main() -> int:
     common.compile_bytecode()
     python = Path(sys.executable)
     sys.path.insert(0, str(ROOT))
-    from elastic_cli.settings import save_profile
+    from elastic_cli.config.settings import save_profile
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

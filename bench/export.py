@@ -53,7 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from elastic_cli.log_search import PAGE_SIZE  # noqa: E402  (the CLI's page size, for the curl loop)
+from elastic_cli.search.lines import PAGE_SIZE  # noqa: E402  (the CLI's page size, for the curl loop)
 
 SIZES = (10_000, 100_000, 1_000_000)
 NOISE_LINES = 20_000

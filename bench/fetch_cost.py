@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import export  # noqa: E402
-from elastic_cli.pager import PAGE_SIZE  # noqa: E402
+from elastic_cli.search.pager import PAGE_SIZE  # noqa: E402
 
 SIZE = 1_000_000
 WINDOWS = (20_000, 50_000)

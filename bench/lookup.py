@@ -101,8 +101,8 @@ t = [("start", time.perf_counter())]
 import click, elastic_cli.cli
 t.append(("import click + elastic_cli.cli", time.perf_counter()))
 from types import SimpleNamespace
-from elastic_cli.session_token import markers, parse_session_ref
-from elastic_cli.log_query import LogQuery
+from elastic_cli.openreplay.session_token import markers, parse_session_ref
+from elastic_cli.search.query import LogQuery
 from dataclasses import replace
 url, key_id, key, index, token = sys.argv[1:6]
 ref = parse_session_ref(token)
@@ -110,8 +110,8 @@ q = LogQuery(markers=tuple(markers(ref)))
 t.append(("parse token, build query", time.perf_counter()))
 import elasticsearch
 t.append(("import elasticsearch", time.perf_counter()))
-from elastic_cli import log_search
-from elastic_cli.connection import build_client
+from elastic_cli.search import lines as log_search
+from elastic_cli.cluster.connection import build_client
 from elastic_cli.output import HitWriter
 t.append(("import connection/log_search/output", time.perf_counter()))
 host, port = url.rsplit(":", 1)

@@ -26,8 +26,8 @@ FLOOR_SCRIPT = r'''
 import json, sys, time
 from datetime import datetime, timedelta, timezone
 from elasticsearch import Elasticsearch
-from elastic_cli.log_search import IndexGroup
-from elastic_cli.sessions import search_body
+from elastic_cli.search.lines import IndexGroup
+from elastic_cli.search.sessions import search_body
 url, key_id, key, index = sys.argv[1:5]
 es = Elasticsearch(url, api_key=(key_id, key), request_timeout=60)
 since = datetime.now(timezone.utc) - timedelta(hours=1)

@@ -25,7 +25,7 @@ One session is looked up, over the same index pattern `*log*`, with a read-only 
     range utc_time (epoch ms, the session's span), term tags error, sort utc_time asc, size 1000 (curl)
 
 For each, interleaved N rounds: wall time of the whole command, the server's `took` (for orx: summed
-over the requests its pager sends, measured through elastic_cli.log_search in this process; the CLI's
+over the requests its pager sends, measured through elastic_cli.search.lines in this process; the CLI's
 own `_field_caps` request is not in it), shards searched and skipped (orx: the CLI's `-v` line), hits.
 Targets: the window searches at most 3 of the 30 indices' shards; orx's `took` <= 0.5x v1.21's shape.
 """
@@ -223,9 +223,9 @@ def main() -> int:
         total = load(admin, data)
         key = common.read_key(admin, PATTERN)
         env = common.clean_env(tmp)
-        from elastic_cli import log_search
-        from elastic_cli.log_query import LogQuery
-        from elastic_cli.session_token import markers, parse_session_ref, session_start
+        from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
+        from elastic_cli.search import lines as log_search
+        from elastic_cli.search.query import LogQuery
         from elasticsearch import Elasticsearch
 
         es = Elasticsearch(node.url, api_key=(key["id"], key["api_key"]), request_timeout=60)

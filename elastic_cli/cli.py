@@ -19,7 +19,7 @@ from elastic_cli import __version__
 from elastic_cli.errors import EXIT_CODES, OrxError
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import ConfigFile, Settings
+    from elastic_cli.config.settings import ConfigFile, Settings
 
 # The one place these two are read: click fills --config and --profile from them.
 CONFIG_ENV = "ORX_ELASTIC_CONFIG"
@@ -118,7 +118,7 @@ class AppContext:
     color: bool | None = None
 
     def load_config(self) -> ConfigFile:
-        from elastic_cli import settings
+        from elastic_cli.config import settings
 
         path = self.config_path or settings.default_config_path()
         config = settings.load_config_file(path)
@@ -131,7 +131,7 @@ class AppContext:
 
         A profile named with --profile must exist (a typo must not fall back to the
         defaults), unless the command is about to create it (require_profile=False)."""
-        from elastic_cli import settings
+        from elastic_cli.config import settings
 
         if require_profile is None:
             require_profile = self.profile is not None

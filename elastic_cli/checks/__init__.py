@@ -2,5 +2,5 @@
 privileges), fields (indices and mappings), data (marked lines, index `logs`).
 
 Each check is a small function over the settings, the client and the deadline that returns a
-Finding; `elastic_cli.diagnosis.run_checks` runs them in order and skips what cannot run.
+Finding; `elastic_cli.checks.run.run_checks` runs them in order and skips what cannot run.
 """

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
-from elastic_cli.api_keys import epoch_ms_to_iso
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
-from elastic_cli.connection import body_of as _body
-from elastic_cli.connection import classify_auth_failure, describe_auth_failure
+from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.cluster.connection import classify_auth_failure, describe_auth_failure
+from elastic_cli.keys.api_keys import epoch_ms_to_iso
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
     try:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
-from elastic_cli.connection import body_of as _body
-from elastic_cli.log_fields import IndexShape, error_filter
-from elastic_cli.log_search import KEYWORD_TYPES
-from elastic_cli.pager import describe_failure
-from elastic_cli.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
+from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.openreplay.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
+from elastic_cli.search.fields import IndexShape, error_filter
+from elastic_cli.search.lines import KEYWORD_TYPES
+from elastic_cli.search.pager import describe_failure
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 PROPAGATE_FIX = ("propagate the session token to the backend and log it with every line "
                  f"({TOKEN_MARKER_PREFIX}<token> or {SESSION_ID_MARKER_PREFIX}<id>): see the README section "

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
-from elastic_cli.connection import body_of as _body
-from elastic_cli.log_search import KEYWORD_TYPES
+from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.search.lines import KEYWORD_TYPES
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 TEXT_TYPES = {"text", "match_only_text"}
 DATE_TYPES = {"date", "date_nanos"}
@@ -19,7 +19,7 @@ DATE_TYPES = {"date", "date_nanos"}
 def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
     """One `_field_caps` answer for every check: the configured fields and the candidates `logs`
     falls back to, with unmapped entries so each index's shape can be resolved as `logs` does."""
-    from elastic_cli.log_fields import FieldPolicy
+    from elastic_cli.search.fields import FieldPolicy
 
     return _body(es.options(request_timeout=deadline.bound(settings.timeout)).field_caps(
         index=",".join(patterns), fields=FieldPolicy.from_settings(settings).fields_to_ask(),  # a list: a comma

@@ -6,10 +6,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from elastic_cli.connection import status_of  # noqa: F401 — re-exported: the one place that reads a status
+from elastic_cli.cluster.connection import status_of  # noqa: F401 — re-exported: the one place that reads a status
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"
 STATUSES = (OK, WARNING, FAILURE, SKIPPED)
@@ -75,7 +75,7 @@ class Deadline:
 
 def reason(exc: BaseException, settings: Settings, action: str) -> tuple[str, str]:
     """(message, fix) for an exception raised by the client."""
-    from elastic_cli.connection import translate
+    from elastic_cli.cluster.connection import translate
     from elastic_cli.errors import OrxError
     from elastic_cli.redaction import redact
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 HTTP_PROBE = b"GET /_security/_authenticate HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
 # OpenSSL's words for "the other side answered, but not with TLS"
@@ -190,7 +190,7 @@ def _check_plain(hostname: str, port: int, timeout: float) -> Finding:
 
 
 def _check_https(settings: Settings, hostname: str, port: int, timeout: float) -> Finding:
-    from elastic_cli.connection import normalize_fingerprint
+    from elastic_cli.cluster.connection import normalize_fingerprint
     from elastic_cli.errors import ConfigError
 
     pinned = None

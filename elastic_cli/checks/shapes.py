@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
-from elastic_cli.connection import body_of as _body
-from elastic_cli.log_fields import FieldPolicy, IndexShape, resolve_shapes
-from elastic_cli.sessions import find_sessions, marked_lines_query
+from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.search.fields import FieldPolicy, IndexShape, resolve_shapes
+from elastic_cli.search.sessions import find_sessions, marked_lines_query
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 # `check` reads at most this many marked lines to count sessions: it answers in seconds on any cluster
 SESSION_SAMPLE_LINES = 20_000

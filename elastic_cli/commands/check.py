@@ -10,7 +10,7 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 
 if TYPE_CHECKING:
     from elastic_cli.cli import AppContext
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 
 @click.command()
@@ -36,7 +36,7 @@ def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
       orx-elastic check --host https://es.example.com:9243 --ca-certs http_ca.crt
       orx-elastic check -o json | jq '.[] | select(.status != "ok")'
     """
-    from elastic_cli import diagnosis
+    from elastic_cli.checks import run as diagnosis
     from elastic_cli.errors import CheckFailed, ConfigError
     from elastic_cli.output import print_findings, print_json
 

@@ -41,14 +41,14 @@ def completion(ctx: click.Context, shell: str | None, list_profiles: bool) -> No
         return
     if shell is None:
         raise click.UsageError("name a shell: bash, zsh or fish", ctx=ctx)
-    from elastic_cli.completion_scripts import generate
+    from elastic_cli.commands.completion_scripts import generate
 
     click.echo(generate(shell), nl=False)
 
 
 def _profile_names(ctx: click.Context) -> list[str]:
     """The profiles of the file named by --config / ORX_ELASTIC_CONFIG / the default place; [] on any error."""
-    from elastic_cli import settings
+    from elastic_cli.config import settings
 
     try:
         path = ctx.find_root().params.get("config_path") or settings.default_config_path()

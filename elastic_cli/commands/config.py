@@ -37,9 +37,9 @@ def show(app: AppContext, reveal: bool, output: str, **params: Any) -> None:
       orx-elastic --profile staging config show -o json
     """
     from elastic_cli import output as out
-    from elastic_cli.openreplay_form import dashboard_forms
+    from elastic_cli.config.settings import KEYS, mask_secret
+    from elastic_cli.openreplay.form import dashboard_forms
     from elastic_cli.redaction import register_secret
-    from elastic_cli.settings import KEYS, mask_secret
 
     resolved = app.settings(settings_flags(params))
     register_secret(resolved.api_key)
@@ -80,6 +80,6 @@ def path(app: AppContext) -> None:
     Example:
       orx-elastic config path
     """
-    from elastic_cli.settings import default_config_path
+    from elastic_cli.config.settings import default_config_path
 
     click.echo(str(app.config_path or default_config_path()))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
-from elastic_cli.endpoint import parse_host
+from elastic_cli.config.endpoint import parse_host
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
       orx-elastic --profile staging configure --cloud-id 'staging:ZXUt...' --indexes 'app-*'
       orx-elastic configure            # interactive
     """
-    from elastic_cli import settings
+    from elastic_cli.config import settings
     from elastic_cli.redaction import register_secret
 
     flags = settings_flags(params)
@@ -71,7 +71,7 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
 
 
 def _ask(current: dict[str, Any]) -> dict[str, Any]:
-    from elastic_cli import settings
+    from elastic_cli.config import settings
     from elastic_cli.redaction import register_secret
 
     answers: dict[str, Any] = {}

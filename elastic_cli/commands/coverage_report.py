@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from elastic_cli.cli import AppContext
-    from elastic_cli.coverage import Coverage
+    from elastic_cli.search.coverage import Coverage
 
 
 def finish(app: AppContext, coverage: Coverage, more: str | None = None) -> None:

@@ -10,9 +10,9 @@ from elastic_cli.commands.key_options import admin_auth_options, admin_from_para
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
 
 if TYPE_CHECKING:
-    from elastic_cli.api_keys import CreatedKey
     from elastic_cli.cli import AppContext
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
+    from elastic_cli.keys.api_keys import CreatedKey
 
 
 @click.command("create-key")
@@ -41,7 +41,7 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
       orx-elastic create-key --indexes 'app-logs-*' --expiration 90d -o json
       orx-elastic create-key --dry-run        # the request for Kibana Dev Tools or curl
     """
-    from elastic_cli import api_keys
+    from elastic_cli.keys import api_keys
 
     admin = admin_from_params(params, need_password=not dry_run)
     flags = settings_flags(params)
@@ -60,7 +60,7 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
         return
     if save:
         app.load_config()  # a malformed config file stops here, before a key is created
-    from elastic_cli.admin import admin_client, key_errors
+    from elastic_cli.keys.admin import admin_client, key_errors
 
     with key_errors(settings, "create API keys", admin):
         created = api_keys.create_key(admin_client(settings, admin), body)
@@ -71,7 +71,7 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
 
 
 def _save(app: AppContext, settings: Settings, created: CreatedKey, patterns: list[str]) -> str:
-    from elastic_cli.api_keys import save_created_key
+    from elastic_cli.keys.api_keys import save_created_key
 
     try:
         return save_created_key(settings, created, patterns)

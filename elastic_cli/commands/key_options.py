@@ -11,7 +11,7 @@ import click
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elastic_cli.admin import AdminCredentials
+    from elastic_cli.keys.admin import AdminCredentials
 
 # one rule for every command that makes a key (create-key, keys rotate): the new secret is shown
 # in full once, by that command, because Elasticsearch cannot show it again; after that only
@@ -42,7 +42,7 @@ def admin_from_params(params: dict[str, Any], need_password: bool = True) -> Adm
     admin_api_key = params.pop("admin_api_key", None)
     register_secret(password)
     register_secret(admin_api_key)
-    from elastic_cli.admin import AdminCredentials
+    from elastic_cli.keys.admin import AdminCredentials
 
     admin = AdminCredentials(username, password, admin_api_key)  # refuses --username with --admin-api-key
     if password and not username and need_password:  # a dry run sends nothing: no credentials needed

@@ -11,8 +11,8 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elastic_cli.api_keys import Invalidation
     from elastic_cli.cli import AppContext
+    from elastic_cli.keys.api_keys import Invalidation
 
 
 @click.group()
@@ -45,9 +45,9 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
     """
     from dataclasses import asdict
 
-    from elastic_cli import api_keys
     from elastic_cli import output as out
-    from elastic_cli.admin import admin_client, key_errors
+    from elastic_cli.keys import api_keys
+    from elastic_cli.keys.admin import admin_client, key_errors
 
     admin = admin_from_params(params)
     settings = app.settings(settings_flags(params))
@@ -77,8 +77,8 @@ def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: 
       orx-elastic keys invalidate VuaCfGcBCdbkQm-e5aOx --username elastic
       orx-elastic keys invalidate --name openreplay-api-key --username elastic
     """
-    from elastic_cli import api_keys
-    from elastic_cli.admin import admin_client, key_errors
+    from elastic_cli.keys import api_keys
+    from elastic_cli.keys.admin import admin_client, key_errors
 
     if bool(key_id) == bool(name):
         raise UsageError("give either an ID or --name", "e.g. `orx-elastic keys invalidate ID` (see `keys list`)")
@@ -130,8 +130,8 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
       orx-elastic keys rotate --username elastic
       orx-elastic --profile prod keys rotate --admin-api-key "$ADMIN_KEY" --keep-old
     """
-    from elastic_cli import api_keys
-    from elastic_cli.admin import admin_client, key_errors
+    from elastic_cli.keys import api_keys
+    from elastic_cli.keys.admin import admin_client, key_errors
 
     admin = admin_from_params(params)
     flags = settings_flags(params)

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
     from elastic_cli.cli import AppContext
-    from elastic_cli.log_query import LogQuery
-    from elastic_cli.log_search import Window
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
+    from elastic_cli.search.lines import Window
+    from elastic_cli.search.query import LogQuery
 
 DEFAULT_LIMIT = 100
 
@@ -74,9 +74,9 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from dataclasses import replace
     from datetime import datetime, timezone
 
-    from elastic_cli.log_query import LogQuery, output_source_fields, parse_duration, parse_time
-    from elastic_cli.log_search import session_window
-    from elastic_cli.session_token import markers, parse_session_ref, session_start
+    from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
+    from elastic_cli.search.lines import session_window
+    from elastic_cli.search.query import LogQuery, output_source_fields, parse_duration, parse_time
 
     _refuse_conflicts(every=every, follow=follow, reverse=reverse)
     ref = parse_session_ref(session)
@@ -137,8 +137,8 @@ def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
 def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None) -> None:
     from dataclasses import replace
 
-    from elastic_cli.log_query import build_search_body, explain_cost
     from elastic_cli.output import print_json
+    from elastic_cli.search.query import build_search_body, explain_cost
 
     index = ",".join(settings.index_patterns)
     print_json({
@@ -160,13 +160,13 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
          every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
          fields: str | None, session_id: str) -> None:
-    from elastic_cli import log_search
+    from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
-    from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import NoHits
-    from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import HitWriter, Progress
-    from elastic_cli.session_logs import Export, Follow, Limited, Mode, session_logs
+    from elastic_cli.search import lines as log_search
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
 
     patterns = settings.index_patterns
     mode: Mode = (Follow(lag=lag, interval=interval) if follow else Export(page_size=page_size) if every

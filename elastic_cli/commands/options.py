@@ -12,7 +12,7 @@ OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
 
 def default_help(name: str) -> str:
     """The default a flag's help shows, from the settings table (the one place defaults live)."""
-    from elastic_cli.settings import KEYS_BY_NAME
+    from elastic_cli.config.settings import KEYS_BY_NAME
 
     value = KEYS_BY_NAME[name].default
     return f" [default: {value:g}]" if isinstance(value, float) else f" [default: {value}]"
@@ -47,7 +47,7 @@ def connection_options(func: Callable) -> Callable:
 
 def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
     """Turn the connection flags a command received into settings keys (None = not given)."""
-    from elastic_cli.endpoint import parse_cloud_id
+    from elastic_cli.config.endpoint import parse_cloud_id
 
     flags = {name: params.pop(name, None) for name in
              ("host", "port", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from elastic_cli.cli import AppContext
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 
 @click.command()
@@ -47,7 +47,7 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.log_query import parse_time
+    from elastic_cli.search.query import parse_time
 
     now = datetime.now(timezone.utc)
     window_start = parse_time(since, now)
@@ -62,12 +62,12 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
 
 def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool,
          sort: str, limit: int, max_sessions: int) -> None:
+    from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
-    from elastic_cli.connection import build_client, translated_errors
     from elastic_cli.errors import IndexNotFound, NoHits
-    from elastic_cli.log_fields import FieldPolicy
     from elastic_cli.output import Progress, print_records
-    from elastic_cli.sessions import find_sessions, iter_rows
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.sessions import find_sessions, iter_rows
 
     patterns = settings.index_patterns
     policy = FieldPolicy.from_settings(settings)

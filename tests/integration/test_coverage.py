@@ -78,7 +78,7 @@ def test_a_search_that_times_out_is_partial_not_whole(reader):
 def test_a_lost_point_in_time_is_named_and_what_was_read_is_kept(reader, monkeypatch):
     admin, index = reader["admin"], f"{reader['prefix']}-lost"
     ours = _lines(admin, index, 50)
-    from elastic_cli import pager
+    from elastic_cli.search import pager
 
     real_used = pager._PointInTime.used
     closed: list[str] = []
@@ -105,7 +105,7 @@ def test_a_slow_reader_keeps_its_point_in_time(reader, monkeypatch):
     ours = _lines(admin, index, 12)
     import time
 
-    from elastic_cli import pager
+    from elastic_cli.search import pager
 
     monkeypatch.setattr(pager, "PIT_KEEP_ALIVE", "2s")
     monkeypatch.setattr(pager, "PIT_TOUCH_AFTER_SECONDS", 0.8)

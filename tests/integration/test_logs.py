@@ -279,9 +279,9 @@ def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node,
     """On a real node the last sort key read from a page's raw bytes is the decoded one: every
     page after the first is asked for before its predecessor is decoded, none is asked twice,
     and the lines are those of the plain walk, in its order."""
-    from elastic_cli.connection import build_client
-    from elastic_cli.pager import PagedSearch, WalkStats, walk
-    from elastic_cli.settings import load_config_file, resolve
+    from elastic_cli.cluster.connection import build_client
+    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.search.pager import PagedSearch, WalkStats, walk
 
     settings = resolve(load_config_file(tmp_path / "none.yaml"), None, {"host": es_node.url, "id": logs_env["key"]["id"],
                                                       "api_key": logs_env["key"]["api_key"]}, environ={})

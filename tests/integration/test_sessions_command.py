@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from elastic_cli.session_token import to_base36
+from elastic_cli.openreplay.session_token import to_base36
 
 FLAKE_EPOCH_MS = 1550000000000
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

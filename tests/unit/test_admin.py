@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from elastic_cli import errors
-from elastic_cli.admin import AdminCredentials, refine_error, split_admin_key
+from elastic_cli.keys.admin import AdminCredentials, refine_error, split_admin_key
 
 WHERE = "http://es.example:9200"
 

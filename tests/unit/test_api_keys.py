@@ -7,8 +7,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from elastic_cli import __version__, api_keys
+from elastic_cli import __version__
 from elastic_cli.errors import UsageError
+from elastic_cli.keys import api_keys
 
 
 def test_role_descriptors_read_only_no_cluster():

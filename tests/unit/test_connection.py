@@ -10,8 +10,8 @@ import elastic_transport
 import pytest
 import urllib3.exceptions
 from elastic_cli import errors
-from elastic_cli.connection import translate
-from elastic_cli.settings import ConfigFile, Path, resolve
+from elastic_cli.cluster.connection import translate
+from elastic_cli.config.settings import ConfigFile, Path, resolve
 
 
 def settings_for(host: str, **flags):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic_cli.coverage import Coverage, LeftOut
+from elastic_cli.search.coverage import Coverage, LeftOut
 
 
 def test_a_whole_result_has_no_missing_reason_and_no_error():

@@ -10,10 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from elastic_cli import diagnosis
 from elastic_cli.checks import credentials, data, network
-from elastic_cli.diagnosis import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
-from elastic_cli.settings import ConfigFile, resolve
+from elastic_cli.checks import run as diagnosis
+from elastic_cli.checks.run import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
+from elastic_cli.config.settings import ConfigFile, resolve
 
 
 def make_settings(**flags):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from elastic_cli import diagnosis, endpoint, settings
+from elastic_cli.checks import run as diagnosis
+from elastic_cli.config import endpoint, settings
 from elastic_cli.errors import UsageError
 
 
@@ -47,7 +48,7 @@ def test_a_path_prefix_reaches_the_url():
 
 
 def test_a_path_prefix_reaches_the_client():
-    from elastic_cli.connection import build_client
+    from elastic_cli.cluster.connection import build_client
 
     client = build_client(resolved({"host": "http://proxy.example.com:8080/es", "id": "k", "api_key": "secret"}))
     assert [node.base_url for node in client.transport.node_pool.all()] == ["http://proxy.example.com:8080/es"]

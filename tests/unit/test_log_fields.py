@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic_cli.log_fields import FieldPolicy, display_index, resolve_shapes
+from elastic_cli.search.fields import FieldPolicy, display_index, resolve_shapes
 
 SAMPLE, ECS, HOME, BARE = "kibana_sample_data_logs", ".ds-logs-shop-default-2026.11.29-000001", "app-home", "app-bare"
 ALL = [SAMPLE, ECS, HOME, BARE]

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from elastic_cli.errors import UsageError
-from elastic_cli.log_query import (
+from elastic_cli.openreplay.session_token import Marker, contains_marker, markers, parse_session_ref
+from elastic_cli.search.query import (
     LogQuery,
     build_query,
     build_search_body,
@@ -16,7 +17,6 @@ from elastic_cli.log_query import (
     marker_regexp,
     parse_time,
 )
-from elastic_cli.session_token import Marker, contains_marker, markers, parse_session_ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -274,7 +274,7 @@ def test_mixed_mapping_sends_phrase_and_regexp_for_each_marker():
 
 
 def test_source_is_whole_unless_the_output_has_fixed_columns():
-    from elastic_cli.log_query import output_source_fields
+    from elastic_cli.search.query import output_source_fields
 
     args = ("message", "utc_time", "tags")
     assert output_source_fields("json", None, *args) is None
@@ -286,7 +286,7 @@ def test_source_is_whole_unless_the_output_has_fixed_columns():
 
 
 def test_source_filter_keeps_the_message_and_the_resolved_time_and_level_fields():
-    from elastic_cli.log_query import LogQuery, build_search_body
+    from elastic_cli.search.query import LogQuery, build_search_body
 
     q = LogQuery(markers=("openReplaySession.id=1",), source_fields=("host.name",))
     assert build_search_body(q, 10)["_source"] == ["host.name", "message", "utc_time", "tags"]

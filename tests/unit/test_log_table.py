@@ -122,7 +122,7 @@ def test_lists_in_csv_are_plain_words():
     ("yesterday", ("yesterday", None)),  # not a time: shown as it is
 ])
 def test_compact_time(value, shown):
-    from elastic_cli.log_table import compact_time
+    from elastic_cli.output.log_table import compact_time
 
     assert compact_time(value) == shown
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from elastic_cli import log_search
-from elastic_cli.log_query import LogQuery
-from elastic_cli.pager import PagedSearch, walk
-from elastic_cli.session_token import markers, parse_session_ref, to_base36
+from elastic_cli.openreplay.session_token import markers, parse_session_ref, to_base36
+from elastic_cli.search import lines as log_search
+from elastic_cli.search.pager import PagedSearch, walk
+from elastic_cli.search.query import LogQuery
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -329,7 +329,7 @@ def test_a_limit_met_by_a_page_asks_for_no_further_page():
 
 
 def test_a_marker_without_text_does_not_shift_the_fast_check():
-    from elastic_cli.session_token import Marker
+    from elastic_cli.openreplay.session_token import Marker
 
     q = LogQuery(markers=(Marker(""), Marker(OURS)), errors_only=False)
     for message in (f"{OURS} x", f"{FOREIGN} x", "nothing"):
@@ -338,7 +338,7 @@ def test_a_marker_without_text_does_not_shift_the_fast_check():
 
 
 def test_failed_shards_are_counted_and_the_first_reason_kept_as_plain_text():
-    from elastic_cli.pager import WalkStats
+    from elastic_cli.search.pager import WalkStats
 
     stats = WalkStats()
     failure = {"shard": 0, "index": "app-1", "reason": {"type": "illegal_argument_exception",
@@ -363,7 +363,7 @@ def test_a_timed_out_page_is_counted_so_a_short_answer_never_looks_whole():
 
 
 def test_a_lost_point_in_time_ends_the_walk_with_its_own_error():
-    from elastic_cli.pager import PointInTimeLost
+    from elastic_cli.search.pager import PointInTimeLost
 
     es = FakeES(same_millisecond_docs())
     walk_lines = log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=3)

@@ -12,9 +12,9 @@ import json
 import threading
 
 import pytest
-from elastic_cli import raw_pages
-from elastic_cli.pager import PagedSearch, WalkStats, walk
-from elastic_cli.serializer import PageKeepingJsonSerializer
+from elastic_cli.cluster import raw_pages
+from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
+from elastic_cli.search.pager import PagedSearch, WalkStats, walk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_pager import T0_MS, Doc, FakeES

@@ -6,10 +6,10 @@ import base64
 import string
 
 import pytest
-from elastic_cli.connection import translate
+from elastic_cli.cluster.connection import translate
+from elastic_cli.config.settings import ConfigFile, Path, resolve
 from elastic_cli.errors import IndexNotFound, TLSFailed
 from elastic_cli.redaction import redact, register_secret
-from elastic_cli.settings import ConfigFile, Path, resolve
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from elastic_cli.config.reference import render
+from elastic_cli.config.settings import KEYS
 from elastic_cli.errors import EXIT_CODES
-from elastic_cli.reference import render
-from elastic_cli.settings import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from elastic_cli import api_keys
+from elastic_cli.keys import api_keys
 
 
 class FakeSecurity:

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from elastic_cli.errors import UsageError
-from elastic_cli.session_token import (
+from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
     Marker,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from elastic_cli.session_token import contains_marker, markers, parse_session_ref, to_base36
-from elastic_cli.sessions import GENERATION_ID, GENERATION_TOKEN, marked_lines_query, sessions_in_line
+from elastic_cli.openreplay.session_token import contains_marker, markers, parse_session_ref, to_base36
+from elastic_cli.search.sessions import GENERATION_ID, GENERATION_TOKEN, marked_lines_query, sessions_in_line
 from hypothesis import given
 from hypothesis import strategies as st
 

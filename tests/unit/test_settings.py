@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import yaml
-from elastic_cli import settings
+from elastic_cli.config import settings
 from elastic_cli.errors import ConfigError, UsageError
 
 

@@ -258,7 +258,7 @@ class _PagesAhead:
         self.newest_pit_id = ""  # the id in the last answer, read or not (set by the worker)
 
     def _request(self, search_after: list | None, pit_id: str) -> Any:
-        from elastic_cli.raw_pages import RawPage, raw_pit_id, raw_search_pages
+        from elastic_cli.cluster.raw_pages import RawPage, raw_pit_id, raw_search_pages
 
         self.sending.set()
         with raw_search_pages():
@@ -290,7 +290,7 @@ class _PagesAhead:
         self.guess = None
 
     def next_page(self) -> dict:
-        from elastic_cli import raw_pages
+        from elastic_cli.cluster import raw_pages
 
         assert self.pending is not None, "ask() first"
         body = self.pending.result()

@@ -18,15 +18,15 @@ from elastic_cli.redaction import redact, register_secret
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
-# statuses worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.transport):
+# statuses worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.cluster.transport):
 # overload and gateway hiccups. Writes (create, invalidate) are never retried.
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
 def credentials(settings: Settings) -> tuple[str, str] | None:
-    from elastic_cli.settings import split_api_key
+    from elastic_cli.config.settings import split_api_key
 
     key_id, secret, _ = split_api_key(settings.id, settings.api_key)
     if not secret:
@@ -44,8 +44,8 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
     from elasticsearch import Elasticsearch
 
-    from elastic_cli.serializer import PageKeepingJsonSerializer
-    from elastic_cli.transport import ReadRetryingTransport
+    from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
+    from elastic_cli.cluster.transport import ReadRetryingTransport
 
     options: dict[str, Any] = {
         "transport_class": ReadRetryingTransport,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from elastic_cli.connection import body_of
+from elastic_cli.cluster.connection import body_of
 from elastic_cli.errors import UsageError
 
 DEFAULT_KEY_NAME = "openreplay-api-key"
@@ -68,7 +68,7 @@ def validate_expiration(text: str | None) -> str | None:
 def validate_patterns(patterns: Iterable[str] | str) -> list[str]:
     """Index patterns as Elasticsearch names them: lower case, no spaces or reserved characters."""
     if isinstance(patterns, str):
-        from elastic_cli.settings import split_indexes
+        from elastic_cli.config.settings import split_indexes
 
         patterns = split_indexes(patterns) if patterns.strip() else []
     result: list[str] = []
@@ -272,7 +272,7 @@ def expiration_policy(info: Mapping[str, Any]) -> str | None:
 
 def server_reason(exc: Any) -> str:
     """The most specific reason of an API error: the deepest `caused_by`, which names the bad value."""
-    from elastic_cli.connection import error_details
+    from elastic_cli.cluster.connection import error_details
     from elastic_cli.redaction import redact
 
     body = getattr(exc, "body", None)
@@ -344,7 +344,7 @@ def authenticate(client: Any) -> dict[str, Any]:
 
 def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]) -> str:
     """Write the new key to the profile with what this connection needed; returns where, for the user."""
-    from elastic_cli.settings import save_profile
+    from elastic_cli.config.settings import save_profile
 
     updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
                "indexes": ",".join(patterns)}
@@ -472,9 +472,9 @@ class ProfileKeyStore:
     @classmethod
     def of(cls, settings: Any) -> "ProfileKeyStore":
         """The profile's store; ConfigError unless the config file itself holds a key (not env or flags)."""
+        from elastic_cli.config.settings import split_api_key
         from elastic_cli.errors import ConfigError
         from elastic_cli.redaction import register_secret
-        from elastic_cli.settings import split_api_key
 
         key_id, secret, _ = split_api_key(settings.id, settings.api_key)
         if not key_id or not settings.sources.get("api_key", "").startswith("file"):
@@ -484,13 +484,13 @@ class ProfileKeyStore:
         return cls(settings, key_id)
 
     def _stored(self) -> dict[str, Any]:
-        from elastic_cli.settings import load_config_file
+        from elastic_cli.config.settings import load_config_file
 
         return dict(load_config_file(self.settings.path).profiles.get(self.settings.profile, {}))
 
     def replace(self, key: CreatedKey) -> None:
+        from elastic_cli.config.settings import save_profile
         from elastic_cli.errors import ConfigError
-        from elastic_cli.settings import save_profile
 
         stored = self._stored()  # what the file held (not what env or flags said): restore() puts it back
         self._before = {"id": stored.get("id"), "api_key": stored.get("api_key")}
@@ -505,8 +505,8 @@ class ProfileKeyStore:
         """Authenticate with the key read back from the file, over the connection settings in use."""
         from dataclasses import replace
 
-        from elastic_cli.admin import NEW_KEY, key_errors
-        from elastic_cli.connection import build_client
+        from elastic_cli.cluster.connection import build_client
+        from elastic_cli.keys.admin import NEW_KEY, key_errors
 
         stored = self._stored()
         saved = replace(self.settings, id=stored.get("id"), api_key=stored.get("api_key"))
@@ -514,6 +514,6 @@ class ProfileKeyStore:
             authenticate(build_client(saved, max_retries=1))
 
     def restore(self) -> None:
-        from elastic_cli.settings import save_profile
+        from elastic_cli.config.settings import save_profile
 
         save_profile(self.settings.path, self.settings.profile, self._before)

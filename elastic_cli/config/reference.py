@@ -30,7 +30,7 @@ def _default(value: Any) -> str:
 
 
 def settings_table() -> str:
-    from elastic_cli.settings import KEYS
+    from elastic_cli.config.settings import KEYS
 
     rows = ["| key | flag | environment variable | default | meaning |", "|---|---|---|---|---|"]
     for key in KEYS:

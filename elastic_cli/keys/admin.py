@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from elastic_cli import errors
-from elastic_cli.api_keys import ADMIN_API_KEY_ENV
+from elastic_cli.keys.api_keys import ADMIN_API_KEY_ENV
 
 PASS_ADMIN = ("pass --username (the password is asked, or env ORX_ELASTIC_PASSWORD) or --admin-api-key "
               "for a user with the manage_api_key or manage_own_api_key privilege")
@@ -52,7 +52,7 @@ class AdminCredentials:
 
 def split_admin_key(text: str) -> tuple[str, str]:
     """(id, secret) of an admin key given as `id:key` or in the encoded form."""
-    from elastic_cli.settings import split_api_key
+    from elastic_cli.config.settings import split_api_key
 
     text = text.strip()
     key_id: str | None
@@ -75,7 +75,7 @@ def admin_client(settings: Any, admin: AdminCredentials) -> Any:
 
     Create and invalidate are not idempotent, so the connection layer decides retries per call;
     this only chooses the credentials."""
-    from elastic_cli.connection import build_client
+    from elastic_cli.cluster.connection import build_client
     from elastic_cli.redaction import register_secret
 
     if admin.kind == USER:
@@ -95,7 +95,7 @@ def admin_client(settings: Any, admin: AdminCredentials) -> Any:
 @contextmanager
 def key_errors(settings: Any, action: str, who: AdminCredentials | str) -> Iterator[None]:
     """translated_errors, with messages and fixes that fit API key requests made by `who`."""
-    from elastic_cli.connection import translated_errors
+    from elastic_cli.cluster.connection import translated_errors
 
     with translated_errors(settings, action,
                            refine=lambda mapped, exc: refine_error(mapped, exc, settings.url, action, who)):
@@ -131,7 +131,7 @@ def refine_error(mapped: errors.OrxError, exc: BaseException, where: str, action
 
 
 def _rejected(exc: BaseException, where: str, action: str, label: str, profile_key: bool) -> errors.OrxError:
-    from elastic_cli.api_keys import server_reason
+    from elastic_cli.keys.api_keys import server_reason
 
     reason = server_reason(exc)
     lowered = reason.lower()

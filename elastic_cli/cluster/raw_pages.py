@@ -9,7 +9,7 @@ decoded page (and asks again if it was wrong, so a guess can only cost a request
 Only the pager asks for raw pages (`raw_search_pages`), on its own thread, and only a
 successful point-in-time search body is kept raw: everything else, errors included,
 is decoded by the client as always. No heavy imports: the client's serializer that
-calls `keep_raw` lives in `elastic_cli.serializer`.
+calls `keep_raw` lives in `elastic_cli.cluster.serializer`.
 """
 
 from __future__ import annotations

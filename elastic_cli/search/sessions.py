@@ -16,17 +16,17 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from elastic_cli.coverage import Coverage, LeftOut
-from elastic_cli.log_fields import FieldPolicy, IndexShape, error_filter
-from elastic_cli.log_query import escape_lucene_regexp
-from elastic_cli.log_search import IndexGroup, fetch_shapes, group_indices, message_of
-from elastic_cli.pager import PAGE_SIZE, PagedSearch, PointInTimeLost, WalkStats, walk
-from elastic_cli.session_token import (
+from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
     parse_session_ref,
     session_start,
 )
+from elastic_cli.search.coverage import Coverage, LeftOut
+from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
+from elastic_cli.search.lines import IndexGroup, fetch_shapes, group_indices, message_of
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, PointInTimeLost, WalkStats, walk
+from elastic_cli.search.query import escape_lucene_regexp
 
 DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>

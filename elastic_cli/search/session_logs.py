@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Sequence, Union
 
-from elastic_cli import log_search
-from elastic_cli.coverage import Coverage, LeftOut
 from elastic_cli.errors import IndexNotFound
-from elastic_cli.log_fields import FieldPolicy
-from elastic_cli.log_query import LogQuery
-from elastic_cli.pager import PIT_KEEP_ALIVE, PointInTimeLost
+from elastic_cli.search import lines as log_search
+from elastic_cli.search.coverage import Coverage, LeftOut
+from elastic_cli.search.fields import FieldPolicy
+from elastic_cli.search.pager import PIT_KEEP_ALIVE, PointInTimeLost
+from elastic_cli.search.query import LogQuery
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from elastic_cli.settings import mask_secret
+from elastic_cli.config.settings import mask_secret
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 V120 = "OpenReplay up to v1.20 (Preferences > Integrations > Elasticsearch)"
 V121 = "OpenReplay v1.21 and later"

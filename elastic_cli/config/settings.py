@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from elastic_cli.endpoint import DEFAULT_PORT, Endpoint, parse_host
+from elastic_cli.config.endpoint import DEFAULT_PORT, Endpoint, parse_host
 from elastic_cli.errors import ConfigError, UsageError
 
 ENV_PREFIX = "ORX_ELASTIC_"

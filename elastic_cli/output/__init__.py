@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from rich.status import Status
     from rich.text import Text
 
-from elastic_cli import log_table
-from elastic_cli.log_fields import get_field, level_of  # noqa: F401 — callers read hits through the output layer too
+from elastic_cli.output import log_table
+from elastic_cli.search.fields import get_field, level_of  # noqa: F401 — callers read hits through the output layer too
 
 # C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -233,7 +233,7 @@ class HitWriter:
 
     # a hit is {"_index", "_id", "_source", ...}
     def _flat(self, hit: Mapping[str, Any]) -> dict[str, Any]:
-        from elastic_cli.log_search import message_of
+        from elastic_cli.search.lines import message_of
 
         source = hit.get("_source") or {}
         if self.fields:  # "offset" is the one name that is not a source field
@@ -282,7 +282,7 @@ class HitWriter:
         """The JSON record of a line (README: "The JSON record"): keys may be added, never renamed."""
         if self.fields:
             return {"_index": hit.get("_index"), "_id": hit.get("_id"), **self._flat(hit)}
-        from elastic_cli.log_search import message_of
+        from elastic_cli.search.lines import message_of
 
         moment = hit.get("_time_ms")
         offset_ms = hit.get("_offset_ms")

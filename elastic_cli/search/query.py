@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
 from elastic_cli.errors import UsageError
-from elastic_cli.log_fields import error_filter
-from elastic_cli.session_token import Marker
+from elastic_cli.openreplay.session_token import Marker
+from elastic_cli.search.fields import error_filter
 
 # Lucene regexp operators (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
 # Letters are never escaped: newer Lucene reads `\d`, `\w`, `\s` as classes.

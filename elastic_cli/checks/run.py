@@ -36,8 +36,8 @@ from elastic_cli.checks.network import check_connect, check_tls
 from elastic_cli.checks.shapes import check_recent_sessions, check_shapes, index_shapes
 
 if TYPE_CHECKING:
-    from elastic_cli.log_fields import IndexShape
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
+    from elastic_cli.search.fields import IndexShape
 
 # ---------------------------------------------------------------- the run
 
@@ -48,7 +48,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
                tls: Callable[[Any, Deadline], Finding] = check_tls,
                clock: Callable[[], float] = time.monotonic) -> list[Finding]:
     """Run every check in order; skip what cannot run, with the reason. Always returns all CHECK_IDS."""
-    from elastic_cli.settings import split_api_key
+    from elastic_cli.config.settings import split_api_key
 
     deadline = Deadline(deadline_seconds, clock)
     findings: dict[str, Finding] = {}
@@ -87,7 +87,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
     es = None
     if not blocked and not deadline.expired():
         try:
-            from elastic_cli.connection import build_client
+            from elastic_cli.cluster.connection import build_client
 
             es = (client_factory or (lambda s: build_client(s, max_retries=0)))(settings)
         except Exception as exc:  # noqa: BLE001 — e.g. ConfigError: no key configured

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from elastic_cli.settings import Settings
+    from elastic_cli.config.settings import Settings
 
 TIME_CANDIDATES = ("@timestamp", "utc_time", "timestamp")
 LEVEL_CANDIDATES = ("log.level", "level", "severity")

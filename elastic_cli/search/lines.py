@@ -19,8 +19,9 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
-from elastic_cli.connection import body_of
-from elastic_cli.log_fields import (
+from elastic_cli.cluster.connection import body_of
+from elastic_cli.openreplay.session_token import contains_marker
+from elastic_cli.search.fields import (
     KEYWORD_TYPES,
     FieldPolicy,
     IndexShape,
@@ -29,9 +30,8 @@ from elastic_cli.log_fields import (
     level_in,
     resolve_shapes,
 )
-from elastic_cli.log_query import LogQuery, build_search_body
-from elastic_cli.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
-from elastic_cli.session_token import contains_marker
+from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
+from elastic_cli.search.query import LogQuery, build_search_body
 
 __all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "session_pages", "follow_lines"]
 

@@ -1,0 +1,80 @@
+"""The folders of elastic_cli/ are layers: each uses only those below it (and the base modules).
+
+Data flows one way: commands parse flags and call the core (search, keys, checks), which uses
+the cluster and the settings; the output layer draws what the core returns. A new import that
+runs upwards (the cluster reading search code, settings calling the client) fails here, with
+the line to move.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "elastic_cli"
+BASE = {"errors", "redaction", "__init__"}  # what every layer may use: error types, secret masking
+# layer -> the layers it may import (besides itself and BASE)
+ALLOWED = {
+    "config": set(),
+    "cluster": {"config"},
+    "openreplay": {"config"},
+    "search": {"openreplay", "cluster", "config"},
+    "keys": {"cluster", "config"},
+    "checks": {"search", "keys", "openreplay", "cluster", "config"},
+    "output": {"search", "openreplay", "config"},
+    "commands": {"*"},
+    "cli": {"*"},
+}
+
+
+def layer_of(module: str) -> str:
+    """`elastic_cli.search.pager` -> search; `elastic_cli.errors` -> errors."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and not parts[1].startswith("__") else "__init__"
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every elastic_cli import, lazy ones too; type-only imports are not uses."""
+    tree = ast.parse(path.read_text())
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            type_only.update(id(n) for child in node.body for n in ast.walk(child))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("elastic_cli"):
+            if node.module == "elastic_cli":
+                found += [(node.lineno, f"elastic_cli.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("elastic_cli")]
+    return found
+
+
+def test_every_folder_uses_only_the_layers_below_it():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        layer = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        if layer in BASE or layer == "__main__":
+            if layer in BASE:
+                # the base uses nothing of the tool but other base modules
+                wrong += [f"{relative}:{line} imports {module}" for line, module in imports(path)
+                          if layer_of(module) not in BASE]
+            continue
+        allowed = ALLOWED[layer]
+        for line, module in imports(path):
+            target = layer_of(module)
+            if target == layer or target in BASE or "*" in allowed or target in allowed:
+                continue
+            wrong.append(f"{relative}:{line} ({layer}) imports {module} ({target})")
+    assert not wrong, "imports that run upwards:\n" + "\n".join(wrong)
+
+
+def test_the_layers_table_names_every_folder():
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert folders | modules - BASE - {"__main__"} <= set(ALLOWED)
