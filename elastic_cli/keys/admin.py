@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from elastic_cli import errors
-from elastic_cli.keys.api_keys import ADMIN_API_KEY_ENV
+
+# the admin API key, read from the environment (never a flag value in argv or shell history)
+ADMIN_API_KEY_ENV = "ORX_ELASTIC_ADMIN_API_KEY"
 
 PASS_ADMIN = ("pass --username (the password is asked, or env ORX_ELASTIC_PASSWORD) or --admin-api-key "
               "for a user with the manage_api_key or manage_own_api_key privilege")
@@ -131,8 +133,6 @@ def refine_error(mapped: errors.OrxError, exc: BaseException, where: str, action
 
 
 def _rejected(exc: BaseException, where: str, action: str, label: str, profile_key: bool) -> errors.OrxError:
-    from elastic_cli.keys.api_keys import server_reason
-
     reason = server_reason(exc)
     lowered = reason.lower()
     if "api keys are not enabled" in lowered or "api key service is disabled" in lowered:
@@ -156,3 +156,23 @@ def _disabled(where: str) -> errors.ClusterUnavailable:
     return errors.ClusterUnavailable(f"API keys are disabled on {where}",
                                      "set xpack.security.authc.api_key.enabled: true on every node (the default), "
                                      "and restart them")
+
+
+def server_reason(exc: Any) -> str:
+    """The most specific reason of an API error: the deepest `caused_by`, which names the bad value."""
+    from elastic_cli.cluster.connection import error_details
+    from elastic_cli.redaction import redact
+
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    reason = None
+    while isinstance(error, dict):
+        if error.get("reason"):
+            reason = str(error["reason"])
+        caused = error.get("caused_by")
+        if isinstance(caused, dict) and caused.get("type") == "number_format_exception":
+            break  # its parent says it better ("fractional time values are not supported")
+        error = caused
+    if reason is None:
+        return error_details(exc)[1]
+    return (redact(reason).strip().splitlines() or [""])[0][:400]

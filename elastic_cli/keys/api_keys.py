@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.errors import UsageError
+from elastic_cli.keys.admin import ADMIN_API_KEY_ENV, NEW_KEY, key_errors, server_reason  # noqa: F401
 
 DEFAULT_KEY_NAME = "openreplay-api-key"
 ROLE_NAME = "openreplay-role"  # the guide's role name, kept so keys look alike in Kibana
@@ -169,7 +170,6 @@ def console_request(body: Mapping[str, Any]) -> str:
     return f"POST {ENDPOINT}\n{json.dumps(body, indent=2, ensure_ascii=False)}\n"
 
 
-ADMIN_API_KEY_ENV = "ORX_ELASTIC_ADMIN_API_KEY"
 
 
 def curl_command(url: str, body: Mapping[str, Any], auth_hint: str | None = None, ca_certs: str | None = None,
@@ -268,26 +268,6 @@ def expiration_policy(info: Mapping[str, Any]) -> str | None:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def server_reason(exc: Any) -> str:
-    """The most specific reason of an API error: the deepest `caused_by`, which names the bad value."""
-    from elastic_cli.cluster.connection import error_details
-    from elastic_cli.redaction import redact
-
-    body = getattr(exc, "body", None)
-    error = body.get("error") if isinstance(body, dict) else None
-    reason = None
-    while isinstance(error, dict):
-        if error.get("reason"):
-            reason = str(error["reason"])
-        caused = error.get("caused_by")
-        if isinstance(caused, dict) and caused.get("type") == "number_format_exception":
-            break  # its parent says it better ("fractional time values are not supported")
-        error = caused
-    if reason is None:
-        return error_details(exc)[1]
-    return (redact(reason).strip().splitlines() or [""])[0][:400]
 
 
 # ---------------------------------------------------------------- cluster calls
@@ -506,7 +486,6 @@ class ProfileKeyStore:
         from dataclasses import replace
 
         from elastic_cli.cluster.connection import build_client
-        from elastic_cli.keys.admin import NEW_KEY, key_errors
 
         stored = self._stored()
         saved = replace(self.settings, id=stored.get("id"), api_key=stored.get("api_key"))
