@@ -111,6 +111,7 @@ t.append(("parse token, build query", time.perf_counter()))
 import elasticsearch
 t.append(("import elasticsearch", time.perf_counter()))
 from elastic_cli.search import lines as log_search
+from elastic_cli.search import plan as search_plan
 from elastic_cli.cluster.connection import build_client
 from elastic_cli.output import HitWriter
 t.append(("import connection/log_search/output", time.perf_counter()))
@@ -119,7 +120,7 @@ settings = SimpleNamespace(url=url, host=host, port=int(port), id=key_id, api_ke
                            fingerprint=None, verify_certs=True, ca_certs=None, profile="bench")
 es = build_client(settings)
 t.append(("build_client", time.perf_counter()))
-plan = log_search.plan_search(es, [index], q)
+plan = search_plan.plan_search(es, [index], q)
 t.append(("request 1: _field_caps (+ connect)", time.perf_counter()))
 hits = list(log_search.session_lines(es, plan, limit=101))[:100]
 t.append(("requests 2-4: open PIT, _search, close PIT (+ parse, marker check)", time.perf_counter()))

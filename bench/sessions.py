@@ -26,7 +26,7 @@ FLOOR_SCRIPT = r'''
 import json, sys, time
 from datetime import datetime, timedelta, timezone
 from elasticsearch import Elasticsearch
-from elastic_cli.search.lines import IndexGroup
+from elastic_cli.search.plan import IndexGroup
 from elastic_cli.search.sessions import search_body
 url, key_id, key, index = sys.argv[1:5]
 es = Elasticsearch(url, api_key=(key_id, key), request_timeout=60)

@@ -225,6 +225,7 @@ def main() -> int:
         env = common.clean_env(tmp)
         from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
         from elastic_cli.search import lines as log_search
+        from elastic_cli.search import plan as search_plan
         from elastic_cli.search.query import LogQuery
         from elasticsearch import Elasticsearch
 
@@ -235,9 +236,9 @@ def main() -> int:
             """(took ms summed over the pager's requests, shards searched, skipped, lines) via the library."""
             ref = parse_session_ref(sess["id"])
             started = session_start(ref.session_id, datetime.now(timezone.utc))
-            win = log_search.session_window(started, log_search.DEFAULT_SESSION_MARGIN) if window else None
+            win = search_plan.session_window(started, log_search.DEFAULT_SESSION_MARGIN) if window else None
             query = LogQuery(markers=markers(ref), since=win.since if win else None)
-            plan = log_search.plan_search(es, [PATTERN], query, session_start=started)
+            plan = search_plan.plan_search(es, [PATTERN], query, session_start=started)
             stats = log_search.SearchStats()
             lines = list(log_search.session_lines(es, plan, limit=101, stats=stats))
             took = sum(s.took_ms for s in stats.streams)

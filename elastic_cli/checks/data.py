@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.cluster.connection import body_of as _body
 from elastic_cli.openreplay.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
-from elastic_cli.search.fields import IndexShape, error_filter
-from elastic_cli.search.lines import KEYWORD_TYPES
+from elastic_cli.search.fields import KEYWORD_TYPES, IndexShape, error_filter
 from elastic_cli.search.pager import describe_failure
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
 from elastic_cli.cluster.connection import body_of as _body
-from elastic_cli.search.lines import KEYWORD_TYPES
+from elastic_cli.search.fields import KEYWORD_TYPES
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings

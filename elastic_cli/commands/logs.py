@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from elastic_cli.cli import AppContext
     from elastic_cli.config.settings import Settings
-    from elastic_cli.search.lines import Window
+    from elastic_cli.search.plan import Window
     from elastic_cli.search.query import LogQuery
 
 DEFAULT_LIMIT = 100
@@ -75,7 +75,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from datetime import datetime, timezone
 
     from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
-    from elastic_cli.search.lines import session_window
+    from elastic_cli.search.plan import session_window
     from elastic_cli.search.query import LogQuery, output_source_fields, parse_duration, parse_time
 
     _refuse_conflicts(every=every, follow=follow, reverse=reverse)
@@ -164,7 +164,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
     from elastic_cli.output import HitWriter, Progress
-    from elastic_cli.search import lines as log_search
+    from elastic_cli.search import plan as search_plan
     from elastic_cli.search.fields import FieldPolicy
     from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
 
@@ -180,7 +180,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
         app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
                  f"{'/'.join(plan.message_types) or 'missing'}")
-        for line in log_search.describe_plan(plan):
+        for line in search_plan.describe_plan(plan):
             app.info(line)
         writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, settings.time_field, settings.tags_field,

@@ -1,9 +1,6 @@
-"""The lines of one session: a plan from the indices' fields, then the pager.
-
-`plan_search` asks `_field_caps` once and splits the matched indices into
-groups that can be sorted and filtered by time alike; `session_lines` walks
-each group with the pager (`pager.walk`) and merges them into one time order;
-`follow_lines` does that again and again, from the wall clock.
+"""The lines of one session in one time order: each group of a plan is one sorted stream from the
+pager, each hit annotated with what its index's shape says (time, level, data stream, offset on the
+replay's timeline), and the streams merged.
 
 Every hit is checked on the client (`is_session_line`), because an analysed
 phrase search is case-insensitive and may split a token: what reaches the user
@@ -13,82 +10,19 @@ is exactly the lines that carry the marker.
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
-from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterator, Mapping
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.openreplay.session_token import contains_marker
-from elastic_cli.search.fields import (
-    KEYWORD_TYPES,
-    FieldPolicy,
-    IndexShape,
-    display_index,
-    get_field,
-    level_in,
-    resolve_shapes,
-)
+from elastic_cli.search.fields import display_index, get_field, level_in
 from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
+from elastic_cli.search.plan import IndexGroup, SearchPlan
 from elastic_cli.search.query import LogQuery, build_search_body
-
-__all__ = ["PAGE_SIZE", "KEYWORD_TYPES", "plan_search", "session_lines", "session_pages", "follow_lines"]
 
 # time values are epoch ms; a missing value sorts as Long.MIN/MAX
 _PLAUSIBLE_MS = 10**15
-
-
-@dataclass(frozen=True)
-class Window:
-    """The lower time bound a search starts from, and where it came from (for --explain, -v)."""
-
-    since: datetime
-    origin: str
-
-
-@dataclass(frozen=True)
-class IndexGroup:
-    """Indices searched as one sorted stream: the same time field, level field and kind of
-    message (keyword or text, which decides the query clauses)."""
-
-    target: str  # what the point in time is opened on
-    indices: tuple[str, ...]
-    time_field: str | None
-    level_fields: tuple[str, ...]  # a line is an error when any of them says so
-    message_is_keyword: bool = False
-
-    @property
-    def has_time(self) -> bool:
-        return self.time_field is not None
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    query: LogQuery
-    groups: tuple[IndexGroup, ...]
-    indices: tuple[str, ...]
-    message_types: tuple[str, ...]
-    session_start: datetime | None = None
-    shapes: tuple[IndexShape, ...] = ()
-    # indices left out, with why: no message field, or no level field while errors only
-    left_out: tuple[tuple[str, str], ...] = ()
-
-    def query_for(self, group: IndexGroup) -> LogQuery:
-        query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False,
-                        time_field=group.time_field, tags_field=None, level_fields=group.level_fields)
-        if group.has_time:
-            return query
-        # no date to filter on: a time bound would hide every line of these indices
-        return replace(query, since=None, until=None)
-
-    def undated_query_for(self, group: IndexGroup) -> LogQuery | None:
-        """The lines of a dated group that lack its time field, which a time bound would hide
-        (a shipper that lost the time); None when no bound applies (they are in the stream)."""
-        query = self.query_for(group)
-        if group.time_field is None or (query.since is None and query.until is None):
-            return None
-        return replace(query, time_field=None, since=None, until=None, lacking_field=group.time_field)
 
 
 @dataclass
@@ -129,84 +63,6 @@ class SearchStats:
     @property
     def undated_lines(self) -> int:
         return sum(s.kept for s in self.undated)
-
-
-def session_window(session_start: datetime | None, margin: timedelta | None) -> Window | None:
-    """Where a session's lines can begin: its decoded start minus a margin (None: search all time)."""
-    if session_start is None or margin is None:
-        return None
-    start = session_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return Window(since=session_start - margin, origin=f"session start {start} minus {_duration(margin)}")
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy | None = None,
-                session_start: datetime | None = None) -> SearchPlan:
-    """Which indices the patterns match and how to search each (one `_field_caps` request)."""
-    policy = policy or FieldPolicy(message_field=query.message_field, time_field=query.time_field or "utc_time",
-                                   tags_field=query.tags_field or "tags", time_explicit=True, level_explicit=True)
-    shapes = fetch_shapes(es, patterns, policy)
-    groups, left_out = group_indices(shapes, patterns, policy, errors_only=query.errors_only)
-    message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
-    return SearchPlan(query=query, groups=groups, indices=tuple(s.index for s in shapes),
-                      message_types=message_types, session_start=session_start, shapes=tuple(shapes),
-                      left_out=left_out)
-
-
-def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy) -> list[IndexShape]:
-    """Each matched index's message type, time field and level field."""
-    response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
-                             include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
-    return resolve_shapes(body_of(response), policy)
-
-
-def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy: FieldPolicy, errors_only: bool
-                  ) -> tuple[tuple[IndexGroup, ...], tuple[tuple[str, str], ...]]:
-    """Indices grouped by time field, level field and message kind: each group is one sorted
-    stream. An index without the message field cannot hold a line, and one without a level
-    field cannot tell errors: both are left out, with the reason."""
-    members: dict[tuple[str, tuple[str, ...], bool], list[str]] = {}
-    keys: dict[tuple[str, tuple[str, ...], bool], tuple[str | None, tuple[str, ...], bool]] = {}
-    left_out: list[tuple[str, str]] = []
-    for shape in shapes:
-        if shape.message_type is None:
-            left_out.append((shape.index, f"no field {policy.message_field}"))
-            continue
-        if errors_only and not shape.level_fields:
-            left_out.append((shape.index, "no level field, so no way to tell errors (see --all-levels)"))
-            continue
-        key = (shape.time_field or "", shape.level_fields, shape.message_is_keyword)
-        keys[key] = (shape.time_field, shape.level_fields, shape.message_is_keyword)
-        members.setdefault(key, []).append(shape.index)
-    groups = []
-    for key in sorted(members, reverse=True):
-        names = members[key]
-        time_field, level_fields, is_keyword = keys[key]
-        # the user's patterns when one group holds every index: a URL stays short with thousands
-        target = ",".join(patterns) if len(names) == len(shapes) else ",".join(names)
-        groups.append(IndexGroup(target=target, indices=tuple(names), time_field=time_field,
-                                 level_fields=level_fields, message_is_keyword=is_keyword))
-    return tuple(groups), tuple(left_out)
-
-
-def describe_plan(plan: SearchPlan) -> list[str]:
-    """One line a group: which fields `logs` uses for which indices (for -v)."""
-    lines = []
-    for group in plan.groups:
-        names = sorted({display_index(i) for i in group.indices})
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        time_text = f"time {group.time_field}" if group.time_field else "no date field (searched without a time bound, shown last)"
-        level_text = (f"level {' or '.join(group.level_fields)}" if group.level_fields else "no level field")
-        kind = "keyword" if group.message_is_keyword else "text"
-        lines.append(f"{shown}: {time_text}; {level_text}; message as {kind}")
-    return lines
 
 
 def message_of(hit: Mapping[str, Any], message_field: str) -> Any:
@@ -396,44 +252,3 @@ def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
             return (0, 0) if moment is None else (1, moment)
         return (1, 0) if moment is None else (0, moment)
     return key
-
-
-def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
-                 polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None
-                 ) -> Iterator[dict]:
-    """New lines as they are indexed, like `tail -f`.
-
-    The first poll reads the session as `session_lines` does. Each later poll asks
-    again for every line whose time is at most `lag` behind the wall clock, and skips
-    what was printed (by index and id). So a line from a host whose clock runs ahead
-    never hides later lines, and a line indexed late is still shown if it arrives
-    within `lag` of its own time. What can be missed: a line that reaches
-    Elasticsearch more than `lag` after the time it carries; and the lines of a shard
-    that fails or times out, which `on_stats` is told of after each poll.
-    """
-    clock = clock or (lambda: datetime.now(timezone.utc))
-    printed: dict[tuple[str, str], int | None] = {}
-    poll_plan = replace(plan, query=replace(plan.query, reverse=False))
-    done = 0
-    while polls is None or done < polls:
-        poll_stats = SearchStats()
-        for hit in session_lines(es, poll_plan, stats=poll_stats):
-            key = (hit["_index"], hit["_id"])
-            if key in printed:
-                continue
-            printed[key] = hit.get("_time_ms")
-            yield hit
-        if on_stats:
-            on_stats(poll_stats)
-        since = clock() - lag
-        if plan.query.since is not None:
-            since = max(since, plan.query.since)
-        poll_plan = replace(poll_plan, query=replace(poll_plan.query, since=since))
-        # a line older than the next poll's bound cannot come back: forget it (bounded memory)
-        horizon = int(since.timestamp() * 1000)
-        for key in [k for k, t in printed.items() if t is not None and t < horizon]:
-            del printed[key]
-        done += 1
-        if polls is None or done < polls:
-            sleep(interval)

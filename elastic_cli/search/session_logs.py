@@ -20,7 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Sequence, Union
 
 from elastic_cli.errors import IndexNotFound
+from elastic_cli.search import fields as search_fields
+from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as log_search
+from elastic_cli.search import plan as search_plan
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.pager import PIT_KEEP_ALIVE, PointInTimeLost
@@ -44,7 +47,7 @@ class Export:
 
 @dataclass(frozen=True)
 class Follow:
-    """The session's lines, then new ones as they are indexed (see `log_search.follow_lines`)."""
+    """The session's lines, then new ones as they are indexed (see `search_follow.follow_lines`)."""
 
     lag: timedelta
     interval: float = 2.0
@@ -59,7 +62,7 @@ class SessionLogs:
     """A session's lines (read by `pages()`, once) and their coverage (final when pages end)."""
 
     es: Any
-    plan: log_search.SearchPlan
+    plan: search_plan.SearchPlan
     mode: Mode
     coverage: Coverage
     stats: log_search.SearchStats = field(default_factory=log_search.SearchStats)
@@ -123,7 +126,7 @@ class SessionLogs:
                 self.on_poll()
 
         self._count_left_out()  # once, before the first line: it does not change while following
-        for hit in log_search.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
+        for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
                                            polls=mode.polls, on_stats=polled):
             self.lines += 1
             yield [hit]
@@ -151,10 +154,10 @@ class SessionLogs:
             return
         shapes = [s for s in self.plan.shapes if s.index in unlevelled]
         policy = FieldPolicy(message_field=self.plan.query.message_field)
-        groups, _ = log_search.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
+        groups, _ = search_plan.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
         plan = replace(self.plan, groups=groups, query=replace(self.plan.query, errors_only=False,
                                                                 source_fields=(self.plan.query.message_field,)))
-        names = ", ".join(sorted({log_search.display_index(i) for i in unlevelled}))
+        names = ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
         reason = "no level field, so its errors cannot be told (--all-levels shows them)"
         try:
             candidates = any(_any_line(self.es, plan, g) for g in groups)
@@ -166,7 +169,7 @@ class SessionLogs:
             cov.left_out.append(LeftOut(names, reason, lines=found))
 
 
-def _any_line(es: Any, plan: log_search.SearchPlan, group: log_search.IndexGroup) -> bool:
+def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
     return log_search.any_hit(es, group.target, plan.query_for(group))
 
 
@@ -174,12 +177,12 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
                  session_start: datetime | None = None, describe: str = "") -> SessionLogs:
     """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
     read. Raises IndexNotFound when the patterns match no index (`describe` names where)."""
-    plan = log_search.plan_search(es, patterns, query, policy, session_start=session_start)
+    plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
     if not plan.indices:
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
     for index, why in plan.left_out:
         if not why.startswith("no level"):
-            coverage.left_out.append(LeftOut(log_search.display_index(index), why))
+            coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage)

@@ -24,8 +24,9 @@ from elastic_cli.openreplay.session_token import (
 )
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
-from elastic_cli.search.lines import IndexGroup, fetch_shapes, group_indices, message_of
+from elastic_cli.search.lines import message_of
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, PointInTimeLost, WalkStats, walk
+from elastic_cli.search.plan import IndexGroup, fetch_shapes, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
 
 DEFAULT_MAX_SESSIONS = 50_000

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from elastic_cli.openreplay.session_token import markers, parse_session_ref, to_base36
+from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as log_search
+from elastic_cli.search import plan as search_plan
 from elastic_cli.search.pager import PagedSearch, walk
 from elastic_cli.search.query import LogQuery
 from hypothesis import given, settings
@@ -135,9 +137,9 @@ class FakeES:
                 "hits": {"hits": hits}}
 
 
-def plan_for(query: LogQuery, groups: list[tuple[str, bool]], start: datetime | None = None) -> log_search.SearchPlan:
-    return log_search.SearchPlan(
-        query=query, groups=tuple(log_search.IndexGroup(target=name, indices=(name,),
+def plan_for(query: LogQuery, groups: list[tuple[str, bool]], start: datetime | None = None) -> search_plan.SearchPlan:
+    return search_plan.SearchPlan(
+        query=query, groups=tuple(search_plan.IndexGroup(target=name, indices=(name,),
                                                         time_field="utc_time" if dated else None, level_fields=("tags",))
                                   for name, dated in groups),
         indices=tuple(name for name, _ in groups), message_types=("text",), session_start=start)
@@ -235,7 +237,7 @@ def test_follow_is_not_blinded_by_a_line_from_a_clock_an_hour_ahead():
     clock = Clock(T0)
     es = FakeES([Doc("app", "skewed", T0_MS + 3_600_000, f"{OURS} from the future")])
     polls: list[list[str]] = []
-    lines = log_search.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+    lines = search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
                                     clock=clock, sleep=lambda s: None, polls=3,
                                     on_stats=lambda stats: polls.append([]))
 
@@ -257,7 +259,7 @@ def test_follow_misses_only_a_line_indexed_later_than_the_lag():
     clock = Clock(T0)
     es = FakeES([Doc("app", "first", T0_MS, OURS)])
     seen = []
-    for hit in log_search.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+    for hit in search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
                                        clock=clock, sleep=lambda s: None, polls=2):
         seen.append(hit["_id"])
         es.docs.append(Doc("app", "too-late", T0_MS - 120_000, OURS))  # 2 min behind the clock
@@ -390,7 +392,7 @@ def test_lines_without_a_time_in_a_dated_index_are_found_past_the_window_and_com
 
 def test_index_patterns_match_as_elasticsearch_reads_them():
     es = FakeES([Doc("app-1", "a", T0_MS, OURS), Doc("api", "b", T0_MS, OURS)])
-    plan = log_search.SearchPlan(query=session_query(), groups=(log_search.IndexGroup(
+    plan = search_plan.SearchPlan(query=session_query(), groups=(search_plan.IndexGroup(
         target="app-*", indices=("app-1",), time_field="utc_time", level_fields=("tags",)),),
         indices=("app-1",), message_types=("text",))
     assert [h["_id"] for h in log_search.session_lines(es, plan)] == ["a"]
