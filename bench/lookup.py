@@ -113,7 +113,7 @@ t.append(("import elasticsearch", time.perf_counter()))
 from elastic_cli.search import lines as log_search
 from elastic_cli.search import plan as search_plan
 from elastic_cli.cluster.connection import build_client
-from elastic_cli.output import HitWriter
+from elastic_cli.output.writer import LogWriter
 t.append(("import connection/log_search/output", time.perf_counter()))
 host, port = url.rsplit(":", 1)
 settings = SimpleNamespace(url=url, host=host, port=int(port), id=key_id, api_key=key, timeout=10.0,
@@ -125,7 +125,7 @@ t.append(("request 1: _field_caps (+ connect)", time.perf_counter()))
 hits = list(log_search.session_lines(es, plan, limit=101))[:100]
 t.append(("requests 2-4: open PIT, _search, close PIT (+ parse, marker check)", time.perf_counter()))
 out = io.StringIO()
-w = HitWriter("json", None, "message", "utc_time", "tags", markers=[m.text for m in q.markers], color=False, stream=out)
+w = LogWriter("json", None, "message", markers=[m.text for m in q.markers], color=False, stream=out)
 for h in hits:
     w.write(h)
 w.close()

@@ -163,7 +163,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
-    from elastic_cli.output import HitWriter, Progress
+    from elastic_cli.output import Progress
+    from elastic_cli.output.writer import LogWriter
     from elastic_cli.search import plan as search_plan
     from elastic_cli.search.fields import FieldPolicy
     from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
@@ -182,9 +183,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                  f"{'/'.join(plan.message_types) or 'missing'}")
         for line in search_plan.describe_plan(plan):
             app.info(line)
-        writer = HitWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
-                           settings.message_field, settings.time_field, settings.tags_field,
-                           markers=[m.text for m in query.markers], color=app.color,
+        writer = LogWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
+                           settings.message_field, markers=[m.text for m in query.markers], color=app.color,
                            replay_url=settings.replay_url(session_id))
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
 

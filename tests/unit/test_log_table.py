@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
-from elastic_cli.output import HitWriter
+from elastic_cli.output.writer import LogWriter
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 MARKER = f"openReplaySessionToken={TOKEN}"
 
 
 def hit(second, message=f"POST /api/checkout 500 {MARKER}", index="app-logs", tags=("error",), offset=None):
-    h = {"_index": index, "_id": f"id{second}",
+    moment = datetime(2024, 1, 24, 3, 51, second, 250_000, tzinfo=timezone.utc)
+    h = {"_index": index, "_id": f"id{second}", "_time_ms": int(moment.timestamp() * 1000), "_level": list(tags),
          "_source": {"message": message, "utc_time": f"2024-01-24T03:51:{second:02d}.250Z", "tags": list(tags)}}
     if offset:
         h["_offset"] = offset
@@ -23,7 +25,7 @@ def hit(second, message=f"POST /api/checkout 500 {MARKER}", index="app-logs", ta
 
 def render(hits, fmt="table", width=None, batches=None):
     stream = io.StringIO()
-    writer = HitWriter(fmt, None, "message", "utc_time", "tags", markers=[MARKER], color=False,
+    writer = LogWriter(fmt, None, "message", markers=[MARKER], color=False,
                        stream=stream, width=width)
     for batch in batches or [hits]:
         for h in batch:
@@ -109,7 +111,7 @@ def test_lists_in_csv_are_plain_words():
     out = render([hit(1, tags=("error", "info"))], "csv")
     assert "[" not in out
     stream = io.StringIO()
-    writer = HitWriter("csv", ["utc_time", "tags"], "message", "utc_time", "tags", stream=stream, color=False)
+    writer = LogWriter("csv", ["utc_time", "tags"], "message", stream=stream, color=False)
     writer.write(hit(1, tags=("error", "info")))
     writer.close()
     assert next(csv.DictReader(io.StringIO(stream.getvalue())))["tags"] == "error, info"
@@ -129,9 +131,9 @@ def test_compact_time(value, shown):
 
 def test_a_day_change_gets_its_own_date_line():
     late = hit(1)
-    late["_source"]["utc_time"] = "2024-01-24T23:59:59.000Z"
+    late["_time_ms"] = int(datetime(2024, 1, 24, 23, 59, 59, tzinfo=timezone.utc).timestamp() * 1000)
     early = hit(2)
-    early["_source"]["utc_time"] = "2024-01-25T00:00:01.000Z"
+    early["_time_ms"] = int(datetime(2024, 1, 25, 0, 0, 1, tzinfo=timezone.utc).timestamp() * 1000)
     lines = render([late, early], width=120).splitlines()
     dates = [line for line in lines if line.startswith("──")]
     assert dates == ["── 2024-01-24 (UTC) ──", "── 2024-01-25 (UTC) ──"]

@@ -7,10 +7,10 @@ import io
 import json
 import re
 import sys
+from datetime import datetime, timezone
 
 import pytest
 from elastic_cli.output import (
-    HitWriter,
     get_field,
     inert,
     level_of,
@@ -21,18 +21,21 @@ from elastic_cli.output import (
     print_table,
     safe_text,
 )
+from elastic_cli.output.writer import LogWriter
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"
 
 
 def hit(n, message="line", tags=("error",), **extra):
-    return {"_index": "app-logs", "_id": f"id{n}",
+    """A hit as the search hands it on: with the time and level its index's fields resolved to."""
+    moment = datetime(2024, 1, 24, 4, n, tzinfo=timezone.utc)
+    return {"_index": "app-logs", "_id": f"id{n}", "_time_ms": int(moment.timestamp() * 1000), "_level": list(tags),
             "_source": {"message": message, "utc_time": f"2024-01-24T04:0{n}:00Z", "tags": list(tags), **extra}}
 
 
 def write_all(fmt, hits, **kwargs):
     stream = io.StringIO()
-    writer = HitWriter(fmt, kwargs.pop("fields", None), "message", "utc_time", "tags", stream=stream,
+    writer = LogWriter(fmt, kwargs.pop("fields", None), "message", stream=stream,
                        color=kwargs.pop("color", False), **kwargs)
     for h in hits:
         writer.write(h)
@@ -64,7 +67,9 @@ def test_ndjson_one_hit_per_line_keeps_the_raw_message():
 def test_csv_parses_and_defuses_formulas():
     out = write_all("csv", [hit(1, "=HYPERLINK(\"http://evil\")"), hit(2, "multi\nline, \"quoted\"")])
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["time", "index", "level", "message"]
+    # the record's columns but _source: what the JSON record says, a cell each
+    assert list(rows[0]) == ["_index", "_id", "time", "index", "level", "message"]
+    assert rows[0]["time"] == "2024-01-24T04:01:00.000Z" and rows[0]["_id"] == "id1"
     assert rows[0]["message"].startswith("'=")
     assert rows[1]["message"] == "multi\nline, \"quoted\""
 
@@ -107,13 +112,13 @@ def test_json_escapes_c1_controls_too():
 
 
 def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
-    import elastic_cli.output as output
+    from elastic_cli.output import json_lines
 
     records = [hit(1, "plain ascii"), hit(2, "é ü 日本 \x9b \x7f \n tab\t"), {"_id": 2**70, "n": [1.5, None, True]},
                {"_source": {"bad": "\ud800"}}, {1: "int key"}]
-    with_orjson = [output._json_line(r) for r in records]
-    monkeypatch.setattr(output, "_orjson_dumps", False)
-    without = [output._json_line(r) for r in records]
+    with_orjson = [json_lines._json_line(r) for r in records]
+    monkeypatch.setattr(json_lines, "_orjson_dumps", False)
+    without = [json_lines._json_line(r) for r in records]
     assert with_orjson == without
     assert json.loads(without[2])["_id"] == 2**70
     assert "\x9b" not in without[1] and "\x7f" not in without[1]
@@ -121,14 +126,14 @@ def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
 
 @pytest.mark.parametrize("with_orjson", [True, False])
 def test_a_page_written_at_once_is_the_same_text_as_its_lines_written_one_by_one(monkeypatch, with_orjson):
-    import elastic_cli.output as output
+    from elastic_cli.output import json_lines
 
     if not with_orjson:
-        monkeypatch.setattr(output, "_orjson_dumps", False)
+        monkeypatch.setattr(json_lines, "_orjson_dumps", False)
     hits = [hit(1, "plain ascii"), hit(2, "é 日本 \x9b \x7f \n"), {**hit(3), "_offset": "+00:03.000"},
             hit(4, "a number orjson refuses", big=2**70), hit(5, HOSTILE)]
     stream = io.StringIO()
-    writer = HitWriter("ndjson", None, "message", "utc_time", "tags", stream=stream, color=False)
+    writer = LogWriter("ndjson", None, "message", stream=stream, color=False)
     writer.write_page(hits[:2])
     writer.write_page([])
     writer.write_page(hits[2:])
@@ -143,7 +148,7 @@ def test_a_page_written_at_once_is_the_same_text_as_its_lines_written_one_by_one
 def test_a_page_in_other_formats_is_written_as_its_lines(fmt, fields):
     hits = [hit(1, "a"), hit(2, "b,\"c\"")]
     stream = io.StringIO()
-    writer = HitWriter(fmt, fields.split(",") if fields else None, "message", "utc_time", "tags", stream=stream,
+    writer = LogWriter(fmt, fields.split(",") if fields else None, "message", stream=stream,
                        color=False)
     writer.write_page(hits)
     writer.close()
@@ -155,7 +160,7 @@ def test_the_json_record_carries_time_offset_level_index_message_and_the_replay_
     h.update({"_time_ms": 1706068860123, "_offset_ms": 3_720_799, "_offset": "+1:02:00.799", "_level": "ERROR",
               "_data_stream": "logs-shop-default", "_index": ".ds-logs-shop-default-2024.01.24-000001"})
     out = io.StringIO()
-    writer = HitWriter("ndjson", None, "message", "utc_time", "tags", stream=out,
+    writer = LogWriter("ndjson", None, "message", stream=out,
                        replay_url="https://or.example.com/3/session/2618307011354435587")
     writer.write_page([h])
     writer.close()

@@ -1,0 +1,179 @@
+"""One class per output format of log lines, each fed lists of records (`records.LogRecord`).
+
+Every format writes as records arrive, so `--all` streams with flat memory: JSON lines at once,
+the table a batch at a time (a page with --all, a poll with --follow). Text from a log line is
+untrusted: JSON escapes it (`json_lines`), csv defuses formulas and, on a terminal, makes it inert,
+the table shows it inert.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import IO, Any, Mapping, Sequence
+
+from elastic_cli.output import _csv_cell, _display, console, inert, is_terminal, log_table
+from elastic_cli.output.json_lines import _json_line, _json_lines
+
+Record = Mapping[str, Any]
+# values the tool writes itself (times, offsets, links): never a formula to defuse
+OURS = frozenset({"time", "offset", "offset_ms", "replay_url"})
+
+
+class NdjsonFormat:
+    """One JSON record per line; a page written with one `writelines` (an export's hot path)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def write(self, records: Sequence[Record]) -> None:
+        self.stream.writelines(_json_lines(records))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self, count: int) -> None:
+        self.stream.flush()
+
+
+class JsonFormat:
+    """One JSON array, a record per line, closed at the end (also when the output is partial: the
+    exit code says so)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.started = False
+
+    def write(self, records: Sequence[Record]) -> None:
+        for record in records:
+            self.stream.write(("[\n" if not self.started else ",\n") + _json_line(record))
+            self.started = True
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self, count: int) -> None:
+        self.stream.write("\n]\n" if self.started else "[]\n")
+        self.stream.flush()
+
+
+class CsvFormat:
+    """The record's columns but `_source` (or the --fields), a header first."""
+
+    def __init__(self, stream: IO[str], columns: Sequence[str] | None = None):
+        self.stream = stream
+        self.columns = list(columns) if columns else None
+        self.writer: Any = None
+        self.on_terminal = is_terminal(stream)  # to a file: the data as it is; to a screen: inert
+
+    def write(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if self.writer is None:
+                self.columns = self.columns or [k for k in record if k != "_source"]
+                self.writer = csv.DictWriter(self.stream, fieldnames=self.columns, extrasaction="ignore")
+                self.writer.writeheader()
+            cells = {k: ("" if record.get(k) is None else record[k]) if k in OURS else _csv_cell(record.get(k))
+                     for k in self.columns or ()}
+            self.writer.writerow({k: inert(v) if self.on_terminal else v for k, v in cells.items()})
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self, count: int) -> None:
+        self.stream.flush()
+
+
+class TableFormat:
+    """Aligned columns (time, offset, index when several, level) and the message, wrapped to the
+    terminal; a date line where the day changes; the session's markers highlighted."""
+
+    def __init__(self, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
+                 markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
+                 max_message_lines: int = log_table.MAX_MESSAGE_LINES,
+                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS):
+        self.stream = stream
+        self.color = color
+        self.markers = [m for m in markers if m]
+        self.max_message_lines, self.max_message_chars = max_message_lines, max_message_chars
+        # on a terminal: its width; piped (-o table > file): lines are never wrapped
+        self.width = width if width is not None else (console(stream=stream).width if is_terminal(stream) else None)
+        self.fields = list(fields) if fields else None
+        # --fields: the message field wraps wherever it is listed; without it, the last field does
+        self.wrapped = (None if not self.fields else
+                        next((f for f in self.fields if f in (message_field, "message")), self.fields[-1]))
+        self.rows: list[Record] = []
+        self.layout: log_table.Layout | None = None
+        self.indices: set[str] = set()
+        self.has_offset = False
+        self.last_date: str | None = None
+
+    def write(self, records: Sequence[Record]) -> None:
+        self.rows.extend(records)
+
+    def flush(self) -> None:
+        if self.rows:
+            self._print()
+            self.rows = []
+        self.stream.flush()
+
+    def close(self, count: int) -> None:
+        self.flush()
+
+    def _row(self, record: Record) -> log_table.Row:
+        if self.fields:
+            cells = {name: _cell_text(record.get(name)) for name in self.fields if name != self.wrapped}
+            return log_table.Row(cells, self._message_text(record.get(self.wrapped or "")))
+        shown_time, date = log_table.compact_time(record.get("time"))
+        cells = {"time": inert(shown_time), "offset": inert(record.get("offset") or ""),
+                 "index": inert(record.get("index") or ""), "level": inert(record.get("level") or "")}
+        return log_table.Row(cells, self._message_text(record.get("message")), date)
+
+    def _message_text(self, value: Any) -> str:
+        cut = log_table.cut_message(_display(value), self.max_message_lines, self.max_message_chars)
+        text = inert(cut.text).expandtabs(4)
+        return text + ("\n" + cut.more if cut.more else "")
+
+    def _columns(self) -> list[str]:
+        if self.fields:
+            return [f for f in self.fields if f != self.wrapped]
+        self.indices.update(str(r.get("index")) for r in self.rows)
+        self.has_offset = self.has_offset or any(r.get("offset") for r in self.rows)
+        return ["time"] + (["offset"] if self.has_offset else []) + \
+            (["index"] if len(self.indices) > 1 else []) + ["level"]
+
+    def _print(self) -> None:
+        from rich.text import Text
+
+        rows = [self._row(record) for record in self.rows]
+        title = self.wrapped if self.fields else "message"
+        columns = self._columns()
+        seen = {"index": max((len(inert(i)) for i in self.indices), default=0)}  # earlier polls too
+        layout = log_table.choose_layout(rows, columns, self.width, title or "", previous=self.layout, floors=seen)
+        out = console(color=self.color, stream=self.stream)
+        if layout != self.layout:  # the first batch, or a column appeared or widened
+            out.print(Text(log_table.header_line(layout), style="bold"), soft_wrap=True)
+        self.layout = layout
+        for row, date_line in log_table.date_lines(rows, self.last_date):
+            if date_line:
+                out.print(Text(date_line, style="dim"), soft_wrap=True)
+                self.last_date = row.date
+            for fixed, message in log_table.row_lines(row, layout, self.width):
+                line = Text(fixed)
+                if fixed.strip() and row.cells.get("level") == "error" and "level" in layout.columns:
+                    start = sum(layout.widths[c] + len(log_table.GAP)
+                                for c in layout.columns[: layout.columns.index("level")])
+                    line.stylize("red", start, start + len("error"))
+                shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
+                for marker in self.markers:
+                    # a marker wrapped after its '=' is highlighted on both lines
+                    shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
+                line.append_text(shown)
+                out.print(line, soft_wrap=True)
+
+
+def _cell_text(value: Any) -> str:
+    return inert(_display(value)).replace("\n", " ")
+
+
+def _marker_halves(marker: str) -> list[str]:
+    name, sep, value = marker.partition("=")
+    return [name + sep, value] if sep and value else []

@@ -1,0 +1,95 @@
+"""The record of one log line: what every format writes (pure).
+
+`LogRecord` is the JSON record README documents (keys may be added, never renamed): built once
+per line from a hit the search annotated (`search.lines`: `_time_ms`, `_level`, `_data_stream`,
+`_offset`), and read by each format: JSON as it is, csv without `_source`, the table its columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Mapping, Optional, Sequence, TypedDict
+
+from elastic_cli.search.fields import get_field, level_of
+from elastic_cli.search.lines import message_of
+
+
+class LogRecord(TypedDict, total=False):
+    _index: str
+    _id: str
+    time: Optional[str]  # ISO 8601 UTC with milliseconds, from the line's own index's time field
+    index: str  # a data stream by its name
+    level: Optional[str]
+    message: Any
+    offset: str  # +03:12.450 on the replay's timeline
+    offset_ms: Optional[int]
+    replay_url: str  # the replay opened at the line's moment
+    _source: Any
+
+
+# --fields names that are the record's, not source fields
+OWN_FIELDS = ("offset", "offset_ms", "_id", "_index", "replay_url")
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """How the lines of one run become records: the message field, the chosen --fields, the replay."""
+
+    message_field: str = "message"
+    fields: Optional[tuple[str, ...]] = None
+    replay_url: Optional[str] = None  # the session's replay link (no jumpto)
+
+    def record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
+        return selected_record(hit, self.fields, self) if self.fields else log_record(hit, self)
+
+
+def log_record(hit: Mapping[str, Any], shape: RecordShape) -> dict[str, Any]:
+    """The whole record of a line, keys in README's order; `_source` last (the largest)."""
+    moment = hit.get("_time_ms")
+    record: dict[str, Any] = {
+        "_index": hit.get("_index"), "_id": hit.get("_id"),
+        "time": iso_ms(moment) if moment is not None else None,
+        "index": hit.get("_data_stream") or hit.get("_index"),
+        "level": level_of(hit["_level"]) if hit.get("_level") is not None else None,
+        "message": message_of(hit, shape.message_field),
+    }
+    if "_offset" in hit:
+        record["offset"] = hit["_offset"]
+        record["offset_ms"] = hit.get("_offset_ms")
+    if shape.replay_url:
+        record["replay_url"] = replay_moment(shape.replay_url, hit.get("_offset_ms"))
+    record["_source"] = hit.get("_source")
+    return record
+
+
+def selected_record(hit: Mapping[str, Any], fields: Sequence[str], shape: RecordShape) -> dict[str, Any]:
+    """`_index`, `_id` and the --fields asked for: the record's own names, else source fields."""
+    own = {"_index": hit.get("_index"), "_id": hit.get("_id"), "offset": hit.get("_offset"),
+           "offset_ms": hit.get("_offset_ms")}
+    if shape.replay_url:
+        own["replay_url"] = replay_moment(shape.replay_url, hit.get("_offset_ms"))
+    source = hit.get("_source") or {}
+    picked = {name: own.get(name) if name in OWN_FIELDS else get_field(source, name) for name in fields}
+    return {"_index": own["_index"], "_id": own["_id"], **picked}
+
+
+def replay_moment(replay_url: str, offset_ms: Optional[int]) -> str:
+    # the player reads a jumpto no larger than the session's start as an offset from it
+    return f"{replay_url}?jumpto={max(offset_ms, 0)}" if offset_ms is not None else replay_url
+
+
+@lru_cache(maxsize=65_536)
+def _iso_second(seconds: int) -> str:
+    # an export's lines come in time order: thousands share each second
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with milliseconds: 2024-01-24T03:00:00.123Z."""
+    seconds, millis = divmod(int(ms), 1000)
+    try:
+        return f"{_iso_second(seconds)}.{millis:03d}Z"
+    except (OverflowError, OSError, ValueError):
+        return str(ms)

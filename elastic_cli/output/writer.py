@@ -1,0 +1,57 @@
+"""The one writer of log lines: hits in, one record per line, out through the chosen format.
+
+As httpie hands its stream of messages to one writer, `logs` hands pages of annotated hits to a
+`LogWriter`: it makes each hit a record (`records.RecordShape`) and passes the page to the format
+(`formats`), counting lines. Nothing here knows a format's details.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any, Mapping, Sequence
+
+from elastic_cli.output import formats
+from elastic_cli.output.records import RecordShape
+
+
+def make_format(fmt: str, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
+                markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
+                **table: Any) -> Any:
+    if fmt == "ndjson":
+        return formats.NdjsonFormat(stream)
+    if fmt == "json":
+        return formats.JsonFormat(stream)
+    if fmt == "csv":
+        return formats.CsvFormat(stream, columns=fields)
+    return formats.TableFormat(stream, message_field, fields=fields, markers=markers, color=color, width=width,
+                               **table)
+
+
+class LogWriter:
+    """Writes a session's lines as they arrive, so `--all` streams with flat memory."""
+
+    def __init__(self, fmt: str, fields: Sequence[str] | None = None, message_field: str = "message",
+                 markers: Sequence[str] = (), color: bool | None = None, stream: IO | None = None,
+                 replay_url: str | None = None, width: int | None = None, **table: Any):
+        self.fmt = fmt
+        self.stream = stream or sys.stdout
+        self.shape = RecordShape(message_field=message_field, fields=tuple(fields) if fields else None,
+                                 replay_url=replay_url)
+        self.format = make_format(fmt, self.stream, message_field, fields=fields, markers=markers, color=color,
+                                  width=width, **table)
+        self.count = 0
+
+    def write_page(self, hits: Sequence[Mapping[str, Any]]) -> None:
+        record = self.shape.record
+        self.count += len(hits)
+        self.format.write([record(hit) for hit in hits])
+
+    def write(self, hit: Mapping[str, Any]) -> None:
+        self.write_page([hit])
+
+    def flush(self) -> None:
+        """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
+        self.format.flush()
+
+    def close(self) -> None:
+        self.format.close(self.count)
