@@ -103,10 +103,10 @@ def test_a_sort_field_in_a_documents_source_costs_at_most_a_request_and_never_a_
     es = RawFakeES(docs(30), extra_source=hostile, sort_first=sort_first)
     ids, stats = raw_walk(es, 5)
     assert ids == plain_ids(docs(30), 5)
-    assert stats.asked_ahead + stats.thrown_away == stats.pages - 1
-    assert len(es.searches) == stats.pages + stats.thrown_away
-    # written last, the hit's own sort values are what the end of the page shows
-    assert stats.thrown_away == (stats.pages - 1 if sort_first else 0)
+    # written last, the hit's own sort values are what the end of the page shows: every guess is right
+    assert stats.asked_ahead == (0 if sort_first else stats.pages - 1)
+    # a wrong guess costs at most one request (whether it left before it was dropped is the threads' timing)
+    assert stats.pages <= len(es.searches) <= stats.pages + (stats.pages - 1 - stats.asked_ahead)
 
 
 def test_a_guess_taken_from_a_forged_sort_in_the_message_text_is_never_trusted():
@@ -122,8 +122,8 @@ def test_a_new_point_in_time_id_throws_the_guess_away_and_asks_again_with_the_ne
     es = RawFakeES(docs(12), new_pit_every=True)
     ids, stats = raw_walk(es, 3)
     assert ids == plain_ids(docs(12), 3)
-    assert stats.asked_ahead == 0 and stats.thrown_away == stats.pages - 1
-    assert len(es.searches) == stats.pages + stats.thrown_away
+    assert stats.asked_ahead == 0
+    assert stats.pages <= len(es.searches) <= 2 * stats.pages - 1
 
 
 @pytest.mark.parametrize("new_pit", [False, True])
@@ -157,9 +157,9 @@ def test_a_guess_equal_in_python_but_not_on_the_wire_is_not_taken():
     es = RawFakeES(documents, extra_source=floats, sort_first=True)
     ids, stats = raw_walk(es, 5)
     assert ids == plain_ids(documents, 5)
-    assert stats.asked_ahead == 0 and stats.thrown_away == stats.pages - 1
+    assert stats.asked_ahead == 0
     sent_floats = [s for s in es.searches if any(type(v) is float for v in s.get("search_after", []))]
-    assert len(sent_floats) == stats.thrown_away  # only the requests thrown away carried them
+    assert len(sent_floats) <= stats.pages - 1  # only guesses carried them, and no page came from one
 
 
 @settings(max_examples=60, deadline=None)
@@ -172,7 +172,7 @@ def test_the_raw_walk_returns_the_plain_walks_lines_whatever_the_pages_hold(n, p
     es = RawFakeES(documents, extra_source=extra, sort_first=sort_first, new_pit_every=new_pit)
     ids, stats = raw_walk(es, page_size)
     assert ids == plain_ids(documents, page_size)
-    assert len(es.searches) == stats.pages + stats.thrown_away
+    assert stats.pages <= len(es.searches) <= 2 * stats.pages  # a page and at most one wrong guess after it
     assert not es.open_pits
 
 
