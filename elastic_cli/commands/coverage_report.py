@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def finish(app: AppContext, coverage: Coverage, more: str | None = None) -> None:
     """Say what the result lacks; raise the partial-result error when lines are missing."""
     for left in coverage.left_out:
-        if not left.lines:  # holds none of the lines asked for: nothing is missing
+        if left.lines == 0:  # holds none of the lines asked for: nothing is missing
             app.warn(f"not searched: {left.index}: {left.reason}")
     if more:
         app.notice(more)

@@ -20,7 +20,7 @@ class LeftOut:
 
     index: str  # as the user knows it: a data stream by its name
     reason: str
-    lines: int = 0  # lines of the session it holds that were not shown (0: none, or not counted)
+    lines: int | None = 0  # lines of the session it holds that were not shown (None: some may be, uncounted)
 
 
 @dataclass
@@ -48,7 +48,10 @@ class Coverage:
             reasons.append(f"the search timed out on some shards ({self.timed_out} page"
                            f"{'s' if self.timed_out != 1 else ''}), so lines they hold may be missing")
         for left in self.left_out:
-            if left.lines:
+            if left.lines is None:
+                reasons.append(f"{left.index} may hold lines of this session that were not shown (they could "
+                               f"not be counted): {left.reason}")
+            elif left.lines:
                 reasons.append(f"{left.lines} line{'s' if left.lines != 1 else ''} of this session in "
                                f"{left.index} not shown: {left.reason}")
         if self.stopped:
@@ -74,6 +77,6 @@ def _hint(coverage: Coverage) -> str:
     if coverage.timed_out:
         return ("the cluster stops searches at search.default_search_timeout: raise it, or narrow the search "
                 "(--since/--until, --indexes)")
-    if any(left.lines for left in coverage.left_out):
+    if any(left.lines != 0 for left in coverage.left_out):
         return "--all-levels shows every line of those indices (their level cannot be told)"
     return "run the command again"

@@ -12,6 +12,9 @@ from elastic_cli.cluster.connection import body_of
 from elastic_cli.search.fields import FieldPolicy, IndexShape, display_index, resolve_shapes
 from elastic_cli.search.query import LogQuery
 
+# why an index is left out of an errors-only search (its lines may be errors: counted by the caller)
+NO_LEVEL = "no level field, so its errors cannot be told (--all-levels shows them)"
+
 
 @dataclass(frozen=True)
 class Window:
@@ -114,7 +117,7 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
             left_out.append((shape.index, f"no field {policy.message_field}"))
             continue
         if errors_only and not shape.level_fields:
-            left_out.append((shape.index, "no level field, so no way to tell errors (see --all-levels)"))
+            left_out.append((shape.index, NO_LEVEL))
             continue
         key = (shape.time_field or "", shape.level_fields, shape.message_is_keyword)
         keys[key] = (shape.time_field, shape.level_fields, shape.message_is_keyword)

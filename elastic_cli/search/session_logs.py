@@ -81,11 +81,11 @@ class SessionLogs:
                     on_page=self.on_page))
             else:
                 yield from self._limited(self.mode)
-        except PointInTimeLost as lost:
+        except PointInTimeLost:
+            # what was read is kept and printed; the rest is named as missing (issue 23 resumes instead)
             self.coverage.stopped = (f"the search's point in time was lost after {self.lines} lines (idle past "
                                      f"its keep-alive of {PIT_KEEP_ALIVE}, or a node restarted): the lines after "
                                      "those are missing")
-            del lost
         finally:
             self._fold_stats(self.stats)
         if not isinstance(self.mode, Follow):
@@ -149,8 +149,8 @@ class SessionLogs:
         none means nothing is missing; some are named, with how many. One count request says
         whether there are candidates; only then are they read and checked like any line."""
         cov = self.coverage
-        unlevelled = {i for i, why in self.plan.left_out if why.startswith("no level")}
-        if not unlevelled or any(left.lines for left in cov.left_out):
+        unlevelled = {i for i, why in self.plan.left_out if why == search_plan.NO_LEVEL}
+        if not unlevelled or any(left.reason == search_plan.NO_LEVEL for left in cov.left_out):
             return
         shapes = [s for s in self.plan.shapes if s.index in unlevelled]
         policy = FieldPolicy(message_field=self.plan.query.message_field)
@@ -158,15 +158,13 @@ class SessionLogs:
         plan = replace(self.plan, groups=groups, query=replace(self.plan.query, errors_only=False,
                                                                 source_fields=(self.plan.query.message_field,)))
         names = ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
-        reason = "no level field, so its errors cannot be told (--all-levels shows them)"
         try:
             candidates = any(_any_line(self.es, plan, g) for g in groups)
-            found = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
-        except Exception:  # noqa: BLE001 — cannot tell: name the indices, as before
-            cov.left_out.append(LeftOut(names, reason))
-            return
-        if found:
-            cov.left_out.append(LeftOut(names, reason, lines=found))
+            found: int | None = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
+        except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
+            found = None
+        if found != 0:
+            cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
 
 
 def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
@@ -183,6 +181,6 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
     for index, why in plan.left_out:
-        if not why.startswith("no level"):
+        if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage)
