@@ -38,9 +38,41 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class SuggestingGroup(click.Group):
+    """A group whose "No such command" suggests the closest names, closest first (`chek`: `check`)."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:
+            if exc.possibilities:
+                raise
+            # a lazy group's `commands` is empty: offer the names it lists
+            raise click.NoSuchCommand(exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+
+class ReaderGone(Exception):
+    """stdout's reader closed the pipe (`| head -1`): raised past click, which would exit 1."""
+
+
+class LazyGroup(SuggestingGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    # every command runs inside invoke(), --help and --version inside make_context(): a write to
+    # a closed pipe, from any of them, leaves through main() as a quiet end, not click's exit 1
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise ReaderGone() from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ReaderGone() from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
@@ -139,11 +171,37 @@ class AppContext:
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            click.echo(f"warning: {message}", err=True)
+            say("warning: ", message)
 
     def info(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            click.echo(message, err=True)
+            say("", message)
+
+
+def say(prefix: str, message: str) -> None:
+    """A message on stderr. On a terminal, a line too long for it wraps at spaces, under the text
+    after the prefix: the terminal itself would cut words, ids and commands (`inva` / `lidated`)."""
+    width = _stderr_width()
+    if width is None or len(prefix) + len(message) <= width:
+        click.echo(prefix + message, err=True)
+        return
+    import textwrap
+
+    # a word longer than the line (a URL, a command's quoted pattern) stays whole
+    lines = textwrap.wrap(message, max(width - len(prefix), 20), break_long_words=False, break_on_hyphens=False)
+    pad = " " * len(prefix)
+    click.echo("\n".join((prefix if i == 0 else pad) + line for i, line in enumerate(lines)) or prefix, err=True)
+
+
+def _stderr_width() -> int | None:
+    try:
+        if not sys.stderr.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns  # COLUMNS first, then the terminal
 
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
@@ -223,9 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         from elastic_cli.redaction import redact
 
         # messages may quote the server (index names, reasons): shown inert, secrets masked
-        click.echo(f"error: {inert(redact(exc.message))}", err=True)
+        say("error: ", inert(redact(exc.message)))
         if exc.hint:
-            click.echo(f"  fix: {inert(redact(exc.hint))}", err=True)
+            say("  fix: ", inert(redact(exc.hint)))
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -235,16 +293,16 @@ def main(argv: list[str] | None = None) -> None:
 
         from elastic_cli.redaction import redact
 
+        _closest_first(exc)
         shown = io.StringIO()
         exc.show(file=shown)
         click.echo(redact(shown.getvalue()), err=True, nl=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:
-        # the reader went away (`| head`): not an error; silence the final flush
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except (ReaderGone, BrokenPipeError):
+        # the reader went away (`| head -1`): not an error, whatever command was writing
+        _discard_stdout()
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
         if debug:
@@ -255,6 +313,29 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("  fix: run again with --debug and report it", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _closest_first(exc: click.ClickException) -> None:
+    """click lists the close matches of a mistyped option or command in alphabetical order
+    (`--sinse`: --indexes, --insecure, --since); difflib found them closest first: keep that."""
+    possibilities = getattr(exc, "possibilities", None)
+    if not isinstance(exc, (click.NoSuchOption, click.NoSuchCommand)) or not possibilities:
+        return
+    more = f" (or one of: {', '.join(repr(n) for n in possibilities[1:])})" if len(possibilities) > 1 else ""
+    exc.message = f"{exc.message} Did you mean {possibilities[0]!r}?{more}"  # type: ignore[misc]
+    exc.possibilities = None  # type: ignore[misc]  # the message says it now
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the writes still buffered (and the last flush) go nowhere
+    instead of raising again on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's stream): nothing will flush to a pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def entry() -> None:
@@ -269,9 +350,16 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     else:
         code = 0
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            code = code or 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away before the last buffered lines (`| head -1`): a quiet end, as
+        # when it goes away mid-run (main)
+        _discard_stdout()
+    except (ValueError, OSError):
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (ValueError, OSError):
+        code = code or 1
     os._exit(code)

@@ -53,12 +53,15 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
     settings = app.settings(settings_flags(params))
     with key_errors(settings, "list API keys", admin):
         rows = api_keys.list_keys(admin_client(settings, admin), everything=everything)
+    # which key the active profile reads with: the one to rotate, the one not to invalidate
+    in_use = {settings.id: settings.profile} if settings.id else {}
     if output == "json":
-        out.print_json([asdict(row) for row in rows])
+        out.print_json([{**asdict(row), "used_by_profile": in_use.get(row.id or "")} for row in rows])
         return
-    columns = ("name", "id", "created", "expires", "invalidated")
+    columns = ("name", "id", "created", "expires", "invalidated", "used by")
     out.print_table(columns, [[row.name or "", row.id or "", row.created or "", row.expires or "never",
-                               "yes" if row.invalidated else "no"] for row in rows], color=app.color)
+                               "yes" if row.invalidated else "no", in_use.get(row.id or "", "")] for row in rows],
+                    color=app.color, free_text=("name",))
     if not rows and not app.quiet:
         click.echo("no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"), err=True)
 

@@ -1,0 +1,176 @@
+"""What a new user hit after the quick start (issue 26), without a cluster: a closed pipe,
+typo suggestions, tables and messages at the widths of real terminals."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import pytest
+
+from elastic_cli import record_table
+from elastic_cli.cli import main
+from elastic_cli.output import print_records
+from terminal import run_in_terminal, run_with_reader_gone
+
+SESSION_IDS = ["2618307011354439911", "2618307011354435587"]
+LINK = "https://openreplay.example.com/3/session/{}"
+ROWS = [
+    {"session_id": sid, "session_start": "2024-01-24T02:27:39.324Z", "first_line": "2024-01-24T03:53:00.000Z",
+     "last_line": "2024-01-24T03:53:10.000Z", "lines": 3, "markers": "v1.20 v1.21",
+     "latest_message": f"ERROR profile: avatar upload failed after the retry budget ran out openReplaySession.id={sid}",
+     "replay_url": LINK.format(sid)}
+    for sid in SESSION_IDS
+]
+COLUMNS = list(ROWS[0])
+COPYABLE = [*SESSION_IDS, *(LINK.format(s) for s in SESSION_IDS), "2024-01-24T02:27:39.324Z",
+            "2024-01-24T03:53:00.000Z", "2024-01-24T03:53:10.000Z", *COLUMNS]
+# prints the sessions rows as `sessions -o table` does, in whatever terminal it runs in
+TABLE_SNIPPET = f"""
+from elastic_cli.output import print_records
+print_records("table", {COLUMNS!r}, {ROWS!r}, color=False)
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ORX_ELASTIC_") or name == "NO_COLOR":
+            monkeypatch.delenv(name)
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+# ---------------------------------------------------------------- a closed pipe
+
+@pytest.mark.parametrize("args", [["completion", "bash"], ["create-key", "--dry-run"], ["--help"]],
+                         ids=["plain-writes", "rich-console", "click-help"])
+def test_a_reader_that_went_away_ends_the_command_quietly(args):
+    result = run_with_reader_gone(args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_config_show_as_a_table_into_a_closed_pipe(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("profiles:\n  default:\n    host: http://es:9200\n")
+    config.chmod(0o600)
+    result = run_with_reader_gone(["config", "show", "-o", "table"], env={"ORX_ELASTIC_CONFIG": str(config)})
+    assert result.returncode == 0 and result.stderr == ""
+
+
+# ---------------------------------------------------------------- suggestions, closest first
+
+def test_a_mistyped_command_suggests_the_closest(capsys):
+    code, _, err = run(capsys, "chek")
+    assert code == 2
+    assert "No such command 'chek'. Did you mean 'check'?" in err
+
+
+def test_a_mistyped_option_suggests_the_closest_first(capsys):
+    code, _, err = run(capsys, "logs", "--sinse", "1h", "x")
+    assert code == 2
+    suggestions = re.findall(r"'(--[a-z-]+)'", err.split("Did you mean", 1)[1])
+    assert suggestions[0] == "--since", err
+
+
+def test_a_mistyped_subcommand_of_a_group(capsys):
+    code, _, err = run(capsys, "keys", "lsit")
+    assert code == 2 and "Did you mean 'list'?" in err
+
+
+# ---------------------------------------------------------------- tables at real widths
+
+def whole_on_some_line(value: str, lines: list[str]) -> bool:
+    return any(value in line for line in lines)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_session_rows_in_a_terminal_never_break_ids_times_links_or_headers(columns):
+    screen = run_in_terminal(["-c", TABLE_SNIPPET], columns, program=[sys.executable])
+    assert screen.exit_code == 0, screen.text
+    for value in COPYABLE:
+        assert whole_on_some_line(value, screen.lines), f"{value!r} broken at {columns} columns:\n{screen.text}"
+    # the message gave way: wrapped on words, each word whole
+    for word in ROWS[0]["latest_message"].split():
+        assert whole_on_some_line(word, screen.lines)
+    rows_lines = [line for line in screen.lines if line.strip()]
+    assert len(rows_lines) <= (8 if columns == 80 else 4) * len(ROWS) + 1, screen.text
+
+
+def test_the_wide_terminal_gets_a_boxed_table_with_one_line_a_row():
+    rows = [{"name": "openreplay-api-key", "id": "UISVPqIB_BSflwxPHUm6"}]
+    screen = run_in_terminal(["-c", f"""
+from elastic_cli.output import print_table
+print_table(("name", "id"), [("openreplay-api-key", "UISVPqIB_BSflwxPHUm6")], color=False)
+"""], 80, program=[sys.executable])
+    body = [line for line in screen.lines if "UISVPqIB_BSflwxPHUm6" in line]
+    assert len(body) == 1 and "openreplay-api-key" in body[0] and body[0].startswith("│"), screen.text
+    assert rows  # the row above
+
+
+def test_piped_table_honours_columns(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "80")
+    print_records("table", COLUMNS, ROWS, color=False, stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert max(len(line) for line in lines if "https://" not in line) <= 80
+    monkeypatch.delenv("COLUMNS")
+    wide = io.StringIO()
+    print_records("table", COLUMNS, ROWS, color=False, stream=wide)
+    assert len([line for line in wide.getvalue().splitlines() if line.startswith("│")]) == len(ROWS)
+
+
+def test_the_plan_moves_free_text_beneath_first_then_columns_from_the_right():
+    cells = [[str(r[c]) for c in COLUMNS] for r in ROWS]
+    at_120 = record_table.plan(COLUMNS, cells, 120, ["latest_message"])
+    assert not at_120.boxed
+    assert [COLUMNS[i] for i in at_120.main] == COLUMNS[:6]
+    assert [COLUMNS[i] for i in at_120.under] == ["latest_message", "replay_url"]
+    assert record_table.plan(COLUMNS, cells, 400, ["latest_message"]).boxed
+
+
+def test_wrap_words_never_breaks_a_word_longer_than_the_line():
+    token = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+    lines = record_table.wrap_words(f"a failure for openReplaySessionToken={token} at checkout", 30)
+    assert f"openReplaySessionToken={token}" in lines
+    assert all(len(line) <= 30 for line in lines if token not in line)
+
+
+# ---------------------------------------------------------------- messages and check at 80 columns
+
+def test_an_error_and_its_fix_wrap_on_words_under_their_text(tmp_path):
+    long_dir = tmp_path / "a-rather-long-directory-name-for-the-configuration-files-of-this-user"
+    screen = run_in_terminal(["check"], 80, env={"ORX_ELASTIC_CONFIG": str(long_dir / "config.yaml")})
+    assert screen.exit_code == 3, screen.text
+    lines = [line for line in screen.lines if line]
+    assert all(len(line) <= 80 or " " not in line.strip() for line in lines), screen.text
+    assert lines[0].startswith("error: ") and len(lines) > 2
+    fix = next(i for i, line in enumerate(lines) if line.startswith("  fix: "))
+    assert all(line.startswith("       ") for line in lines[fix + 1:]), screen.text  # under the text
+    assert all(line.startswith("       ") for line in lines[1:fix]), screen.text
+    assert whole_on_some_line(str(long_dir / "config.yaml"), lines)  # the path is never cut
+
+
+def test_check_findings_wrap_under_their_text_at_80_columns():
+    findings = [{"status": "failure", "title": "read privilege on the index patterns",
+                 "detail": "the key may not read app-logs-*, nginx-access-logs-*, checkout-service-logs-*",
+                 "fix": "create a key with read on them: `orx-elastic create-key --indexes "
+                        "'app-logs-*,nginx-access-logs-*,checkout-service-logs-*'`"}]
+    screen = run_in_terminal(["-c", f"""
+from elastic_cli.output import print_findings
+print_findings({findings!r}, color=False)
+"""], 80, program=[sys.executable])
+    lines = [line for line in screen.lines if line]
+    assert lines[0].startswith("✘ read privilege") and len(lines) >= 4, screen.text
+    fix = next(i for i, line in enumerate(lines) if line.startswith("    fix: "))
+    assert all(line.startswith("  ") for line in lines[1:fix]), screen.text
+    assert all(line.startswith("         ") for line in lines[fix + 1:]), screen.text
