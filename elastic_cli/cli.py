@@ -167,6 +167,11 @@ class AppContext:
 
         if require_profile is None:
             require_profile = self.profile is not None
+        from elastic_cli.endpoint import scheme_note
+
+        assumed = scheme_note(str(flags["host"])) if flags and flags.get("host") else None
+        if assumed:  # `--host 127.0.0.1` means https: say so before a TLS error does
+            self.warn(assumed)
         return settings.resolve(self.load_config(), self.profile, flags or {}, require_profile=require_profile)
 
     def warn(self, message: str) -> None:
@@ -178,9 +183,18 @@ class AppContext:
             say("", message)
 
 
+# this run's AppContext (set by the root command), so that a hint printed after a failure still
+# names the profile the user chose
+_current: AppContext | None = None
+
+
 def say(prefix: str, message: str) -> None:
-    """A message on stderr. On a terminal, a line too long for it wraps at spaces, under the text
-    after the prefix: the terminal itself would cut words, ids and commands (`inva` / `lidated`)."""
+    """A message on stderr. A command it names carries the active --profile (run as printed, it acts
+    on the same profile). On a terminal, a line too long for it wraps at spaces, under the text after
+    the prefix: the terminal itself would cut words, ids and commands (`inva` / `lidated`)."""
+    from elastic_cli.hints import with_profile
+
+    message = with_profile(message, _current.profile if _current is not None else None)
     width = _stderr_width()
     if width is None or len(prefix) + len(message) <= width:
         click.echo(prefix + message, err=True)
@@ -227,8 +241,9 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
       orx-elastic check
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
     """
-    ctx.obj = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
-                         quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
+    global _current
+    ctx.obj = _current = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
+                                    quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
     if debug:
         _enable_debug_logging()
 
@@ -267,6 +282,8 @@ def _register_secrets(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: OrxError becomes one line on stderr and its exit code."""
+    global _current
+    _current = None
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
     _register_secrets(args)

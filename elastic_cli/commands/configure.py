@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from elastic_cli.cli import say
 from elastic_cli.commands.options import connection_options, settings_flags
-from elastic_cli.endpoint import parse_host
+from elastic_cli.endpoint import parse_host, scheme_note
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
         updates = _ask(config.profiles.get(profile, {}))
     if "host" in updates:
         where = parse_host(str(updates["host"]))
+        assumed = scheme_note(str(updates["host"]))
+        if assumed:  # 127.0.0.1 saved as https://127.0.0.1: say so now, not at the first TLS error
+            app.warn(assumed)
         updates["host"] = where.host
         if "port" not in updates:  # a new host without a port means 9200, not the port saved for the old one
             updates["port"] = where.port  # None: drop the saved port, the default applies
@@ -67,7 +71,7 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
     settings.save_profile(config.path, profile, updates, make_default=make_default)
     if not app.quiet:
         click.echo(f"saved profile '{profile}' to {config.path}", err=True)
-        click.echo("next: orx-elastic check", err=True)
+        say("next: ", "orx-elastic check")  # with the profile's --profile when one was chosen
 
 
 def _ask(current: dict[str, Any]) -> dict[str, Any]:

@@ -174,3 +174,71 @@ print_findings({findings!r}, color=False)
     fix = next(i for i, line in enumerate(lines) if line.startswith("    fix: "))
     assert all(line.startswith("  ") for line in lines[1:fix]), screen.text
     assert all(line.startswith("         ") for line in lines[fix + 1:]), screen.text
+
+
+# ---------------------------------------------------------------- defaults said, not assumed silently
+
+def test_a_host_without_a_scheme_says_https_was_assumed(capsys, tmp_path):
+    config = tmp_path / "config.yaml"
+    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "127.0.0.1")
+    assert code == 0, err
+    assert "assumed https://127.0.0.1" in err and "give http://127.0.0.1" in err
+    assert "https://127.0.0.1" in config.read_text()
+
+
+def test_a_mistyped_scheme_is_refused_with_the_fix(capsys, tmp_path):
+    config = tmp_path / "config.yaml"
+    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http//127.0.0.1:45253")
+    assert code == 2
+    assert "is not a URL" in err and "fix: use http://127.0.0.1:45253" in err
+    assert not config.exists()
+    code, _, err = run(capsys, "--config", str(config), "check", "--host", "https:/es.example.com:9243")
+    assert code == 2 and "fix: use https://es.example.com:9243" in err
+
+
+def test_the_next_hint_carries_the_profile(capsys, tmp_path):
+    config = tmp_path / "config.yaml"
+    code, _, err = run(capsys, "--config", str(config), "--profile", "manual", "configure",
+                       "--host", "http://127.0.0.1:9200")
+    assert code == 0 and "next: orx-elastic --profile manual check" in err
+    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http://127.0.0.1:9200")
+    assert code == 0 and "next: orx-elastic check" in err  # the default profile needs no flag
+
+
+@pytest.mark.parametrize("command", [["check"], ["logs", "2618307011354435587"], ["sessions"]])
+def test_every_command_without_a_config_gives_the_same_first_step(capsys, tmp_path, command):
+    code, _, err = run(capsys, "--config", str(tmp_path / "none.yaml"), *command)
+    assert code == 3, err
+    assert err.startswith("error: no configuration yet:") and "orx-elastic create-key" in err
+
+
+@pytest.fixture
+def web_server():
+    """A real web server that is not Elasticsearch (python -m http.server's handler) on loopback."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("command", [["logs", "2618307011354435587"], ["sessions"]])
+def test_a_port_where_another_server_answers_is_not_elasticsearch(capsys, tmp_path, web_server, command):
+    code, _, err = run(capsys, "--config", str(tmp_path / "c.yaml"), *command, "--host", web_server,
+                       "--id", "kid", "--api-key", "secret")
+    assert code == 4, err
+    assert f"{web_server} is not Elasticsearch" in err and "X-Elastic-Product" in err
+    assert "check host and port" in err
+
+
+def test_check_names_the_port_that_is_not_elasticsearch(capsys, tmp_path, web_server):
+    code, out, _ = run(capsys, "--config", str(tmp_path / "c.yaml"), "check", "-o", "json", "--host", web_server,
+                       "--id", "kid", "--api-key", "secret")
+    import json
+
+    auth = next(f for f in json.loads(out) if f["id"] == "auth")
+    assert code == 10 and auth["status"] == "failure" and "is not Elasticsearch" in auth["detail"]
