@@ -105,11 +105,25 @@ def _enable_debug(app: AppContext, value: Any) -> None:
         _enable_debug_logging()
 
 
+# the root's options, and what --help says of them (the root's and every subcommand's)
+GLOBAL_HELP = {
+    "--config": f"Config file (default: the platform's config dir; env {CONFIG_ENV}).",
+    "--profile": f"Profile in the config file (env {PROFILE_ENV}).",
+    "--debug": "Show tracebacks and HTTP requests (secrets redacted).",
+    "--verbose": "Say more on stderr.",
+    "--quiet": "Only data and errors.",
+    "--no-color": "No colour (also when NO_COLOR is set to anything).",
+}
+
+
 def _global_options() -> list[click.Option]:
-    """The root's options again, for use after a subcommand (`create-key -q`). Hidden: the root's
-    --help lists them once; no envvar here, so ORX_ELASTIC_* never overrides a root flag."""
+    """The root's options again, for use after a subcommand (`create-key -q`), listed in its --help
+    under "Global options"; no envvar here, so ORX_ELASTIC_* never overrides a root flag."""
     def option(*decls: str, apply: Callable[[AppContext, Any], None], **kw: Any) -> click.Option:
-        return click.Option(list(decls), hidden=True, expose_value=False, callback=_set_on_app(apply), **kw)
+        made = click.Option(list(decls), expose_value=False, callback=_set_on_app(apply),
+                            help=GLOBAL_HELP[decls[-1]], **kw)
+        made._orx_global = True  # type: ignore[attr-defined]
+        return made
 
     return [
         option("--config", type=click.Path(path_type=Path), apply=lambda app, v: setattr(app, "config_path", v)),
@@ -122,14 +136,36 @@ def _global_options() -> list[click.Option]:
 
 
 def accept_global_options(command: click.Command) -> None:
-    """Give a command (and a group's subcommands) the global options, once."""
+    """Give a command (and a group's subcommands) the global options, once, and list them in its
+    --help apart from its own."""
     if getattr(command, "_orx_global_options", False):
         return
     taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
     command.params.extend(o for o in _global_options() if not taken.intersection(o.opts))
     command._orx_global_options = True  # type: ignore[attr-defined]
+    command.format_options = _options_then_globals(command)  # type: ignore[method-assign,assignment]
     for sub in getattr(command, "commands", {}).values():
         accept_global_options(sub)
+
+
+def _options_then_globals(command: click.Command) -> Callable[[click.Context, click.HelpFormatter], None]:
+    def format_options(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (shared if getattr(param, "_orx_global", False) else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options (before or after the command)"):
+                formatter.write_dl(shared)
+        if isinstance(command, click.Group):
+            command.format_commands(ctx, formatter)
+
+    return format_options
 
 
 def _exit_code_epilog() -> str:
@@ -221,12 +257,12 @@ def _stderr_width() -> int | None:
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar=CONFIG_ENV,
-              help=f"Config file (default: the platform's config dir; env {CONFIG_ENV}).")
-@click.option("--profile", envvar=PROFILE_ENV, help=f"Profile in the config file (env {PROFILE_ENV}).")
-@click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
-@click.option("-v", "--verbose", count=True, help="Say more on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")
-@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set to anything).")
+              help=GLOBAL_HELP["--config"])
+@click.option("--profile", envvar=PROFILE_ENV, help=GLOBAL_HELP["--profile"])
+@click.option("--debug", is_flag=True, help=GLOBAL_HELP["--debug"])
+@click.option("-v", "--verbose", count=True, help=GLOBAL_HELP["--verbose"])
+@click.option("-q", "--quiet", is_flag=True, help=GLOBAL_HELP["--quiet"])
+@click.option("--no-color", is_flag=True, help=GLOBAL_HELP["--no-color"])
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug: bool,
         verbose: int, quiet: bool, no_color: bool) -> None:

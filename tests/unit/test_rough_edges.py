@@ -242,3 +242,46 @@ def test_check_names_the_port_that_is_not_elasticsearch(capsys, tmp_path, web_se
 
     auth = next(f for f in json.loads(out) if f["id"] == "auth")
     assert code == 10 and auth["status"] == "failure" and "is not Elasticsearch" in auth["detail"]
+
+
+# ---------------------------------------------------------------- --help lists what a command takes
+
+SUBCOMMANDS = [["create-key"], ["keys", "list"], ["keys", "invalidate"], ["keys", "rotate"], ["configure"],
+               ["config", "show"], ["config", "path"], ["check"], ["logs"], ["sessions"], ["completion"]]
+
+
+def help_sections(capsys, *command) -> dict[str, str]:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    sections, name = {}, None
+    for line in out.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            name = line[:-1]
+            sections[name] = ""
+        elif name:
+            sections[name] += line + "\n"
+    return sections
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_lists_the_global_options(capsys, command):
+    sections = help_sections(capsys, *command)
+    shared = sections["Global options (before or after the command)"]
+    for flag in ("--profile", "-v, --verbose", "-q, --quiet", "--debug", "--config", "--no-color"):
+        assert flag in shared, command
+    assert "--profile" not in sections["Options"]  # listed once
+
+
+@pytest.mark.parametrize("command", [["keys", "list"], ["keys", "invalidate"], ["keys", "rotate"]], ids=" ".join)
+def test_keys_subcommands_list_only_the_flags_they_use(capsys, command):
+    options = help_sections(capsys, *command)["Options"]
+    for unused in ("--message-field", "--time-field", "--tags-field", "--openreplay-url", "--project-id"):
+        assert unused not in options
+    assert "--host" in options and "--username" in options
+
+
+def test_rotate_does_not_offer_the_flags_it_would_refuse(capsys):
+    options = help_sections(capsys, "keys", "rotate")["Options"]
+    assert "--id " not in options and "--api-key" not in options.replace("--admin-api-key", "")
+    code, _, err = run(capsys, "keys", "rotate", "--id", "x")
+    assert code == 2 and "No such option '--id'" in err
