@@ -28,7 +28,8 @@ CONNECTION_FLAGS = {
     "--indexes": click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
     "--ca-certs": click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
     "--fingerprint": click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
-    "--insecure": click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS certificates."),
+    "--insecure": click.option("--insecure/--no-insecure", default=None,
+                               help="Do not verify TLS certificates (--no-insecure: verify, undoing a saved --insecure)."),
     "--timeout": click.option("--timeout", type=float, help="Request timeout in seconds" + default_help("timeout") + "."),
     "--message-field": click.option("--message-field", help="Field holding the log line" + default_help("message_field") + "."),
     "--time-field": click.option("--time-field", help="Field holding the log time" + default_help("time_field")
@@ -77,7 +78,7 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
         cloud = parse_cloud_id(cloud_id)
         flags["host"], flags["port"] = cloud.host, cloud.port
     insecure = params.pop("insecure", None)
-    flags["verify_certs"] = False if insecure else None
+    flags["verify_certs"] = None if insecure is None else not insecure
     return flags
 
 

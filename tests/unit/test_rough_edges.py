@@ -285,3 +285,46 @@ def test_rotate_does_not_offer_the_flags_it_would_refuse(capsys):
     assert "--id " not in options and "--api-key" not in options.replace("--admin-api-key", "")
     code, _, err = run(capsys, "keys", "rotate", "--id", "x")
     assert code == 2 and "No such option '--id'" in err
+
+
+# ---------------------------------------------------------------- configure: secrets off argv, every setting
+
+def configure_process(config, *args, stdin=""):
+    import subprocess
+
+    from terminal import CLI, base_env
+
+    return subprocess.run([*CLI, "--config", str(config), "configure", *args], input=stdin, capture_output=True,
+                          text=True, env=base_env(), timeout=60)
+
+
+def test_the_api_key_is_read_from_stdin_and_never_echoed(tmp_path):
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    result = configure_process(config, "--host", "http://127.0.0.1:9200", "--id", "kid", "--api-key", "-",
+                               stdin="s3cret-from-a-file\n")
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-from-a-file" not in result.stdout + result.stderr
+    profile = yaml.safe_load(config.read_text())["profiles"]["default"]
+    assert profile["api_key"] == "s3cret-from-a-file" and profile["id"] == "kid"
+
+
+def test_an_empty_stdin_for_the_api_key_is_refused_and_nothing_written(tmp_path):
+    config = tmp_path / "config.yaml"
+    result = configure_process(config, "--id", "kid", "--api-key", "-", stdin="")
+    assert result.returncode == 2 and "empty api_key" in result.stderr and not config.exists()
+
+
+def test_configure_sets_the_margin_and_undoes_insecure(tmp_path):
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    assert configure_process(config, "--host", "https://es:9200", "--insecure", "--session-margin", "6h").returncode == 0
+    profile = yaml.safe_load(config.read_text())["profiles"]["default"]
+    assert profile["verify_certs"] is False and profile["session_margin"] == "6h"
+    assert configure_process(config, "--no-insecure").returncode == 0
+    profile = yaml.safe_load(config.read_text())["profiles"]["default"]
+    assert "verify_certs" not in profile and profile["host"] == "https://es"  # verifies again; the rest kept
+    bad = configure_process(config, "--session-margin", "a day")
+    assert bad.returncode == 2 and yaml.safe_load(config.read_text())["profiles"]["default"] == profile
