@@ -403,8 +403,9 @@ def _display(value: Any) -> str:
 
 def _csv_cell(value: Any) -> str:
     text = _display(value)
-    # a cell starting with = + - @ is a formula to spreadsheets: keep it text
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # a cell starting with = + - @ is a formula to spreadsheets, and so is one after a leading tab
+    # or carriage return (OWASP's CSV injection list): keep it text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def level_of(tags: Any) -> str:

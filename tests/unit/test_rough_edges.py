@@ -328,3 +328,24 @@ def test_configure_sets_the_margin_and_undoes_insecure(tmp_path):
     assert "verify_certs" not in profile and profile["host"] == "https://es"  # verifies again; the rest kept
     bad = configure_process(config, "--session-margin", "a day")
     assert bad.returncode == 2 and yaml.safe_load(config.read_text())["profiles"]["default"] == profile
+
+
+# ---------------------------------------------------------------- times and csv
+
+@pytest.mark.parametrize("command", [["logs"], ["sessions"]])
+def test_help_says_a_time_without_a_zone_is_utc(capsys, command):
+    options = help_sections(capsys, *command)["Options"]
+    since = options[options.index("--since"):options.index("--until")]
+    assert "UTC unless it names a zone" in " ".join(since.split())
+
+
+@pytest.mark.parametrize("lead", ["\t", "\r", "=", "+", "-", "@"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_text(lead):
+    import csv
+
+    stream = io.StringIO()
+    record = {**ROWS[0], "latest_message": f"{lead}=HYPERLINK(\"http://evil\")"}
+    print_records("csv", COLUMNS, [record], stream=stream)
+    row = next(csv.DictReader(io.StringIO(stream.getvalue())))
+    assert row["latest_message"] == "'" + record["latest_message"]
+    assert row["session_id"] == SESSION_IDS[0]  # ordinary cells untouched
