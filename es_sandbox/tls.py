@@ -23,11 +23,12 @@ def require_cryptography() -> None:
 def write_certificates(config_dir: Path) -> Dict[str, Any]:
     """CA + certificate for 127.0.0.1/localhost under ``config_dir/certs``; returns paths and fingerprints."""
     require_cryptography()
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     now = _dt.datetime.now(_dt.timezone.utc)
     start = now - _dt.timedelta(days=1)
