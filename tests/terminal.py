@@ -32,7 +32,10 @@ class Screen:
     def text(self) -> str:
         """The screen's characters: without the bold rich keeps under NO_COLOR, nor trailing padding."""
         plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.raw)
-        return "\n".join(line.rstrip() for line in plain.split("\n"))
+        # what stays on screen: a carriage return's line from its last \r on; the progress spinner
+        # (a braille frame, erased by cursor moves) leaves nothing
+        lines = [line.rsplit("\r", 1)[-1].rstrip() for line in plain.split("\n")]
+        return "\n".join(line for line in lines if not ("\u2800" <= line[:1] <= "\u28ff"))
 
     @property
     def lines(self) -> list[str]:
