@@ -6,19 +6,19 @@ _orx_elastic_node() {
     # $1: command path; sets subs (subcommands), opts (options), vopts (options taking a value)
     case "$1" in
         '') subs='create-key keys configure config check logs sessions completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
-        'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --save -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration -o --output' ;;
-        'keys') subs='invalidate list rotate'; opts='-h --help'; vopts='' ;;
-        'keys invalidate') subs=''; opts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key -h --help'; vopts='--name --host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key' ;;
-        'keys list') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --all -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key -o --output' ;;
-        'keys rotate') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --keep-privileges --keep-old -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key -o --output' ;;
-        'configure') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --default -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id' ;;
-        'config') subs='path show'; opts='-h --help'; vopts='' ;;
-        'config path') subs=''; opts='-h --help'; vopts='' ;;
-        'config show') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --reveal -o --output -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output' ;;
-        'check') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --deadline -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --deadline' ;;
-        'logs') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --all-levels --since --until --reverse --limit --all --fields -f --follow --interval --lag --session-margin --no-session-window --page-size --explain -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --limit --fields --interval --lag --session-margin --page-size' ;;
-        'sessions') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --all-levels --sort --limit --max-sessions -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --sort --limit --max-sessions' ;;
-        'completion') subs=''; opts='-h --help'; vopts='' ;;
+        'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --save -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration -o --output --config --profile' ;;
+        'keys') subs='invalidate list rotate'; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        'keys invalidate') subs=''; opts='--name --host --port --cloud-id --id --ca-certs --fingerprint --insecure --no-insecure --timeout -u --username --password --admin-api-key --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--name --host --port --cloud-id --id --ca-certs --fingerprint --timeout -u --username --password --admin-api-key --config --profile' ;;
+        'keys list') subs=''; opts='--host --port --cloud-id --id --ca-certs --fingerprint --insecure --no-insecure --timeout -u --username --password --admin-api-key --all -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --ca-certs --fingerprint --timeout -u --username --password --admin-api-key -o --output --config --profile' ;;
+        'keys rotate') subs=''; opts='--host --port --cloud-id --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout -u --username --password --admin-api-key --keep-privileges --keep-old -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --indexes --ca-certs --fingerprint --timeout -u --username --password --admin-api-key -o --output --config --profile' ;;
+        'configure') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --session-margin --default --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id --session-margin --config --profile' ;;
+        'config') subs='path show'; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        'config path') subs=''; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        'config show') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --reveal -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --config --profile' ;;
+        'check') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --deadline --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --deadline --config --profile' ;;
+        'logs') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --all-levels --since --until --reverse --limit --all --fields -f --follow --interval --lag --session-margin --no-session-window --page-size --explain --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --limit --fields --interval --lag --session-margin --page-size --config --profile' ;;
+        'sessions') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --all-levels --sort --limit --max-sessions --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --sort --limit --max-sessions --config --profile' ;;
+        'completion') subs=''; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         *) subs=''; opts=''; vopts='' ;;
     esac
 }
@@ -30,21 +30,47 @@ _orx_elastic_value() {
         '|--profile') _orx_elastic_profiles "$3" ;;
         'create-key|--ca-certs') _orx_elastic_files "$3" file ;;
         'create-key|-o' | 'create-key|--output') _orx_elastic_words 'table json' "$3" ;;
+        'create-key|--config') _orx_elastic_files "$3" file ;;
+        'create-key|--profile') _orx_elastic_profiles "$3" ;;
+        'keys|--config') _orx_elastic_files "$3" file ;;
+        'keys|--profile') _orx_elastic_profiles "$3" ;;
         'keys invalidate|--ca-certs') _orx_elastic_files "$3" file ;;
+        'keys invalidate|--config') _orx_elastic_files "$3" file ;;
+        'keys invalidate|--profile') _orx_elastic_profiles "$3" ;;
         'keys list|--ca-certs') _orx_elastic_files "$3" file ;;
         'keys list|-o' | 'keys list|--output') _orx_elastic_words 'table json' "$3" ;;
+        'keys list|--config') _orx_elastic_files "$3" file ;;
+        'keys list|--profile') _orx_elastic_profiles "$3" ;;
         'keys rotate|--ca-certs') _orx_elastic_files "$3" file ;;
         'keys rotate|-o' | 'keys rotate|--output') _orx_elastic_words 'table json' "$3" ;;
+        'keys rotate|--config') _orx_elastic_files "$3" file ;;
+        'keys rotate|--profile') _orx_elastic_profiles "$3" ;;
         'configure|--ca-certs') _orx_elastic_files "$3" file ;;
+        'configure|--config') _orx_elastic_files "$3" file ;;
+        'configure|--profile') _orx_elastic_profiles "$3" ;;
+        'config|--config') _orx_elastic_files "$3" file ;;
+        'config|--profile') _orx_elastic_profiles "$3" ;;
+        'config path|--config') _orx_elastic_files "$3" file ;;
+        'config path|--profile') _orx_elastic_profiles "$3" ;;
         'config show|--ca-certs') _orx_elastic_files "$3" file ;;
         'config show|-o' | 'config show|--output') _orx_elastic_words 'table json' "$3" ;;
+        'config show|--config') _orx_elastic_files "$3" file ;;
+        'config show|--profile') _orx_elastic_profiles "$3" ;;
         'check|--ca-certs') _orx_elastic_files "$3" file ;;
         'check|-o' | 'check|--output') _orx_elastic_words 'table json' "$3" ;;
+        'check|--config') _orx_elastic_files "$3" file ;;
+        'check|--profile') _orx_elastic_profiles "$3" ;;
         'logs|--ca-certs') _orx_elastic_files "$3" file ;;
         'logs|-o' | 'logs|--output') _orx_elastic_words 'table json ndjson csv' "$3" ;;
+        'logs|--config') _orx_elastic_files "$3" file ;;
+        'logs|--profile') _orx_elastic_profiles "$3" ;;
         'sessions|--ca-certs') _orx_elastic_files "$3" file ;;
         'sessions|-o' | 'sessions|--output') _orx_elastic_words 'table json ndjson csv' "$3" ;;
         'sessions|--sort') _orx_elastic_words 'recent count' "$3" ;;
+        'sessions|--config') _orx_elastic_files "$3" file ;;
+        'sessions|--profile') _orx_elastic_profiles "$3" ;;
+        'completion|--config') _orx_elastic_files "$3" file ;;
+        'completion|--profile') _orx_elastic_profiles "$3" ;;
         'completion|#1') _orx_elastic_words 'bash zsh fish' "$3" ;;
     esac
 }

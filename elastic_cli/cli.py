@@ -38,9 +38,41 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class SuggestingGroup(click.Group):
+    """A group whose "No such command" suggests the closest names, closest first (`chek`: `check`)."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:
+            if exc.possibilities:
+                raise
+            # a lazy group's `commands` is empty: offer the names it lists
+            raise click.NoSuchCommand(exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+
+class ReaderGone(Exception):
+    """stdout's reader closed the pipe (`| head -1`): raised past click, which would exit 1."""
+
+
+class LazyGroup(SuggestingGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    # every command runs inside invoke(), --help and --version inside make_context(): a write to
+    # a closed pipe, from any of them, leaves through main() as a quiet end, not click's exit 1
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise ReaderGone() from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ReaderGone() from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
@@ -73,11 +105,25 @@ def _enable_debug(app: AppContext, value: Any) -> None:
         _enable_debug_logging()
 
 
+# the root's options, and what --help says of them (the root's and every subcommand's)
+GLOBAL_HELP = {
+    "--config": f"Config file (default: the platform's config dir; env {CONFIG_ENV}).",
+    "--profile": f"Profile in the config file (env {PROFILE_ENV}).",
+    "--debug": "Show tracebacks and HTTP requests (secrets redacted).",
+    "--verbose": "Say more on stderr.",
+    "--quiet": "Only data and errors.",
+    "--no-color": "No colour (also when NO_COLOR is set to anything).",
+}
+
+
 def _global_options() -> list[click.Option]:
-    """The root's options again, for use after a subcommand (`create-key -q`). Hidden: the root's
-    --help lists them once; no envvar here, so ORX_ELASTIC_* never overrides a root flag."""
+    """The root's options again, for use after a subcommand (`create-key -q`), listed in its --help
+    under "Global options"; no envvar here, so ORX_ELASTIC_* never overrides a root flag."""
     def option(*decls: str, apply: Callable[[AppContext, Any], None], **kw: Any) -> click.Option:
-        return click.Option(list(decls), hidden=True, expose_value=False, callback=_set_on_app(apply), **kw)
+        made = click.Option(list(decls), expose_value=False, callback=_set_on_app(apply),
+                            help=GLOBAL_HELP[decls[-1]], **kw)
+        made._orx_global = True  # type: ignore[attr-defined]
+        return made
 
     return [
         option("--config", type=click.Path(path_type=Path), apply=lambda app, v: setattr(app, "config_path", v)),
@@ -90,14 +136,36 @@ def _global_options() -> list[click.Option]:
 
 
 def accept_global_options(command: click.Command) -> None:
-    """Give a command (and a group's subcommands) the global options, once."""
+    """Give a command (and a group's subcommands) the global options, once, and list them in its
+    --help apart from its own."""
     if getattr(command, "_orx_global_options", False):
         return
     taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
     command.params.extend(o for o in _global_options() if not taken.intersection(o.opts))
     command._orx_global_options = True  # type: ignore[attr-defined]
+    command.format_options = _options_then_globals(command)  # type: ignore[method-assign,assignment]
     for sub in getattr(command, "commands", {}).values():
         accept_global_options(sub)
+
+
+def _options_then_globals(command: click.Command) -> Callable[[click.Context, click.HelpFormatter], None]:
+    def format_options(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (shared if getattr(param, "_orx_global", False) else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options (before or after the command)"):
+                formatter.write_dl(shared)
+        if isinstance(command, click.Group):
+            command.format_commands(ctx, formatter)
+
+    return format_options
 
 
 def _exit_code_epilog() -> str:
@@ -135,38 +203,73 @@ class AppContext:
 
         if require_profile is None:
             require_profile = self.profile is not None
+        from elastic_cli.config.endpoint import scheme_note
+
+        assumed = scheme_note(str(flags["host"])) if flags and flags.get("host") else None
+        if assumed:  # `--host 127.0.0.1` means https: say so before a TLS error does
+            self.warn(assumed)
         return settings.resolve(self.load_config(), self.profile, flags or {}, require_profile=require_profile)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            echo_message(f"warning: {message}")
+            say("warning: ", message)
 
     def notice(self, message: str) -> None:
         """What a result lacks: said even under -q (coverage is never chatter)."""
-        echo_message(f"warning: {message}")
+        say("warning: ", message)
 
     def info(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            echo_message(message)
+            say("", message)
 
 
-def echo_message(message: str) -> None:
+# this run's AppContext (set by the root command), so that a hint printed after a failure still
+# names the profile the user chose
+_current: AppContext | None = None
+
+
+def say(prefix: str, message: str) -> None:
     """A message on stderr. Messages quote the server (index names, reasons): Elasticsearch allows
-    ESC and BEL in an index name, so every message is shown inert, with secrets masked."""
+    ESC and BEL in an index name, so every message is shown inert, with secrets masked. A command it
+    names carries the active --profile (run as printed, it acts on the same profile). On a terminal,
+    a line too long for it wraps at spaces, under the text after the prefix: the terminal itself
+    would cut words, ids and commands (`inva` / `lidated`)."""
+    from elastic_cli.commands.hints import with_profile
     from elastic_cli.output import safe_text
 
-    click.echo(safe_text(message), err=True)
+    message = safe_text(with_profile(message, _current.profile if _current is not None else None))
+    width = _stderr_width()
+    if width is None or len(prefix) + len(message) <= width:
+        click.echo(prefix + message, err=True)
+        return
+    import textwrap
+
+    # a word longer than the line (a URL, a command's quoted pattern) stays whole
+    lines = textwrap.wrap(message, max(width - len(prefix), 20), break_long_words=False, break_on_hyphens=False)
+    pad = " " * len(prefix)
+    click.echo("\n".join((prefix if i == 0 else pad) + line for i, line in enumerate(lines)) or prefix, err=True)
+
+
+def _stderr_width() -> int | None:
+    try:
+        if not sys.stderr.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns  # COLUMNS first, then the terminal
 
 
 @click.group(cls=LazyGroup, epilog=_exit_code_epilog(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="orx-elastic")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar=CONFIG_ENV,
-              help=f"Config file (default: the platform's config dir; env {CONFIG_ENV}).")
-@click.option("--profile", envvar=PROFILE_ENV, help=f"Profile in the config file (env {PROFILE_ENV}).")
-@click.option("--debug", is_flag=True, help="Show tracebacks and HTTP requests (secrets redacted).")
-@click.option("-v", "--verbose", count=True, help="Say more on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="Only data and errors.")
-@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set to anything).")
+              help=GLOBAL_HELP["--config"])
+@click.option("--profile", envvar=PROFILE_ENV, help=GLOBAL_HELP["--profile"])
+@click.option("--debug", is_flag=True, help=GLOBAL_HELP["--debug"])
+@click.option("-v", "--verbose", count=True, help=GLOBAL_HELP["--verbose"])
+@click.option("-q", "--quiet", is_flag=True, help=GLOBAL_HELP["--quiet"])
+@click.option("--no-color", is_flag=True, help=GLOBAL_HELP["--no-color"])
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug: bool,
         verbose: int, quiet: bool, no_color: bool) -> None:
@@ -181,8 +284,9 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
       orx-elastic check
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
     """
-    ctx.obj = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
-                         quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
+    global _current
+    ctx.obj = _current = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
+                                    quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
     if debug:
         _enable_debug_logging()
 
@@ -222,6 +326,8 @@ def _register_secrets(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: OrxError becomes one line on stderr and its exit code."""
+    global _current
+    _current = None
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
     _register_secrets(args)
@@ -231,9 +337,9 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             _print_traceback()
         # messages may quote the server (index names, reasons): shown inert, secrets masked
-        echo_message(f"error: {exc.message}")
+        say("error: ", exc.message)
         if exc.hint:
-            echo_message(f"  fix: {exc.hint}")
+            say("  fix: ", exc.hint)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -243,16 +349,16 @@ def main(argv: list[str] | None = None) -> None:
 
         from elastic_cli.output import safe_text
 
+        _closest_first(exc)
         shown = io.StringIO()
         exc.show(file=shown)  # may quote the arguments: a secret, or an escape typed or pasted
         click.echo(safe_text(shown.getvalue()), err=True, nl=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:
-        # the reader went away (`| head`): not an error; silence the final flush
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except (ReaderGone, BrokenPipeError):
+        # the reader went away (`| head -1`): not an error, whatever command was writing
+        _discard_stdout()
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
         if debug:
@@ -262,8 +368,8 @@ def main(argv: list[str] | None = None) -> None:
 
         # masked before it is cut (a cut secret is no longer recognised), one line, then inert
         text = " ".join(redact(str(exc))[:300].split())
-        echo_message(f"error: unexpected {type(exc).__name__}: {text}")
-        echo_message("  fix: run again with --debug and report it")
+        say("error: ", f"unexpected {type(exc).__name__}: {text}")
+        say("  fix: ", "run again with --debug and report it")
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
 
@@ -278,6 +384,29 @@ def _print_traceback() -> None:
     click.echo(safe_text(traceback.format_exc()), err=True, nl=False)
 
 
+def _closest_first(exc: click.ClickException) -> None:
+    """click lists the close matches of a mistyped option or command in alphabetical order
+    (`--sinse`: --indexes, --insecure, --since); difflib found them closest first: keep that."""
+    possibilities = getattr(exc, "possibilities", None)
+    if not isinstance(exc, (click.NoSuchOption, click.NoSuchCommand)) or not possibilities:
+        return
+    more = f" (or one of: {', '.join(repr(n) for n in possibilities[1:])})" if len(possibilities) > 1 else ""
+    exc.message = f"{exc.message} Did you mean {possibilities[0]!r}?{more}"  # type: ignore[misc]
+    exc.possibilities = None  # type: ignore[misc]  # the message says it now
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the writes still buffered (and the last flush) go nowhere
+    instead of raising again on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's stream): nothing will flush to a pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def entry() -> None:
     """The console script: main(), then a quick exit without tearing down every module
     (measured: about 75 ms of a lookup), after flushing what was written."""
@@ -290,9 +419,16 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     else:
         code = 0
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            code = code or 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away before the last buffered lines (`| head -1`): a quiet end, as
+        # when it goes away mid-run (main)
+        _discard_stdout()
+    except (ValueError, OSError):
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (ValueError, OSError):
+        code = code or 1
     os._exit(code)

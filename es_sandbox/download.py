@@ -58,6 +58,14 @@ def _extract_zip(zip_path: Path, dest: Path) -> None:
         os.chmod(dirpath, 0o755)
 
 
+def is_cached(version: str) -> bool:
+    """Whether ``ensure_distribution`` finds the extracted distribution (or at least its zip):
+    nothing to download from Maven Central."""
+    base = cache_root() / version
+    extracted = (base / ".extracted").exists() and (base / f"elasticsearch-{version}" / "bin" / "elasticsearch").exists()
+    return extracted or (base / f"elasticsearch-{version}.zip").exists()
+
+
 def ensure_distribution(version: str) -> Path:
     """Return the extracted Elasticsearch home for ``version``, fetching it if needed.
 

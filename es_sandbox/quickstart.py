@@ -7,12 +7,13 @@ ORX_ELASTIC_PASSWORD, never the command line.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import sys
 import time
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
 
 from es_sandbox import sandbox
 from es_sandbox.cli import program
@@ -54,6 +55,46 @@ def _run_tool(args: List[str], env: Dict[str, str]) -> int:
     return subprocess.run([sys.executable, "-m", "elastic_cli", *args], env=env).returncode
 
 
+def saved_key_id(state: Mapping[str, str], env: Dict[str, str]) -> Optional[str]:
+    """The key id profile `sandbox` holds for this node (same URL), or None."""
+    shown = subprocess.run([sys.executable, "-m", "elastic_cli", "config", "show", "--profile", PROFILE, "-o", "json"],
+                           env=env, capture_output=True, text=True)
+    if shown.returncode != 0:
+        return None  # no profile `sandbox` yet
+    try:
+        values = {name: item.get("value") for name, item in json.loads(shown.stdout)["settings"].items()}
+    except (ValueError, KeyError, AttributeError):
+        return None
+    if f"{values.get('host')}:{values.get('port')}" != state["url"] or not values.get("id"):
+        return None
+    return str(values["id"])
+
+
+def reuse_or_replace_key(state: Mapping[str, str], env: Dict[str, str]) -> Optional[str]:
+    """A quick start run again on the same node reuses the key it saved (still valid, same name);
+    otherwise the keys an earlier run made under KEY_NAME are invalidated before a new one is
+    made, so runs never pile up working keys. Returns the reused key's id, or None."""
+    admin = sandbox.admin_of(state)
+    key_id = saved_key_id(state, env)
+    if key_id:
+        try:
+            status, body = admin.request("GET", f"/_security/api_key?id={key_id}", timeout=30)
+            keys = json.loads(body).get("api_keys", []) if status == 200 else []
+        except (OSError, ValueError):
+            keys = []
+        if any(k.get("name") == KEY_NAME and not k.get("invalidated") for k in keys):
+            return key_id
+    try:
+        status, body = admin.request("DELETE", "/_security/api_key", {"name": KEY_NAME}, timeout=30)
+        gone = json.loads(body).get("invalidated_api_keys", []) if status == 200 else []
+    except (OSError, ValueError):
+        gone = []
+    if gone:
+        print(f"Invalidated {len(gone)} key(s) named {KEY_NAME} from an earlier quick start "
+              f"(profile `{PROFILE}` did not hold them)", flush=True)
+    return None
+
+
 def run(version: str) -> int:
     import importlib.util
 
@@ -61,6 +102,9 @@ def run(version: str) -> int:
         raise ESSandboxError(f"orx-elastic is not installed in {sys.executable}: run `pip install -e .` "
                              "in the repository (scripts/quickstart does it)")
     t0 = time.monotonic()
+    # scripts/quickstart sets when it started, so "done in" counts the install into .venv too
+    started = os.environ.get("ORX_QUICKSTART_STARTED", "")
+    since = float(started) if started.replace(".", "", 1).isdigit() else None
     running = sandbox.ensure_running(version)
     state = running.state
     if running.started:
@@ -69,12 +113,19 @@ def run(version: str) -> int:
     else:
         print(f"Reusing the running sandbox node: Elasticsearch {state['version']} at {state['url']}", flush=True)
     env = dict(os.environ, ORX_ELASTIC_PASSWORD=state["password"])
+    reused = reuse_or_replace_key(state, env)
     for args in steps(state):
+        if reused and args[0] == "create-key":
+            print(f"\n$ orx-elastic {shlex.join(args)}\n(skipped: profile `{PROFILE}` holds the key {reused} "
+                  "from an earlier quick start, still valid on this node; "
+                  f"`orx-elastic keys rotate --profile {PROFILE} --username {state['user']}` replaces it)", flush=True)
+            continue
         code = _run_tool(args, env)
         if code != 0:
             print(f"\nerror: `orx-elastic {args[0]}` failed (exit {code}); the sandbox is still running: "
                   f"`{program()} status` shows it", file=sys.stderr)
             return code
-    print(f"\nQuick start done in {time.monotonic() - t0:.0f}s.\n")
+    took = time.time() - since if since is not None else time.monotonic() - t0
+    print(f"\nQuick start done in {took:.0f}s.\n")
     print("\n".join(next_commands()))
     return 0

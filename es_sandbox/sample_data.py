@@ -33,36 +33,47 @@ _STACK = (
 )
 
 
+# When both sample sessions started: what their ids encode (OpenReplay's ids are flake ids).
+SESSION_START = "2024-01-24T02:27:39.324Z"
+
+
 def sample_documents() -> Dict[str, List[Dict[str, Any]]]:
-    """The sample logs by index.  Times are in the session window before the token expiry."""
+    """The sample logs by index. Each session's lines sit within the first minutes of its replay,
+    as a real session's backend lines do: `logs` shows them at offsets such as +03:12.450 (the
+    checkout that failed), which README quotes."""
+    from datetime import datetime, timedelta
+
     t1 = SAMPLE_TOKEN
     s1 = SAMPLE_SESSION_ID
     t2 = SAMPLE_TOKEN_2
     s2 = SAMPLE_SESSION_ID_2
+    start = datetime.strptime(SESSION_START, "%Y-%m-%dT%H:%M:%S.%fZ")
 
-    def at(minute: int, second: int = 0) -> str:
-        return f"2024-01-24T03:{minute:02d}:{second:02d}.000Z"
+    def at(minutes: int, seconds: float) -> str:
+        """The time `minutes:seconds` into the sessions' replays."""
+        moment = start + timedelta(minutes=minutes, seconds=seconds)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     app = [
-        (at(50, 1), ["info"], f"GET /api/cart 200 12ms openReplaySessionToken={t1}"),
-        (at(50, 5), ["success"], f"POST /api/cart/items 201 30ms openReplaySessionToken={t1}"),
-        (at(51, 12), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}\n{_STACK}"),
-        (at(51, 13), ["error"], f"payment gateway timeout after 3000ms openReplaySessionToken={t1}"),
-        (at(52, 0), ["error"], f"ERROR orders: could not reserve stock openReplaySession.id={s1}"),
-        (at(52, 30), ["info"], f"INFO user logged out openReplaySession.id={s1}"),
-        (at(53, 0), ["error"], f"GET /api/profile 502 upstream reset openReplaySessionToken={t2}"),
-        (at(53, 5), ["info"], f"GET /api/profile 200 8ms openReplaySessionToken={t2}"),
-        (at(53, 9), ["error"], f"ERROR search: index not found openReplaySession.id={s2}"),
-        (at(54, 0), ["info"], "INFO worker heartbeat ok"),
-        (at(54, 1), ["error"], "ERROR cron: nightly export failed (no session)"),
-        (at(54, 2), ["success"], "GET /healthz 200 1ms"),
+        (at(0, 22.101), ["info"], f"GET /api/cart 200 12ms openReplaySessionToken={t1}"),
+        (at(0, 48.530), ["success"], f"POST /api/cart/items 201 30ms openReplaySessionToken={t1}"),
+        (at(3, 12.450), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}\n{_STACK}"),
+        (at(3, 13.021), ["error"], f"payment gateway timeout after 3000ms openReplaySessionToken={t1}"),
+        (at(4, 1.337), ["error"], f"ERROR orders: could not reserve stock openReplaySession.id={s1}"),
+        (at(4, 30.002), ["info"], f"INFO user logged out openReplaySession.id={s1}"),
+        (at(5, 2.210), ["error"], f"GET /api/profile 502 upstream reset openReplaySessionToken={t2}"),
+        (at(5, 7.815), ["info"], f"GET /api/profile 200 8ms openReplaySessionToken={t2}"),
+        (at(5, 11.090), ["error"], f"ERROR search: index not found openReplaySession.id={s2}"),
+        (at(6, 0.000), ["info"], "INFO worker heartbeat ok"),
+        (at(6, 1.000), ["error"], "ERROR cron: nightly export failed (no session)"),
+        (at(6, 2.000), ["success"], "GET /healthz 200 1ms"),
     ]
     logs = [
-        (at(51, 20), ["error"], f"ERROR checkout failed: card declined openReplaySession.id={s1}"),
-        (at(51, 21), ["info"], f"INFO retrying checkout openReplaySession.id={s1}"),
-        (at(51, 22), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}"),
-        (at(53, 10), ["error"], f"ERROR profile: avatar upload failed openReplaySession.id={s2}"),
-        (at(54, 3), ["info"], "INFO cache warmed"),
+        (at(3, 20.118), ["error"], f"ERROR checkout failed: card declined openReplaySession.id={s1}"),
+        (at(3, 21.404), ["info"], f"INFO retrying checkout openReplaySession.id={s1}"),
+        (at(3, 22.930), ["error"], f"POST /api/checkout 500 openReplaySessionToken={t1}"),
+        (at(5, 12.661), ["error"], f"ERROR profile: avatar upload failed openReplaySession.id={s2}"),
+        (at(6, 3.000), ["info"], "INFO cache warmed"),
     ]
 
     def docs(rows):

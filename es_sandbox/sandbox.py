@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from es_sandbox import process
-from es_sandbox.common import state_path
+from es_sandbox.common import cache_root, state_path
+from es_sandbox.download import is_cached
 from es_sandbox.node import ESNode
 from es_sandbox.sample_data import load_sample_logs
 
@@ -73,7 +74,11 @@ def ensure_running(version: str, https: bool = False, say: Callable[[str], None]
     if state:
         clean_up(state)
     node = ESNode(version, https=https, detach=True)
-    say(f"Starting Elasticsearch {version} ({node.scheme}); the first run downloads it ...")
+    if is_cached(version):
+        say(f"Starting Elasticsearch {version} ({node.scheme}) from {cache_root() / version} ...")
+    else:  # said only when it happens: the wait is the download's
+        say(f"Starting Elasticsearch {version} ({node.scheme}); downloading it first from Maven Central "
+            f"into {cache_root() / version} (once) ...")
     node.start()
     try:
         with node.admin_client() as client:
@@ -92,11 +97,17 @@ def loaded_summary(loaded: Mapping[str, int]) -> str:
                      for index, count in loaded.items()) or "nothing"
 
 
-def health(state: Mapping[str, Any]) -> str:
-    """The cluster health of the recorded node, in a word (or why it does not answer)."""
+def admin_of(state: Mapping[str, Any]) -> ESNode:
+    """Admin requests (`request`) to the recorded node."""
     node = ESNode(state["version"], https=state["url"].startswith("https"))
     node.url, node.admin_password = state["url"], state["password"]
     node.ca_path = Path(state["ca"]) if state.get("ca") else None
+    return node
+
+
+def health(state: Mapping[str, Any]) -> str:
+    """The cluster health of the recorded node, in a word (or why it does not answer)."""
+    node = admin_of(state)
     try:
         status, body = node.request("GET", "/_cluster/health", timeout=10)
         return json.loads(body).get("status") if status == 200 else f"HTTP {status}"

@@ -75,6 +75,12 @@ def check_privileges(es: Any, settings: Settings, deadline: Deadline, patterns: 
     if not lacking:
         return finding("privileges", OK, "read on " + ", ".join(patterns), read=read)
     if len(lacking) == len(patterns):
-        return finding("privileges", FAILURE, "the key may not read " + ", ".join(lacking), fix, read=read)
+        # what the key sees is what `logs` sees: no index. A mistyped pattern is the likelier cause
+        # than a missing grant, so the answer is the one `logs` gives, and the pattern comes first.
+        return finding("privileges", FAILURE,
+                       f"no index matches {', '.join(lacking)} that the key may read (the key has no read on "
+                       "these patterns: they match no index, or the key was made for others)",
+                       "check `indexes` for a typo (orx-elastic configure --indexes ...); if the indices exist, "
+                       + fix, read=read)
     return finding("privileges", WARNING, "the key may not read " + ", ".join(lacking) + " (it may read "
                    + ", ".join(p for p in patterns if read[p]) + ")", fix, read=read)

@@ -103,7 +103,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
 
     result = step("privileges", lambda: check_privileges(es, settings, deadline, patterns))
     if result is not None and result.status == FAILURE and result.data.get("read") is not None:
-        blocked_from_privileges = "the key may not read " + ", ".join(patterns) + " (see `privileges`)"
+        blocked_from_privileges = "no index matches " + ", ".join(patterns) + " that the key may read (see `privileges`)"
 
     def with_caps(fn: Callable[[dict], Finding]) -> Callable[[], Finding]:
         def run() -> Finding:

@@ -39,6 +39,21 @@ def credentials(settings: Settings) -> tuple[str, str] | None:
     return key_id, secret
 
 
+def nothing_configured(settings: Settings) -> bool:
+    """No config file, and neither where to connect nor a key came from a flag or the environment:
+    connecting to localhost:9200 would only report a refused connection or a missing key."""
+    given = {settings.sources[name] for name in ("host", "api_key", "id")} - {"default"}
+    return not given and not settings.path.exists()
+
+
+def no_configuration_yet(settings: Settings) -> errors.ConfigError:
+    """The one answer of every command that needs a cluster (check, logs, sessions) on a fresh machine."""
+    return errors.ConfigError(
+        f"no configuration yet: {settings.path} does not exist and no --host or --api-key was given",
+        "create a key and save it: `orx-elastic create-key --host URL --username USER --save` "
+        "(or `orx-elastic configure`)")
+
+
 def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
                  max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
@@ -63,6 +78,8 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         key = credentials(settings)
         if key:
             options["api_key"] = key
+        elif require_auth and nothing_configured(settings):
+            raise no_configuration_yet(settings)
         elif require_auth:
             raise errors.ConfigError(
                 f"no API key configured for profile '{settings.profile}'",
@@ -234,6 +251,13 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
     where = settings.url
     status = status_of(exc)
     error_type, reason = error_details(exc)
+    if not _from_elasticsearch(exc) and status not in RETRY_STATUSES:
+        # Elasticsearch names itself on every answer (7.14+); a proxy's 502-504 still means the
+        # cluster behind it is unavailable, so those stay below
+        return errors.ConnectionFailed(
+            f"{where} is not Elasticsearch: it answered HTTP {status} without the X-Elastic-Product header"
+            + (f" ({reason[:60]})" if reason else ""),
+            "check host and port (Elasticsearch listens on 9200 by default; Elastic Cloud on 443 or 9243)")
     if status == 401:
         why = describe_auth_failure(classify_auth_failure(exc), settings.id)
         return errors.AuthenticationFailed(
@@ -254,6 +278,16 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
                                          "set xpack.security.authc.api_key.enabled: true on the cluster")
     return errors.RequestRejected(f"Elasticsearch rejected the request (HTTP {status}, {error_type}): {reason}",
                                   "check the values passed; run with --debug for the full answer")
+
+
+def _from_elasticsearch(exc: BaseException) -> bool:
+    """The answer carried `X-Elastic-Product: Elasticsearch`, or at least Elasticsearch's JSON error
+    (a proxy may drop headers); a web page or a bare 501 from another server is neither."""
+    headers = getattr(getattr(exc, "meta", None), "headers", None)
+    if headers is None or str(headers.get("x-elastic-product", "")) == "Elasticsearch":
+        return True
+    body = getattr(exc, "body", None)
+    return isinstance(body, dict) and "error" in body
 
 
 def error_details(exc: Any) -> tuple[str, str]:

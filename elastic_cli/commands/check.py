@@ -10,7 +10,6 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 
 if TYPE_CHECKING:
     from elastic_cli.cli import AppContext
-    from elastic_cli.config.settings import Settings
 
 
 @click.command()
@@ -37,19 +36,19 @@ def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
       orx-elastic check -o json | jq '.[] | select(.status != "ok")'
     """
     from elastic_cli.checks import run as diagnosis
-    from elastic_cli.errors import CheckFailed, ConfigError
+    from elastic_cli.cluster.connection import no_configuration_yet, nothing_configured
+    from elastic_cli.errors import CheckFailed
     from elastic_cli.output import print_findings, print_json
 
     settings = app.settings(settings_flags(params))
     if nothing_configured(settings):
-        raise ConfigError(f"no configuration yet: {settings.path} does not exist and no --host or --api-key was given",
-                          "create a key and save it: `orx-elastic create-key --host URL --username USER --save` "
-                          "(or `orx-elastic configure`)")
+        raise no_configuration_yet(settings)
     findings = diagnosis.run_checks(settings, deadline)
+    shown = [_with_profile(f.to_dict(), app.profile) for f in findings]
     if output == "json":
-        print_json([f.to_dict() for f in findings])
+        print_json(shown)
     else:
-        print_findings([f.to_dict() for f in findings], color=app.color)
+        print_findings(shown, color=app.color)
     failed = [f for f in findings if f.status == diagnosis.FAILURE]
     if failed:
         names = ", ".join(f.id for f in failed)
@@ -57,8 +56,10 @@ def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
                           failed[0].fix or None)
 
 
-def nothing_configured(settings: Settings) -> bool:
-    """No config file, and neither where to connect nor a key came from a flag or the environment:
-    checking localhost:9200 would only report a refused connection."""
-    given = {settings.sources[name] for name in ("host", "api_key", "id")} - {"default"}
-    return not given and not settings.path.exists()
+def _with_profile(finding: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    """A fix that names a command names the profile checked, so it acts on the same one."""
+    from elastic_cli.commands.hints import with_profile
+
+    if finding.get("fix"):
+        finding = {**finding, "fix": with_profile(finding["fix"], profile)}
+    return finding

@@ -74,4 +74,6 @@ def show_created_key(app: Any, created: Any, output: str, saved_to: str | None, 
         note += f"\nSaved to {saved_to}.\nNext: orx-elastic check"
     else:
         note += "\nKeep it with --save, or paste id and api_key\ninto OpenReplay's form now."
-    out.print_panel(title, rows, color=app.color, note=note)
+    from elastic_cli.commands.hints import with_profile
+
+    out.print_panel(title, rows, color=app.color, note=with_profile(note, app.profile))

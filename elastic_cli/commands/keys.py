@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
-from elastic_cli.commands.options import connection_options, output_option, settings_flags
+from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def keys() -> None:
 
 
 @keys.command("list")
-@connection_options
+@endpoint_options("--id")
 @admin_auth_options
 @click.option("--all", "everything", is_flag=True, help="Every API key visible to you, not only orx-elastic's.")
 @output_option()
@@ -53,12 +53,15 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
     settings = app.settings(settings_flags(params))
     with key_errors(settings, "list API keys", admin):
         rows = api_keys.list_keys(admin_client(settings, admin), everything=everything)
+    # which key the active profile reads with: the one to rotate, the one not to invalidate
+    in_use = {settings.id: settings.profile} if settings.id else {}
     if output == "json":
-        out.print_json([asdict(row) for row in rows])
+        out.print_json([{**asdict(row), "used_by_profile": in_use.get(row.id or "")} for row in rows])
         return
-    columns = ("name", "id", "created", "expires", "invalidated")
+    columns = ("name", "id", "created", "expires", "invalidated", "used by")
     out.print_table(columns, [[row.name or "", row.id or "", row.created or "", row.expires or "never",
-                               "yes" if row.invalidated else "no"] for row in rows], color=app.color)
+                               "yes" if row.invalidated else "no", in_use.get(row.id or "", "")] for row in rows],
+                    color=app.color, free_text=("name",))
     if not rows and not app.quiet:
         click.echo("no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"), err=True)
 
@@ -66,7 +69,7 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
 @keys.command()
 @click.argument("key_id", required=False, metavar="[ID]")
 @click.option("--name", help="Invalidate every key with this name instead of one id.")
-@connection_options
+@endpoint_options("--id")
 @admin_auth_options
 @click.pass_obj
 def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: Any) -> None:
@@ -109,7 +112,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
 
 
 @keys.command()
-@connection_options
+@endpoint_options("--indexes")
 @admin_auth_options
 @click.option("--keep-privileges", is_flag=True,
               help="Copy the old key's role descriptors as they are (default: least privilege on its patterns).")
@@ -134,10 +137,7 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
     from elastic_cli.keys.admin import admin_client, key_errors
 
     admin = admin_from_params(params)
-    flags = settings_flags(params)
-    if flags.get("id") or flags.get("api_key"):
-        raise UsageError("rotate replaces the key stored in the profile; --id/--api-key do not apply",
-                         "run it without --id and --api-key")
+    flags = settings_flags(params)  # no --id/--api-key: rotate replaces the key stored in the profile
     settings = app.settings(flags, require_profile=True)
     store = api_keys.ProfileKeyStore.of(settings)
     old_id = store.key_id

@@ -24,8 +24,8 @@ DEFAULT_LIMIT = 100
 @connection_options
 @output_option(OUTPUT_FORMATS, piped="ndjson")
 @click.option("--all-levels", is_flag=True, help="Every level, not only lines tagged 'error'.")
-@click.option("--since", help="Only lines at or after: ISO time or a duration ago (15m, 2h, 7d).")
-@click.option("--until", help="Only lines at or before: ISO time or a duration ago.")
+@click.option("--since", help="Only lines at or after: ISO time (UTC unless it names a zone) or a duration ago (15m, 2h, 7d).")
+@click.option("--until", help="Only lines at or before: ISO time (UTC unless it names a zone) or a duration ago.")
 @click.option("--reverse", is_flag=True, help="Newest first.")
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")

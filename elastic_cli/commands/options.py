@@ -18,31 +18,52 @@ def default_help(name: str) -> str:
     return f" [default: {value:g}]" if isinstance(value, float) else f" [default: {value}]"
 
 
-CONNECTION_FLAGS = (
-    click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
-    click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
-    click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
-    click.option("--id", "id", help="API key id."),
-    click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
-    click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
-    click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
-    click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
-    click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS certificates."),
-    click.option("--timeout", type=float, help="Request timeout in seconds" + default_help("timeout") + "."),
-    click.option("--message-field", help="Field holding the log line" + default_help("message_field") + "."),
-    click.option("--time-field", help="Field holding the log time" + default_help("time_field")
+# flag -> its option, in the order --help lists them
+CONNECTION_FLAGS = {
+    "--host": click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
+    "--port": click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
+    "--cloud-id": click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
+    "--id": click.option("--id", "id", help="API key id."),
+    "--api-key": click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
+    "--indexes": click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
+    "--ca-certs": click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
+    "--fingerprint": click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
+    "--insecure": click.option("--insecure/--no-insecure", default=None,
+                               help="Do not verify TLS certificates (--no-insecure: verify, undoing a saved --insecure)."),
+    "--timeout": click.option("--timeout", type=float, help="Request timeout in seconds" + default_help("timeout") + "."),
+    "--message-field": click.option("--message-field", help="Field holding the log line" + default_help("message_field") + "."),
+    "--time-field": click.option("--time-field", help="Field holding the log time" + default_help("time_field")
                  + "; an index without it: @timestamp, utc_time or timestamp."),
-    click.option("--tags-field", help="Field holding levels like 'error'" + default_help("tags_field")
+    "--tags-field": click.option("--tags-field", help="Field holding levels like 'error'" + default_help("tags_field")
                  + "; an index without it: log.level, level or severity."),
-    click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links."),
-    click.option("--project-id", help="OpenReplay project id, for replay links."),
-)
+    "--openreplay-url": click.option("--openreplay-url", help="OpenReplay dashboard URL, for replay links."),
+    "--project-id": click.option("--project-id", help="OpenReplay project id, for replay links."),
+}
 
 
 def connection_options(func: Callable) -> Callable:
-    for option in reversed(CONNECTION_FLAGS):
+    for option in reversed(list(CONNECTION_FLAGS.values())):
         func = option(func)
     return func
+
+
+# where Elasticsearch is and how to reach it: what a command that manages keys (keys list,
+# invalidate, rotate) uses of the connection flags; the fields and replay links are for logs
+ENDPOINT_FLAG_NAMES = ("--host", "--port", "--cloud-id", "--ca-certs", "--fingerprint", "--insecure", "--timeout")
+
+
+def endpoint_options(*extra: str) -> Callable[[Callable], Callable]:
+    """The endpoint flags (and the `extra` connection flags named, e.g. "--indexes"), as
+    connection_options gives them: a command lists only the flags it reads."""
+    wanted = set(ENDPOINT_FLAG_NAMES) | set(extra)
+
+    def decorate(func: Callable) -> Callable:
+        for flag, option in reversed(list(CONNECTION_FLAGS.items())):
+            if flag in wanted:
+                func = option(func)
+        return func
+
+    return decorate
 
 
 def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +78,7 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
         cloud = parse_cloud_id(cloud_id)
         flags["host"], flags["port"] = cloud.host, cloud.port
     insecure = params.pop("insecure", None)
-    flags["verify_certs"] = False if insecure else None
+    flags["verify_certs"] = None if insecure is None else not insecure
     return flags
 
 

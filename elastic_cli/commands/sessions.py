@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 @click.command()
 @connection_options
 @output_option(OUTPUT_FORMATS, piped="ndjson")
-@click.option("--since", default="1h", show_default=True, help="Window start: ISO time or a duration ago (15m, 2h, 7d).")
-@click.option("--until", help="Window end: ISO time or a duration ago [default: now].")
+@click.option("--since", default="1h", show_default=True, help="Window start: ISO time (UTC unless it names a zone) or a duration ago (15m, 2h, 7d).")
+@click.option("--until", help="Window end: ISO time (UTC unless it names a zone) or a duration ago [default: now].")
 @click.option("--all-levels", is_flag=True, help="Sessions with lines of any level, not only errors.")
 @click.option("--sort", type=click.Choice(("recent", "count")), default="recent", show_default=True,
               help="Most recent last line first, or most lines first.")

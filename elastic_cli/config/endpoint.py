@@ -6,6 +6,7 @@ Pure and cheap to import: the standard library only, elastic_transport only for 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from elastic_cli.errors import UsageError
 # A URL without a port means this, whatever a weaker source (env, file) said: README's settings table.
 DEFAULT_PORT = 9200
 SCHEMES = ("http", "https")
+# `http//host`, `https:/host`, `http/host`: a scheme without its `://`
+_MISTYPED_SCHEME = re.compile(r"(https?)(?::/|//?)(?=[^/])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ def parse_host(text: str) -> Endpoint:
     in the config file, in shell history and in every error message."""
     shown = text.strip()[:60]
     candidate = text.strip()
+    typo = _MISTYPED_SCHEME.match(candidate)
+    if typo and "://" not in candidate:  # `http//127.0.0.1:9200` would become the host `http`
+        meant = f"{typo.group(1).lower()}://{candidate[typo.end():]}"
+        raise UsageError(f"host {shown!r} is not a URL: its scheme is mistyped", f"use {meant[:80]}")
     if "://" not in candidate:
         candidate = "https://" + candidate
     parts = urlsplit(candidate)
@@ -60,6 +67,15 @@ def parse_host(text: str) -> Endpoint:
     if parts.query or parts.fragment or "?" in candidate or "#" in candidate:
         raise UsageError(f"host {shown!r} has a query or fragment", "give only scheme, host, port and path prefix")
     return Endpoint(scheme, parts.hostname.lower(), port, parts.path.rstrip("/"))
+
+
+def scheme_note(text: str) -> str | None:
+    """What to tell a user whose host names no scheme (`127.0.0.1:9200`): https was assumed."""
+    candidate = text.strip()
+    if not candidate or "://" in candidate:
+        return None
+    return (f"no scheme in the host {candidate[:60]!r}: assumed https://{candidate[:60]} (Elasticsearch's default "
+            f"since 8.0); if it serves plain HTTP, give http://{candidate[:60]}")
 
 
 def parse_cloud_id(cloud_id: str) -> Endpoint:

@@ -9,7 +9,9 @@ never as rich markup, and control characters are made visible.
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import os
 import re
 import sys
 from typing import IO, TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -54,17 +56,32 @@ def is_terminal(stream: IO | None = None) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=None)
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; the entry point ends a closed pipe quietly for every command
+            self.quiet = True
+            raise BrokenPipeError()
+
+    return PipeAwareConsole
+
+
 def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | None = None) -> Console:
     """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
-    from rich.console import Console
+    Console = _console_class()
 
     stream = stream or (sys.stderr if stderr else sys.stdout)
     use_color = is_terminal(stream) if color is None else color
     on_terminal = is_terminal(stream)
-    # piped: wide enough that no id or line is cut or wrapped for the reader's tools
+    # piped: the width COLUMNS asks for (`COLUMNS=80 ... -o table | less`), else wide enough
+    # that no id or line is cut or wrapped for the reader's tools
+    columns = os.environ.get("COLUMNS", "")
+    width = None if on_terminal else (int(columns) if columns.isdigit() and int(columns) > 0 else 4096)
     return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
-                   emoji=False, force_terminal=use_color if use_color else None,
-                   width=None if on_terminal else 4096)
+                   emoji=False, force_terminal=use_color if use_color else None, width=width)
 
 
 def _text(value: Any, style: str | None = None) -> Text:
@@ -101,15 +118,32 @@ def print_json(data: Any, stream: IO | None = None) -> None:
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bool | None = None,
-                title: str | None = None) -> None:
+                title: str | None = None, free_text: Sequence[str] = (), stream: IO[str] | None = None) -> None:
+    """Rows as a table that never breaks what a user copies (record_table has the rules): the
+    `free_text` columns (a message, a name) wrap on words first; when the others alone are wider
+    than the terminal, the row is stacked."""
     from rich.table import Table
 
+    from elastic_cli.output import record_table
+
+    out = console(False, color, stream)
+    header = [inert(c) for c in columns]
+    cells = [[inert(_display(cell)) for cell in row] for row in rows]
+    layout = record_table.plan(header, cells, out.width, free_text)
+    if not layout.boxed:
+        styles = {"header": "bold", "row": "", "under": "", "blank": ""}
+        for kind, text in record_table.stacked_lines(header, cells, layout, out.width, free_text):
+            out.print(_text(text, styles[kind]), soft_wrap=True)  # soft: the terminal wraps, never a cut
+        return
     table = Table(title=_text(title) if title else None, header_style="bold", expand=False)
-    for column in columns:
-        table.add_column(inert(column), overflow="fold")  # never cut an id: wrap it
-    for row in rows:
-        table.add_row(*[_text(_display(cell)) for cell in row])
-    console(False, color).print(table)
+    for column in header:
+        if column in free_text:
+            table.add_column(column, overflow="fold", min_width=record_table.MIN_FREE_TEXT)
+        else:  # ids, times, links: whole (the plan made sure they fit)
+            table.add_column(column, no_wrap=True, overflow="ignore")
+    for row in cells:
+        table.add_row(*[_text(cell) for cell in row])
+    out.print(table)
 
 
 # ---------------------------------------------------------------- check findings
@@ -117,21 +151,32 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bo
 _STATUS_STYLE = {"ok": ("✔", "green"), "warning": ("!", "yellow"), "failure": ("✘", "red"), "skipped": ("-", "dim")}
 
 
-def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = None) -> None:
-    """The `check` checklist: one line per finding, then its explanation and fix."""
+def print_findings(findings: Sequence[Mapping[str, Any]], color: bool | None = None,
+                   stream: IO[str] | None = None) -> None:
+    """The `check` checklist: one line per finding, then its explanation and fix. A line too long
+    for the terminal wraps on words under its own text, never back at column 0."""
+    from rich.table import Table
     from rich.text import Text
 
-    out = console(False, color)
+    out = console(False, color, stream)
     for finding in findings:
         mark, style = _STATUS_STYLE.get(finding["status"], ("?", ""))
         line = Text()
-        line.append(f"{mark} ", style=style)
         line.append(inert(finding["title"]), style="bold")
         if finding.get("detail"):
             line.append(" — " + inert(finding["detail"]))
-        out.print(line)
+        out.print(_hanging(Table, Text(f"{mark} ", style=style), line))
         if finding.get("fix") and finding["status"] != "ok":
-            out.print(Text("    fix: " + inert(finding["fix"]), style=style))
+            out.print(_hanging(Table, Text("    fix: ", style=style), Text(inert(finding["fix"]), style=style)))
+
+
+def _hanging(table_class: Any, prefix: Text, body: Text) -> Any:
+    """`prefix body`, the body's wrapped lines indented under its first word (a two-column grid)."""
+    grid = table_class.grid()
+    grid.add_column(no_wrap=True, width=prefix.cell_len)
+    grid.add_column(overflow="fold")
+    grid.add_row(prefix, body)
+    return grid
 
 
 # ---------------------------------------------------------------- log hits
@@ -155,8 +200,9 @@ def _display(value: Any) -> str:
 
 def _csv_cell(value: Any) -> str:
     text = _display(value)
-    # a cell starting with = + - @ is a formula to spreadsheets: keep it text
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # a cell starting with = + - @ is a formula to spreadsheets, and so is one after a leading tab
+    # or carriage return (OWASP's CSV injection list): keep it text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class Progress:
@@ -182,6 +228,10 @@ class Progress:
             self._status = None
 
 
+# the columns of free text in the tables of print_records: they wrap first, never an id or a link
+FREE_TEXT_COLUMNS = ("latest_message", "message", "detail")
+
+
 def print_records(fmt: str, columns: Sequence[str], records: Sequence[Mapping[str, Any]],
                   color: bool | None = None, stream: IO | None = None) -> None:
     """Rows of plain values: a table, a JSON array, NDJSON or CSV (cells from logs made inert or defused)."""
@@ -199,4 +249,5 @@ def print_records(fmt: str, columns: Sequence[str], records: Sequence[Mapping[st
             cells = {k: _csv_cell(record.get(k)) for k in columns}
             writer.writerow({k: inert(v) if on_terminal else v for k, v in cells.items()})
     else:
-        print_table(columns, ([_display(record.get(k)) for k in columns] for record in records), color=color)
+        print_table(columns, ([_display(record.get(k)) for k in columns] for record in records), color=color,
+                    free_text=[c for c in columns if c in FREE_TEXT_COLUMNS], stream=stream)

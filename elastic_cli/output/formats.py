@@ -9,6 +9,7 @@ the table shows it inert.
 from __future__ import annotations
 
 import csv
+import os
 from typing import IO, Any, Mapping, Sequence
 
 from elastic_cli.output import _csv_cell, _display, console, inert, is_terminal, log_table
@@ -94,8 +95,10 @@ class TableFormat:
         self.color = color
         self.markers = [m for m in markers if m]
         self.max_message_lines, self.max_message_chars = max_message_lines, max_message_chars
-        # on a terminal: its width; piped (-o table > file): lines are never wrapped
-        self.width = width if width is not None else (console(stream=stream).width if is_terminal(stream) else None)
+        # on a terminal: its width; piped (-o table > file): COLUMNS if set, else lines are never wrapped
+        piped_width = os.environ.get("COLUMNS", "")
+        self.width = width if width is not None else (
+            console(stream=stream).width if is_terminal(stream) or piped_width.isdigit() else None)
         self.fields = list(fields) if fields else None
         # --fields: the message field wraps wherever it is listed; without it, the last field does
         self.wrapped = (None if not self.fields else

@@ -268,11 +268,12 @@ def test_key_without_read_on_the_pattern(http_env, tmp_path):
     rc, by_id, _ = run_check(tmp_path, http_env["node"].url, key, "--indexes", f"{p}-app-logs")
     priv = by_id["privileges"]
     assert rc == 10 and by_id["auth"]["status"] == "ok"
-    assert priv["status"] == "failure" and f"may not read {p}-app-logs" in priv["detail"]
+    # the key sees no index there: the answer `logs` gives, with the typo first and the grant second
+    assert priv["status"] == "failure" and f"no index matches {p}-app-logs that the key may read" in priv["detail"]
     assert priv["data"]["read"] == {f"{p}-app-logs": False}
-    assert "create-key" in priv["fix"]
+    assert "check `indexes` for a typo" in priv["fix"] and "create-key" in priv["fix"]
     for check_id in ("indices", "message_field", "time_field", "tags_field", "marked_logs"):
-        assert by_id[check_id]["status"] == "skipped" and "may not read" in by_id[check_id]["detail"]
+        assert by_id[check_id]["status"] == "skipped" and "no index matches" in by_id[check_id]["detail"]
     assert by_id["logs_index"]["status"] == "warning" and "may not read" in by_id["logs_index"]["detail"]
 
 

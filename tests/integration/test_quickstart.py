@@ -51,18 +51,39 @@ def clean_copy(tmp_path, request):
     assert stop.returncode == 0, stop.stdout + stop.stderr
 
 
+def valid_quickstart_keys(env) -> list:
+    """The keys named orx-sandbox-quickstart that still work on the sandbox node."""
+    import json
+
+    from es_sandbox import quickstart, sandbox
+
+    state = json.loads(Path(env["ORX_ES_SANDBOX_STATE"]).read_text())
+    status, body = sandbox.admin_of(state).request("GET", f"/_security/api_key?name={quickstart.KEY_NAME}")
+    assert status == 200, body
+    return [k["id"] for k in json.loads(body)["api_keys"] if not k.get("invalidated")]
+
+
+def reported_seconds(out: str) -> int:
+    return int(re.search(r"Quick start done in (\d+)s", out).group(1))
+
+
 def test_quick_start_from_a_clean_copy(clean_copy, request):
     repo, env = clean_copy
     versions = [v for v in request.config.getoption("--es-versions").split(",") if v.strip()]
     version = versions[0] if versions and not os.environ.get("ORX_TEST_ES_URL") else es_sandbox.DEFAULT_VERSION
     argv = quick_start_command().split() + ["--version", version]
+    from es_sandbox.download import is_cached
 
+    cached = is_cached(version)
     started = time.monotonic()
     cold = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=1200)
     cold_seconds = time.monotonic() - started
     assert cold.returncode == 0, cold.stdout + cold.stderr
     assert "Traceback" not in cold.stderr
     out = cold.stdout
+    # what it says of the download is what happened, and its time is the whole run's, install included
+    assert ("downloading it first" in out) is (not cached), out
+    assert abs(reported_seconds(out) - cold_seconds) <= 3, (reported_seconds(out), cold_seconds)
     for step in ("$ orx-elastic create-key --profile sandbox", "$ orx-elastic check --profile sandbox",
                  f"$ orx-elastic logs {es_sandbox.SAMPLE_TOKEN}"):
         assert step in out
@@ -83,4 +104,16 @@ def test_quick_start_from_a_clean_copy(clean_copy, request):
     warm_seconds = time.monotonic() - started
     assert warm.returncode == 0, warm.stdout + warm.stderr
     assert "Reusing the running sandbox node" in warm.stdout
+    assert "downloading" not in warm.stdout
+    assert abs(reported_seconds(warm.stdout) - warm_seconds) <= 3
+    # run again, it reuses the key it saved: one working key, the profile's
+    assert f"(skipped: profile `sandbox` holds the key {profile['id']}" in warm.stdout, warm.stdout
+    assert valid_quickstart_keys(env) == [profile["id"]]
+    # the profile lost (another config file): the earlier key is invalidated, a new one made and saved
+    env = dict(env, ORX_ELASTIC_CONFIG=str(Path(env["ORX_ELASTIC_CONFIG"]).with_name("other.yaml")))
+    third = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "Invalidated 1 key(s) named orx-sandbox-quickstart" in third.stdout
+    new_id = yaml.safe_load(Path(env["ORX_ELASTIC_CONFIG"]).read_text())["profiles"]["sandbox"]["id"]
+    assert new_id != profile["id"] and valid_quickstart_keys(env) == [new_id]
     print(f"quick start: cold {cold_seconds:.0f}s, warm {warm_seconds:.0f}s (Elasticsearch {version})")

@@ -86,8 +86,9 @@ def substituted(command: str, sandbox: dict) -> list[str]:
         command = command.replace(example, real)
     command = re.sub(r"--username elastic(?![-\w])", "--username elastic-admin", command)
     words = shlex.split(command, comments=True)
-    if ">" in words:
-        words = words[: words.index(">")]
+    for redirect in (">", "<"):  # stdout is captured; `--api-key - < key.txt` gets the key on stdin
+        if redirect in words:
+            words = words[: words.index(redirect)]
     if words[0] == "orx-elastic":
         return [sys.executable, "-m", "elastic_cli"] + words[1:]
     return [str(ROOT / words[0])] + words[1:]
@@ -134,7 +135,11 @@ def test_every_readme_command_runs_against_the_sandbox(sandbox):
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0 and "openReplay" in first, f"{command}\n{err}"
         else:
-            result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+            stdin = None
+            if "--api-key" in argv and argv[argv.index("--api-key") + 1] == "-":  # the key file's content
+                config = yaml.safe_load(Path(env["ORX_ELASTIC_CONFIG"]).read_text())
+                stdin = config["profiles"]["default"]["api_key"] + "\n"
+            result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, input=stdin)
             assert result.returncode == 0, f"{command}\nstdout: {result.stdout}\nstderr: {result.stderr}"
             assert sandbox["password"] not in result.stdout + result.stderr
         ran.append(command)

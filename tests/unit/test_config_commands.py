@@ -168,17 +168,14 @@ def test_replay_link_settings_are_configured_shown_and_used_by_logs(tmp_path, cl
     path = tmp_path / "c.yaml"
     code, _, err = run(clean_env, "--config", str(path), "configure", "--openreplay-url",
                        "https://openreplay.example.com/", "--project-id", "3", "--session-margin", "12h")
-    assert code == 2 and "No such option" in err  # the margin is a logs flag; in a profile it is a setting
-    code, _, err = run(clean_env, "--config", str(path), "configure", "--openreplay-url",
-                       "https://openreplay.example.com/", "--project-id", "3")
-    assert code == 0, err
+    assert code == 0, err  # configure sets every setting, the margin too (issue 26)
     profile = yaml.safe_load(path.read_text())["profiles"]["default"]
-    assert profile == {"openreplay_url": "https://openreplay.example.com", "project_id": "3"}
+    assert profile == {"openreplay_url": "https://openreplay.example.com", "project_id": "3", "session_margin": "12h"}
     code, out, _ = run(clean_env, "--config", str(path), "config", "show", "-o", "json")
     shown = json.loads(out)["settings"]
     assert shown["openreplay_url"]["value"] == "https://openreplay.example.com"
     assert shown["project_id"] == {"value": "3", "source": "file (profile default)"}
-    assert shown["session_margin"] == {"value": "1d", "source": "default"}
+    assert shown["session_margin"] == {"value": "12h", "source": "file (profile default)"}
     # logs names the replay before its lines, on stderr only (here --explain: no connection)
     code, out, err = run(clean_env, "--config", str(path), "logs", "2618307011354435587", "--explain")
     assert code == 0

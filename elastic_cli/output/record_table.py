@@ -1,0 +1,107 @@
+"""How rows of plain values (keys list, sessions) fit a terminal (pure: strings in, lines out).
+
+The rule a reader notices: what a user copies (ids, tokens, links, times) is never broken
+across lines; the free text (a message, a name) gives way first.
+
+- everything fits: one boxed row a record, as wide as its values;
+- the copyable columns fit but the free text does not: the free text wraps on words inside
+  its cell, the other columns keep their whole values;
+- the copyable columns alone are wider than the terminal: a "stacked" layout, a header and a
+  main line with the leading columns that fit, and the other columns beneath, one labelled line
+  each (free text wrapped on words under its own start, a copyable value never cut: a link wider
+  than the terminal runs on and the terminal wraps it, as it does a long command).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+GAP = "  "
+INDENT = "  "
+# below this the free text in a boxed cell is a ribbon of one-word lines: stack instead
+MIN_FREE_TEXT = 16
+# a boxed table draws 3 characters a column (a border and a space either side) and one more
+BOX_PER_COLUMN = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    boxed: bool
+    main: tuple[int, ...] = ()   # stacked: the columns on the main line, in order
+    under: tuple[int, ...] = ()  # stacked: the columns on labelled lines beneath, in order
+
+
+def natural_widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width each column needs to show every value (and its header) on one line."""
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], max((len(part) for part in cell.split("\n")), default=0))
+    return widths
+
+
+def boxed_width(widths: Sequence[int]) -> int:
+    return sum(widths) + BOX_PER_COLUMN * len(widths) + 1
+
+
+def plan(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+         free_text: Sequence[str] = ()) -> Plan:
+    """Boxed when the copyable columns keep their whole values and the free text keeps some room;
+    else stacked, free text first beneath, then copyable columns from the right."""
+    widths = natural_widths(columns, rows)
+    free = [i for i, c in enumerate(columns) if c in free_text]
+    least = [min(w, MIN_FREE_TEXT) if i in free else w for i, w in enumerate(widths)]
+    if boxed_width(least) <= width:
+        return Plan(boxed=True)
+    main = [i for i in range(len(columns)) if i not in free]
+    under = list(free)
+    while len(main) > 1 and sum(widths[i] for i in main) + len(GAP) * (len(main) - 1) > width:
+        under.append(main.pop())
+    if not main:  # only free text: it heads the row
+        main = [under.pop(0)]
+    return Plan(boxed=False, main=tuple(main), under=tuple(sorted(under)))
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters, broken only at spaces: a word longer than the
+    line (a token, a link) stays whole on a line of its own."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split(" "):
+            if not current:
+                current = word
+            elif len(current) + 1 + len(word) <= width:
+                current += " " + word
+            else:
+                lines.append(current)
+                current = word
+        lines.append(current)
+    return lines
+
+
+def stacked_lines(columns: Sequence[str], rows: Sequence[Sequence[str]], layout: Plan, width: int,
+                  free_text: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The stacked layout as (kind, text) lines: kind is "header", "row", "under" or "blank"."""
+    widths = natural_widths(columns, rows)
+    main = list(layout.main)
+
+    def main_line(cells: Sequence[str]) -> str:
+        return GAP.join(cells[i].replace("\n", " ").ljust(widths[i]) for i in main).rstrip()
+
+    out: list[tuple[str, str]] = [("header", main_line(columns))]
+    label_width = max((len(columns[i]) for i in layout.under), default=0)
+    room = max(width - len(INDENT) - label_width - len(GAP), MIN_FREE_TEXT)
+    for number, row in enumerate(rows):
+        if number and layout.under:
+            out.append(("blank", ""))
+        out.append(("row", main_line(row)))
+        for i in layout.under:
+            if not row[i]:
+                continue
+            label = INDENT + columns[i].ljust(label_width) + GAP
+            parts = wrap_words(row[i], room) if columns[i] in free_text else row[i].split("\n")
+            out.append(("under", label + parts[0]))
+            out.extend(("under", " " * len(label) + part) for part in parts[1:])
+    return out
