@@ -12,8 +12,9 @@ import csv
 import os
 from typing import IO, Any, Mapping, Sequence
 
-from elastic_cli.output import _csv_cell, _display, console, inert, is_terminal, log_table
+from elastic_cli.output import log_table
 from elastic_cli.output.json_lines import _json_line, _json_lines
+from elastic_cli.output.text import _cell_text, _csv_cell, _display, console, inert, is_terminal
 
 Record = Mapping[str, Any]
 # values the tool writes itself (times, offsets, links): never a formula to defuse
@@ -80,6 +81,8 @@ class CsvFormat:
         self.stream.flush()
 
     def close(self, count: int) -> None:
+        if self.writer is None and self.columns:  # no row: the header still says what the columns are
+            csv.DictWriter(self.stream, fieldnames=self.columns).writeheader()
         self.stream.flush()
 
 
@@ -171,10 +174,6 @@ class TableFormat:
                     shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
                 line.append_text(shown)
                 out.print(line, soft_wrap=True)
-
-
-def _cell_text(value: Any) -> str:
-    return inert(_display(value)).replace("\n", " ")
 
 
 def _marker_halves(marker: str) -> list[str]:

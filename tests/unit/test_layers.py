@@ -45,10 +45,11 @@ def imports(path: Path) -> list[tuple[int, str]]:
         if id(node) in type_only:
             continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("elastic_cli"):
-            if node.module == "elastic_cli":
-                found += [(node.lineno, f"elastic_cli.{alias.name}") for alias in node.names]
-            else:
-                found.append((node.lineno, node.module))
+            folder = PACKAGE.parent.joinpath(*node.module.split("."))
+            for alias in node.names:
+                # `from elastic_cli.output import formats` imports the module formats, not the package
+                is_module = (folder / f"{alias.name}.py").exists() or (folder / alias.name).is_dir()
+                found.append((node.lineno, f"{node.module}.{alias.name}" if is_module else node.module))
         elif isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.startswith("elastic_cli")]
     return found

@@ -1,0 +1,111 @@
+"""Text that reaches a terminal, made safe, and the rich consoles that draw it (pure but for rich).
+
+Text from Elasticsearch (log lines, index names, error reasons) is untrusted: `inert` shows control
+characters as \\xNN, so an escape sequence is seen, never executed; `safe_text` also masks secrets.
+Every writer and every message goes through them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inert(text: Any) -> str:
+    """Untrusted text made safe for a terminal: control characters shown as \\xNN."""
+    text = "" if text is None else str(text)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8", "replace") if _has_surrogates(text) else text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def safe_text(text: Any) -> str:
+    """A message as it may reach a terminal: secrets masked, then `inert`. Every message path
+    (warnings, -v chatter, errors and their fixes, --debug lines and tracebacks) goes through it;
+    data goes through `inert` (text formats) or `json_text` (JSON)."""
+    from elastic_cli.redaction import redact
+
+    return inert(redact("" if text is None else str(text)))
+
+
+def is_terminal(stream: IO | None = None) -> bool:
+    stream = sys.stdout if stream is None else stream
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; the entry point ends a closed pipe quietly for every command
+            self.quiet = True
+            raise BrokenPipeError()
+
+    return PipeAwareConsole
+
+
+def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | None = None) -> Console:
+    """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
+    Console = _console_class()
+
+    stream = stream or (sys.stderr if stderr else sys.stdout)
+    use_color = is_terminal(stream) if color is None else color
+    on_terminal = is_terminal(stream)
+    # piped: the width COLUMNS asks for (`COLUMNS=80 ... -o table | less`), else wide enough
+    # that no id or line is cut or wrapped for the reader's tools
+    columns = os.environ.get("COLUMNS", "")
+    width = None if on_terminal else (int(columns) if columns.isdigit() and int(columns) > 0 else 4096)
+    return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
+                   emoji=False, force_terminal=use_color if use_color else None, width=width)
+
+
+def _text(value: Any, style: str | None = None) -> Text:
+    from rich.text import Text
+
+    return Text(inert(value), style=style or "")
+
+
+# ---------------------------------------------------------------- key/value panels
+
+
+def _cell_text(value: Any) -> str:
+    return inert(_display(value)).replace("\n", " ")
+
+
+def _display(value: Any) -> str:
+    """A value as a reader expects it: yes/no, a plain list, JSON only for objects; never a Python repr."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        return ", ".join(_display(v) for v in value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    text = _display(value)
+    # a cell starting with = + - @ is a formula to spreadsheets, and so is one after a leading tab
+    # or carriage return (OWASP's CSV injection list): keep it text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
