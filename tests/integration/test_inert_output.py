@@ -106,3 +106,9 @@ def test_check_is_inert(hostile, fmt):
     else:
         assert shown(hostile["unleveled"]) in result.stdout
 
+
+def test_debug_lines_are_inert(hostile):
+    result = hostile["run"]("logs", SESSION, "-o", "json", "--debug")
+    assert result.exit_code == 0, result.stderr
+    assert_inert(result.stderr)
+    assert "debug: elastic_cli.transport: POST /_search -> 200" in result.stderr

@@ -213,5 +213,5 @@ def test_safe_text_masks_secrets_then_makes_the_rest_inert(monkeypatch):
     monkeypatch.setattr(redaction, "_secrets", set())  # this test's secret only
     monkeypatch.setattr(redaction, "_pattern", None)
     redaction.register_secret("s3cr3t-for-safe-text")
-    shown = safe_text(f"boom \x1b]0;t\x07 s3cr3t-for-safe-text \x9b\nnext\tline")
+    shown = safe_text("boom \x1b]0;t\x07 s3cr3t-for-safe-text \x9b\nnext\tline")
     assert shown == "boom \\x1b]0;t\\x07 *** \\x9b\nnext\tline"
