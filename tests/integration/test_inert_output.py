@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from conftest import Env, run_cli
 
 SESSION = "2618307011354435587"

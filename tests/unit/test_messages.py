@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Env, run_cli
-
 from elastic_cli import cli as cli_module
 from elastic_cli.errors import IndexNotFound
+
+from conftest import Env, run_cli
 
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # an index name Elasticsearch accepts: sets the terminal's title, rings, opens a one-character CSI

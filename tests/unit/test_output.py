@@ -9,7 +9,6 @@ import re
 import sys
 
 import pytest
-
 from elastic_cli.output import (
     HitWriter,
     get_field,

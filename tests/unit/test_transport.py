@@ -10,11 +10,10 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from elastic_cli.transport import ReadRetryingTransport, is_read, retry_after_seconds
 from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport._node import NodeApiResponse
-
-from elastic_cli.transport import ReadRetryingTransport, is_read, retry_after_seconds
 
 
 @pytest.mark.parametrize("method,target,read", [
