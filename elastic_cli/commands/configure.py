@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from elastic_cli.cli import echo_message
 from elastic_cli.commands.options import connection_options, settings_flags
 from elastic_cli.endpoint import parse_host
 from elastic_cli.errors import UsageError
@@ -66,8 +67,8 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
         raise UsageError(f"{name} {exc}") from None
     settings.save_profile(config.path, profile, updates, make_default=make_default)
     if not app.quiet:
-        click.echo(f"saved profile '{profile}' to {config.path}", err=True)
-        click.echo("next: orx-elastic check", err=True)
+        echo_message(f"saved profile '{profile}' to {config.path}")
+        echo_message("next: orx-elastic check")
 
 
 def _ask(current: dict[str, Any]) -> dict[str, Any]:
