@@ -184,7 +184,7 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
 
 
 # logger -> the level --debug shows. The tool's transport logs each request (method, path, status,
-# duration, took) and, for an error, what was sent and the server's answer (elastic_cli.transport).
+# duration, took) and, for an error, what was sent and the server's answer (logger elastic_cli.http).
 # elastic_transport's own request lines say less and would double ours, and its request logger
 # (elastic_transport.node) does not propagate and dumps every body, search pages of log lines
 # included: only elastic_transport's warnings are shown.

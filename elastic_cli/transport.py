@@ -6,7 +6,7 @@ and a second try would leave, say, an orphan key with read access. A read is ret
 a bounded number of times, with exponential backoff, waiting at least what a
 `Retry-After` header asks. Imported only by `connection.build_client`.
 
-It also logs each request for --debug (logger `elastic_cli.transport`): method, path,
+It also logs each request for --debug (logger `elastic_cli.http`): method, path,
 status, duration and the server's `took`; for an error, what was sent and the server's
 answer. Every logged text is masked (`redaction.redact`) before it is logged, so no handler,
 ours or that of a program using this package, ever receives a secret.
@@ -44,7 +44,7 @@ MAX_WAIT_SECONDS = 30.0  # a Retry-After beyond this is not waited for: the erro
 # megabytes of log lines); an error's answer is shown whole, up to ERROR_SHOWN characters
 ANSWER_SHOWN = 2000
 ERROR_SHOWN = 64_000
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("elastic_cli.http")  # not __name__: the name --debug shows stays if the module moves
 _TOOK = re.compile(rb'"took":(\d+)')
 
 

@@ -256,7 +256,7 @@ def test_encoded_key_where_the_raw_key_belongs_brings_its_own_id(env):
     assert f"openReplaySession.id={SESSION} line" in json.loads(line)["_source"]["message"]
 
 
-TRANSPORT = "debug: elastic_cli.transport: "
+TRANSPORT = "debug: elastic_cli.http: "
 
 
 def debug_requests(result) -> list[str]:

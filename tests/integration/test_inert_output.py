@@ -112,4 +112,4 @@ def test_debug_lines_are_inert(hostile):
     result = hostile["run"]("logs", SESSION, "-o", "json", "--debug")
     assert result.exit_code == 0, result.stderr
     assert_inert(result.stderr)
-    assert "debug: elastic_cli.transport: POST /_search -> 200" in result.stderr
+    assert "debug: elastic_cli.http: POST /_search -> 200" in result.stderr

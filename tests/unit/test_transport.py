@@ -107,13 +107,13 @@ SENT = {"headers": {"content-type": "application/json", "authorization": f"ApiKe
 
 @pytest.fixture
 def debug_log(caplog):
-    caplog.set_level(logging.DEBUG, logger="elastic_cli.transport")
+    caplog.set_level(logging.DEBUG, logger="elastic_cli.http")
     return caplog
 
 
 def logged(caplog) -> str:
     # the records as any handler gets them, before a formatter: masked at the source
-    return "\n".join(record.getMessage() for record in caplog.records if record.name == "elastic_cli.transport")
+    return "\n".join(record.getMessage() for record in caplog.records if record.name == "elastic_cli.http")
 
 
 def test_each_request_is_logged_with_its_status_duration_and_took(transport, debug_log):
