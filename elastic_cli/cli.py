@@ -291,6 +291,14 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
         _enable_debug_logging()
 
 
+# logger -> the level --debug shows. The tool's transport logs each request (method, path, status,
+# duration, took) and, for an error, what was sent and the server's answer (logger elastic_cli.http).
+# elastic_transport's own request lines say less and would double ours, and its request logger
+# (elastic_transport.node) does not propagate and dumps every body, search pages of log lines
+# included: only elastic_transport's warnings are shown.
+DEBUG_LOGGERS = {"elastic_cli": "DEBUG", "elasticsearch": "DEBUG", "elastic_transport": "WARNING"}
+
+
 def _enable_debug_logging() -> None:
     import logging
 
@@ -299,9 +307,9 @@ def _enable_debug_logging() -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s", then=inert))
-    for name in ("elastic_transport", "elasticsearch"):
+    for name, level in DEBUG_LOGGERS.items():
         logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
+        logger.setLevel(level)
         logger.addHandler(handler)
 
 

@@ -266,7 +266,9 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
     saved_secrets = set(secrets) if isinstance(secrets, set) else None
     if saved_secrets is not None:
         secrets.clear()
-    loggers = [logging.getLogger(name) for name in ("elastic_transport", "elasticsearch")]
+    from elastic_cli.cli import DEBUG_LOGGERS
+
+    loggers = [logging.getLogger(name) for name in DEBUG_LOGGERS]
     saved_logging = [(logger.level, list(logger.handlers)) for logger in loggers]
     try:
         yield out, err

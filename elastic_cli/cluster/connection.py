@@ -36,6 +36,7 @@ def credentials(settings: Settings) -> tuple[str, str] | None:
             "the API key id is missing", "set `id` (orx-elastic configure --id ID) or use the encoded key as api_key"
         )
     register_secret(secret)
+    register_secret(f"{key_id}:{secret}")  # and so its base64, the Authorization header's value
     return key_id, secret
 
 
@@ -129,7 +130,8 @@ def translated_errors(settings: Settings, action: str = "talk to Elasticsearch",
         mapped = translate(exc, settings, action)
         if mapped is None:
             raise
-        raise (refine(mapped, exc) if refine else mapped) from None
+        # chained: --debug's traceback shows the client's error under the one-line message
+        raise (refine(mapped, exc) if refine else mapped) from exc
 
 
 def translate(exc: BaseException, settings: Settings, action: str) -> errors.OrxError | None:

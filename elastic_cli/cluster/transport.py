@@ -5,24 +5,47 @@ is sent once: after a 504 or a dropped connection the server may have done the w
 and a second try would leave, say, an orphan key with read access. A read is retried
 a bounded number of times, with exponential backoff, waiting at least what a
 `Retry-After` header asks. Imported only by `connection.build_client`.
+
+It also logs each request for --debug (logger `elastic_cli.http`): method, path,
+status, duration and the server's `took`; for an error, what was sent and the server's
+answer. Every logged text is masked (`redaction.redact`) before it is logged, so no handler,
+ours or that of a program using this package, ever receives a secret.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
+import logging
 import random
 import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Mapping
 
-from elastic_transport import ConnectionError, ConnectionTimeout, TlsError, Transport, TransportApiResponse
+from elastic_transport import (
+    ConnectionError,
+    ConnectionTimeout,
+    TlsError,
+    Transport,
+    TransportApiResponse,
+    TransportError,
+)
 from elastic_transport.client_utils import DEFAULT
+
+from elastic_cli.cluster.raw_pages import RawPage
+from elastic_cli.redaction import redact
 
 # POST requests that only read (the search family, key queries, privilege checks)
 _READ_POSTS = re.compile(r"/(_search|_msearch|_count|_field_caps|_pit|_has_privileges|_query/api_key)/?$")
 BACKOFF_SECONDS = 0.5  # first wait; doubles each retry, with jitter
 MAX_WAIT_SECONDS = 30.0  # a Retry-After beyond this is not waited for: the error is shown instead
+# --debug: a successful answer is shown when it is at most this long (search pages run to
+# megabytes of log lines); an error's answer is shown whole, up to ERROR_SHOWN characters
+ANSWER_SHOWN = 2000
+ERROR_SHOWN = 64_000
+_log = logging.getLogger("elastic_cli.http")  # not __name__: the name --debug shows stays if the module moves
+_TOOK = re.compile(rb'"took":(\d+)')
 
 
 def is_read(method: str, target: str) -> bool:
@@ -72,8 +95,7 @@ class ReadRetryingTransport(Transport):
         attempt = 0
         while True:
             try:
-                response = super().perform_request(method, target, max_retries=0, retry_on_status=(),
-                                                   retry_on_timeout=False, **kwargs)
+                response = self._send(method, target, kwargs)
             except TlsError:
                 raise  # a certificate does not get better by asking again
             except ConnectionTimeout:
@@ -91,5 +113,91 @@ class ReadRetryingTransport(Transport):
                 if asked is not None and asked > MAX_WAIT_SECONDS:
                     return response
                 wait = max(backoff_seconds(attempt), asked or 0.0)
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug("retrying in %.1f s (retry %d of %d)", wait, attempt + 1, retries)
             self.sleep(wait)
             attempt += 1
+
+    def _send(self, method: str, target: str, kwargs: dict[str, Any]) -> TransportApiResponse:
+        """One request, without the base class's retries; logged for --debug."""
+        started = time.monotonic()
+        try:
+            response = super().perform_request(method, target, max_retries=0, retry_on_status=(),
+                                               retry_on_timeout=False, **kwargs)
+        except TransportError as exc:
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug("%s", failure_text(method, target, kwargs, time.monotonic() - started, exc))
+            raise
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s", exchange_text(method, target, kwargs, time.monotonic() - started, response))
+        return response
+
+
+# ---------------------------------------------------------------- --debug's lines
+
+
+def exchange_text(method: str, target: str, sent: Mapping[str, Any], seconds: float,
+                  response: TransportApiResponse) -> str:
+    """A request and its answer as --debug shows them, secrets masked: `> ` what was sent (for an
+    error), `< ` the answer, as curl -v writes them."""
+    status = response.meta.status
+    took = _took(response.body)
+    lines = [f"{method} {target} -> {status} in {seconds:.3f} s" + (f", took {took} ms" if took is not None else "")]
+    if status >= 400:  # what was sent and the whole answer: what the one-line error leaves out
+        lines += _sent_lines(sent)
+        lines.append("  < " + _cut(_body_text(response.body), ERROR_SHOWN))
+    else:
+        lines.append("  < " + _small(response.body))
+    return redact("\n".join(lines))
+
+
+def failure_text(method: str, target: str, sent: Mapping[str, Any], seconds: float, exc: BaseException) -> str:
+    """A request that got no answer (refused, timed out, TLS, cut), as --debug shows it."""
+    # the node's own words: the transport empties `errors`, which str() of its errors reads
+    detail = getattr(exc, "message", None) or exc
+    lines = [f"{method} {target} -> no answer after {seconds:.3f} s: {type(exc).__name__}: {detail}"]
+    return redact("\n".join(lines + _sent_lines(sent)))
+
+
+def _sent_lines(sent: Mapping[str, Any]) -> list[str]:
+    # masked with the rest by the caller: redact knows Authorization headers
+    lines = [f"  > {name.lower()}: {value}" for name, value in sorted((sent.get("headers") or {}).items())]
+    if sent.get("body") is not None:
+        lines.append("  > " + _cut(_body_text(sent["body"]), ERROR_SHOWN))
+    return lines
+
+
+def _took(body: Any) -> Any:
+    if isinstance(body, dict):
+        return body.get("took")
+    if isinstance(body, RawPage):  # `took` follows the point in time id, near the start
+        found = _TOOK.search(body.data, 0, 65536)
+        return int(found.group(1)) if found else None
+    return None
+
+
+def _body_text(body: Any) -> str:
+    if isinstance(body, RawPage):
+        body = body.data
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        return body
+    return json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _small(body: Any) -> str:
+    """A successful answer when it is short, else its size only. Never a cut answer: a secret cut
+    in two is no longer recognised by `redact`."""
+    if body is None:
+        return "(none)"
+    if isinstance(body, RawPage) and len(body.data) > ANSWER_SHOWN:  # not decoded only to be measured
+        return f"{len(body.data)} bytes, not shown (an error's answer is)"
+    text = _body_text(body)
+    return text if len(text) <= ANSWER_SHOWN else f"{len(text)} characters, not shown (an error's answer is)"
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters, masked first (see `_small`)."""
+    text = redact(text)
+    return text if len(text) <= limit else text[:limit] + f" … ({len(text) - limit} more characters)"

@@ -75,7 +75,7 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
         raise UsageError(f"{name} {exc}") from None
     settings.save_profile(config.path, profile, updates, make_default=make_default)
     if not app.quiet:
-        click.echo(f"saved profile '{profile}' to {config.path}", err=True)
+        say("", f"saved profile '{profile}' to {config.path}")
         say("next: ", "orx-elastic check")  # with the profile's --profile when one was chosen
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from elastic_cli.cli import say
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
 from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
@@ -63,7 +64,7 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
                                "yes" if row.invalidated else "no", in_use.get(row.id or "", "")] for row in rows],
                     color=app.color, free_text=("name",))
     if not rows and not app.quiet:
-        click.echo("no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"), err=True)
+        say("", "no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"))
 
 
 @keys.command()
@@ -96,6 +97,7 @@ def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: 
 
 def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> None:
     from elastic_cli.errors import RequestRejected
+    from elastic_cli.output import inert
 
     if result.errors:
         raise RequestRejected(f"Elasticsearch could not invalidate {len(result.errors)} key(s): {result.errors[0]}",
@@ -103,12 +105,12 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
     if not result.invalidated and not result.previously_invalidated:
         raise UsageError(f"no API key {what}", "see `orx-elastic keys list --all` for ids and names")
     for key_id in result.invalidated:
-        click.echo(key_id)
+        click.echo(inert(key_id))  # the server's ids: data, shown inert
     if not app.quiet:
         if result.invalidated:
-            click.echo(f"invalidated {len(result.invalidated)} key(s)", err=True)
+            say("", f"invalidated {len(result.invalidated)} key(s)")
         for key_id in result.previously_invalidated:
-            click.echo(f"{key_id} was already invalidated", err=True)
+            say("", f"{key_id} was already invalidated")
 
 
 @keys.command()
@@ -151,5 +153,5 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
     show_created_key(app, rotation.new, output, f"{settings.path} (profile {settings.profile})", title="API key rotated")
     if not app.quiet:
         invalidated = f" ({old_id} invalidated)" if rotation.old_invalidated else ""
-        click.echo(f"rotated: {old_id} -> {rotation.new.id}{invalidated}; "
-                   "paste the new id and api_key into OpenReplay's Elasticsearch form", err=True)
+        say("", f"rotated: {old_id} -> {rotation.new.id}{invalidated}; "
+                     "paste the new id and api_key into OpenReplay's Elasticsearch form")

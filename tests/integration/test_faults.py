@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -61,8 +62,8 @@ def cli(env, *args, host=None, key=None, timeout=120, extra_env=None):
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                             env={**env["env"], **(extra_env or {})})
     shown = result.stdout + result.stderr
-    for secret in (env["key"]["api_key"], env["key"]["encoded"], PASSWORD_LIKE):
-        assert secret not in shown, "a secret was printed"
+    for secret in (env["key"]["api_key"], env["key"]["encoded"], key["api_key"], key.get("encoded"), PASSWORD_LIKE):
+        assert not secret or secret not in shown, "a secret was printed"
     if "--debug" not in args:
         assert "Traceback" not in result.stderr
     return result
@@ -255,13 +256,97 @@ def test_encoded_key_where_the_raw_key_belongs_brings_its_own_id(env):
     assert f"openReplaySession.id={SESSION} line" in json.loads(line)["_source"]["message"]
 
 
-def test_debug_output_redacts_the_key(env):
+TRANSPORT = "debug: elastic_cli.http: "
+
+
+def debug_requests(result) -> list[str]:
+    return [line[len(TRANSPORT):] for line in result.stderr.splitlines() if line.startswith(TRANSPORT)]
+
+
+def test_debug_shows_each_request_with_status_duration_and_took(env):
     result = cli(env, "--debug", "logs", SESSION, "--limit", "1", "-o", "ndjson")
     assert result.returncode == 0, result.stderr
-    result = cli(env, "--debug", "logs", SESSION, "--api-key", "wrong-secret-value", "--id", env["key"]["id"])
-    assert result.returncode == 6
-    assert "wrong-secret-value" not in result.stderr
-    assert base64.b64encode(f"{env['key']['id']}:wrong-secret-value".encode()).decode() not in result.stderr
+    requests = debug_requests(result)
+    assert re.fullmatch(rf"POST /{env['index']}/_field_caps\?\S+ -> 200 in \d+\.\d{{3}} s", requests[0])
+    assert any(re.fullmatch(r"POST /_search -> 200 in \d+\.\d{3} s, took \d+ ms", line) for line in requests)
+    assert re.fullmatch(r"DELETE /_pit -> 200 in \d+\.\d{3} s", requests[-1])
+
+
+def test_debug_shows_the_answer_the_error_line_leaves_out(env):
+    """The one-line error says "run with --debug for the full answer": --debug has it."""
+    admin, small = env["admin"], f"{env['index']}-small"
+    admin.indices.create(index=small, settings={"index.max_result_window": 10}, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    try:
+        admin.index(index=small, refresh=True, document={
+            "message": f"openReplaySession.id={SESSION} x", "utc_time": "2024-01-24T04:00:00Z", "tags": ["error"]})
+        key = admin.security.create_api_key(name="orx-fault-small", role_descriptors={
+            "r": {"cluster": [], "index": [{"names": [small], "privileges": ["read"]}]}})
+        plain = cli(env, "logs", SESSION, "--indexes", small, key=key)
+        assert plain.returncode == 11 and "Result window is too large" in one_error_line(plain)
+        assert "run with --debug for the full answer" in plain.stderr
+        debug = cli(env, "--debug", "logs", SESSION, "--indexes", small, key=key)
+        assert debug.returncode == 11
+        lines = debug.stderr.splitlines()
+        at = next(i for i, line in enumerate(lines) if re.match(rf"{TRANSPORT}POST /_search -> 400 in ", line))
+        answer = json.loads(next(line for line in lines[at:] if line.startswith("  < "))[4:])
+        assert answer["error"]["type"] == "search_phase_execution_exception"  # the line said the root cause
+        assert answer["error"]["failed_shards"][0]["index"] == small
+        sent = lines[at + 1:lines.index(next(line for line in lines[at:] if line.startswith("  < ")))]
+        assert "  > authorization: ApiKey ***" in sent and any('"match_phrase"' in line for line in sent)
+    finally:
+        admin.indices.delete(index=small)
+
+
+# --debug shows what was sent with an error (the Authorization header) and the answers (create-key's holds
+# the new key). Each test below fails when the masking fails: checked by making `redact` return its input.
+
+
+def test_debug_masks_the_key_sent_with_an_error(env):
+    # `check` counts the lines of `logs`, which the key may not read; cli() fails if the key or its
+    # encoded form is printed
+    result = cli(env, "--debug", "check")
+    assert any(re.match(r"POST /logs/_count\S* -> 403 in ", line) for line in debug_requests(result)), result.stderr
+    assert "  > authorization: ApiKey ***" in result.stderr.splitlines()
+
+
+def test_debug_masks_a_wrong_secret_typed(env):
+    wrong = cli(env, "--debug", "logs", SESSION, "--api-key", "wrong-secret-value", "--id", env["key"]["id"])
+    assert wrong.returncode == 6 and any(" -> 401 in " in line for line in debug_requests(wrong))
+    assert "  > authorization: ApiKey ***" in wrong.stderr.splitlines()
+    assert "wrong-secret-value" not in wrong.stderr
+    assert base64.b64encode(f"{env['key']['id']}:wrong-secret-value".encode()).decode() not in wrong.stderr
+
+
+def admin_orx(env, *args: str, password: str) -> subprocess.CompletedProcess:
+    node = env["node"]
+    return subprocess.run([sys.executable, "-m", "elastic_cli", "--config", str(env["config"]), *args,
+                           "--host", node.url, "--username", node.admin_user, "--debug"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**env["env"], "ORX_ELASTIC_PASSWORD": password})
+
+
+def test_debug_masks_the_admin_password(env):
+    rejected = admin_orx(env, "keys", "list", password=PASSWORD_LIKE)
+    assert rejected.returncode == 6, rejected.stderr
+    assert "  > authorization: Basic ***" in rejected.stderr.splitlines()
+    basic = base64.b64encode(f"{env['node'].admin_user}:{PASSWORD_LIKE}".encode()).decode()
+    assert PASSWORD_LIKE not in rejected.stderr and basic not in rejected.stderr
+
+
+def test_debug_masks_the_new_key_in_create_keys_answer(env):
+    # printed once on stdout, by design (Elasticsearch cannot show it again); never in --debug's lines
+    made = admin_orx(env, "create-key", "--indexes", env["index"], "--name", "orx-fault-debug", "-o", "json",
+                     password=env["node"].admin_password)
+    assert made.returncode == 0, made.stderr
+    new = json.loads(made.stdout)
+    try:
+        assert any(re.match(r"PUT /_security/api_key -> 200 in ", line) for line in debug_requests(made))
+        assert '"api_key":"***"' in made.stderr and '"encoded":"***"' in made.stderr
+        for secret in (new["api_key"], new["encoded"], env["node"].admin_password):
+            assert secret not in made.stderr
+    finally:
+        env["admin"].security.invalidate_api_key(ids=[new["id"]])
 
 
 def test_key_without_privilege_on_the_index(env):

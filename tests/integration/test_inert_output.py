@@ -108,3 +108,11 @@ def test_check_is_inert(hostile, fmt):
     else:
         assert shown(hostile["unleveled"]) in result.stdout
 
+
+def test_debug_lines_are_inert(hostile):
+    # --all-levels: both indices searched; --debug shows _field_caps' answer (their names) and the lines
+    result = hostile["run"]("logs", SESSION, "-o", "json", "--all-levels", "--debug")
+    assert result.exit_code == 0, result.stderr
+    assert_inert(result.stderr)
+    assert "debug: elastic_cli.http: POST /_search -> 200" in result.stderr
+    assert "\\u001b]0;pwned\\u0007-\\x9b31m" in result.stderr  # an index name in an answer, JSON then inert

@@ -70,3 +70,14 @@ def test_a_usage_error_quoting_the_arguments_is_inert():
     result = run_cli("config", "path", f"extra{NAME}", env=Env())
     assert result.exit_code == 2
     assert not RAW.search(result.stderr) and SHOWN in result.stderr
+
+
+def test_keys_invalidate_reports_the_servers_ids_inert(capsys):
+    from elastic_cli.commands.keys import _report_invalidation
+    from elastic_cli.keys.api_keys import Invalidation
+
+    result = Invalidation(invalidated=[f"id{NAME}"], previously_invalidated=[f"old{NAME}"], errors=[])
+    _report_invalidation(cli_module.AppContext(), result, "x")
+    out, err = capsys.readouterr()
+    assert not RAW.search(out + err)
+    assert out == f"id{SHOWN}\n" and f"old{SHOWN} was already invalidated" in err

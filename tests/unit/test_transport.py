@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import logging
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -47,10 +52,10 @@ class Scripted(BaseNode):
         step = Scripted.script.pop(0)
         if isinstance(step, Exception):
             raise step
-        status, extra = step
+        status, extra, *body = step  # (status, headers) or (status, headers, body bytes)
         meta = ApiResponseMeta(status=status, http_version="1.1", duration=0.0, node=self.config,
                                headers=HttpHeaders({"content-type": "application/json", **extra}))
-        return NodeApiResponse(meta, b"{}")
+        return NodeApiResponse(meta, body[0] if body else b"{}")
 
 
 @pytest.fixture
@@ -91,3 +96,71 @@ def test_creating_or_invalidating_a_key_is_sent_once(transport, first):
         else:
             assert send().meta.status == 504
         assert Scripted.calls == [(method, "/_security/api_key")] and transport.waits == []
+
+
+# ---------------------------------------------------------------- --debug's request lines
+
+ENCODED = base64.b64encode(b"key-id:the-secret-of-the-key").decode()
+SENT = {"headers": {"content-type": "application/json", "authorization": f"ApiKey {ENCODED}"},
+        "body": {"query": {"match_all": {}}}}
+
+
+@pytest.fixture
+def debug_log(caplog):
+    caplog.set_level(logging.DEBUG, logger="elastic_cli.http")
+    return caplog
+
+
+def logged(caplog) -> str:
+    # the records as any handler gets them, before a formatter: masked at the source
+    return "\n".join(record.getMessage() for record in caplog.records if record.name == "elastic_cli.http")
+
+
+def test_each_request_is_logged_with_its_status_duration_and_took(transport, debug_log):
+    Scripted.script = [(200, {}, b'{"took":17,"timed_out":false,"hits":{"hits":[]}}')]
+    transport.perform_request("POST", "/logs-*/_search?size=10", **SENT)
+    lines = logged(debug_log).splitlines()
+    assert re.fullmatch(r"POST /logs-\*/_search\?size=10 -> 200 in \d+\.\d{3} s, took 17 ms", lines[0])
+    assert lines[1] == '  < {"took":17,"timed_out":false,"hits":{"hits":[]}}'  # short: shown
+    assert "authorization" not in logged(debug_log)  # what was sent: only for an error
+
+
+def test_an_error_shows_what_was_sent_and_the_whole_answer_masked(transport, debug_log):
+    answer = {"error": {"type": "security_exception", "reason": "x" * 5000, "encoded": ENCODED,
+                        "api_key": "an-api-key-in-an-answer"}, "status": 401}
+    Scripted.script = [(401, {}, json.dumps(answer).encode())]
+    transport.perform_request("POST", "/_security/api_key", headers=SENT["headers"],
+                              body={"name": "k", "password": "a-password-in-a-body"})
+    text = logged(debug_log)
+    for secret in ("the-secret-of-the-key", ENCODED, "an-api-key-in-an-answer", "a-password-in-a-body"):
+        assert secret not in text
+    assert "  > authorization: ApiKey ***" in text.splitlines()
+    assert '  > {"name":"k","password":"***"}' in text.splitlines()
+    assert '"reason":"' + "x" * 5000 + '"' in text and '"api_key":"***"' in text  # the whole answer
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_a_long_answer_is_not_shown_and_never_cut(transport, debug_log, raw):
+    from elastic_cli.cluster import raw_pages
+    from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
+
+    transport.serializers.serializers["application/json"] = PageKeepingJsonSerializer()  # as build_client
+    page = b'{"pit_id":"abc","took":3,"hits":{"hits":[' + b'{"_id":"x"},' * 1000 + b'{"_id":"y"}]}}'
+    Scripted.script = [(200, {}, page)]
+    with raw_pages.raw_search_pages() if raw else contextlib.nullcontext():
+        transport.perform_request("POST", "/_search", **SENT)
+    size = f"{len(page)} bytes" if raw else f"{len(json.dumps(json.loads(page), separators=(',', ':')))} characters"
+    assert logged(debug_log).splitlines()[1:] == [f"  < {size}, not shown (an error's answer is)"]
+    assert "took 3 ms" in logged(debug_log)
+
+
+def test_no_answer_and_retries_are_logged(transport, debug_log):
+    Scripted.script = [TransportConnectionError("Connection error caused by: ProtocolError(connection reset)"),
+                       (200, {})]
+    transport.perform_request("GET", "/_security/_authenticate", headers=SENT["headers"])
+    lines = logged(debug_log).splitlines()
+    assert re.fullmatch(r"GET /_security/_authenticate -> no answer after \d+\.\d{3} s: "
+                        r"ConnectionError: .*connection reset.*", lines[0])
+    assert "  > authorization: ApiKey ***" in lines
+    assert any(re.fullmatch(r"retrying in \d\.\d s \(retry 1 of 3\)", line) for line in lines)
+    assert lines[-2].startswith("GET /_security/_authenticate -> 200")
