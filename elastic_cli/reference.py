@@ -16,6 +16,7 @@ _FLAGS = {
     "api_key": "`--api-key` (raw or encoded)",
     "verify_certs": "`--insecure`",
     "session_margin": "`logs --session-margin`",
+    "secret_store": "`configure --keychain`/`--no-keychain`, `create-key --save --keychain`",
 }
 
 
