@@ -173,6 +173,20 @@ def write_file(path: Path, secret: str) -> None:
         raise
 
 
+def kept_in(resolved: Any) -> str | None:
+    """Where the api_key lives, in words; None when there is none."""
+    if resolved.api_key_ref is not None:
+        return str(resolved.api_key_ref.where)
+    source = resolved.sources.get("api_key", "default")
+    if resolved.api_key is None or source == "default":
+        return None
+    if source == "flag":
+        return "the --api-key flag"
+    if source.startswith("env"):
+        return "the environment variable " + source.split(" ", 1)[1]
+    return f"the config file {resolved.path} (plain text)"
+
+
 # ---------------------------------------------------------------- the keychain
 
 
@@ -247,11 +261,11 @@ def keychain_set(name: str, secret: str) -> None:
 def keychain_delete(name: str) -> bool:
     """Remove an entry; False when there was none."""
     keyring = _keyring(None, "delete from")
-    import keyring.errors
+    from keyring.errors import PasswordDeleteError
 
     try:
         keyring.delete_password(SERVICE, name)
-    except keyring.errors.PasswordDeleteError:
+    except PasswordDeleteError:
         return False
     except Exception as exc:  # noqa: BLE001
         raise _translate(exc, None, "delete from") from exc
@@ -272,3 +286,54 @@ def keychain_problem() -> str | None:
     if isinstance(backend, fail.Keyring):
         return "no keychain backend is available"
     return None
+
+
+# ---------------------------------------------------------------- where a new key goes
+
+
+def choose(flag: bool | None, setting: str, setting_given: bool, current: str | None,
+           warn: Any = lambda message: None) -> str:
+    """'keychain' or 'file' for a new api_key: --keychain/--no-keychain, then the secret_store
+    setting, then where the profile keeps its key now (a key in the keychain stays there)."""
+    if flag is not None:
+        return "keychain" if flag else "file"
+    if setting_given:
+        if setting != "auto":
+            return setting
+        problem = keychain_problem()
+        if problem is None:
+            return "keychain"
+        warn(f"secret_store is auto and {problem}: the api_key goes into the config file")
+        return "file"
+    ref = _quiet_ref(current)
+    return "keychain" if ref is not None and ref.kind == "keychain" else "file"
+
+
+def _quiet_ref(value: str | None) -> SecretRef | None:
+    try:
+        return parse_ref(value)
+    except ValueError:
+        return None
+
+
+def place(profile: str, secret: str, store: str, current: str | None) -> str:
+    """Keep a new secret where `store` says; returns what the config file's api_key gets.
+    In the keychain it replaces the entry the profile refers to now, else the tool's own entry."""
+    if store != "keychain":
+        return secret
+    ref = _quiet_ref(current)
+    name = ref.target if ref is not None and ref.kind == "keychain" else own_entry(profile)
+    keychain_set(name, secret)
+    return keychain_ref(name)
+
+
+def stale_entry(profile: str, old: str | None, new: str | None) -> str | None:
+    """The tool's own keychain entry that `old` referred to and `new` no longer does: to delete once the
+    file is written (an entry the user named is theirs, and stays)."""
+    ref = _quiet_ref(old)
+    if ref is None or ref.kind != "keychain" or ref.target != own_entry(profile):
+        return None
+    new_ref = _quiet_ref(new)
+    if new_ref is not None and new_ref.kind == "keychain" and new_ref.target == ref.target:
+        return None
+    return ref.target

@@ -66,7 +66,7 @@ def run_check(tmp_path, host: str, key: dict | None, *extra: str):
     except ValueError:
         pytest.fail(f"not JSON (exit {proc.exit_code}): {proc.stdout!r} {proc.stderr!r}")
     by_id = {f["id"]: f for f in findings}
-    assert [f["id"] for f in findings] == ["connect", "tls", "auth", "privileges", "indices", "message_field",
+    assert [f["id"] for f in findings] == ["secret", "connect", "tls", "auth", "privileges", "indices", "message_field",
                                            "time_field", "tags_field", "marked_logs", "shapes", "recent_sessions",
                                            "logs_index"]
     return proc.exit_code, by_id, proc
