@@ -124,6 +124,8 @@ complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'expiration' -x 
 complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'guide-body' -d 'Use the setup guide\'s body (cluster privilege \'all\'): broader than OpenReplay...'
 complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'dry-run' -d 'Print the request (Dev Tools and curl) and exit, without connecting.'
 complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'save' -d 'Write id, api_key, host, port and indexes to the profile.'
+complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'keychain' -d 'With --save: keep the api_key in the OS keychain (needs orx-elastic[keychain]...'
+complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -l 'no-keychain' -d 'With --save: keep the api_key in the OS keychain (needs orx-elastic[keychain]...'
 complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -s 'o' -l 'output' -x -a 'table json' -d 'Output format [default: table on a terminal, json when piped].'
 complete -c orx-elastic -n '__orx_elastic_at \'create-key\'' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'keys\'' -f -a 'invalidate' -d 'Invalidate a key by its id, or every key with a name: it stops working at once.'
