@@ -268,7 +268,7 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
     keyring_core, keyring_backend = sys.modules.get("keyring.core"), sys.modules.get("keyring.backend")
     if keyring_core is not None and keyring_backend is not None:
         keyring_core._keyring_backend = None
-        keyring_backend.get_all_keyring.reset()
+        vars(keyring_backend.get_all_keyring).pop("saved_result", None)
     loggers = [logging.getLogger(name) for name in ("elastic_transport", "elasticsearch")]
     saved_logging = [(logger.level, list(logger.handlers)) for logger in loggers]
     try:
