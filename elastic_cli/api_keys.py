@@ -533,7 +533,12 @@ class ProfileKeyStore:
                 self._before_secret = path.read_text(encoding="utf-8") if path.exists() else None
                 secret_store.write_file(path, key.api_key)
                 updates.pop("api_key")
-            save_profile(self.settings.path, self.settings.profile, updates)
+            try:
+                save_profile(self.settings.path, self.settings.profile, updates)
+            except BaseException:
+                if "api_key" not in updates:  # the new secret went to the entry or file: put the old one back
+                    self._put_back(ref)
+                raise
         except OSError as exc:
             raise ConfigError(f"could not save the new key to {self.settings.path}: {exc.strerror or exc}",
                               "make the file and its directory writable, then run `orx-elastic keys rotate` again "
@@ -555,10 +560,15 @@ class ProfileKeyStore:
             authenticate(build_client(saved, max_retries=1))
 
     def restore(self) -> None:
-        from elastic_cli import secret_store
         from elastic_cli.settings import save_profile
 
-        ref = self._ref(self._before)
+        self._put_back(self._ref(self._before))
+        save_profile(self.settings.path, self.settings.profile, self._before)
+
+    def _put_back(self, ref: Any) -> None:
+        """The referenced keychain entry or file as it was before replace()."""
+        from elastic_cli import secret_store
+
         if ref is not None and ref.kind == "keychain":
             if self._before_secret is None:
                 secret_store.keychain_delete(ref.target)
@@ -567,4 +577,3 @@ class ProfileKeyStore:
         elif ref is not None and ref.kind == "file" and self._before_secret is not None:
             secret_store.write_file(secret_store.file_path(ref, self.settings.path.parent),
                                     self._before_secret.strip())
-        save_profile(self.settings.path, self.settings.profile, self._before)

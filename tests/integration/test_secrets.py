@@ -250,3 +250,45 @@ def test_secret_store_setting_is_the_default_for_configure(tmp_path, es_node, se
     else:
         assert stored == key["api_key"]
     assert_logs_found(cli(config, "--profile", profile, "logs", TOKEN, "-o", "json", env=env), key["api_key"])
+
+
+def test_rotate_that_cannot_save_puts_the_old_key_back_in_the_keychain(tmp_path, es_node, secret_service):
+    prefix, key = sample_key(es_node)
+    profile = f"rb-{uuid.uuid4().hex[:6]}"
+    entry = f"{profile}/api_key"
+    config = tmp_path / "config.yaml"
+    env = {**secret_service.env, "ORX_ELASTIC_PASSWORD": es_node.admin_password}
+    assert cli(config, "--profile", profile, "configure", "--host", es_node.url, "--id", key["id"], "--api-key",
+               key["api_key"], "--indexes", f"{prefix}-*", "--keychain", env=env).exit_code == 0
+    before = config.read_bytes()
+    (tmp_path / "config.yaml.lock").unlink(missing_ok=True)
+    (tmp_path / "config.yaml.lock").mkdir()  # what save_profile opens first: a directory cannot be
+    rotated = cli(config, "--profile", profile, "keys", "rotate", "--username", es_node.admin_user, env=env)
+    assert rotated.exit_code == 3, rotated.stderr
+    assert config.read_bytes() == before
+    assert keychain_entry(secret_service, entry) == key["api_key"]  # the old key, which still works
+    admin = es_node.admin_client()
+    made = admin.security.query_api_keys(query={"term": {"metadata.rotated_from": key["id"]}})["api_keys"]
+    assert len(made) == 1 and made[0]["invalidated"] is True  # no orphan key with read access
+    (tmp_path / "config.yaml.lock").rmdir()
+    assert_logs_found(cli(config, "--profile", profile, "logs", TOKEN, "-o", "json", env=env), key["api_key"])
+
+
+def test_a_missing_entry_is_typed_again_at_the_prompt(tmp_path, secret_service):
+    """The fix `check` gives for a missing entry, followed as written: configure --keychain asks for the key."""
+    profile = f"tty-{uuid.uuid4().hex[:6]}"
+    entry = f"{profile}/api_key"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"profiles": {profile: {"host": "http://127.0.0.1:9", "id": "i",
+                                                             "api_key": f"$(keychain:{entry})"}}}))
+    config.chmod(0o600)
+    typed = run_cli("--config", str(config), "--profile", profile, "configure", "--keychain",
+                    env=Env(vars=secret_service.env, tty=True, stdin="typed-secret-value\n"))
+    assert typed.exit_code == 0, typed.output
+    assert "api_key" in typed.stderr and "typed-secret-value" not in typed.output
+    assert keychain_entry(secret_service, entry) == "typed-secret-value"
+    assert profile_of(config, profile)["api_key"] == f"$(keychain:{entry})"
+    # without a terminal the same command says what is wrong instead of asking
+    headless = cli(config, "--profile", profile, "configure", "--keychain",
+                   env={"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"})
+    assert headless.exit_code == 3 and "no keychain backend" in headless.stderr
