@@ -50,8 +50,8 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
     profile = app.profile or config.default_profile
     stored = config.profiles.get(profile, {})
     current = stored.get("api_key")
-    if not updates and keychain is not None:
-        updates = _moving(app, config.path, current, keychain)
+    if keychain is not None and "api_key" not in updates:
+        updates.update(_moving(app, config.path, current, keychain))  # the saved key, or one typed now
         if not updates:
             return
     elif not updates:

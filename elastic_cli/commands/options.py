@@ -23,7 +23,8 @@ CONNECTION_FLAGS = (
     click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
     click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
     click.option("--id", "id", help="API key id."),
-    click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
+    click.option("--api-key", help="API key secret, the encoded (base64 id:key) form, or where it lives: "
+                 "$(keychain:NAME), $(env:VAR), $(file:PATH)."),
     click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
     click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
     click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),
