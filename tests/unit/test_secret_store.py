@@ -261,3 +261,10 @@ def test_keyring_is_imported_only_for_a_keychain_reference(tmp_path):
     assert imported("--config", str(plain), "configure", "--api-key", SECRET) == "False"
     referenced = write_config(tmp_path / "..", "$(keychain:default/api_key)")
     assert imported("--config", str(referenced), "config", "show") == "True"
+
+
+def test_keys_list_with_the_profiles_unreadable_key_names_the_reference(tmp_path):
+    """Without --username the profile's own key is the credential: its reference is the problem, not 'no credentials'."""
+    path = write_config(tmp_path, "$(env:MISSING_ES_KEY)")
+    error, fix = one_error(cli(path, "keys", "list"))
+    assert error.endswith("the environment variable MISSING_ES_KEY is not set") and "export MISSING_ES_KEY" in fix
