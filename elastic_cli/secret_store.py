@@ -79,6 +79,15 @@ def parse_ref(value: Any) -> SecretRef | None:
     return SecretRef(kind, target, text)
 
 
+def register_key(value: str | None) -> None:
+    """Mask an api_key given by hand in every message, unless it is a reference: `$(env:X)` names
+    where the key is, and the messages about it must stay readable."""
+    from elastic_cli.redaction import register_secret
+
+    if _quiet_ref(value) is None and not (value or "").strip().startswith("$("):
+        register_secret(value)
+
+
 def resolve(ref: SecretRef, base_dir: Path, environ: Mapping[str, str] = os.environ) -> str:
     """The secret a reference points at (registered for redaction); SecretUnavailable otherwise."""
     from elastic_cli.redaction import register_secret

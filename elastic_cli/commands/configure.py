@@ -41,10 +41,9 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
       orx-elastic configure --keychain # move the saved api_key into the keychain
     """
     from elastic_cli import secret_store, settings
-    from elastic_cli.redaction import register_secret
 
     flags = settings_flags(params)
-    register_secret(flags.get("api_key"))
+    secret_store.register_key(flags.get("api_key"))
     updates = {name: value for name, value in flags.items() if value is not None}
     config = app.load_config()  # a malformed file stops here, before anything is written
     profile = app.profile or config.default_profile
@@ -134,8 +133,7 @@ def _ask_key() -> dict[str, Any]:
 
 
 def _ask(current: dict[str, Any]) -> dict[str, Any]:
-    from elastic_cli import settings
-    from elastic_cli.redaction import register_secret
+    from elastic_cli import secret_store, settings
 
     answers: dict[str, Any] = {}
     for name in PROMPTED:
@@ -144,7 +142,7 @@ def _ask(current: dict[str, Any]) -> dict[str, Any]:
         if key.secret:
             shown = " (leave empty to keep the current one)" if current.get(name) else ""
             value = click.prompt(f"{name}{shown}", hide_input=True, default="", show_default=False)
-            register_secret(value)
+            secret_store.register_key(value)
         else:
             value = click.prompt(name, default=default if default is not None else "", show_default=default is not None)
         if value not in ("", None):

@@ -268,3 +268,22 @@ def test_keys_list_with_the_profiles_unreadable_key_names_the_reference(tmp_path
     path = write_config(tmp_path, "$(env:MISSING_ES_KEY)")
     error, fix = one_error(cli(path, "keys", "list"))
     assert error.endswith("the environment variable MISSING_ES_KEY is not set") and "export MISSING_ES_KEY" in fix
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_reference_given_by_flag_or_env_is_named_in_the_message_not_masked(tmp_path, how):
+    args, env = ["logs", "2618307011354435587", "--host", "http://127.0.0.1:9", "--id", "i"], {}
+    if how == "flag":
+        args += ["--api-key", "$(env:MISSING_ES_KEY)"]
+    else:
+        env["ORX_ELASTIC_API_KEY"] = "$(env:MISSING_ES_KEY)"
+    error, _ = one_error(cli(tmp_path / "none.yaml", *args, env=env))
+    assert error == "error: the api_key $(env:MISSING_ES_KEY) cannot be read: the environment variable MISSING_ES_KEY is not set"
+
+
+def test_a_flag_reference_to_a_file_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    key_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    got = settings.resolve(settings.ConfigFile(path=Path("/nonexistent/c.yaml")), None,
+                           {"api_key": "$(file:es.key)"}, environ={})
+    assert got.api_key == SECRET and got.sources["api_key"] == "flag"
