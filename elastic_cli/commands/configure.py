@@ -80,8 +80,11 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
     if updates.get("api_key") is not None and secret_store.parse_ref(updates["api_key"]) is None:
         setting = settings.KEYS_BY_NAME["secret_store"]
         chosen = os.environ.get(setting.env) or stored.get("secret_store")
-        store = secret_store.choose(keychain, setting.parse(chosen) if chosen else "file", bool(chosen), current,
-                                    app.warn)
+        try:
+            default_store = setting.parse(chosen) if chosen else "file"
+        except ValueError as exc:
+            raise UsageError(f"secret_store from {setting.env} {exc}", f"fix {setting.env} ({setting.help})") from None
+        store = secret_store.choose(keychain, default_store, bool(chosen), current, app.warn)
         updates["api_key"] = secret_store.place(profile, updates["api_key"], store, current)
         if store == "keychain":
             kept = f" (api_key in the keychain: {updates['api_key']})"

@@ -287,3 +287,10 @@ def test_a_flag_reference_to_a_file_is_relative_to_the_working_directory(tmp_pat
     got = settings.resolve(settings.ConfigFile(path=Path("/nonexistent/c.yaml")), None,
                            {"api_key": "$(file:es.key)"}, environ={})
     assert got.api_key == SECRET and got.sources["api_key"] == "flag"
+
+
+def test_a_bad_secret_store_setting_is_a_usage_error_and_writes_nothing(tmp_path):
+    path = tmp_path / "config.yaml"
+    error, _ = one_error(cli(path, "configure", "--api-key", SECRET, env={"ORX_ELASTIC_SECRET_STORE": "vault"}),
+                         code=2)
+    assert "must be file, keychain or auto" in error and not path.exists()
