@@ -501,6 +501,14 @@ class ProfileKeyStore:
                               "rotate cannot change a variable",
                               f"run `orx-elastic create-key`, set {ref.target} to the new key, then invalidate "
                               "the old one; or keep the key in the keychain (`orx-elastic configure --keychain`)")
+        if ref is not None and ref.kind == "keychain":
+            from elastic_cli import secret_store
+
+            problem = secret_store.keychain_problem()  # before a new key exists, not after
+            if problem:
+                raise secret_store.SecretUnavailable(
+                    f"cannot rotate the key kept in the {ref.where}: {problem}",
+                    secret_store.INSTALL_HINT if "not installed" in problem else secret_store.NO_BACKEND_FIX)
         register_secret(secret)
         return cls(settings, key_id)
 

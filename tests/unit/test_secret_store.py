@@ -294,3 +294,13 @@ def test_a_bad_secret_store_setting_is_a_usage_error_and_writes_nothing(tmp_path
     error, _ = one_error(cli(path, "configure", "--api-key", SECRET, env={"ORX_ELASTIC_SECRET_STORE": "vault"}),
                          code=2)
     assert "must be file, keychain or auto" in error and not path.exists()
+
+
+def test_no_backend_rotate_of_a_keychain_key_stops_before_connecting(tmp_path):
+    path = write_config(tmp_path, "$(keychain:default/api_key)")
+    before = path.read_bytes()
+    result = cli(path, "keys", "rotate", "--username", "elastic", env={**NO_BACKEND, "ORX_ELASTIC_PASSWORD": "pw-12345"})
+    error, _ = one_error(result)  # exit 3, not 4: port 9 was never tried, so no key was made
+    assert error == ("error: cannot rotate the key kept in the keychain entry 'default/api_key' (service orx-elastic): "
+                     "no keychain backend is available")
+    assert path.read_bytes() == before
