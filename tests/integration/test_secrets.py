@@ -11,11 +11,11 @@ import subprocess
 import sys
 import uuid
 
+import es_sandbox
 import pytest
 import yaml
-from conftest import Env, run_cli
 
-import es_sandbox
+from conftest import Env, run_cli
 
 TOKEN = es_sandbox.SAMPLE_TOKEN
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Env, run_cli
-
 from elastic_cli import secret_store, settings
 from elastic_cli.errors import ConfigError
+
+from conftest import Env, run_cli
 
 SECRET = "dZ5ycVRJTU-5UW_RYfi1_w"
 NO_BACKEND = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
