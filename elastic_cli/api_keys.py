@@ -351,14 +351,18 @@ def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]
     from elastic_cli.settings import load_config_file, save_profile
 
     current = load_config_file(settings.path).profiles.get(settings.profile, {}).get("api_key")
-    stored = secret_store.place(settings.profile, created.api_key, store, current)
+    stored, undo = secret_store.place(settings.profile, created.api_key, store, current)
     updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": stored,
                "indexes": ",".join(patterns)}
     for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # given by flag or env, not yet in the file
         if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
             updates[name] = settings.values[name]
     stale = secret_store.stale_entry(settings.profile, current, stored)
-    save_profile(settings.path, settings.profile, updates)
+    try:
+        save_profile(settings.path, settings.profile, updates)
+    except BaseException:
+        undo()
+        raise
     if stale:
         secret_store.keychain_delete(stale)
     where = f"{settings.path} (profile {settings.profile})"

@@ -18,7 +18,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from elastic_cli.errors import ConfigError
 
@@ -325,15 +325,24 @@ def _quiet_ref(value: str | None) -> SecretRef | None:
         return None
 
 
-def place(profile: str, secret: str, store: str, current: str | None) -> str:
-    """Keep a new secret where `store` says; returns what the config file's api_key gets.
-    In the keychain it replaces the entry the profile refers to now, else the tool's own entry."""
+def place(profile: str, secret: str, store: str, current: str | None) -> tuple[str, Callable[[], None]]:
+    """Keep a new secret where `store` says; returns what the config file's api_key gets, and how to
+    undo it when the file then cannot be written. In the keychain it replaces the entry the profile
+    refers to now, else the tool's own entry."""
     if store != "keychain":
-        return secret
+        return secret, lambda: None
     ref = _quiet_ref(current)
     name = ref.target if ref is not None and ref.kind == "keychain" else own_entry(profile)
+    before = keychain_peek(name)
     keychain_set(name, secret)
-    return keychain_ref(name)
+
+    def undo() -> None:
+        if before is None:
+            keychain_delete(name)
+        else:
+            keychain_set(name, before)
+
+    return keychain_ref(name), undo
 
 
 def stale_entry(profile: str, old: str | None, new: str | None) -> str | None:

@@ -76,7 +76,7 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
                 settings.KEYS_BY_NAME[name].parse(value)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{name} {exc}") from None
-    kept = ""
+    kept, undo = "", lambda: None
     if updates.get("api_key") is not None and secret_store.parse_ref(updates["api_key"]) is None:
         setting = settings.KEYS_BY_NAME["secret_store"]
         chosen = os.environ.get(setting.env) or stored.get("secret_store")
@@ -85,11 +85,15 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
         except ValueError as exc:
             raise UsageError(f"secret_store from {setting.env} {exc}", f"fix {setting.env} ({setting.help})") from None
         store = secret_store.choose(keychain, default_store, bool(chosen), current, app.warn)
-        updates["api_key"] = secret_store.place(profile, updates["api_key"], store, current)
+        updates["api_key"], undo = secret_store.place(profile, updates["api_key"], store, current)
         if store == "keychain":
             kept = f" (api_key in the keychain: {updates['api_key']})"
     stale = secret_store.stale_entry(profile, current, updates.get("api_key", current))
-    settings.save_profile(config.path, profile, updates, make_default=make_default)
+    try:
+        settings.save_profile(config.path, profile, updates, make_default=make_default)
+    except BaseException:
+        undo()  # the keychain as it was: the file still refers to it with the old id
+        raise
     if stale:  # the key moved out of the keychain: no copy left behind
         secret_store.keychain_delete(stale)
         app.info(f"removed the keychain entry '{stale}'")

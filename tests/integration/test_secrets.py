@@ -292,3 +292,25 @@ def test_a_missing_entry_is_typed_again_at_the_prompt(tmp_path, secret_service):
     headless = cli(config, "--profile", profile, "configure", "--keychain",
                    env={"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"})
     assert headless.exit_code == 3 and "no keychain backend" in headless.stderr
+
+
+def test_configure_that_cannot_write_the_file_leaves_the_keychain_as_it_was(tmp_path, secret_service):
+    profile = f"cw-{uuid.uuid4().hex[:6]}"
+    entry = f"{profile}/api_key"
+    config = tmp_path / "config.yaml"
+    first = cli(config, "--profile", profile, "configure", "--host", "http://127.0.0.1:9", "--id", "old-id",
+                "--api-key", "old-secret-value", "--keychain", env=secret_service.env)
+    assert first.exit_code == 0, first.stderr
+    before = config.read_bytes()
+    (tmp_path / "config.yaml.lock").unlink(missing_ok=True)
+    (tmp_path / "config.yaml.lock").mkdir()  # the file's lock cannot be taken: the write fails
+    failed = cli(config, "--profile", profile, "configure", "--id", "new-id", "--api-key", "new-secret-value",
+                 env=secret_service.env)
+    assert failed.exit_code != 0 and "new-secret-value" not in failed.output
+    assert config.read_bytes() == before
+    assert keychain_entry(secret_service, entry) == "old-secret-value"  # still the key of old-id
+    # a profile new to the keychain leaves no entry behind either
+    other = f"cw2-{uuid.uuid4().hex[:6]}"
+    failed = cli(config, "--profile", other, "configure", "--api-key", "another-secret", "--keychain",
+                 env=secret_service.env)
+    assert failed.exit_code != 0 and keychain_entry(secret_service, f"{other}/api_key") is None
