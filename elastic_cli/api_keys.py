@@ -537,7 +537,7 @@ class ProfileKeyStore:
         updates = {"id": key.id, "api_key": key.api_key}
         try:
             if ref is not None and ref.kind == "keychain":
-                self._before_secret = secret_store.keychain_peek(ref.target)
+                self._before_secret = secret_store.keychain_peek(ref.target, "write to")
                 secret_store.keychain_set(ref.target, key.api_key)
                 updates.pop("api_key")  # the file keeps the reference
             elif ref is not None and ref.kind == "file":

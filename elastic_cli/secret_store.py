@@ -246,13 +246,14 @@ def keychain_get(name: str, ref: SecretRef | None = None) -> str:
     return secret.strip()
 
 
-def keychain_peek(name: str) -> str | None:
-    """The entry's secret, None when there is none (what rotate puts back on failure)."""
-    keyring = _keyring(None, "read")
+def keychain_peek(name: str, doing: str = "read") -> str | None:
+    """The entry's secret, None when there is none (what is put back when a later step fails);
+    `doing` is what the error says the tool was about to do."""
+    keyring = _keyring(None, doing)
     try:
         secret: str | None = keyring.get_password(SERVICE, name)
     except Exception as exc:  # noqa: BLE001
-        raise _translate(exc, None, "read") from exc
+        raise _translate(exc, None, doing) from exc
     return secret
 
 
@@ -333,7 +334,7 @@ def place(profile: str, secret: str, store: str, current: str | None) -> tuple[s
         return secret, lambda: None
     ref = _quiet_ref(current)
     name = ref.target if ref is not None and ref.kind == "keychain" else own_entry(profile)
-    before = keychain_peek(name)
+    before = keychain_peek(name, "write to")
     keychain_set(name, secret)
 
     def undo() -> None:
