@@ -266,6 +266,11 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
     saved_secrets = set(secrets) if isinstance(secrets, set) else None
     if saved_secrets is not None:
         secrets.clear()
+    # nor a keychain backend chosen by an earlier run (keyring picks one per process, for its environment)
+    keyring_core, keyring_backend = sys.modules.get("keyring.core"), sys.modules.get("keyring.backend")
+    if keyring_core is not None and keyring_backend is not None:
+        keyring_core._keyring_backend = None
+        vars(keyring_backend.get_all_keyring).pop("saved_result", None)
     from elastic_cli.cli import DEBUG_LOGGERS
 
     loggers = [logging.getLogger(name) for name in DEBUG_LOGGERS]
@@ -296,6 +301,21 @@ def run_cli(*args: str, env: Optional[Env] = None) -> CliResult:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return CliResult(code, out.text(), err.text())
+
+
+@pytest.fixture(scope="session")
+def secret_service(tmp_path_factory):
+    """A real Secret Service (gnome-keyring on a private D-Bus session, tests/keychain.py);
+    `.env` is what the CLI needs to reach it. Fails with the reason when it cannot start."""
+    import keychain
+
+    service = keychain.SecretService(tmp_path_factory.mktemp("secret-service"))
+    try:
+        service.start()
+    except keychain.SecretServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield service
+    service.stop()
 
 
 @pytest.fixture

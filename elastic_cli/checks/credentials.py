@@ -6,13 +6,29 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
-from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
+from elastic_cli.checks.findings import FAILURE, OK, SKIPPED, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.cluster.connection import body_of as _body
 from elastic_cli.cluster.connection import classify_auth_failure, describe_auth_failure
 from elastic_cli.keys.api_keys import epoch_ms_to_iso
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
+
+def check_secret(settings: Settings) -> Finding:
+    """Check 0, local: the api_key's reference ($(keychain:...), $(env:...), $(file:...)) resolves."""
+    from elastic_cli.config.secret_store import kept_in
+
+    where = kept_in(settings)
+    problem = settings.api_key_problem
+    if problem is not None:
+        ref = settings.api_key_ref
+        return finding("secret", FAILURE, problem.message, problem.hint or "",
+                       kind=ref.kind if ref else None, reference=ref.text if ref else None)
+    if where is None:
+        return finding("secret", SKIPPED, "no api_key is configured (see `auth`)")
+    kind = settings.api_key_ref.kind if settings.api_key_ref else "inline"
+    return finding("secret", OK, f"read from the {where}" if settings.api_key_ref else f"in {where}", kind=kind)
+
 
 def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
     try:

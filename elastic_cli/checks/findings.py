@@ -15,9 +15,10 @@ OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"
 STATUSES = (OK, WARNING, FAILURE, SKIPPED)
 
 # in the order they run
-CHECK_IDS = ("connect", "tls", "auth", "privileges", "indices", "message_field", "time_field",
+CHECK_IDS = ("secret", "connect", "tls", "auth", "privileges", "indices", "message_field", "time_field",
              "tags_field", "marked_logs", "shapes", "recent_sessions", "logs_index")
 TITLES = {
+    "secret": "the api_key can be read where it is kept",
     "connect": "TCP connection",
     "tls": "TLS",
     "auth": "API key authentication",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from elastic_cli.checks.credentials import check_auth, check_privileges
+from elastic_cli.checks.credentials import check_auth, check_privileges, check_secret
 from elastic_cli.checks.data import check_logs_index, check_marked_logs
 from elastic_cli.checks.fields import check_indices, check_message_field, check_tags_field, check_time_field, field_caps
 from elastic_cli.checks.findings import (  # noqa: F401
@@ -77,6 +77,9 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         findings[check_id] = result
         return result
 
+    # local and first: a key that cannot be read is named as such, while connect and TLS still run
+    secret = step("secret", lambda: check_secret(settings))
+    unreadable = secret is not None and secret.status == FAILURE
     result = step("connect", lambda: connect(settings, deadline))
     if result is not None and result.status == FAILURE:
         blocked = "no connection to the host (see `connect`)"
@@ -85,6 +88,8 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         blocked = "HTTP/TLS does not work (see `tls`)"
 
     es = None
+    if unreadable and not blocked:
+        blocked = "the api_key cannot be read (see `secret`)"
     if not blocked and not deadline.expired():
         try:
             from elastic_cli.cluster.connection import build_client

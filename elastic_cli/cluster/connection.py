@@ -28,6 +28,8 @@ RETRY_STATUSES = (429, 502, 503, 504)
 def credentials(settings: Settings) -> tuple[str, str] | None:
     from elastic_cli.config.settings import split_api_key
 
+    if settings.api_key is None and settings.api_key_problem is not None:
+        raise settings.api_key_problem  # a reference that cannot be read: say which, never connect without it
     key_id, secret, _ = split_api_key(settings.id, settings.api_key)
     if not secret:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -22,35 +23,46 @@ PROMPTED = ("host", "port", "id", "api_key", "indexes")
 @connection_options
 @click.option("--session-margin", help="How far before a session's start `logs` searches, e.g. 1d, 6h.")
 @click.option("--default", "make_default", is_flag=True, help="Make this profile the default one.")
+@click.option("--keychain/--no-keychain", default=None,
+              help="Keep the api_key in the OS keychain (needs orx-elastic[keychain]) or in this file; without "
+                   "--api-key, move the current one there [default: the secret_store setting, else where it is now].")
 @click.pass_obj
-def configure(app: AppContext, make_default: bool, **params: Any) -> None:
+def configure(app: AppContext, make_default: bool, keychain: bool | None, **params: Any) -> None:
     """Write host, port, id, api_key and indexes (and TLS options) to a profile.
 
     Flags write only what they name; run in a terminal without flags, it asks
     for each value (the api_key hidden). The file is written atomically, mode 0600.
+    With --keychain the api_key goes into the OS keychain and the file holds
+    only `$(keychain:PROFILE/api_key)`.
 
     \b
     Examples:
       orx-elastic configure --host https://es.example.com:9243 --id ID --api-key -   # key from stdin
       orx-elastic --profile staging configure --cloud-id 'staging:ZXUt...' --indexes 'app-*'
       orx-elastic configure            # interactive
+      orx-elastic configure --keychain # move the saved api_key into the keychain
     """
-    from elastic_cli.config import settings
-    from elastic_cli.redaction import register_secret
+    from elastic_cli.config import secret_store, settings
 
     flags = settings_flags(params)
     if flags.get("api_key") == "-":  # the secret from stdin or a hidden prompt: not in argv nor history
         flags["api_key"] = _read_secret()
-    register_secret(flags.get("api_key"))
+    secret_store.register_key(flags.get("api_key"))
     updates = {name: value for name, value in flags.items() if value is not None}
     if updates.get("verify_certs") is True:  # --no-insecure: drop the saved `false`, the default verifies
         updates["verify_certs"] = None
     config = app.load_config()  # a malformed file stops here, before anything is written
     profile = app.profile or config.default_profile
-    if not updates:
+    stored = config.profiles.get(profile, {})
+    current = stored.get("api_key")
+    if keychain is not None and "api_key" not in updates:
+        updates.update(_moving(app, config.path, current, keychain))  # the saved key, or one typed now
+        if not updates:
+            return
+    elif not updates:
         if not sys.stdin.isatty():
             raise UsageError("nothing to configure", "pass flags such as --host and --api-key, or run in a terminal")
-        updates = _ask(config.profiles.get(profile, {}))
+        updates = _ask(stored)
     if "host" in updates:
         where = parse_host(str(updates["host"]))
         assumed = scheme_note(str(updates["host"]))
@@ -73,9 +85,29 @@ def configure(app: AppContext, make_default: bool, **params: Any) -> None:
                 settings.KEYS_BY_NAME[name].parse(value)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{name} {exc}") from None
-    settings.save_profile(config.path, profile, updates, make_default=make_default)
+    kept, undo = "", lambda: None
+    if updates.get("api_key") is not None and secret_store.parse_ref(updates["api_key"]) is None:
+        setting = settings.KEYS_BY_NAME["secret_store"]
+        chosen = os.environ.get(setting.env) or stored.get("secret_store")
+        try:
+            default_store = setting.parse(chosen) if chosen else "file"
+        except ValueError as exc:
+            raise UsageError(f"secret_store from {setting.env} {exc}", f"fix {setting.env} ({setting.help})") from None
+        store = secret_store.choose(keychain, default_store, bool(chosen), current, app.warn)
+        updates["api_key"], undo = secret_store.place(profile, updates["api_key"], store, current)
+        if store == "keychain":
+            kept = f" (api_key in the keychain: {updates['api_key']})"
+    stale = secret_store.stale_entry(profile, current, updates.get("api_key", current))
+    try:
+        settings.save_profile(config.path, profile, updates, make_default=make_default)
+    except BaseException:
+        undo()  # the keychain as it was: the file still refers to it with the old id
+        raise
+    if stale:  # the key moved out of the keychain: no copy left behind
+        secret_store.keychain_delete(stale)
+        app.info(f"removed the keychain entry '{stale}'")
     if not app.quiet:
-        say("", f"saved profile '{profile}' to {config.path}")
+        say("", f"saved profile '{profile}' to {config.path}{kept}")
         say("next: ", "orx-elastic check")  # with the profile's --profile when one was chosen
 
 
@@ -90,9 +122,45 @@ def _read_secret() -> str:
     return str(secret)
 
 
-def _ask(current: dict[str, Any]) -> dict[str, Any]:
-    from elastic_cli.config import settings
+def _moving(app: AppContext, path: Any, current: str | None, keychain: bool) -> dict[str, Any]:
+    """`configure --keychain` / `--no-keychain` alone: the current api_key, to be stored again where
+    asked; {} when it is there already. A key that cannot be read is asked for, on a terminal."""
+    from elastic_cli.config import secret_store
+
+    ref = secret_store.parse_ref(current) if current else None
+    in_keychain = ref is not None and ref.kind == "keychain"
+    if current is None:
+        if not sys.stdin.isatty():
+            raise UsageError("the profile has no api_key to move", "pass --api-key, or run in a terminal to type it")
+        return _ask_key()
+    if in_keychain == keychain and (keychain or ref is None):
+        if ref is not None:
+            try:  # already in the keychain: only a missing entry needs the key typed again
+                secret_store.resolve(ref, path.parent)
+            except secret_store.SecretUnavailable:
+                if not sys.stdin.isatty():
+                    raise
+                return _ask_key()
+        if not app.quiet:
+            click.echo(f"the api_key is already kept in the {ref.where if ref else 'config file'}", err=True)
+        return {}
+    if ref is not None and not keychain and not in_keychain:
+        if not app.quiet:
+            click.echo(f"the api_key is read from the {ref.where}, not the keychain: left as it is", err=True)
+        return {}
+    return {"api_key": secret_store.resolve(ref, path.parent) if ref is not None else current}
+
+
+def _ask_key() -> dict[str, Any]:
     from elastic_cli.redaction import register_secret
+
+    value = click.prompt("api_key", hide_input=True, err=True)
+    register_secret(value)
+    return {"api_key": value}
+
+
+def _ask(current: dict[str, Any]) -> dict[str, Any]:
+    from elastic_cli.config import secret_store, settings
 
     answers: dict[str, Any] = {}
     for name in PROMPTED:
@@ -101,7 +169,7 @@ def _ask(current: dict[str, Any]) -> dict[str, Any]:
         if key.secret:
             shown = " (leave empty to keep the current one)" if current.get(name) else ""
             value = click.prompt(f"{name}{shown}", hide_input=True, default="", show_default=False)
-            register_secret(value)
+            secret_store.register_key(value)
         else:
             value = click.prompt(name, default=default if default is not None else "", show_default=default is not None)
         if value not in ("", None):

@@ -8,6 +8,7 @@ import click
 
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
+from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from elastic_cli.cli import AppContext
@@ -24,10 +25,13 @@ if TYPE_CHECKING:
               help="Use the setup guide's body (cluster privilege 'all'): broader than OpenReplay needs.")
 @click.option("--dry-run", is_flag=True, help="Print the request (Dev Tools and curl) and exit, without connecting.")
 @click.option("--save", is_flag=True, help="Write id, api_key, host, port and indexes to the profile.")
+@click.option("--keychain/--no-keychain", default=None,
+              help="With --save: keep the api_key in the OS keychain (needs orx-elastic[keychain]) or in the file "
+                   "[default: the secret_store setting, else where the profile keeps it now].")
 @output_option()
 @click.pass_obj
 def create_key(app: AppContext, name: str | None, expiration: str | None, guide_body: bool, dry_run: bool, save: bool,
-               output: str, **params: Any) -> None:
+               keychain: bool | None, output: str, **params: Any) -> None:
     """Create an API key that can only read the log indices, for OpenReplay and for `check`/`logs`.
 
     Authenticates with a user or key that may create API keys (manage_api_key or
@@ -43,6 +47,8 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
     """
     from elastic_cli.keys import api_keys
 
+    if keychain is not None and not save:
+        raise UsageError("--keychain/--no-keychain say where --save keeps the key", "add --save")
     admin = admin_from_params(params, need_password=not dry_run)
     flags = settings_flags(params)
     settings = app.settings(flags, require_profile=not save and app.profile is not None)
@@ -58,23 +64,39 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
         click.echo(api_keys.curl_command(settings.url, body, admin.curl_auth, ca_certs=settings.ca_certs,
                                          insecure=not settings.verify_certs), nl=False)
         return
+    store = "file"
     if save:
-        app.load_config()  # a malformed config file stops here, before a key is created
+        config = app.load_config()  # a malformed config file stops here, before a key is created
+        store = _store(app, settings, keychain, config.profiles.get(settings.profile, {}).get("api_key"))
     from elastic_cli.keys.admin import admin_client, key_errors
 
     with key_errors(settings, "create API keys", admin):
         created = api_keys.create_key(admin_client(settings, admin), body)
     saved_to = None
     if save:
-        saved_to = _save(app, settings, created, patterns)
+        saved_to = _save(app, settings, created, patterns, store)
     show_created_key(app, created, output, saved_to)
 
 
-def _save(app: AppContext, settings: Settings, created: CreatedKey, patterns: list[str]) -> str:
+def _store(app: AppContext, settings: Settings, keychain: bool | None, current: str | None) -> str:
+    """Where --save keeps the new key; a keychain that cannot take it stops the command before the key exists."""
+    from elastic_cli.config import secret_store
+
+    store = secret_store.choose(keychain, settings.secret_store, settings.sources.get("secret_store") != "default",
+                                current, app.warn)
+    problem = secret_store.keychain_problem() if store == "keychain" else None
+    if problem:
+        raise secret_store.SecretUnavailable(
+            f"cannot keep the new key in the keychain: {problem}",
+            secret_store.INSTALL_HINT if "not installed" in problem else secret_store.NO_BACKEND_FIX)
+    return store
+
+
+def _save(app: AppContext, settings: Settings, created: CreatedKey, patterns: list[str], store: str) -> str:
     from elastic_cli.keys.api_keys import save_created_key
 
     try:
-        return save_created_key(settings, created, patterns)
+        return save_created_key(settings, created, patterns, store)
     except Exception:
         app.warn(f"the key {created.id} was created but could not be saved: copy the api_key shown below")
         show_created_key(app, created, "table", None)

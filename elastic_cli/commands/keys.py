@@ -128,7 +128,8 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
     In order: read the old key (name, patterns, lifetime), create the new key,
     save it to the profile, check that it authenticates, and only then
     invalidate the old key. If the save or the check fails, the new key is
-    invalidated and the profile keeps the old one.
+    invalidated and the profile keeps the old one. A key kept in the keychain
+    or in a file ($(keychain:...), $(file:...)) is replaced there, in place.
 
     \b
     Examples:

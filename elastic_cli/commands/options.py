@@ -24,7 +24,8 @@ CONNECTION_FLAGS = {
     "--port": click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
     "--cloud-id": click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
     "--id": click.option("--id", "id", help="API key id."),
-    "--api-key": click.option("--api-key", help="API key secret, or the encoded (base64 id:key) form."),
+    "--api-key": click.option("--api-key", help="API key secret, the encoded (base64 id:key) form, or where it "
+                              "lives: $(keychain:NAME), $(env:VAR), $(file:PATH)."),
     "--indexes": click.option("--indexes", help="Index patterns, comma separated" + default_help("indexes") + "."),
     "--ca-certs": click.option("--ca-certs", type=click.Path(dir_okay=False), help="CA certificate (PEM) to trust."),
     "--fingerprint": click.option("--fingerprint", help="SHA-256 fingerprint of the server certificate to pin."),

@@ -13,9 +13,11 @@ from typing import Any, Callable
 _FLAGS = {
     "host": "`--host` (a URL sets the port too: 9200 when it names none, never a port saved for another host; "
             "a path prefix such as `/es` is kept; `user:pass@` is refused), `--cloud-id`",
-    "api_key": "`--api-key` (raw or encoded; `configure --api-key -` reads it from stdin)",
+    "api_key": "`--api-key` (raw or encoded, or a reference: `$(keychain:NAME)`, `$(env:VAR)`, `$(file:PATH)`; "
+               "`configure --api-key -` reads it from stdin)",
     "verify_certs": "`--insecure` (`--no-insecure` verifies again)",
     "session_margin": "`logs --session-margin`, `configure --session-margin`",
+    "secret_store": "`configure --keychain`/`--no-keychain`, `create-key --save --keychain`",
 }
 
 

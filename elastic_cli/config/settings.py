@@ -16,10 +16,13 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from elastic_cli.config.endpoint import DEFAULT_PORT, Endpoint, parse_host
 from elastic_cli.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from elastic_cli.config.secret_store import SecretRef, SecretUnavailable
 
 ENV_PREFIX = "ORX_ELASTIC_"
 DEFAULT_PROFILE = "default"
@@ -85,6 +88,25 @@ def _parse_text(value: Any) -> str:
     return value.strip()
 
 
+def _parse_secret(value: Any) -> str:
+    """A key, or a reference to where it lives (elastic_cli.config.secret_store): a malformed one is refused here."""
+    from elastic_cli.config.secret_store import parse_ref
+
+    text = _parse_text(value)
+    parse_ref(text)
+    return text
+
+
+SECRET_STORES = ("file", "keychain", "auto")
+
+
+def _parse_secret_store(value: Any) -> str:
+    text = _parse_text(value).lower()
+    if text not in SECRET_STORES:
+        raise ValueError("must be file, keychain or auto")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -103,7 +125,8 @@ KEYS: tuple[Key, ...] = (
     Key("host", _parse_text, "http://localhost", "Elasticsearch host with scheme, e.g. https://es.example.com"),
     Key("port", _parse_port, DEFAULT_PORT, "HTTP port (Elastic Cloud: 443 or 9243)"),
     Key("id", _parse_text, None, "API key id"),
-    Key("api_key", _parse_text, None, "API key secret (or the encoded id:key form)", secret=True),
+    Key("api_key", _parse_secret, None, "API key secret (or the encoded id:key form), or where it lives: "
+        "`$(keychain:NAME)`, `$(env:VAR)`, `$(file:PATH)`", secret=True),
     Key("indexes", _parse_indexes, "*log*", "index patterns, comma separated"),
     Key("ca_certs", _parse_text, None, "path of a CA certificate (PEM) to trust"),
     Key("fingerprint", _parse_text, None, "SHA-256 fingerprint of the server certificate to pin"),
@@ -117,6 +140,9 @@ KEYS: tuple[Key, ...] = (
     Key("session_margin", _parse_duration, "1d", "logs searches from the session's start minus this"),
     Key("openreplay_url", _parse_dashboard_url, None, "OpenReplay dashboard URL, for replay links"),
     Key("project_id", _parse_text, None, "OpenReplay project id, for replay links"),
+    Key("secret_store", _parse_secret_store, "file",
+        "where configure and create-key --save keep a new api_key: file, keychain, or auto "
+        "(the keychain when one is available, else the file)"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -144,7 +170,12 @@ class Settings:
     session_margin: str
     openreplay_url: str | None
     project_id: str | None
+    secret_store: str
     sources: Mapping[str, str]
+    # where the api_key lives when it is a reference ($(keychain:...), ...), and why it could
+    # not be read: the key is then None, and whatever needs it raises api_key_problem
+    api_key_ref: SecretRef | None = None
+    api_key_problem: SecretUnavailable | None = field(default=None, repr=False, compare=False)
 
     def replay_url(self, session_id: str) -> str | None:
         """`<dashboard>/<project id>/session/<session id>`, as OpenReplay's dashboard routes a replay."""
@@ -326,6 +357,9 @@ def resolve(
             where = "--" + key.name.replace("_", "-") if source == "flag" else source
             raise UsageError(f"{key.name} from {where} {exc}", f"fix {where} ({key.help})") from None
         sources[key.name] = source
+    ref, problem = None, None
+    if values["api_key"] is not None:
+        values["api_key"], ref, problem = _dereference(values["api_key"], sources["api_key"], config.path, environ)
     # an encoded key (base64 id:secret) carries its own id: it wins over an id from a weaker source
     key_id, secret, form = split_api_key(None, values["api_key"])
     if form == "encoded" and _rank(sources["api_key"]) >= _rank(sources["id"]):
@@ -337,7 +371,24 @@ def resolve(
     # saved for another host must not follow a new one (an explicit --port still wins)
     if _rank(sources["host"]) > _rank(sources["port"]):
         values["port"], sources["port"] = address.port or DEFAULT_PORT, sources["host"]
-    return Settings(profile=name, path=config.path, sources=sources, **values)
+    return Settings(profile=name, path=config.path, sources=sources, api_key_ref=ref, api_key_problem=problem,
+                    **values)
+
+
+def _dereference(value: str, source: str, path: Path,
+                 environ: Mapping[str, str]) -> tuple[str | None, SecretRef | None, SecretUnavailable | None]:
+    """(secret, reference, problem) of an api_key value: a plain value is its own secret. A relative
+    $(file:...) is relative to the config file when the file holds it, else to the working directory."""
+    from elastic_cli.config import secret_store
+
+    ref = secret_store.parse_ref(value)
+    if ref is None:
+        return value, None, None
+    base = path.parent if source.startswith("file") else Path.cwd()
+    try:
+        return secret_store.resolve(ref, base, environ), ref, None
+    except secret_store.SecretUnavailable as exc:
+        return None, ref, exc
 
 
 def _rank(source: str) -> int:

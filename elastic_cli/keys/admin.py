@@ -86,6 +86,8 @@ def admin_client(settings: Any, admin: AdminCredentials) -> Any:
         key_id, secret = split_admin_key(admin.api_key or "")
         register_secret(secret)
         return build_client(replace(settings, id=key_id, api_key=secret))
+    if not settings.api_key and settings.api_key_problem is not None:
+        raise settings.api_key_problem  # the profile's key is a reference that cannot be read: say which
     if not settings.api_key:
         raise errors.UsageError("no credentials that may manage API keys", PASS_ADMIN)
     return build_client(settings)

@@ -322,17 +322,31 @@ def authenticate(client: Any) -> dict[str, Any]:
     return dict(body_of(response))
 
 
-def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]) -> str:
-    """Write the new key to the profile with what this connection needed; returns where, for the user."""
-    from elastic_cli.config.settings import save_profile
+def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str], store: str = "file") -> str:
+    """Write the new key to the profile with what this connection needed; returns where, for the user.
 
-    updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": created.api_key,
+    With store="keychain" the secret goes into the keychain (see secret_store.choose) and the
+    file holds the reference; a key of the profile's that was in the tool's entry and is no more is removed."""
+    from elastic_cli.config import secret_store
+    from elastic_cli.config.settings import load_config_file, save_profile
+
+    current = load_config_file(settings.path).profiles.get(settings.profile, {}).get("api_key")
+    stored, undo = secret_store.place(settings.profile, created.api_key, store, current)
+    updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": stored,
                "indexes": ",".join(patterns)}
     for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # given by flag or env, not yet in the file
         if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
             updates[name] = settings.values[name]
-    save_profile(settings.path, settings.profile, updates)
-    return f"{settings.path} (profile {settings.profile})"
+    stale = secret_store.stale_entry(settings.profile, current, stored)
+    try:
+        save_profile(settings.path, settings.profile, updates)
+    except BaseException:
+        undo()
+        raise
+    if stale:
+        secret_store.keychain_delete(stale)
+    where = f"{settings.path} (profile {settings.profile})"
+    return where + (f", api_key in the keychain {stored}" if store == "keychain" else "")
 
 
 # ---------------------------------------------------------------- rotate
@@ -443,15 +457,20 @@ def _discard(client: Any, key_id: str, warn: Callable[[str], None]) -> None:
 
 @dataclass
 class ProfileKeyStore:
-    """The profile's key in the config file, for rotate: `settings` are the connection settings in use."""
+    """The profile's key, for rotate: `settings` are the connection settings in use.
+
+    The key is replaced where it lives: the config file, or the keychain entry or file its
+    api_key refers to (the reference itself stays); restore() puts back what was there."""
 
     settings: Any
     key_id: str = ""  # the key the file holds now: the one to rotate
     _before: dict[str, Any] = field(default_factory=dict, repr=False)
+    _before_secret: str | None = field(default=None, repr=False)  # the referenced entry's or file's old secret
 
     @classmethod
     def of(cls, settings: Any) -> "ProfileKeyStore":
-        """The profile's store; ConfigError unless the config file itself holds a key (not env or flags)."""
+        """The profile's store; ConfigError unless the config file itself holds the key or a reference
+        to a keychain entry or a file (not env or flags)."""
         from elastic_cli.config.settings import split_api_key
         from elastic_cli.errors import ConfigError
         from elastic_cli.redaction import register_secret
@@ -460,6 +479,20 @@ class ProfileKeyStore:
         if not key_id or not settings.sources.get("api_key", "").startswith("file"):
             raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
                               "create one with `orx-elastic create-key --save`")
+        ref = settings.api_key_ref
+        if ref is not None and ref.kind == "env":
+            raise ConfigError(f"profile '{settings.profile}' reads its api_key from the {ref.where}: "
+                              "rotate cannot change a variable",
+                              f"run `orx-elastic create-key`, set {ref.target} to the new key, then invalidate "
+                              "the old one; or keep the key in the keychain (`orx-elastic configure --keychain`)")
+        if ref is not None and ref.kind == "keychain":
+            from elastic_cli.config import secret_store
+
+            problem = secret_store.keychain_problem()  # before a new key exists, not after
+            if problem:
+                raise secret_store.SecretUnavailable(
+                    f"cannot rotate the key kept in the {ref.where}: {problem}",
+                    secret_store.INSTALL_HINT if "not installed" in problem else secret_store.NO_BACKEND_FIX)
         register_secret(secret)
         return cls(settings, key_id)
 
@@ -468,31 +501,70 @@ class ProfileKeyStore:
 
         return dict(load_config_file(self.settings.path).profiles.get(self.settings.profile, {}))
 
+    def _ref(self, stored: Mapping[str, Any]) -> Any:
+        from elastic_cli.config.secret_store import parse_ref
+
+        return parse_ref(stored.get("api_key"))
+
     def replace(self, key: CreatedKey) -> None:
+        from elastic_cli.config import secret_store
         from elastic_cli.config.settings import save_profile
         from elastic_cli.errors import ConfigError
 
         stored = self._stored()  # what the file held (not what env or flags said): restore() puts it back
         self._before = {"id": stored.get("id"), "api_key": stored.get("api_key")}
+        ref = self._ref(stored)
+        updates = {"id": key.id, "api_key": key.api_key}
         try:
-            save_profile(self.settings.path, self.settings.profile, {"id": key.id, "api_key": key.api_key})
+            if ref is not None and ref.kind == "keychain":
+                self._before_secret = secret_store.keychain_peek(ref.target, "write to")
+                secret_store.keychain_set(ref.target, key.api_key)
+                updates.pop("api_key")  # the file keeps the reference
+            elif ref is not None and ref.kind == "file":
+                path = secret_store.file_path(ref, self.settings.path.parent)
+                self._before_secret = path.read_text(encoding="utf-8") if path.exists() else None
+                secret_store.write_file(path, key.api_key)
+                updates.pop("api_key")
+            try:
+                save_profile(self.settings.path, self.settings.profile, updates)
+            except BaseException:
+                if "api_key" not in updates:  # the new secret went to the entry or file: put the old one back
+                    self._put_back(ref)
+                raise
         except OSError as exc:
             raise ConfigError(f"could not save the new key to {self.settings.path}: {exc.strerror or exc}",
                               "make the file and its directory writable, then run `orx-elastic keys rotate` again "
                               "(the new key was invalidated; the profile keeps the old one)") from None
 
     def verify(self) -> None:
-        """Authenticate with the key read back from the file, over the connection settings in use."""
+        """Authenticate with the key read back from where it was saved, over the connection settings in use."""
         from dataclasses import replace
 
         from elastic_cli.cluster.connection import build_client
+        from elastic_cli.config import secret_store
 
         stored = self._stored()
-        saved = replace(self.settings, id=stored.get("id"), api_key=stored.get("api_key"))
+        ref = self._ref(stored)
+        secret = secret_store.resolve(ref, self.settings.path.parent) if ref is not None else stored.get("api_key")
+        saved = replace(self.settings, id=stored.get("id"), api_key=secret, api_key_problem=None)
         with key_errors(saved, "authenticate", NEW_KEY):
             authenticate(build_client(saved, max_retries=1))
 
     def restore(self) -> None:
         from elastic_cli.config.settings import save_profile
 
+        self._put_back(self._ref(self._before))
         save_profile(self.settings.path, self.settings.profile, self._before)
+
+    def _put_back(self, ref: Any) -> None:
+        """The referenced keychain entry or file as it was before replace()."""
+        from elastic_cli.config import secret_store
+
+        if ref is not None and ref.kind == "keychain":
+            if self._before_secret is None:
+                secret_store.keychain_delete(ref.target)
+            else:
+                secret_store.keychain_set(ref.target, self._before_secret)
+        elif ref is not None and ref.kind == "file" and self._before_secret is not None:
+            secret_store.write_file(secret_store.file_path(ref, self.settings.path.parent),
+                                    self._before_secret.strip())

@@ -67,7 +67,7 @@ def run_check(tmp_path, host: str, key: dict | None, *extra: str):
     except ValueError:
         pytest.fail(f"not JSON (exit {proc.exit_code}): {proc.stdout!r} {proc.stderr!r}")
     by_id = {f["id"]: f for f in findings}
-    assert [f["id"] for f in findings] == ["connect", "tls", "auth", "privileges", "indices", "message_field",
+    assert [f["id"] for f in findings] == ["secret", "connect", "tls", "auth", "privileges", "indices", "message_field",
                                            "time_field", "tags_field", "marked_logs", "shapes", "recent_sessions",
                                            "logs_index"]
     return proc.exit_code, by_id, proc
@@ -158,7 +158,8 @@ def test_closed_port(http_env, tmp_path):
     rc, by_id, proc = run_check(tmp_path, f"http://127.0.0.1:{_free_port()}", http_env["key"])
     assert rc == 10
     assert by_id["connect"]["status"] == "failure" and "refused" in by_id["connect"]["detail"]
-    assert all(by_id[k]["status"] == "skipped" for k in by_id if k != "connect")
+    assert by_id["secret"]["status"] == "ok" and by_id["secret"]["detail"] == "in the --api-key flag"  # local
+    assert all(by_id[k]["status"] == "skipped" for k in by_id if k not in ("secret", "connect"))
     assert "no connection" in by_id["auth"]["detail"]
     assert "error: 1 check failed (connect)" in proc.stderr
 

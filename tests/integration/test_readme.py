@@ -48,9 +48,10 @@ def test_readme_lists_every_command():
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
+def sandbox(tmp_path_factory, secret_service):
     home = tmp_path_factory.mktemp("readme")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+    env.update(secret_service.env)  # the README's `--keychain` commands: a real Secret Service
     env.update(ORX_ES_SANDBOX_STATE=str(home / "sandbox.json"), ORX_ELASTIC_CONFIG=str(home / "config.yaml"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", HOME=str(home))
     env.pop("ORX_ES_CACHE", None)
