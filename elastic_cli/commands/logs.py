@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from elastic_cli.cli import say
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, default_help, output_option, settings_flags
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     query = replace(query, source_fields=output_source_fields(output, shown, settings.message_field,
                                                               settings.time_field, settings.tags_field))
     if explain:  # the body as it would be sent, _source included
-        _explain(app, settings, query, limit, window)
+        _explain(app, settings, query, limit, window, every, page_size)
         return
     _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields,
          ref.session_id)
@@ -134,27 +135,37 @@ def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
         raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
 
 
-def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None) -> None:
+def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None,
+             every: bool = False, page_size: int | None = None) -> None:
     from dataclasses import replace
 
     from elastic_cli.output import print_json
+    from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PIT_KEEP_ALIVE, PagedSearch, page_body
     from elastic_cli.search.query import build_search_body, explain_cost
 
     index = ",".join(settings.index_patterns)
+    pit = "<the id POST /_pit answered>"
+
+    def first_page(q: LogQuery) -> dict:
+        # as the pager sends it: one line more than the limit (to know whether there are more)
+        size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
+        return page_body(PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse), pit)
+
     print_json({
-        "request": f"GET /{index}/_search",
-        "body": build_search_body(query, limit),
-        "body_if_message_is_keyword": build_search_body(replace(query, message_is_keyword=True), limit),
+        "point_in_time": f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true",
+        "request": "POST /_search",
+        "body": first_page(query),
+        "body_if_message_is_keyword": first_page(replace(query, message_is_keyword=True)),
         "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
                    if window else None),
     })
     if not app.quiet:
-        click.echo("cost: " + explain_cost(query), err=True)
-        click.echo("cost if keyword: " + explain_cost(replace(query, message_is_keyword=True)), err=True)
-        click.echo("logs asks _field_caps for the message field's type and sends the matching body,"
-                   " paged with a point in time (sorted by time, then _shard_doc).", err=True)
-        click.echo("window: " + (window.origin if window else "none (all time, or --since/--until as given)"),
-                   err=True)
+        say("cost: ", explain_cost(query))
+        say("cost if keyword: ", explain_cost(replace(query, message_is_keyword=True)))
+        say("", "this is the first page's request to an index with the configured fields. logs asks _field_caps "
+                "first: an index whose time or level field is another (@timestamp, log.level) gets the same body "
+                "with its own fields, and `-v` of a real run names them; later pages add search_after.")
+        say("window: ", window.origin if window else "none (all time, or --since/--until as given)")
 
 
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,

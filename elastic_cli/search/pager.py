@@ -142,6 +142,18 @@ class _PointInTime:
         self.stop.set()
 
 
+def page_body(search: PagedSearch, pit_id: str, search_after: list | None = None) -> dict:
+    """The body of one page's request, exactly as the walk sends it (`logs --explain` prints it):
+    the search's sort with `_shard_doc` last, the point in time and its keep-alive."""
+    order = "desc" if search.descending else "asc"
+    sort = list(search.body.get("sort") or []) + [{"_shard_doc": {"order": order}}]
+    body = {**search.body, "sort": sort, "size": int(search.body.get("size") or PAGE_SIZE),
+            "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}}
+    if search_after is not None:
+        body["search_after"] = search_after
+    return body
+
+
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
          prefetch: bool = False, stats: WalkStats | None = None,
          on_page: Callable[[int], None] | None = None) -> Generator[Hit, None, None]:
@@ -173,17 +185,12 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     """
     stats = stats if stats is not None else WalkStats()
     page_size = int(search.body.get("size") or PAGE_SIZE)
-    order = "desc" if search.descending else "asc"
-    sort = list(search.body.get("sort") or []) + [{"_shard_doc": {"order": order}}]
     pit = es.open_point_in_time(index=search.index, keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
     pit_id: str = pit["id"]
     keeper = _PointInTime(es, pit_id)
 
     def body_for(search_after: list | None, pit_id: str) -> dict:
-        body = {**search.body, "sort": sort, "size": page_size, "pit": {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}}
-        if search_after is not None:
-            body["search_after"] = search_after
-        return body
+        return page_body(search, pit_id, search_after)
 
     ahead = _PagesAhead(es, body_for, page_size, stats) if prefetch else None
     try:

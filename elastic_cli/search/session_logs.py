@@ -26,7 +26,7 @@ from elastic_cli.search import lines as log_search
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy
-from elastic_cli.search.pager import PIT_KEEP_ALIVE, PointInTimeLost
+from elastic_cli.search.pager import MAX_PAGE_SIZE, PIT_KEEP_ALIVE, PointInTimeLost
 from elastic_cli.search.query import LogQuery
 
 
@@ -99,7 +99,9 @@ class SessionLogs:
     def _limited(self, mode: Limited) -> Iterator[list[dict]]:
         left = mode.limit
         # one line more than shown says whether there are more, without another request
-        for page in log_search.session_pages(self.es, self.plan, limit=mode.limit + 1, page_size=mode.page_size,
+        wanted = mode.limit + 1
+        page_size = mode.page_size or min(wanted, MAX_PAGE_SIZE)  # one page holds the answer and its one more
+        for page in log_search.session_pages(self.es, self.plan, limit=wanted, page_size=page_size,
                                              stats=self.stats, on_page=self.on_page):
             if len(page) > left:
                 page = page[:left]

@@ -215,6 +215,30 @@ def test_explain_prints_the_body_without_connecting(logs_env):
     assert "cost" in result.stderr
 
 
+def test_explain_prints_the_first_page_exactly_as_it_is_sent(logs_env, monkeypatch):
+    """On an index with the configured fields, the body --explain prints is the one the pager sends."""
+    import elasticsearch
+
+    sent: list[dict] = []
+    real_search = elasticsearch.Elasticsearch.search
+
+    def recording(self, *args, **kwargs):
+        if "pit" in (kwargs.get("body") or {}):
+            sent.append(json.loads(json.dumps(kwargs["body"])))
+        return real_search(self, *args, **kwargs)
+
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "search", recording)
+    index = f"{logs_env['prefix']}-text"
+    explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "-o", "ndjson", indexes=index).stdout)
+    ran = run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index)
+    assert ran.returncode == 0, ran.stderr
+    first = sent[0]
+    assert first["pit"]["keep_alive"] == explained["body"]["pit"]["keep_alive"]
+    first["pit"]["id"] = explained["body"]["pit"]["id"]
+    assert first == explained["body"]
+    assert explained["body"]["size"] == 101 and explained["body"]["sort"][-1] == {"_shard_doc": {"order": "asc"}}
+
+
 @pytest.fixture(scope="module")
 def broken_index(logs_env):
     """An index whose result window (10) is smaller than any page the tool asks for: a search fails on
