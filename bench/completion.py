@@ -34,13 +34,13 @@ from click.shell_completion import CompletionItem
 from elastic_cli import cli as root
 
 def profiles(ctx, param, incomplete):
-    from elastic_cli.config import settings
+    from elastic_cli.config import file as config_file
     try:
-        path = ctx.params.get("config_path") or settings.default_config_path()
+        path = ctx.params.get("config_path") or config_file.default_config_path()
         if not path.is_file():
             return []
         if os.environ.get("BENCH_PROFILE_READER") == "yaml":
-            names = list(settings.load_config_file(path).profiles)
+            names = list(config_file.load_config_file(path).profiles)
         else:
             from elastic_cli.commands.completion import simple_profile_names
             names = simple_profile_names(path.read_text(encoding="utf-8")) or []
@@ -70,7 +70,7 @@ def main() -> int:
     common.compile_bytecode()
     python = Path(sys.executable)
     sys.path.insert(0, str(ROOT))
-    from elastic_cli.config.settings import save_profile
+    from elastic_cli.config.file import save_profile
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

@@ -42,7 +42,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         sys.path.insert(0, str(ROOT))
-        from elastic_cli.config.settings import save_profile
+        from elastic_cli.config.file import save_profile
 
         for name in ("default", "prod", "staging"):
             save_profile(config, name, {"host": f"https://{name}.example.com", "port": 9243})

@@ -19,7 +19,8 @@ from elastic_cli import __version__
 from elastic_cli.errors import EXIT_CODES, OrxError
 
 if TYPE_CHECKING:
-    from elastic_cli.config.settings import ConfigFile, Settings
+    from elastic_cli.config.file import ConfigFile
+    from elastic_cli.config.settings import Settings
 
 # The one place these two are read: click fills --config and --profile from them.
 CONFIG_ENV = "ORX_ELASTIC_CONFIG"
@@ -186,10 +187,10 @@ class AppContext:
     color: bool | None = None
 
     def load_config(self) -> ConfigFile:
-        from elastic_cli.config import settings
+        from elastic_cli.config import file as config_file
 
-        path = self.config_path or settings.default_config_path()
-        config = settings.load_config_file(path)
+        path = self.config_path or config_file.default_config_path()
+        config = config_file.load_config_file(path)
         for warning in config.warnings:
             self.warn(warning)
         return config

@@ -48,15 +48,15 @@ def completion(ctx: click.Context, shell: str | None, list_profiles: bool) -> No
 
 def _profile_names(ctx: click.Context) -> list[str]:
     """The profiles of the file named by --config / ORX_ELASTIC_CONFIG / the default place; [] on any error."""
-    from elastic_cli.config import settings
+    from elastic_cli.config import file as config_file
 
     try:
-        path = ctx.find_root().params.get("config_path") or settings.default_config_path()
+        path = ctx.find_root().params.get("config_path") or config_file.default_config_path()
         if not path.is_file():
             return []
         names = simple_profile_names(path.read_text(encoding="utf-8"))
         if names is None:  # not the plain layout save_profile writes: let the real loader read it
-            names = list(settings.load_config_file(path).profiles)
+            names = list(config_file.load_config_file(path).profiles)
         return names
     except Exception:  # noqa: BLE001 — completion must never fail loudly
         return []

@@ -98,6 +98,6 @@ def path(app: AppContext) -> None:
     Example:
       orx-elastic config path
     """
-    from elastic_cli.config.settings import default_config_path
+    from elastic_cli.config.file import default_config_path
 
     click.echo(str(app.config_path or default_config_path()))

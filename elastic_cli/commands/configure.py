@@ -42,6 +42,7 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
       orx-elastic configure            # interactive
       orx-elastic configure --keychain # move the saved api_key into the keychain
     """
+    from elastic_cli.config import file as config_file
     from elastic_cli.config import secret_store, settings
 
     flags = settings_flags(params)
@@ -99,7 +100,7 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
             kept = f" (api_key in the keychain: {updates['api_key']})"
     stale = secret_store.stale_entry(profile, current, updates.get("api_key", current))
     try:
-        settings.save_profile(config.path, profile, updates, make_default=make_default)
+        config_file.save_profile(config.path, profile, updates, make_default=make_default)
     except BaseException:
         undo()  # the keychain as it was: the file still refers to it with the old id
         raise

@@ -328,7 +328,7 @@ def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]
     With store="keychain" the secret goes into the keychain (see secret_store.choose) and the
     file holds the reference; a key of the profile's that was in the tool's entry and is no more is removed."""
     from elastic_cli.config import secret_store
-    from elastic_cli.config.settings import load_config_file, save_profile
+    from elastic_cli.config.file import load_config_file, save_profile
 
     current = load_config_file(settings.path).profiles.get(settings.profile, {}).get("api_key")
     stored, undo = secret_store.place(settings.profile, created.api_key, store, current)
@@ -497,7 +497,7 @@ class ProfileKeyStore:
         return cls(settings, key_id)
 
     def _stored(self) -> dict[str, Any]:
-        from elastic_cli.config.settings import load_config_file
+        from elastic_cli.config.file import load_config_file
 
         return dict(load_config_file(self.settings.path).profiles.get(self.settings.profile, {}))
 
@@ -508,7 +508,7 @@ class ProfileKeyStore:
 
     def replace(self, key: CreatedKey) -> None:
         from elastic_cli.config import secret_store
-        from elastic_cli.config.settings import save_profile
+        from elastic_cli.config.file import save_profile
         from elastic_cli.errors import ConfigError
 
         stored = self._stored()  # what the file held (not what env or flags said): restore() puts it back
@@ -551,7 +551,7 @@ class ProfileKeyStore:
             authenticate(build_client(saved, max_retries=1))
 
     def restore(self) -> None:
-        from elastic_cli.config.settings import save_profile
+        from elastic_cli.config.file import save_profile
 
         self._put_back(self._ref(self._before))
         save_profile(self.settings.path, self.settings.profile, self._before)

@@ -118,7 +118,8 @@ def test_dry_run_body_creates_an_equivalent_key(tmp_path, es_node, log_indices):
 
 def test_save_writes_a_working_profile(tmp_path, es_node, log_indices):
     from elastic_cli.cluster.connection import build_client
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
 
     result = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user,
                      "--indexes", PATTERN, "--save", "-o", "table", password=es_node.admin_password)
@@ -134,7 +135,8 @@ def test_save_writes_a_working_profile(tmp_path, es_node, log_indices):
 
 def test_rotate_leaves_a_working_config_and_invalidates_the_old_key(tmp_path, es_node, log_indices):
     from elastic_cli.cluster.connection import build_client
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
 
     run = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user, "--indexes", PATTERN,
                   "--expiration", "7d", "--name", "rotate-me", "--save", password=es_node.admin_password)
@@ -159,7 +161,8 @@ def test_rotate_leaves_a_working_config_and_invalidates_the_old_key(tmp_path, es
 
 def test_rotate_shows_the_new_secret_once_like_create_key(tmp_path, es_node, log_indices):
     """One rule for every command that makes a key: its secret in full once, then masked (README)."""
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
 
     made = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user, "--indexes", PATTERN,
                "--save", password=es_node.admin_password)
@@ -205,7 +208,8 @@ def test_rotate_rolls_back_when_the_new_key_does_not_verify(tmp_path, es_node, l
     import socket
 
     from elastic_cli import errors
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
 
     made = orx(tmp_path, "create-key", *connect(es_node), "--username", es_node.admin_user, "--indexes", PATTERN,
                "--save", "-o", "json", password=es_node.admin_password)
@@ -319,7 +323,8 @@ def _server_error(es_node, body):
     """Send a body that local validation would refuse, and map the answer as create-key does."""
     from pathlib import Path
 
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
     from elastic_cli.errors import OrxError
     from elastic_cli.keys.admin import key_errors
 
@@ -348,7 +353,8 @@ def test_bad_pattern_and_expiration_are_exit_11(tmp_path, es_node):
 
 def test_https_node_with_ca_and_save(tmp_path, es_tls_node):
     from elastic_cli.cluster.connection import build_client
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
 
     result = orx(tmp_path, "create-key", *connect(es_tls_node), "--username", es_tls_node.admin_user,
                      "--save", password=es_tls_node.admin_password)

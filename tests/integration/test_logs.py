@@ -305,7 +305,8 @@ def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node,
     page after the first is asked for before its predecessor is decoded, none is asked twice,
     and the lines are those of the plain walk, in its order."""
     from elastic_cli.cluster.connection import build_client
-    from elastic_cli.config.settings import load_config_file, resolve
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
     from elastic_cli.search.pager import PagedSearch, WalkStats, walk
 
     settings = resolve(load_config_file(tmp_path / "none.yaml"), None, {"host": es_node.url, "id": logs_env["key"]["id"],

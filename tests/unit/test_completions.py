@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pytest
 from elastic_cli.commands import completion_scripts
-from elastic_cli.config.settings import save_profile
+from elastic_cli.config.file import save_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLETIONS = ROOT / "completions"
@@ -313,7 +313,7 @@ ODD_FILES = [  # the fast reader hands these to the YAML loader
 @pytest.mark.parametrize("text", SIMPLE_FILES + ODD_FILES)
 def test_profile_names_without_yaml_agree_with_the_loader(text, tmp_path, env):
     from elastic_cli.commands.completion import simple_profile_names
-    from elastic_cli.config.settings import load_config_file
+    from elastic_cli.config.file import load_config_file
     from elastic_cli.errors import ConfigError
 
     path = tmp_path / "config.yaml"

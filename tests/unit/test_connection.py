@@ -11,7 +11,8 @@ import pytest
 import urllib3.exceptions
 from elastic_cli import errors
 from elastic_cli.cluster.connection import translate
-from elastic_cli.config.settings import ConfigFile, Path, resolve
+from elastic_cli.config.file import ConfigFile
+from elastic_cli.config.settings import Path, resolve
 
 
 def settings_for(host: str, **flags):

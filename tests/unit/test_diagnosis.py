@@ -13,7 +13,8 @@ import pytest
 from elastic_cli.checks import credentials, data, network
 from elastic_cli.checks import run as diagnosis
 from elastic_cli.checks.run import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
-from elastic_cli.config.settings import ConfigFile, resolve
+from elastic_cli.config.file import ConfigFile
+from elastic_cli.config.settings import resolve
 
 
 def make_settings(**flags):

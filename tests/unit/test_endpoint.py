@@ -7,11 +7,12 @@ import base64
 import pytest
 from elastic_cli.checks import run as diagnosis
 from elastic_cli.config import endpoint, settings
+from elastic_cli.config import file as config_file
 from elastic_cli.errors import UsageError
 
 
 def resolved(flags, stored=None, environ=None):
-    config = settings.ConfigFile(path=settings.Path("/nonexistent"), exists=True,
+    config = config_file.ConfigFile(path=settings.Path("/nonexistent"), exists=True,
                                  profiles={"default": stored or {}})
     return settings.resolve(config, None, flags, environ=environ or {})
 

@@ -7,7 +7,8 @@ import string
 
 import pytest
 from elastic_cli.cluster.connection import translate
-from elastic_cli.config.settings import ConfigFile, Path, resolve
+from elastic_cli.config.file import ConfigFile
+from elastic_cli.config.settings import Path, resolve
 from elastic_cli.errors import IndexNotFound, TLSFailed
 from elastic_cli.redaction import redact, register_secret
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig

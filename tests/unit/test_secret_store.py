@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from elastic_cli.config import file as config_file
 from elastic_cli.config import secret_store, settings
 from elastic_cli.errors import ConfigError
 
@@ -43,7 +44,7 @@ def one_error(result, code=3):
 
 
 def resolved(path, environ=None):
-    return settings.resolve(settings.load_config_file(path), None, {}, environ=environ or {})
+    return settings.resolve(config_file.load_config_file(path), None, {}, environ=environ or {})
 
 
 # ---------------------------------------------------------------- the syntax
@@ -74,7 +75,7 @@ def test_plain_values_are_not_references(value):
 def test_a_malformed_reference_in_the_file_is_a_config_error_with_the_line(tmp_path, value, problem):
     path = write_config(tmp_path, value)
     with pytest.raises(ConfigError) as exc:
-        settings.load_config_file(path)
+        config_file.load_config_file(path)
     assert f"{path}:" in exc.value.message and problem in exc.value.message
 
 
@@ -284,7 +285,7 @@ def test_a_reference_given_by_flag_or_env_is_named_in_the_message_not_masked(tmp
 def test_a_flag_reference_to_a_file_is_relative_to_the_working_directory(tmp_path, monkeypatch):
     key_file(tmp_path)
     monkeypatch.chdir(tmp_path)
-    got = settings.resolve(settings.ConfigFile(path=Path("/nonexistent/c.yaml")), None,
+    got = settings.resolve(config_file.ConfigFile(path=Path("/nonexistent/c.yaml")), None,
                            {"api_key": "$(file:es.key)"}, environ={})
     assert got.api_key == SECRET and got.sources["api_key"] == "flag"
 

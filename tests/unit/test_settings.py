@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import yaml
+from elastic_cli.config import file as config_file
 from elastic_cli.config import settings
 from elastic_cli.errors import ConfigError, UsageError
 
@@ -20,7 +21,7 @@ def write(path, text, mode=0o600):
 
 
 def test_missing_file_is_empty_config_with_defaults(tmp_path):
-    config = settings.load_config_file(tmp_path / "none.yaml")
+    config = config_file.load_config_file(tmp_path / "none.yaml")
     resolved = settings.resolve(config, None, {}, environ={})
     assert resolved.host == "http://localhost"
     assert resolved.port == 9200
@@ -30,7 +31,7 @@ def test_missing_file_is_empty_config_with_defaults(tmp_path):
 
 def test_precedence_flag_over_env_over_file_over_default(tmp_path):
     path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    host: https://file\n    port: 1111\n    indexes: file-*\n")
-    config = settings.load_config_file(path)
+    config = config_file.load_config_file(path)
     env = {"ORX_ELASTIC_PORT": "2222", "ORX_ELASTIC_INDEXES": "env-*"}
     resolved = settings.resolve(config, None, {"indexes": "flag-*"}, environ=env)
     assert resolved.indexes == "flag-*" and resolved.sources["indexes"] == "flag"
@@ -41,7 +42,7 @@ def test_precedence_flag_over_env_over_file_over_default(tmp_path):
 
 def test_profile_from_env_and_default_profile(tmp_path):
     path = write(tmp_path / "c.yaml", "default_profile: prod\nprofiles:\n  prod: {host: https://prod}\n  dev: {host: http://dev}\n")
-    config = settings.load_config_file(path)
+    config = config_file.load_config_file(path)
     assert settings.resolve(config, None, {}, environ={}).host == "https://prod"
     assert settings.resolve(config, "dev", {}, environ={}).host == "http://dev"
 
@@ -59,7 +60,7 @@ def test_config_and_profile_env_are_read_in_one_place(tmp_path, capsys, monkeypa
     assert exit_info.value.code == 0, capsys.readouterr().err
     assert yaml.safe_load(path.read_text())["profiles"] == {"dev": {"host": "http://dev.example"}}
     # resolve itself reads no ORX_ELASTIC_PROFILE: the flag (or click's env) is the one source
-    config = settings.load_config_file(path)
+    config = config_file.load_config_file(path)
     assert settings.resolve(config, None, {}, environ={"ORX_ELASTIC_PROFILE": "other"}).profile == "dev"
 
 
@@ -67,17 +68,17 @@ def test_default_config_path_is_clicks_app_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.setenv("ORX_ELASTIC_CONFIG", str(tmp_path / "ignored-here.yaml"))
     if sys.platform.startswith("linux"):
-        assert settings.default_config_path() == tmp_path / "orx-elastic" / "config.yaml"
+        assert config_file.default_config_path() == tmp_path / "orx-elastic" / "config.yaml"
 
 
 def test_unknown_profile_is_named(tmp_path):
     path = write(tmp_path / "c.yaml", "profiles:\n  prod: {host: https://prod}\n")
     with pytest.raises(ConfigError, match="no profile 'nope'.*prod"):
-        settings.resolve(settings.load_config_file(path), "nope", {}, environ={}, require_profile=True)
+        settings.resolve(config_file.load_config_file(path), "nope", {}, environ={}, require_profile=True)
 
 
 def test_url_host_sets_port_unless_port_given():
-    config = settings.ConfigFile(path=settings.Path("/nonexistent"))
+    config = config_file.ConfigFile(path=settings.Path("/nonexistent"))
     resolved = settings.resolve(config, None, {"host": "https://es.example.com:9243/"}, environ={})
     assert (resolved.host, resolved.port) == ("https://es.example.com", 9243)
     resolved = settings.resolve(config, None, {"host": "https://es.example.com:9243", "port": 443}, environ={})
@@ -94,7 +95,7 @@ def test_configure_with_a_new_host_without_port_drops_the_saved_port(tmp_path, c
         with pytest.raises(SystemExit) as exit_info:
             main(["--config", str(path), "configure", "--host", host])
         assert exit_info.value.code == 0, capsys.readouterr().err
-    resolved = settings.resolve(settings.load_config_file(path), None, {}, environ={})
+    resolved = settings.resolve(config_file.load_config_file(path), None, {}, environ={})
     assert resolved.url == "http://new.example:9200"
 
 
@@ -132,30 +133,30 @@ def test_split_api_key_accepts_raw_and_encoded():
 def test_malformed_file_names_file_line_and_key(tmp_path, text, where):
     path = write(tmp_path / "c.yaml", text)
     with pytest.raises(ConfigError) as info:
-        settings.load_config_file(path)
+        config_file.load_config_file(path)
     assert str(path) in info.value.message
     assert where in info.value.message
 
 
 def test_empty_file_is_an_empty_config(tmp_path):
-    config = settings.load_config_file(write(tmp_path / "c.yaml", ""))
+    config = config_file.load_config_file(write(tmp_path / "c.yaml", ""))
     assert config.profiles == {}
 
 
 def test_directory_and_unreadable_and_binary_files(tmp_path):
     with pytest.raises(ConfigError, match="is a directory"):
-        settings.load_config_file(tmp_path)
+        config_file.load_config_file(tmp_path)
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="cannot read"):
-        settings.load_config_file(binary)
+        config_file.load_config_file(binary)
 
 
 def test_world_readable_file_warns(tmp_path):
     path = write(tmp_path / "c.yaml", "profiles: {}\n", mode=0o644)
-    assert any("chmod 600" in w for w in settings.load_config_file(path).warnings)
+    assert any("chmod 600" in w for w in config_file.load_config_file(path).warnings)
     path.chmod(0o600)
-    assert settings.load_config_file(path).warnings == []
+    assert config_file.load_config_file(path).warnings == []
 
 
 # ---------------------------------------------------------------- writing
@@ -163,7 +164,7 @@ def test_world_readable_file_warns(tmp_path):
 
 def test_save_creates_private_file_and_dir(tmp_path):
     path = tmp_path / "new" / "config.yaml"
-    settings.save_profile(path, "default", {"host": "https://es", "port": 9243, "api_key": "secret-value"})
+    config_file.save_profile(path, "default", {"host": "https://es", "port": 9243, "api_key": "secret-value"})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     data = yaml.safe_load(path.read_text())
@@ -173,10 +174,10 @@ def test_save_creates_private_file_and_dir(tmp_path):
 
 def test_save_merges_and_keeps_other_profiles(tmp_path):
     path = tmp_path / "c.yaml"
-    settings.save_profile(path, "prod", {"host": "https://prod", "indexes": "app-*"})
-    settings.save_profile(path, "dev", {"host": "http://dev"})
-    settings.save_profile(path, "prod", {"port": 9243})
-    config = settings.load_config_file(path)
+    config_file.save_profile(path, "prod", {"host": "https://prod", "indexes": "app-*"})
+    config_file.save_profile(path, "dev", {"host": "http://dev"})
+    config_file.save_profile(path, "prod", {"port": 9243})
+    config = config_file.load_config_file(path)
     assert config.default_profile == "prod"
     assert config.profiles["prod"] == {"host": "https://prod", "port": 9243, "indexes": "app-*"}
     assert config.profiles["dev"] == {"host": "http://dev"}
@@ -186,7 +187,7 @@ def test_save_never_overwrites_a_file_it_cannot_parse(tmp_path):
     path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    hots: typo\n")
     before = path.read_bytes()
     with pytest.raises(ConfigError):
-        settings.save_profile(path, "default", {"host": "https://x"})
+        config_file.save_profile(path, "default", {"host": "https://x"})
     assert path.read_bytes() == before
 
 
@@ -196,14 +197,14 @@ def test_save_through_symlink_keeps_the_link(tmp_path):
     write(real, "profiles: {}\n")
     link = tmp_path / "config.yaml"
     link.symlink_to(real)
-    settings.save_profile(link, "default", {"host": "https://x"})
+    config_file.save_profile(link, "default", {"host": "https://x"})
     assert link.is_symlink()
-    assert settings.load_config_file(real).profiles["default"]["host"] == "https://x"
+    assert config_file.load_config_file(real).profiles["default"]["host"] == "https://x"
 
 
 def _writer(path: str, profile: str, rounds: int) -> None:
     for n in range(rounds):
-        settings.save_profile(settings.Path(path), profile, {"host": f"https://{profile}-{n}", "port": 9200 + n})
+        config_file.save_profile(settings.Path(path), profile, {"host": f"https://{profile}-{n}", "port": 9200 + n})
 
 
 def test_concurrent_writers_leave_a_valid_file_with_both_profiles(tmp_path):
@@ -214,7 +215,7 @@ def test_concurrent_writers_leave_a_valid_file_with_both_profiles(tmp_path):
     for proc in procs:
         proc.join(60)
         assert proc.exitcode == 0
-    config = settings.load_config_file(path)
+    config = config_file.load_config_file(path)
     assert sorted(config.profiles) == ["p0", "p1", "p2", "p3"]
     for i in range(4):
         assert config.profiles[f"p{i}"] == {"host": f"https://p{i}-24", "port": 9224}
@@ -222,17 +223,17 @@ def test_concurrent_writers_leave_a_valid_file_with_both_profiles(tmp_path):
 
 
 def test_bad_env_value_is_a_usage_error_naming_the_variable(tmp_path):
-    config = settings.ConfigFile(path=tmp_path / "c.yaml")
+    config = config_file.ConfigFile(path=tmp_path / "c.yaml")
     with pytest.raises(UsageError, match="ORX_ELASTIC_TIMEOUT"):
         settings.resolve(config, None, {}, environ={"ORX_ELASTIC_TIMEOUT": "soon"})
 
 
 def test_port_in_an_env_url_beats_the_file_port(tmp_path):
     path = write(tmp_path / "c.yaml", "profiles:\n  default:\n    host: http://file\n    port: 9\n")
-    resolved = settings.resolve(settings.load_config_file(path), None, {}, environ={"ORX_ELASTIC_HOST": "http://env:9400"})
+    resolved = settings.resolve(config_file.load_config_file(path), None, {}, environ={"ORX_ELASTIC_HOST": "http://env:9400"})
     assert (resolved.host, resolved.port, resolved.sources["port"]) == ("http://env", 9400, "env ORX_ELASTIC_HOST")
     # but an explicit port flag beats a URL from the environment
-    resolved = settings.resolve(settings.load_config_file(path), None, {"port": 9500},
+    resolved = settings.resolve(config_file.load_config_file(path), None, {"port": 9500},
                                 environ={"ORX_ELASTIC_HOST": "http://env:9400"})
     assert resolved.port == 9500
 
@@ -254,7 +255,7 @@ def test_any_text_loads_or_fails_with_a_config_error(tmp_path, text):
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
     try:
-        config = settings.load_config_file(path)
+        config = config_file.load_config_file(path)
     except ConfigError as exc:
         assert str(path) in exc.message and "\n" not in exc.message
     else:
@@ -270,7 +271,7 @@ def test_any_yaml_document_loads_validated_or_fails_cleanly(tmp_path, document):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     try:
-        config = settings.load_config_file(path)
+        config = config_file.load_config_file(path)
     except ConfigError as exc:
         assert str(path) in exc.message
         return
@@ -284,7 +285,7 @@ def test_settings_are_typed_frozen_and_copy_and_pickle_as_values():
     import dataclasses
     import pickle
 
-    resolved = settings.resolve(settings.ConfigFile(path=settings.Path("/nonexistent")), None,
+    resolved = settings.resolve(config_file.ConfigFile(path=settings.Path("/nonexistent")), None,
                                 {"host": "https://es.example.com:9243/es", "api_key": "s3cret-value"}, environ={})
     assert [f.name for f in dataclasses.fields(settings.Settings)
             if f.name not in ("profile", "path", "sources", "api_key_ref", "api_key_problem")] == [
