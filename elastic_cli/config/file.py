@@ -177,11 +177,13 @@ def save_profile(path: Path, profile: str, updates: Mapping[str, Any], make_defa
         document = {"default_profile": config.default_profile, "profiles": config.profiles}
         text = "# orx-elastic settings: holds an API key, keep it private (mode 0600).\n"
         text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
-        _atomic_write(path, text)
+        atomic_write(path, text)
     return config
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a temporary file beside it (mkstemp: mode 0600), synced,
+    then renamed over it."""
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -163,23 +163,10 @@ def _from_file(ref: SecretRef, base_dir: Path) -> str:
 
 
 def write_file(path: Path, secret: str) -> None:
-    """Replace a referenced file's content atomically, mode 0600 (keys rotate)."""
-    import tempfile
+    """Replace a referenced file's content atomically, mode 0600 (keys rotate), as the config file is."""
+    from elastic_cli.config.file import atomic_write
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secret + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, secret + "\n")
 
 
 def kept_in(resolved: Any) -> str | None:

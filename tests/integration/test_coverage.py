@@ -114,15 +114,15 @@ def test_a_slow_reader_keeps_its_point_in_time(reader, monkeypatch):
 
     from elastic_cli.search import pager
 
-    monkeypatch.setattr(pager, "PIT_KEEP_ALIVE", "2s")
-    monkeypatch.setattr(pager, "PIT_TOUCH_AFTER_SECONDS", 0.8)
+    monkeypatch.setattr(pager, "PIT_KEEP_ALIVE", "3s")
+    monkeypatch.setattr(pager, "PIT_TOUCH_AFTER_SECONDS", 0.5)
 
     from elastic_cli.output.writer import LogWriter
 
     real_write_page = LogWriter.write_page
 
     def slow_write_page(self, hits):
-        time.sleep(3.5)  # a reader that pauses far past the keep-alive, at each page
+        time.sleep(4.5)  # a reader that pauses far past the keep-alive, at each page
         real_write_page(self, hits)
 
     monkeypatch.setattr(LogWriter, "write_page", slow_write_page)
