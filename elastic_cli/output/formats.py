@@ -147,9 +147,12 @@ class TableFormat:
             (["index"] if len(self.indices) > 1 else []) + ["level"]
 
     def _print(self) -> None:
+        from rich.style import Style
         from rich.text import Text
 
         rows = [self._row(record) for record in self.rows]
+        # the offset opens the replay at that moment, in terminals that show hyperlinks (OSC 8)
+        links = {id(row): record.get("replay_url") for row, record in zip(rows, self.rows)}
         title = self.wrapped if self.fields else "message"
         columns = self._columns()
         seen = {"index": max((len(inert(i)) for i in self.indices), default=0)}  # earlier polls too
@@ -162,18 +165,25 @@ class TableFormat:
             if date_line:
                 out.print(Text(date_line, style="dim"), soft_wrap=True)
                 self.last_date = row.date
+            link = links.get(id(row))
             for fixed, message in log_table.row_lines(row, layout, self.width):
                 line = Text(fixed)
                 if fixed.strip() and row.cells.get("level") == "error" and "level" in layout.columns:
-                    start = sum(layout.widths[c] + len(log_table.GAP)
-                                for c in layout.columns[: layout.columns.index("level")])
+                    start = _column_start(layout, "level")
                     line.stylize("red", start, start + len("error"))
+                if link and fixed.strip() and row.cells.get("offset") and "offset" in layout.columns:
+                    start = _column_start(layout, "offset")
+                    line.stylize(Style(link=link), start, start + len(row.cells["offset"]))
                 shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
                 for marker in self.markers:
                     # a marker wrapped after its '=' is highlighted on both lines
                     shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
                 line.append_text(shown)
                 out.print(line, soft_wrap=True)
+
+
+def _column_start(layout: log_table.Layout, column: str) -> int:
+    return sum(layout.widths[c] + len(log_table.GAP) for c in layout.columns[: layout.columns.index(column)])
 
 
 def _marker_halves(marker: str) -> list[str]:

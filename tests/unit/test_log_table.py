@@ -137,3 +137,21 @@ def test_a_day_change_gets_its_own_date_line():
     lines = render([late, early], width=120).splitlines()
     dates = [line for line in lines if line.startswith("──")]
     assert dates == ["── 2024-01-24 (UTC) ──", "── 2024-01-25 (UTC) ──"]
+
+
+def test_the_offset_links_to_the_replay_at_that_moment_on_a_terminal():
+    replay = "https://or.example.com/3/session/2618307011354435587"
+
+    def table(color):
+        stream = io.StringIO()
+        writer = LogWriter("table", None, "message", markers=[MARKER], color=color, stream=stream, width=120,
+                           replay_url=replay)
+        writer.write_page([hit(1, offset="+03:12.450") | {"_offset_ms": 192_450}])
+        writer.close()
+        return stream.getvalue()
+
+    shown = table(color=True)
+    assert "\x1b]8;id=" in shown and f"{replay}?jumpto=192450" in shown  # an OSC 8 hyperlink on the offset
+    assert "+03:12.450" in shown
+    plain = table(color=False)  # piped: the text alone, no escape at all
+    assert "\x1b" not in plain and "+03:12.450" in plain
