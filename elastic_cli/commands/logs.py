@@ -82,7 +82,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     _refuse_conflicts(every=every, follow=follow, reverse=reverse)
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
-        click.echo(f"replay link: session {ref.session_id}", err=True)
+        say("replay link: ", f"session {ref.session_id}")
     follow_lag = parse_duration(lag)
     settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     margin = parse_duration(settings.session_margin)
@@ -103,7 +103,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     )
     replay = settings.replay_url(ref.session_id)
     if replay and not app.quiet:
-        click.echo(f"replay: {replay}", err=True)  # stderr: never in piped data
+        say("replay: ", replay)  # stderr: never in piped data
     if ref.token and ref.expires_at:
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
     if window:
