@@ -128,14 +128,14 @@ def _offset_seconds(sign: str, seconds: int) -> str:
 
 
 def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list[dict]:
-    """Each hit of a page, with what its index's shape says: `_time` and `_level` (the values
-    of the fields chosen for its index), `_data_stream`, and `_offset` from the session start.
+    """Each hit of a page, with what its index's shape says: `_time_ms` (from the sort value of
+    its index's time field), `_level` (one word, from its level fields), `_data_stream`, and
+    `_offset`/`_offset_ms` from the session start: what the record of each line is made of.
     The page's hot loop: names are bound once, index names displayed once per page."""
-    time_field, level_fields, has_time = group.time_field, group.level_fields, group.has_time
+    level_fields, has_time = group.level_fields, group.has_time
     streams: dict[str, str] = {}
     for hit in hits:
         source = hit.get("_source") or {}
-        hit["_time"] = get_field(source, time_field) if time_field else None
         hit["_level"] = level_in(source, level_fields) if level_fields else None
         index = hit.get("_index") or ""
         stream = streams.get(index)
