@@ -47,12 +47,14 @@ DEFAULT_LIMIT = 100
               help="Search all time, not only from the session's start (--since overrides the window too).")
 @click.option("--page-size", type=click.IntRange(1, 10_000), metavar="N",
               help="Hits per request [default: 5000 with --all, else the limit + 1].")
+@click.option("--local-time", is_flag=True,
+              help="Show the table's times in this machine's time zone (json, ndjson and csv stay UTC).")
 @click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
-         explain: bool, **params: Any) -> None:
+         local_time: bool, explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
 
     A token or an id finds the lines of both OpenReplay generations:
@@ -115,7 +117,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         _explain(app, settings, query, limit, window, every, page_size)
         return
     _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields,
-         ref.session_id)
+         ref.session_id, local_time)
 
 
 def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
@@ -170,7 +172,7 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
 
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
          every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
-         fields: str | None, session_id: str) -> None:
+         fields: str | None, session_id: str, local_time: bool = False) -> None:
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
@@ -196,7 +198,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
             app.info(line)
         writer = LogWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, markers=[m.text for m in query.markers], color=app.color,
-                           replay_url=settings.replay_url(session_id))
+                           replay_url=settings.replay_url(session_id), local_time=local_time)
         progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
 
         def page_done(seen: int) -> None:

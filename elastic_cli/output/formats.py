@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import tzinfo
 from typing import IO, Any, Mapping, Sequence
 
 from elastic_cli.output import log_table
@@ -93,8 +94,13 @@ class TableFormat:
     def __init__(self, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
                  markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
                  max_message_lines: int = log_table.MAX_MESSAGE_LINES,
-                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS):
+                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, local_time: bool = False):
         self.stream = stream
+        # --local-time: times and date lines in this machine's zone (the table only; data stays UTC)
+        self.zone: tzinfo | None = None
+        self.zone_name = "UTC"
+        if local_time:
+            self.zone, self.zone_name = log_table.local_zone()
         self.color = color
         self.markers = [m for m in markers if m]
         self.max_message_lines, self.max_message_chars = max_message_lines, max_message_chars
@@ -128,7 +134,7 @@ class TableFormat:
         if self.fields:
             cells = {name: _cell_text(record.get(name)) for name in self.fields if name != self.wrapped}
             return log_table.Row(cells, self._message_text(record.get(self.wrapped or "")))
-        shown_time, date = log_table.compact_time(record.get("time"))
+        shown_time, date = log_table.compact_time(record.get("time"), self.zone)
         cells = {"time": inert(shown_time), "offset": inert(record.get("offset") or ""),
                  "index": inert(record.get("index") or ""), "level": inert(record.get("level") or "")}
         return log_table.Row(cells, self._message_text(record.get("message")), date)
@@ -161,7 +167,7 @@ class TableFormat:
         if layout != self.layout:  # the first batch, or a column appeared or widened
             out.print(Text(log_table.header_line(layout), style="bold"), soft_wrap=True)
         self.layout = layout
-        for row, date_line in log_table.date_lines(rows, self.last_date):
+        for row, date_line in log_table.date_lines(rows, self.last_date, self.zone_name):
             if date_line:
                 out.print(Text(date_line, style="dim"), soft_wrap=True)
                 self.last_date = row.date

@@ -2,7 +2,8 @@
 
 Rules a reader notices:
 - a long message is cut (lines, then characters) with a "… N more" marker; other formats keep it whole;
-- time is compact (HH:MM:SS.mmm, UTC) with a date line whenever the day changes;
+- time is compact (HH:MM:SS.mmm, UTC or with --local-time this machine's zone) with a date line
+  whenever the day changes;
 - the index column appears only when lines come from more than one index, the offset from
   session start only when the search knows it;
 - a word is never split if it fits the message width (a 69-character token is copied from
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 
 MAX_MESSAGE_LINES = 40
@@ -73,12 +74,26 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
-def compact_time(value: Any) -> tuple[str, str | None]:
-    """(`03:51:12.000`, `2024-01-24`) for a time; (the value as text, None) for anything else."""
+def compact_time(value: Any, zone: tzinfo | None = None) -> tuple[str, str | None]:
+    """(`03:51:12.000`, `2024-01-24`) for a time, in UTC or `zone`; (the value as text, None) for
+    anything else."""
     parsed = parse_time(value)
     if parsed is None:
         return ("" if value is None else str(value)), None
+    if zone is not None:
+        parsed = parsed.astimezone(zone)
     return parsed.strftime("%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}", parsed.strftime("%Y-%m-%d")
+
+
+def local_zone() -> tuple[tzinfo, str]:
+    """This machine's zone, and how a date line names it (`JST`, or `UTC+05:30` when it has no name)."""
+    now = datetime.now().astimezone()
+    zone = now.tzinfo or timezone.utc
+    name = now.tzname() or ""
+    if not name or name[0] in "+-":
+        offset = now.strftime("%z")
+        name = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    return zone, name
 
 
 def wrap(line: str, width: int | None) -> list[str]:
@@ -167,11 +182,12 @@ def row_lines(row: Row, layout: Layout, width: int | None) -> list[tuple[str, st
     return [(first if i == 0 else pad, part) for i, part in enumerate(message)]
 
 
-def date_lines(rows: Iterable[Row], last_date: str | None) -> Iterable[tuple[Row, str | None]]:
+def date_lines(rows: Iterable[Row], last_date: str | None, zone_name: str = "UTC"
+               ) -> Iterable[tuple[Row, str | None]]:
     """Each row with the date line to print before it (None when the day did not change)."""
     for row in rows:
         if row.date is not None and row.date != last_date:
-            yield row, f"── {row.date} (UTC) ──"
+            yield row, f"── {row.date} ({zone_name}) ──"
             last_date = row.date
         else:
             yield row, None

@@ -17,6 +17,8 @@ from elastic_cli.output.records import RecordShape
 def make_format(fmt: str, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
                 markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
                 **table: Any) -> Any:
+    if fmt != "table":
+        table.pop("local_time", None)  # the data formats keep UTC whatever the display asks
     if fmt == "ndjson":
         return formats.NdjsonFormat(stream)
     if fmt == "json":

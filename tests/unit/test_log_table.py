@@ -155,3 +155,22 @@ def test_the_offset_links_to_the_replay_at_that_moment_on_a_terminal():
     assert "+03:12.450" in shown
     plain = table(color=False)  # piped: the text alone, no escape at all
     assert "\x1b" not in plain and "+03:12.450" in plain
+
+
+def test_local_time_shows_the_table_in_this_machines_zone_and_names_it(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        stream = io.StringIO()
+        writer = LogWriter("table", None, "message", markers=[MARKER], color=False, stream=stream, width=120,
+                           local_time=True)
+        writer.write_page([hit(1)])  # 03:51:01.250 UTC
+        writer.close()
+        shown = stream.getvalue()
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert "12:51:01.250" in shown and "── 2024-01-24 (JST) ──" in shown
+    assert "03:51:01.250" in render([hit(1)], width=120) and "(UTC)" in render([hit(1)], width=120)
