@@ -20,7 +20,9 @@ class LeftOut:
 
     index: str  # as the user knows it: a data stream by its name
     reason: str
-    lines: int | None = 0  # lines of the session it holds that were not shown (None: some may be, uncounted)
+    lines: int | None = 0  # lines it holds that were not shown or counted (None: some may be, uncounted)
+    # what those lines are: a session's lines (`logs`), or marked lines of any session (`sessions`)
+    of_session: bool = True
 
 
 @dataclass
@@ -48,12 +50,13 @@ class Coverage:
             reasons.append(f"the search timed out on some shards ({self.timed_out} page"
                            f"{'s' if self.timed_out != 1 else ''}), so lines they hold may be missing")
         for left in self.left_out:
+            lines, done = ("lines of this session", "shown") if left.of_session else ("marked lines", "counted")
             if left.lines is None:
-                reasons.append(f"{left.index} may hold lines of this session that were not shown (they could "
-                               f"not be counted): {left.reason}")
+                reasons.append(f"{left.index} may hold {lines} that were not {done} (they could not be counted): "
+                               f"{left.reason}")
             elif left.lines:
-                reasons.append(f"{left.lines} line{'s' if left.lines != 1 else ''} of this session in "
-                               f"{left.index} not shown: {left.reason}")
+                one = lines.replace("lines", "line", 1) if left.lines == 1 else lines
+                reasons.append(f"{left.lines} {one} in {left.index} not {done}: {left.reason}")
         if self.stopped:
             reasons.append(self.stopped)
         return reasons

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
+from elastic_cli.cluster.connection import body_of
 from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
@@ -60,6 +61,7 @@ class SessionsReport:
     unparsed_markers: int  # a marker whose value is neither a token nor an id
     stopped_at_max: bool  # more sessions than --max-sessions (or lines than max_lines): the rest were not counted
     left_out: tuple[tuple[str, str], ...] = ()  # indices not searched, and why
+    unread: tuple[int | None, ...] = ()  # for each of left_out: its marked lines not counted (None: unknown)
     indices_matched: int = 0
     shards_total: int = 0
     shards_failed: int = 0  # shards that answered with an error: their lines were not counted
@@ -76,7 +78,8 @@ class SessionsReport:
         elif self.stopped_at_max:
             stopped = f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial"
         return Coverage(indices_searched=self.indices_matched - len(self.left_out),
-                        left_out=[LeftOut(index, why) for index, why in self.left_out],
+                        left_out=[LeftOut(index, why, lines=unread, of_session=False) for (index, why), unread
+                                  in zip(self.left_out, self.unread or (0,) * len(self.left_out))],
                         shards_total=self.shards_total, shards_failed=self.shards_failed, failure=self.failure,
                         timed_out=self.timed_out, stopped=stopped)
 
@@ -242,6 +245,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
             lines.close()
         if stopped:
             break
+    unread = _unread_marked_lines(es, shapes, left_out, policy.message_field, since, until)
     rows = [_summary(session_id, tally, replay_url(session_id), now) for session_id, tally in tallies.items()]
     if sort == "count":
         rows.sort(key=lambda r: (-r.lines, -_ms(r.last_line)))
@@ -249,11 +253,43 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
         rows.sort(key=lambda r: -_ms(r.last_line))
     return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
                           lines_read=lines_read, unparsed_markers=unparsed, stopped_at_max=stopped,
-                          left_out=left_out, indices_matched=len(shapes),
+                          left_out=left_out, unread=unread, indices_matched=len(shapes),
                           shards_total=sum(s.shards_total for s in streams),
                           shards_failed=sum(s.shards_failed for s in streams),
                           failure=next((s.failure for s in streams if s.failure), ""),
                           timed_out=sum(s.timed_out for s in streams), lost_after=lost_after)
+
+
+def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequence[tuple[str, str]],
+                         message_field: str, since: datetime, until: datetime | None) -> tuple[int | None, ...]:
+    """How many marked lines (of any session, any level) each left-out index holds in the window
+    (an undated index: at all), so the counts say what they leave out. One size-0 search per kind of
+    index, and none when nothing is left out; None where the count failed."""
+    by_index = {s.index: s for s in shapes}
+    kinds: dict[tuple[str | None, bool], list[str]] = {}
+    for index, _ in left_out:
+        shape = by_index.get(index)
+        if shape is not None and shape.message_type is not None:  # without the message, no line at all
+            kinds.setdefault((shape.time_field, shape.message_is_keyword), []).append(index)
+    found: dict[str, int | None] = {}
+    for (time_field, keyword), names in kinds.items():
+        filters = [marked_lines_query(message_field, keyword)]
+        if time_field is not None:
+            bounds: dict[str, Any] = {"gte": _iso(since), "format": "strict_date_optional_time"}
+            if until is not None:
+                bounds["lte"] = _iso(until)
+            filters.append({"range": {time_field: bounds}})
+        try:
+            body = body_of(es.search(index=",".join(names), size=0, query={"bool": {"filter": filters}},
+                                     aggs={"by_index": {"terms": {"field": "_index", "size": len(names)}}},
+                                     ignore_unavailable=True, allow_no_indices=True))
+        except Exception:  # noqa: BLE001 — cannot tell: said as "may hold", never as none
+            found.update((name, None) for name in names)
+            continue
+        buckets = ((body.get("aggregations") or {}).get("by_index") or {}).get("buckets") or []
+        counts = {b["key"]: int(b["doc_count"]) for b in buckets}
+        found.update((name, counts.get(name, 0)) for name in names)
+    return tuple(found.get(index, 0) for index, _ in left_out)
 
 
 def _ms(moment: datetime | None) -> float:

@@ -27,3 +27,12 @@ def test_each_kind_of_loss_is_a_reason_and_the_error_names_the_first():
 def test_a_timeout_alone_points_at_the_cluster_setting():
     error = Coverage(timed_out=1).partial_error()
     assert error is not None and "search.default_search_timeout" in (error.hint or "")
+
+
+def test_sessions_name_the_marked_lines_an_index_left_out_holds():
+    coverage = Coverage(left_out=[LeftOut("app-bare", "no date field", lines=2, of_session=False),
+                                  LeftOut("app-other", "no level field", lines=None, of_session=False),
+                                  LeftOut("app-empty", "no level field", lines=0, of_session=False)])
+    assert coverage.missing() == [
+        "2 marked lines in app-bare not counted: no date field",
+        "app-other may hold marked lines that were not counted (they could not be counted): no level field"]
