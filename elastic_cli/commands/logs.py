@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from elastic_cli.cli import say
-from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, default_help, output_option, settings_flags
+from elastic_cli.commands.options import (
+    OUTPUT_FORMATS,
+    connection_options,
+    default_help,
+    output_option,
+    retry_option,
+    settings_flags,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -16,6 +23,7 @@ if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
     from elastic_cli.search.plan import Window
     from elastic_cli.search.query import LogQuery
+    from elastic_cli.search.retry import Retrying
 
 DEFAULT_LIMIT = 100
 
@@ -49,12 +57,13 @@ DEFAULT_LIMIT = 100
               help="Hits per request [default: 5000 with --all, else the limit + 1].")
 @click.option("--local-time", is_flag=True,
               help="Show the table's times in this machine's time zone (json, ndjson and csv stay UTC).")
+@retry_option
 @click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
-         local_time: bool, explain: bool, **params: Any) -> None:
+         local_time: bool, retry_for: str, explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
 
     A token or an id finds the lines of both OpenReplay generations:
@@ -86,6 +95,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
     follow_lag = parse_duration(lag)
+    retry_budget = parse_duration(retry_for)
     settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     margin = parse_duration(settings.session_margin)
     now = datetime.now(timezone.utc)
@@ -117,7 +127,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         _explain(app, settings, query, limit, window, every, page_size)
         return
     _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields,
-         ref.session_id, local_time)
+         ref.session_id, local_time, retry_budget)
 
 
 def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
@@ -172,14 +182,16 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
 
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
          every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
-         fields: str | None, session_id: str, local_time: bool = False) -> None:
+         fields: str | None, session_id: str, local_time: bool = False,
+         retry_for: timedelta | None = None) -> None:
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
-    from elastic_cli.output import Progress
+    from elastic_cli.output import FollowStatus, Progress
     from elastic_cli.output.writer import LogWriter
     from elastic_cli.search import plan as search_plan
     from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.retry import RetryPolicy, seconds_text
     from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
 
     patterns = settings.index_patterns
@@ -187,8 +199,9 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                   else Limited(limit=limit, page_size=page_size))
     es = build_client(settings)
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
+        retry = RetryPolicy(retry_for=retry_for.total_seconds()) if retry_for is not None else None
         result = session_logs(es, patterns, query, FieldPolicy.from_settings(settings), mode,
-                              session_start=started, describe=f" on {settings.url}")
+                              session_start=started, describe=f" on {settings.url}", retry=retry)
         plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
@@ -199,21 +212,41 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
         writer = LogWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                            settings.message_field, markers=[m.text for m in query.markers], color=app.color,
                            replay_url=settings.replay_url(session_id), local_time=local_time)
-        progress = Progress(enabled=(every or follow) and not app.quiet, color=app.color)
+        status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
+        progress = status or Progress(enabled=every and not app.quiet, color=app.color)
 
         def page_done(seen: int) -> None:
-            progress.update(seen)
+            if status is None:
+                progress.update(seen)
             writer.flush()  # a table is printed page by page: nothing waits for the end
 
+        def poll_done() -> None:
+            writer.flush()
+            if status is not None:
+                status.polled(writer.count)
+
+        def retrying(wait: Retrying) -> None:
+            if status is not None:
+                status.retry(str(wait))
+            app.warn(f"{wait} (giving up after {seconds_text(retry.retry_for if retry else 0)} "
+                     "of failures; --retry-for)")
+
         result.on_page = page_done
-        result.on_poll = writer.flush
+        result.on_poll = poll_done
         result.on_partial = lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0])
+        result.on_retry = retrying
+        result.on_recovered = lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: "
+                                                      "going on after the last line written")
         try:
             for page in result.pages():
                 writer.write_page(page)
         except KeyboardInterrupt:
             if not follow:
                 raise
+        except Exception:
+            if writer.count:  # the error's own message follows; it must not read as a whole output
+                app.notice(f"the output is partial: {writer.count} lines were written before this error")
+            raise
         finally:
             progress.stop()
             writer.close()

@@ -102,3 +102,15 @@ def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "js
 
     return click.option("-o", "--output", type=click.Choice(formats), default=None, callback=resolve,
                         help=f"Output format [default: table on a terminal, {piped} when piped].")
+
+
+def retry_option(func: Callable) -> Callable:
+    """`--retry-for`: how long a started read waits out failures (logs, sessions)."""
+    from elastic_cli.search.retry import DEFAULT_RETRY_FOR  # a light module: no client imported
+
+    return click.option(
+        "--retry-for", default=DEFAULT_RETRY_FOR, show_default=True, metavar="DURATION",
+        help="Once reading has begun, how long to wait out a lost connection, a node restart or a "
+             "429/502/503/504, retrying with backoff and going on after the last line written, before "
+             "giving up with the partial exit (13); 0s: give up at once. A revoked or expired key ends it "
+             "at once.")(func)

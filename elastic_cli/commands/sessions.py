@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, settings_flags
+from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, retry_option, settings_flags
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many sessions.")
 @click.option("--max-sessions", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Stop counting (and say so) after this many distinct sessions: memory stays bounded.")
+@retry_option
 @click.pass_obj
 def sessions(app: AppContext, output: str, since: str, until: str | None, all_levels: bool, sort: str, limit: int,
-             max_sessions: int, **params: Any) -> None:
+             max_sessions: int, retry_for: str, **params: Any) -> None:
     """List the sessions whose backend logged errors in a time window, newest first.
 
     Both markers count: openReplaySession.id=<id> (v1.21+) and
@@ -47,8 +48,9 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.search.query import parse_time
+    from elastic_cli.search.query import parse_duration, parse_time
 
+    retry_budget = parse_duration(retry_for).total_seconds()
     now = datetime.now(timezone.utc)
     window_start = parse_time(since, now)
     window_end = parse_time(until, now) if until else None
@@ -57,16 +59,17 @@ def sessions(app: AppContext, output: str, since: str, until: str | None, all_le
 
         raise UsageError(f"--since ({since}) is after --until ({until})", hint="Swap the two values.")
     settings = app.settings(settings_flags(params))
-    _run(app, settings, output, window_start, window_end, not all_levels, sort, limit, max_sessions)
+    _run(app, settings, output, window_start, window_end, not all_levels, sort, limit, max_sessions, retry_budget)
 
 
 def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: datetime | None, errors_only: bool,
-         sort: str, limit: int, max_sessions: int) -> None:
+         sort: str, limit: int, max_sessions: int, retry_for: float = 0.0) -> None:
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import IndexNotFound, NoHits
     from elastic_cli.output import Progress, print_records
     from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.retry import RetryPolicy, seconds_text
     from elastic_cli.search.sessions import find_sessions, iter_rows
 
     patterns = settings.index_patterns
@@ -77,7 +80,8 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
         try:
             report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort,
                                    limit=limit, max_sessions=max_sessions, replay_url=settings.replay_url,
-                                   on_page=progress.update)
+                                   on_page=progress.update, retry=RetryPolicy(retry_for=retry_for),
+                                   on_retry=lambda wait: app.warn(f"{wait} (--retry-for {seconds_text(retry_for)})"))
         finally:
             progress.stop()
     if not report.indices_matched:

@@ -82,4 +82,6 @@ def _hint(coverage: Coverage) -> str:
                 "(--since/--until, --indexes)")
     if any(left.lines != 0 for left in coverage.left_out):
         return "--all-levels shows every line of those indices (their level cannot be told)"
+    if "--retry-for" in coverage.stopped:
+        return "run the command again once the cluster answers, or give --retry-for longer"
     return "run the command again"

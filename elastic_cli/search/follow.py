@@ -9,37 +9,72 @@ from typing import Any, Callable, Iterator
 
 from elastic_cli.search.lines import SearchStats, session_lines
 from elastic_cli.search.plan import SearchPlan
+from elastic_cli.search.retry import Retrier, RetryPolicy
+
+# how often a follow looks again for the indices its patterns match (one `_field_caps`)
+REPLAN_SECONDS = 5.0
 
 
 def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
-                 polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None
-                 ) -> Iterator[dict]:
+                 polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None,
+                 retrier: Retrier | None = None, replan: Callable[[], SearchPlan] | None = None,
+                 replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic,
+                 on_recovered: Callable[[float], None] | None = None) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
     The first poll reads the session as `session_lines` does. Each later poll asks
     again for every line whose time is at most `lag` behind the wall clock, and skips
     what was printed (by index and id). So a line from a host whose clock runs ahead
     never hides later lines, and a line indexed late is still shown if it arrives
-    within `lag` of its own time. What can be missed: a line that reaches
-    Elasticsearch more than `lag` after the time it carries; and the lines of a shard
-    that fails or times out, which `on_stats` is told of after each poll.
+    within `lag` of its own time.
+
+    The cluster may change under a follow: every `replan_every` seconds `replan()` says
+    again which indices the patterns match (a data stream that rolled over, a new daily
+    index, one deleted). A poll that fails on something waiting may fix (a lost
+    connection, a node that left, a 503) is waited out by `retrier` and run again with
+    the same bound, so the lines indexed meanwhile come too, none twice; a failure that
+    lasts past the retrier's budget, or one waiting cannot fix (the key was revoked),
+    is raised. What can be missed: a line that reaches Elasticsearch more than `lag`
+    after the time it carries; and the lines of a shard that fails or times out, which
+    `on_stats` is told of after each poll.
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
+    retrier = retrier or Retrier(RetryPolicy(retry_for=0))
     printed: dict[tuple[str, str], int | None] = {}
     poll_plan = replace(plan, query=replace(plan.query, reverse=False))
+    planned_at = monotonic()
     done = 0
     while polls is None or done < polls:
-        poll_stats = SearchStats()
-        for hit in session_lines(es, poll_plan, stats=poll_stats):
-            key = (hit["_index"], hit["_id"])
-            if key in printed:
+        if replan is not None and monotonic() - planned_at >= replan_every:
+            try:
+                fresh = replan()
+            except Exception as exc:  # noqa: BLE001 — a transient failure waits, any other is raised
+                retrier.failed(exc)
                 continue
-            printed[key] = hit.get("_time_ms")
-            yield hit
+            planned_at = monotonic()
+            poll_plan = replace(fresh, query=poll_plan.query)
+        poll_stats = SearchStats()
+        started = clock()
+        try:
+            for hit in session_lines(es, poll_plan, stats=poll_stats):
+                key = (hit["_index"], hit["_id"])
+                if key in printed:
+                    continue
+                printed[key] = hit.get("_time_ms")
+                yield hit
+        except Exception as exc:  # noqa: BLE001 — as above; the poll runs again with the same bound
+            if done == 0 and not printed:
+                raise  # never reached: the settings, not the network, are the likelier cause
+            retrier.failed(exc)
+            continue
+        lasted = retrier.succeeded()
+        if lasted is not None and on_recovered:
+            on_recovered(lasted)
         if on_stats:
             on_stats(poll_stats)
-        since = clock() - lag
+        # from the poll's start: a line indexed while it ran is inside the next one's bound
+        since = started - lag
         if plan.query.since is not None:
             since = max(since, plan.query.since)
         poll_plan = replace(poll_plan, query=replace(poll_plan.query, since=since))

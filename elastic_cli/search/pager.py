@@ -16,6 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
+from elastic_cli.search.retry import PointInTimeLost, ShardsLost, shards_were_lost
+
+__all__ = ["PointInTimeLost", "ShardsLost"]  # raised by the walk; defined beside the rule that retries them
+
 # Each request keeps the point in time for this long; a walk that sits idle (a reader paused
 # in `less`, one stream of a merge waiting while another drains) has it kept alive by a
 # background touch well before then, so a slow reader never loses it. A process that dies
@@ -86,14 +90,6 @@ def describe_failure(shards: dict) -> str:
     text = f"{where}: {reason or 'no reason given'}"
     text = "".join(c if c.isprintable() else " " for c in text)
     return text if len(text) <= 300 else text[:299] + "…"
-
-
-class PointInTimeLost(Exception):
-    """The point in time is gone (expired, or a node holding it restarted): the walk cannot go on."""
-
-    def __init__(self, hits_read: int):
-        super().__init__(f"the point in time was lost after {hits_read} hits")
-        self.hits_read = hits_read
 
 
 def is_lost_point_in_time(exc: BaseException) -> bool:
@@ -207,6 +203,10 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
         while True:
             keeper.used(response.get("pit_id"))
             pit_id = keeper.id
+            if shards_were_lost(response):
+                # the copy being read went away (a node left): a new point in time reads its replica,
+                # so this is not a partial answer to keep but a walk to resume (`session_logs`)
+                raise ShardsLost(stats.hits_read, describe_failure(response.get("_shards") or {}))
             hits = response["hits"]["hits"]
             full = len(hits) == page_size
             if ahead is not None and full:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Generator, Iterator, Sequence, Union
 
 from elastic_cli.errors import IndexNotFound
 from elastic_cli.search import fields as search_fields
@@ -26,8 +26,18 @@ from elastic_cli.search import lines as log_search
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy
-from elastic_cli.search.pager import MAX_PAGE_SIZE, PIT_KEEP_ALIVE, PointInTimeLost
+from elastic_cli.search.pager import MAX_PAGE_SIZE
 from elastic_cli.search.query import LogQuery
+from elastic_cli.search.resume import ResumePoint
+from elastic_cli.search.retry import (
+    PointInTimeLost,
+    Retrier,
+    Retrying,
+    RetryPolicy,
+    ShardsLost,
+    seconds_text,
+    transient_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Follow:
     lag: timedelta
     interval: float = 2.0
     polls: int | None = None  # None: until interrupted
+    replan_every: float = search_follow.REPLAN_SECONDS  # seconds between looks for new indices
 
 
 Mode = Union[Limited, Export, Follow]
@@ -69,49 +80,113 @@ class SessionLogs:
     on_page: Callable[[int], None] | None = None  # hits read so far, after each page
     on_poll: Callable[[], None] | None = None  # --follow: after each poll
     on_partial: Callable[[Coverage], None] | None = None  # --follow: the first poll that missed lines
+    on_retry: Callable[[Retrying], None] | None = None  # a failure waited out: "connection lost: retrying in 4 s"
+    on_recovered: Callable[[float], None] | None = None  # the search goes on again, after this many seconds
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    patterns: tuple[str, ...] = ()  # what the plan was made from: --follow makes it again, for new indices
+    policy: FieldPolicy | None = None
     lines: int = 0
+    retries: int = 0  # failures waited out over the whole read
 
     def pages(self) -> Iterator[list[dict]]:
-        try:
-            if isinstance(self.mode, Follow):
-                yield from self._follow(self.mode)
-            elif isinstance(self.mode, Export):
-                yield from self._counted(log_search.session_pages(
-                    self.es, self.plan, page_size=self.mode.page_size, prefetch=True, stats=self.stats,
-                    on_page=self.on_page))
-            else:
-                yield from self._limited(self.mode)
-        except PointInTimeLost:
-            # what was read is kept and printed; the rest is named as missing (issue 23 resumes instead)
-            self.coverage.stopped = (f"the search's point in time was lost after {self.lines} lines (idle past "
-                                     f"its keep-alive of {PIT_KEEP_ALIVE}, or a node restarted): the lines after "
-                                     "those are missing")
-        finally:
-            self._fold_stats(self.stats)
-        if not isinstance(self.mode, Follow):
-            self._count_left_out()
+        if isinstance(self.mode, Follow):
+            yield from self._follow(self.mode)
+            return
+        if isinstance(self.mode, Export):
+            page_size = self.mode.page_size
+            yield from self._resumable(lambda plan, extra, stats: log_search.session_pages(
+                self.es, plan, page_size=page_size, prefetch=True, stats=stats, on_page=self._progress(stats)))
+        else:
+            yield from self._limited(self.mode)
+        self._count_left_out()
 
-    def _counted(self, pages: Iterator[list[dict]]) -> Iterator[list[dict]]:
-        for page in pages:
-            self.lines += len(page)
-            yield page
+    def _progress(self, stats: log_search.SearchStats) -> Callable[[int], None] | None:
+        """`on_page` counting the hits of earlier attempts too (a resumed read starts a new count)."""
+        if self.on_page is None:
+            return None
+        before, report = self.stats.hits_read, self.on_page
+        return lambda _n: report(before + stats.hits_read)
+
+    def _resumable(self, read: Callable[[search_plan.SearchPlan, int, log_search.SearchStats], Iterator[list[dict]]]
+                   ) -> Generator[list[dict], None, None]:
+        """The pages `read(plan, extra, stats)` gives, each line exactly once however often the read
+        is cut: a failure waiting may fix (a lost connection or point in time, a node that left, a
+        503) is waited out and the read goes on from the last line written (`ResumePoint`), for
+        at most `retry.retry_for` seconds of failing in a row. `extra`: how many lines the next
+        read may give again (they are skipped), for a caller that asks for a number of lines.
+
+        A failure before any page was read is raised as it is: the cluster was never reached, and
+        the user's settings are the likelier cause. Given up, what was written stays and the rest
+        is named as missing (the partial exit)."""
+        point = ResumePoint(reverse=self.plan.query.reverse)
+        retrier = Retrier(self.retry, on_retry=self._retrying)
+        plan = self.plan
+        pages_before = 0
+        while True:
+            stats = log_search.SearchStats()
+            pages = read(plan, _may_repeat(point), stats)
+            try:
+                for page in pages:
+                    self._recovered(retrier)
+                    page = point.take(page)
+                    if page:
+                        self.lines += len(page)
+                        yield page
+                self._recovered(retrier)
+                return
+            except Exception as exc:
+                pages_before += sum(s.pages for s in stats.streams)
+                lost = isinstance(exc, (PointInTimeLost, ShardsLost))
+                if transient_reason(exc) is None or not (pages_before or lost):
+                    raise  # never reached, or not worth waiting for: the error says what to do
+                try:
+                    retrier.failed(exc)  # waits; re-raises once waiting is over
+                except Exception:  # noqa: BLE001 — the same transient failure, for too long
+                    self.coverage.stopped = (
+                        f"{transient_reason(exc)} after {point.written} lines, and the search could not go on "
+                        f"within --retry-for ({seconds_text(self.retry.retry_for)}): the lines after those are missing")
+                    return
+                plan = replace(self.plan, query=point.query(self.plan.query))
+            finally:
+                close = getattr(pages, "close", None)
+                if close:
+                    close()  # its points in time now, not when it is collected
+                self._fold_stats(stats)
+                self.stats = _added(self.stats, stats)
+
+    def _retrying(self, retrying: Retrying) -> None:
+        self.retries += 1
+        if self.on_retry:
+            self.on_retry(retrying)
+
+    def _recovered(self, retrier: Retrier) -> None:
+        lasted = retrier.succeeded()
+        if lasted is not None and self.on_recovered:
+            self.on_recovered(lasted)
 
     def _limited(self, mode: Limited) -> Iterator[list[dict]]:
         left = mode.limit
         # one line more than shown says whether there are more, without another request
         wanted = mode.limit + 1
         page_size = mode.page_size or min(wanted, MAX_PAGE_SIZE)  # one page holds the answer and its one more
-        for page in log_search.session_pages(self.es, self.plan, limit=wanted, page_size=page_size,
-                                             stats=self.stats, on_page=self.on_page):
-            if len(page) > left:
-                page = page[:left]
-                self.coverage.more_beyond_limit = True
-            left -= len(page)
-            if page:
-                self.lines += len(page)
-                yield page
-            if left <= 0 and self.coverage.more_beyond_limit:
-                return
+
+        def read(plan: search_plan.SearchPlan, extra: int, stats: log_search.SearchStats) -> Iterator[list[dict]]:
+            return log_search.session_pages(self.es, plan, limit=wanted - self.lines + extra, page_size=page_size,
+                                            stats=stats, on_page=self._progress(stats))
+
+        pages = self._resumable(read)
+        try:
+            for page in pages:
+                if len(page) > left:
+                    page = page[:left]
+                    self.coverage.more_beyond_limit = True
+                left -= len(page)
+                if page:
+                    yield page
+                if left <= 0 and self.coverage.more_beyond_limit:
+                    return
+        finally:
+            pages.close()
 
     def _follow(self, mode: Follow) -> Iterator[list[dict]]:
         told = False
@@ -127,9 +202,20 @@ class SessionLogs:
             if self.on_poll:
                 self.on_poll()
 
+        def replan() -> search_plan.SearchPlan:
+            # new indices (a rollover, tomorrow's daily index) and deleted ones, with their shapes
+            fresh = search_plan.plan_search(self.es, self.patterns, self.plan.query, self.policy,
+                                            session_start=self.plan.session_start)
+            self.coverage.indices_searched = max(self.coverage.indices_searched,
+                                                 sum(len(g.indices) for g in fresh.groups))
+            return fresh
+
         self._count_left_out()  # once, before the first line: it does not change while following
+        retrier = Retrier(self.retry, on_retry=self._retrying)
         for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
-                                           polls=mode.polls, on_stats=polled):
+                                              polls=mode.polls, on_stats=polled, retrier=retrier,
+                                              replan=replan if self.patterns else None,
+                                              replan_every=mode.replan_every, on_recovered=self.on_recovered):
             self.lines += 1
             yield [hit]
 
@@ -169,12 +255,22 @@ class SessionLogs:
             cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
 
 
+def _may_repeat(point: ResumePoint) -> int:
+    """How many lines a resumed read may give again (the ones `point.take` skips)."""
+    return len(point.undated) if point.undated is not None else len(point.at_last_ms)
+
+
+def _added(total: log_search.SearchStats, more: log_search.SearchStats) -> log_search.SearchStats:
+    return log_search.SearchStats(streams=total.streams + more.streams, undated=total.undated + more.undated)
+
+
 def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
     return log_search.any_hit(es, group.target, plan.query_for(group))
 
 
 def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Mode,
-                 session_start: datetime | None = None, describe: str = "") -> SessionLogs:
+                 session_start: datetime | None = None, describe: str = "",
+                 retry: RetryPolicy | None = None) -> SessionLogs:
     """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
     read. Raises IndexNotFound when the patterns match no index (`describe` names where)."""
     plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
@@ -185,4 +281,5 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
     for index, why in plan.left_out:
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
-    return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage)
+    return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, retry=retry or RetryPolicy(),
+                       patterns=tuple(patterns), policy=policy)

@@ -10,6 +10,7 @@ whose value is not a token or an id is counted as unparsed, never a crash.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -26,9 +27,10 @@ from elastic_cli.openreplay.session_token import (
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of
-from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, PointInTimeLost, WalkStats, walk
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.search.plan import IndexGroup, fetch_shapes, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
+from elastic_cli.search.retry import PointInTimeLost, Retrier, Retrying, RetryPolicy, ShardsLost, transient_reason
 
 DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
@@ -67,14 +69,15 @@ class SessionsReport:
     shards_failed: int = 0  # shards that answered with an error: their lines were not counted
     failure: str = ""  # the first failure's index, shard and reason
     timed_out: int = 0  # pages a shard answered after running out of time: lines may be uncounted
-    lost_after: int | None = None  # lines read when the point in time was lost (None: it was not)
+    lost_after: int | None = None  # lines read when reading stopped on a failure (None: it did not)
+    lost_reason: str = ""  # that failure, in words ("connection lost")
 
     def coverage(self, max_sessions: int) -> Coverage:
         """What the rows lack, in the terms every command reports."""
         stopped = ""
         if self.lost_after is not None:
-            stopped = (f"the search's point in time was lost after {self.lost_after} lines (idle past its "
-                       "keep-alive, or a node restarted): the counts leave out the lines after those")
+            stopped = (f"{self.lost_reason or 'the search failed'} after {self.lost_after} lines, and it could not go "
+                       "on within --retry-for: the counts leave out the lines after those")
         elif self.stopped_at_max:
             stopped = f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial"
         return Coverage(indices_searched=self.indices_matched - len(self.left_out),
@@ -193,8 +196,13 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                   replay_url: Callable[[str], str | None] = lambda session_id: None,
                   max_lines: int | None = None, shapes: Sequence[IndexShape] | None = None,
                   page_size: int = PAGE_SIZE, now: datetime | None = None,
-                  on_page: Callable[[int], None] | None = None) -> SessionsReport:
-    """The sessions with (error) lines between `since` and `until`, one row each."""
+                  on_page: Callable[[int], None] | None = None, retry: RetryPolicy | None = None,
+                  on_retry: Callable[[Retrying], None] | None = None) -> SessionsReport:
+    """The sessions with (error) lines between `since` and `until`, one row each.
+
+    A failure that waiting may fix (a lost connection or point in time, a node that left) is
+    waited out by `retry` (none when not given) once the first page was read, and the group
+    being read is counted again from its start."""
     now = now or datetime.now(timezone.utc)
     if shapes is None:
         shapes = fetch_shapes(es, patterns, policy)
@@ -206,43 +214,61 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     unparsed = lines_read = 0
     stopped = False
     lost_after: int | None = None
+    lost_reason = ""
     streams: list[WalkStats] = []
+    retrier = Retrier(retry or RetryPolicy(retry_for=0), on_retry=on_retry)
     for group in (g for g in groups if g.time_field is not None):
-        body = search_body(group, policy.message_field, since, until, errors_only, page_size)
-        read_before = sum(s.hits_read for s in streams)
-        stats = WalkStats()
-        streams.append(stats)
-        counted = (lambda n, before=read_before: on_page(before + n)) if on_page else None  # over every group
-        lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=counted)
-        try:
-            for hit in lines:
-                lines_read += 1
-                message = message_of(hit, policy.message_field)
-                if isinstance(message, list):
-                    message = "\n".join(str(m) for m in message)
-                if not isinstance(message, str):
+        # a group read again after a failure (its point in time lost, a node gone) starts over
+        # from these, so no line is counted twice: its walk's order does not survive a new one
+        before = (copy.deepcopy(tallies), unparsed, lines_read)
+        while True:
+            body = search_body(group, policy.message_field, since, until, errors_only, page_size)
+            read_before = sum(s.hits_read for s in streams)
+            stats = WalkStats()
+            counted = (lambda n, before=read_before: on_page(before + n)) if on_page else None  # over every group
+            lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=counted)
+            try:
+                for hit in lines:
+                    lines_read += 1
+                    message = message_of(hit, policy.message_field)
+                    if isinstance(message, list):
+                        message = "\n".join(str(m) for m in message)
+                    if not isinstance(message, str):
+                        continue
+                    if max_lines is not None and lines_read > max_lines:
+                        stopped = True  # a sample, for `check`: the counts are a lower bound
+                        break
+                    named, bad = sessions_in_line(message)
+                    unparsed += bad
+                    moment = _time_ms(hit, group.time_field)
+                    for session_id, generation in named.items():
+                        tally = tallies.get(session_id)
+                        if tally is None:
+                            if len(tallies) >= max_sessions:
+                                stopped = True
+                                continue
+                            tally = tallies[session_id] = _Tally()
+                        tally.add(moment, generation, message)
+                    if stopped:
+                        break
+            except Exception as exc:
+                reason = transient_reason(exc)
+                never_read = not stats.pages and not streams and not isinstance(exc, (PointInTimeLost, ShardsLost))
+                if reason is None or never_read:
+                    raise  # never reached, or not worth waiting for: the error says what to do
+                try:
+                    retrier.failed(exc)
+                except Exception:  # noqa: BLE001 — waited out too long: the counts are partial
+                    lost_after, lost_reason = lines_read, reason
+                    stopped = True
+                else:
+                    tallies, unparsed, lines_read = copy.deepcopy(before[0]), before[1], before[2]
                     continue
-                if max_lines is not None and lines_read > max_lines:
-                    stopped = True  # a sample, for `check`: the counts are a lower bound
-                    break
-                named, bad = sessions_in_line(message)
-                unparsed += bad
-                moment = _time_ms(hit, group.time_field)
-                for session_id, generation in named.items():
-                    tally = tallies.get(session_id)
-                    if tally is None:
-                        if len(tallies) >= max_sessions:
-                            stopped = True
-                            continue
-                        tally = tallies[session_id] = _Tally()
-                    tally.add(moment, generation, message)
-                if stopped:
-                    break
-        except PointInTimeLost:
-            lost_after = lines_read
-            stopped = True
-        finally:
-            lines.close()
+            finally:
+                lines.close()
+            retrier.succeeded()
+            streams.append(stats)
+            break
         if stopped:
             break
     unread = _unread_marked_lines(es, shapes, left_out, policy.message_field, since, until)
@@ -257,7 +283,8 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                           shards_total=sum(s.shards_total for s in streams),
                           shards_failed=sum(s.shards_failed for s in streams),
                           failure=next((s.failure for s in streams if s.failure), ""),
-                          timed_out=sum(s.timed_out for s in streams), lost_after=lost_after)
+                          timed_out=sum(s.timed_out for s in streams), lost_after=lost_after,
+                          lost_reason=lost_reason)
 
 
 def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequence[tuple[str, str]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import uuid
 
@@ -82,9 +83,9 @@ def test_a_search_that_times_out_is_partial_not_whole(reader):
         assert len(result.stdout.splitlines()) <= len(ours)
 
 
-def test_a_lost_point_in_time_is_named_and_what_was_read_is_kept(reader, monkeypatch):
-    admin, index = reader["admin"], f"{reader['prefix']}-lost"
-    ours = _lines(admin, index, 50)
+def _lose_point_in_time_after_first_page(admin, monkeypatch, times: int = 1) -> list[str]:
+    """The first `times` walks lose their point in time after their first page, as when the node
+    holding it restarts: closed from the outside, so the next page's request fails for real."""
     from elastic_cli.search import pager
 
     real_used = pager._PointInTime.used
@@ -92,17 +93,71 @@ def test_a_lost_point_in_time_is_named_and_what_was_read_is_kept(reader, monkeyp
 
     def used_then_lost(self, answered_id):
         real_used(self, answered_id)
-        if not closed:  # after the first page the point in time goes away (as when its node restarts)
+        if len(closed) < times and self.id not in closed and getattr(self, "_lost_once", False) is False:
+            self._lost_once = True
             closed.append(self.id)
             admin.close_point_in_time(id=self.id)
 
     monkeypatch.setattr(pager._PointInTime, "used", used_then_lost)
-    result = reader["run"]("logs", SESSION, "--all", "--page-size", "10", "-o", "json", index=index)
+    return closed
+
+
+def _shared_milliseconds(admin, index: str, count: int) -> list[str]:
+    """`count` lines, ten to a millisecond: a resume that went on from a time alone would repeat them."""
+    admin.indices.create(index=index, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    messages = [f"openReplaySession.id={SESSION} line {n:05d}" for n in range(count)]
+    operations = []
+    for n, message in enumerate(messages):
+        operations += [{"index": {"_index": index, "_id": f"{n:05d}"}},
+                       {"message": message, "utc_time": f"2024-01-24T03:00:00.{n // 10:03d}Z", "tags": ["error"]}]
+    admin.bulk(operations=operations, refresh=True)
+    return messages
+
+
+def test_an_export_whose_point_in_time_is_lost_goes_on_after_the_last_line_written(reader, monkeypatch):
+    admin, index = reader["admin"], f"{reader['prefix']}-lost"
+    ours = _shared_milliseconds(admin, index, 57)
+    closed = _lose_point_in_time_after_first_page(admin, monkeypatch, times=2)
+    result = reader["run"]("logs", SESSION, "--all", "--page-size", "7", "-o", "ndjson", index=index)
+    assert len(closed) == 2 and result.returncode == 0, result.stderr
+    assert "point in time was lost: retrying in" in result.stderr
+    printed = [json.loads(line)["_source"]["message"] for line in result.stdout.splitlines()]
+    # every line exactly once, in order, though the reads were cut inside a millisecond's lines
+    assert sorted(printed) == ours and len(printed) == len(set(printed))
+    times = [json.loads(line)["time"] for line in result.stdout.splitlines()]
+    assert times == sorted(times)
+
+
+def test_an_export_given_up_is_named_partial_and_what_was_read_is_kept(reader, monkeypatch):
+    admin, index = reader["admin"], f"{reader['prefix']}-gaveup"
+    ours = _lines(admin, index, 50)
+    closed = _lose_point_in_time_after_first_page(admin, monkeypatch)
+    result = reader["run"]("logs", SESSION, "--all", "--page-size", "10", "-o", "json", "--retry-for", "0s", "-q",
+                           index=index)
     assert closed and result.returncode == 13, result.stderr
-    assert "point in time was lost after" in result.stderr and "lines after those are missing" in result.stderr
+    # said under -q too: lines are missing
+    written = re.search(r"point in time was lost after (\d+) lines, and the search could not go on within "
+                        r"--retry-for \(0 s\): the lines after those are missing", result.stderr)
+    assert written, result.stderr
     printed = json.loads(result.stdout)  # what was read is kept, as valid JSON; the exit code says partial
-    assert 10 <= len(printed) < len(ours)
+    assert 10 <= len(printed) == int(written.group(1)) < len(ours)
     assert [line["_source"]["message"] for line in printed] == ours[:len(printed)]
+
+
+def test_a_reverse_limited_read_resumes_too(reader, monkeypatch):
+    admin, index = reader["admin"], f"{reader['prefix']}-lostrev"
+    ours = _shared_milliseconds(admin, index, 40)
+    _lose_point_in_time_after_first_page(admin, monkeypatch)
+    result = reader["run"]("logs", SESSION, "--reverse", "--limit", "25", "--page-size", "6", "-o", "ndjson",
+                           index=index)
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line)["_source"]["message"] for line in result.stdout.splitlines()]
+    assert len(printed) == 25 and len(set(printed)) == 25
+    assert set(printed) <= set(ours)
+    times = [json.loads(line)["time"] for line in result.stdout.splitlines()]
+    assert times == sorted(times, reverse=True) and min(times) >= "2024-01-24T03:00:00.001Z"
+    assert "there are more" in result.stderr
 
 
 def test_a_slow_reader_keeps_its_point_in_time(reader, monkeypatch):
