@@ -267,6 +267,80 @@ def test_follow_misses_only_a_line_indexed_later_than_the_lag():
     assert seen == ["first", "in-time"]
 
 
+class FlakyES(FakeES):
+    """The fake, with searches that fail (a dropped connection) while `down` is set."""
+
+    down = False
+
+    def search(self, body=None, index=None, query=None, **params):
+        if self.down:
+            from elastic_transport import ConnectionError
+
+            raise ConnectionError("connection reset by peer")
+        return super().search(body=body, index=index, query=query, **params)
+
+
+def test_follow_rides_out_a_cut_and_prints_what_was_indexed_meanwhile_once():
+    from elastic_cli.search.retry import Retrier, RetryPolicy
+
+    clock = Clock(T0)
+    es = FlakyES([Doc("app", "before", T0_MS, OURS)])
+    said: list[str] = []
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:  # back after two failed polls
+            es.down = False
+
+    retrier = Retrier(RetryPolicy(retry_for=60, first_wait=0.01), on_retry=lambda r: said.append(str(r)), sleep=sleep)
+    recovered: list[float] = []
+    seen = []
+    for hit in search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+                                          clock=clock, sleep=sleep, polls=3, retrier=retrier,
+                                          on_recovered=recovered.append):
+        seen.append(hit["_id"])
+        if hit["_id"] == "before":
+            es.docs.append(Doc("app", "meanwhile", T0_MS + 1_000, OURS))  # indexed while the link is down
+            es.down = True
+            clock.now += timedelta(minutes=5)  # a long cut: far past the lag
+    assert seen == ["before", "meanwhile"]
+    assert said and said[0].startswith("connection lost: retrying in") and recovered
+
+
+def test_follow_that_never_reached_the_cluster_raises_at_once():
+    from elastic_cli.search.retry import Retrier, RetryPolicy
+    from elastic_transport import ConnectionError
+
+    es = FlakyES([])
+    es.down = True
+    retrier = Retrier(RetryPolicy(retry_for=60), sleep=lambda s: pytest.fail("waited"))
+    with pytest.raises(ConnectionError):
+        list(search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
+                                        sleep=lambda s: None, polls=2, retrier=retrier))
+
+
+def test_follow_sees_an_index_created_after_it_started():
+    clock = Clock(T0)
+    es = FakeES([Doc("app-1", "old", T0_MS, OURS), Doc("api", "other-shape", T0_MS, OURS)])
+    groups = [("app-1", True), ("api", True)]  # two groups: the point in time is opened on concrete names
+    plans = [plan_for(session_query(), groups)]
+    ticks = [0.0]
+
+    def replan():
+        plans.append(plan_for(session_query(), [("app-1,app-2", True), ("api", True)]))
+        return plans[-1]
+
+    seen = []
+    for hit in search_follow.follow_lines(es, plans[0], lag=timedelta(minutes=1), clock=clock,
+                                          sleep=lambda s: ticks.__setitem__(0, ticks[0] + 10), polls=3,
+                                          replan=replan, replan_every=5, monotonic=lambda: ticks[0]):
+        seen.append(hit["_id"])
+        if hit["_id"] == "old":
+            es.docs.append(Doc("app-2", "rolled-over", T0_MS + 1_000, OURS))  # tomorrow's index
+    assert sorted(seen) == ["old", "other-shape", "rolled-over"] and len(plans) > 1
+
+
 TOKEN_ID = to_base36(2618307011354435587)
 FRAGMENTS = [OURS, FOREIGN, f"openReplaySessionToken={TOKEN_ID}.", f"openReplaySessionToken={TOKEN_ID}",
              "openReplaySession.id=", ".", "-", "0", "a", " ", "\n", "é"]
