@@ -22,7 +22,7 @@ EXIT_CODES = {
     10: ("check-failed", "`check` found at least one failure"),
     11: ("rejected", "Elasticsearch rejected the request (invalid pattern, expiration, ...)"),
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
-    13: ("partial", "lines are known to be missing (a shard failed or timed out, a lost point in time, "
+    13: ("partial", "lines are known to be missing (a shard failed or timed out, a failure not over within --retry-for, "
                     "an index without a level, --max-sessions): the output is what could be read"),
 }
 
