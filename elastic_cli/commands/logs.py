@@ -245,7 +245,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                 raise
         except Exception:
             if writer.count:  # the error's own message follows; it must not read as a whole output
-                app.notice(f"the output is partial: {writer.count} lines were written before this error")
+                n = writer.count
+                app.notice(f"the output is partial: {n} line{'s were' if n != 1 else ' was'} written before this error")
             raise
         finally:
             progress.stop()

@@ -488,3 +488,32 @@ def test_follow_is_not_blinded_by_a_skewed_clock_and_shows_late_lines_once(logs_
     rest, err = end["rest"], end["err"]
     assert proc.returncode == 0, err
     assert rest == ""
+
+
+def test_follow_ends_at_once_when_its_key_is_invalidated(logs_env):
+    """Retrying cannot fix credentials: a key invalidated mid-follow ends it with the usual
+    message and exit code, within a poll or two, not after --retry-for."""
+    admin, prefix = logs_env["admin"], logs_env["prefix"]
+    key = admin.security.create_api_key(name=f"{prefix}-short-lived", role_descriptors={
+        "reader": {"cluster": [], "index": [{"names": [f"{prefix}-*"], "privileges": ["read"]}]}})
+    index = f"{prefix}-text"
+    follow_id = "999000999"
+    admin.index(index=index, refresh=True, document={
+        "message": f"openReplaySession.id={follow_id} first", "utc_time": datetime.now(timezone.utc).isoformat(),
+        "tags": ["error"]})
+    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "-o", "ndjson",
+                                                "--host", logs_env["conn"][1], "--id", key["id"],
+                                                "--api-key", key["api_key"], "--indexes", index],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
+    try:
+        assert "first" in proc.stdout.readline()
+        admin.security.invalidate_api_key(ids=[key["id"]])
+        started = time.monotonic()
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 6, err
+    assert time.monotonic() - started < 20  # not waited out
+    assert "retrying" not in err and "Traceback" not in err and key["api_key"] not in err
+    assert "the output is partial: 1 line was written" in err
