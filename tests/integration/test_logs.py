@@ -517,3 +517,39 @@ def test_follow_ends_at_once_when_its_key_is_invalidated(logs_env):
     assert time.monotonic() - started < 20  # not waited out
     assert "retrying" not in err and "Traceback" not in err and key["api_key"] not in err
     assert "the output is partial: 1 line was written" in err
+
+
+def test_follow_says_it_is_following_on_a_terminal_and_never_in_the_piped_data(logs_env):
+    """stderr a terminal, stdout a pipe (`orx-elastic logs -f ID > lines.ndjson` in a shell): the
+    status line is on the terminal, the data holds only lines."""
+    import pty
+    import select
+
+    index = f"{logs_env['prefix']}-text"
+    follow_id = "999000111"
+    logs_env["admin"].index(index=index, refresh=True, document={
+        "message": f"openReplaySession.id={follow_id} first", "utc_time": datetime.now(timezone.utc).isoformat(),
+        "tags": ["error"]})
+    leader, follower = pty.openpty()
+    env = {**logs_env["env"], "TERM": "xterm"}
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "-o", "ndjson"]
+                            + logs_env["conn"] + ["--indexes", index],
+                            stdout=subprocess.PIPE, stderr=follower, text=True, env=env)
+    os.close(follower)
+    screen = b""
+    try:
+        assert "first" in proc.stdout.readline()
+        deadline = time.monotonic() + 20
+        while b"last poll" not in screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                screen += os.read(leader, 65536)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    assert b"following: 1 line, last poll" in screen, screen[-500:]
+    assert proc.returncode == 0 and rest == ""
