@@ -333,7 +333,7 @@ complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'reverse' -d 'Newest f
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'limit' -x -d 'At most this many lines (see --all).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'all' -d 'Every line, paged with a point in time (streams).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'fields' -x -d 'Source fields to show, comma separated (e.g. offset,utc_time,host,message).'
-complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'f' -l 'follow' -d 'Keep printing new lines as they arrive (Ctrl-C stops). Each poll asks again f...'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -s 'f' -l 'follow' -d 'Keep printing new lines as they arrive (Ctrl-C stops), from new indices too (...'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'interval' -x -d 'Seconds between polls with --follow.'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'lag' -x -d 'With --follow: how late a line may be indexed after the time it carries and s...'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'session-margin' -x -d 'Search from the session\'s start (decoded from its id) minus this much [defaul...'

@@ -41,8 +41,11 @@ DEFAULT_LIMIT = 100
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
 @click.option("--fields", help="Source fields to show, comma separated (e.g. offset,utc_time,host,message).")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new lines as they arrive (Ctrl-C stops). Each poll asks again for lines up "
-                   "to --lag behind the clock; a line that reaches Elasticsearch later than that is missed.")
+              help="Keep printing new lines as they arrive (Ctrl-C stops), from new indices too (a rollover, "
+                   "a new daily index). Each poll asks again for lines up to --lag behind the clock; a line that "
+                   "reaches Elasticsearch later than that is missed. A lost connection or a node restart is "
+                   "waited out (--retry-for) and the lines indexed meanwhile follow, none twice; a failure that "
+                   "lasts longer ends it.")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
 # shippers (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog
