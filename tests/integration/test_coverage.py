@@ -8,6 +8,7 @@ import random
 import re
 import string
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -196,3 +197,38 @@ def test_flags_that_cannot_hold_together_are_refused_before_searching(reader, fl
     result = reader["run"]("logs", TOKEN, *flags, index=f"{reader['prefix']}-nothing")
     assert result.returncode == 2 and said in result.stderr
     assert "no index matches" not in result.stderr  # refused before anything was asked
+
+
+def test_sessions_counts_a_group_again_after_its_point_in_time_is_lost(reader, monkeypatch, es_node):
+    """The rows after a lost point in time are exactly those of an uncut read: the group being
+    read is counted again from its start, never a line twice."""
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.retry import RetryPolicy
+    from elastic_cli.search.sessions import find_sessions
+    from elasticsearch import Elasticsearch
+
+    admin, index = reader["admin"], f"{reader['prefix']}-sessions"
+    admin.indices.create(index=index, mappings={"properties": {
+        "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+    operations = []
+    for n in range(45):
+        operations += [{"index": {"_index": index}},
+                       {"message": f"openReplaySession.id={2618307011354435587 + n % 3} line {n}",
+                        "utc_time": f"2024-01-24T03:00:{n:02d}Z", "tags": ["error"]}]
+    admin.bulk(operations=operations, refresh=True)
+    es = Elasticsearch(es_node.url, basic_auth=(es_node.admin_user, es_node.admin_password))
+    policy = FieldPolicy(message_field="message")
+    since = datetime(2024, 1, 24, tzinfo=timezone.utc)
+
+    def rows():
+        report = find_sessions(es, [index], policy, since, page_size=7, retry=RetryPolicy(retry_for=30),
+                               on_retry=said.append)
+        return report, {row.session_id: row.lines for row in report.rows}
+
+    said: list = []
+    whole, expected = rows()
+    assert expected == {str(2618307011354435587 + k): 15 for k in range(3)} and not said
+    closed = _lose_point_in_time_after_first_page(admin, monkeypatch)
+    cut, counted = rows()
+    assert closed and said and str(said[0]).startswith("the search's point in time was lost: retrying")
+    assert counted == expected and cut.coverage(50_000).complete
