@@ -238,8 +238,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
         result.on_poll = poll_done
         result.on_partial = lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0])
         result.on_retry = retrying
-        result.on_recovered = lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: "
-                                                      "going on after the last line written")
+        going_on = "printing the lines indexed meanwhile" if follow else "going on after the last line written"
+        result.on_recovered = lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: {going_on}")
         try:
             for page in result.pages():
                 writer.write_page(page)
