@@ -9,24 +9,10 @@ import sys
 
 import click
 import pytest
-from elastic_cli.cli import cli, main
+from elastic_cli.cli import cli
 from elastic_cli.output import print_table
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ORX_ELASTIC_") or name == "NO_COLOR":
-            monkeypatch.delenv(name)
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
+from main_in_process import no_orx_environment, run  # noqa: F401 — an autouse fixture
 
 
 @pytest.fixture

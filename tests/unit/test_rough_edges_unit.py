@@ -8,9 +8,9 @@ import re
 import sys
 
 import pytest
-from elastic_cli.cli import main
 from elastic_cli.output import print_records, record_table
 
+from main_in_process import no_orx_environment, run  # noqa: F401 — an autouse fixture
 from terminal import run_in_terminal, run_with_reader_gone
 
 SESSION_IDS = ["2618307011354439911", "2618307011354435587"]
@@ -30,22 +30,6 @@ TABLE_SNIPPET = f"""
 from elastic_cli.output import print_records
 print_records("table", {COLUMNS!r}, {ROWS!r}, color=False)
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ORX_ELASTIC_") or name == "NO_COLOR":
-            monkeypatch.delenv(name)
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 # ---------------------------------------------------------------- a closed pipe
