@@ -13,6 +13,7 @@ One job per module:
 * ``tls``         a test CA and certificate (HTTPS mode only; needs ``cryptography``)
 * ``process``     run as an unprivileged user; never leave a node behind
 * ``node``        ``ESNode``: start, wait, request, stop
+* ``cluster``     ``ESCluster``: several nodes on loopback; stop and start one of them
 * ``sample_data`` sample OpenReplay logs
 * ``cli``         ``scripts/es-sandbox start|stop|status|tour``
 * ``quickstart``  ``scripts/quickstart``: node, key, profile, check, logs
@@ -32,6 +33,7 @@ failed, node died: with the tail of its log). Only the standard library is impor
 at import time; ``cryptography`` (HTTPS) and ``elasticsearch`` are imported where used.
 """
 
+from es_sandbox.cluster import ESCluster
 from es_sandbox.common import DEFAULT_VERSION, TEST_VERSIONS, ESSandboxError, cache_root, state_path
 from es_sandbox.download import ensure_distribution
 from es_sandbox.java import find_java_home
@@ -52,6 +54,7 @@ __all__ = [
     "DEFAULT_VERSION",
     "TEST_VERSIONS",
     "AdminAccess",
+    "ESCluster",
     "ESNode",
     "ESSandboxError",
     "SAMPLE_INDEX",

@@ -91,6 +91,11 @@ class ESNode(AdminAccess):
     node's HTTP certificate in lower-case hex, as Elasticsearch prints it),
     ``ca_fingerprint``, ``workdir``, ``log_path`` (the node's console output),
     ``pid``, ``pgid``.
+
+    A member of a bigger cluster (es_sandbox/cluster.py) is the same node with
+    other discovery settings, fixed ports, and certificates and a password it
+    shares: ``launch()`` and ``wait_ready()`` start nodes side by side, ``kill()``
+    stops one keeping its data, ``relaunch()`` starts it again on that data.
     """
 
     def __init__(
@@ -102,15 +107,21 @@ class ESNode(AdminAccess):
         start_timeout: float = START_TIMEOUT,
         heap: str = "512m",
         extra_settings: Optional[Dict[str, Any]] = None,
+        name: str = "orx-node",
+        http_port: int = 0,
+        transport_port: int = 0,
+        admin_password: Optional[str] = None,
+        certs: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.version = version
         self.https = https
+        self.name = name
         self.scheme = "https" if https else "http"
         self.host = "127.0.0.1"
         self.port: Optional[int] = None
         self.url: Optional[str] = None
         self.admin_user = ADMIN_USER
-        self.admin_password = secrets.token_urlsafe(18)
+        self.admin_password = admin_password or secrets.token_urlsafe(18)
         self.ca_path: Optional[Path] = None
         self.fingerprint: Optional[str] = None
         self.ca_fingerprint: Optional[str] = None
@@ -124,10 +135,19 @@ class ESNode(AdminAccess):
         self._timeout = start_timeout
         self._heap = heap
         self._extra = dict(extra_settings or {})
+        self._http_port = http_port
+        self._transport_port = transport_port
+        self._certs = certs  # tls.write_certificates' answer, to copy instead of making new ones
+        self._home: Optional[Path] = None
+        self._uid: Optional[int] = None
+        self._gid: Optional[int] = None
         self._proc: Optional[subprocess.Popen] = None
 
+    # temp dirs named so are swept by any later start once their node is gone (process.py)
+    workdir_prefix = process.NODE_WORKDIR_PREFIX
+
     def __repr__(self) -> str:
-        return f"<ESNode {self.version} {self.url or 'not started'}>"
+        return f"<ESNode {self.version} {self.name} {self.url or 'not started'}>"
 
     # context manager
     def __enter__(self) -> "ESNode":
@@ -138,14 +158,18 @@ class ESNode(AdminAccess):
         self.stop()
 
     # ---------------------------------------------------------------- start
+    def discovery_settings(self) -> Dict[str, Any]:
+        """How the node finds its cluster: alone, here."""
+        return {"discovery.type": "single-node"}
+
     def settings(self) -> Dict[str, Any]:
         s: Dict[str, Any] = {
             "cluster.name": "orx-sandbox",
-            "node.name": "orx-node",
-            "discovery.type": "single-node",
+            "node.name": self.name,
+            **self.discovery_settings(),
             "network.host": self.host,
-            "http.port": 0,
-            "transport.port": 0,
+            "http.port": self._http_port,
+            "transport.port": self._transport_port,
             "node.portsfile": True,
             "path.data": str(self.workdir / "data"),
             "path.logs": str(self.workdir / "logs"),
@@ -165,67 +189,112 @@ class ESNode(AdminAccess):
         return s
 
     def start(self) -> "ESNode":
+        """Launch the node and wait until it answers (the cluster is yellow or green)."""
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> "ESNode":
+        """Prepare the workdir and start the process, without waiting for it."""
         if self._proc is not None or self.pgid is not None:
             raise ESSandboxError(f"{self!r} already started")
-        t0 = time.monotonic()
+        self._t0 = time.monotonic()
         process.install_handlers()
         with process.LIVE_LOCK:
             process.LIVE.add(self)
         try:
-            self._start()
+            self._prepare()
+            self._launch()
         except BaseException:
             self.stop()
             raise
-        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def wait_ready(self) -> "ESNode":
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - self._t0
         if self._detach:
             with process.LIVE_LOCK:
                 process.LIVE.discard(self)
         return self
 
-    def _start(self) -> None:
+    def relaunch(self) -> "ESNode":
+        """After ``kill()``: start the process again on the same data, config and ports."""
+        if self.workdir is None or not self.workdir.exists():
+            raise ESSandboxError(f"{self!r} has no workdir to start again from")
+        if self._proc is not None or self.pgid is not None:
+            raise ESSandboxError(f"{self!r} is still running")
+        self._t0 = time.monotonic()
+        with process.LIVE_LOCK:
+            process.LIVE.add(self)
+        self._write_config()
+        self._launch()
+        return self
+
+    def _prepare(self) -> None:
+        """Distribution, Java, workdir, config, certificates, users: everything but the process."""
         if self.https:
             tls.require_cryptography()  # fail early, before the download, if missing
         home = ensure_distribution(self.version)
         self.java_home = find_java_home(self.version)
-        as_root = os.geteuid() == 0
-        uid = gid = None
-        if as_root:
-            uid, gid = process.ensure_system_user()
+        if os.geteuid() == 0:
+            self._uid, self._gid = process.ensure_system_user()
 
         with contextlib.suppress(OSError):
             process.sweep_stale_workdirs()
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"orx-es-{self.version}-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.workdir_prefix}{self.version}-"))
         wd = self.workdir
-        if as_root:
+        config = wd / "config"
+        shutil.copytree(home / "config", config)
+        if self._uid is not None:
             # /root is 0700: the node's user could not read the cache there.
             process.link_tree(home, wd / "dist")
             home = wd / "dist"
-        config = wd / "config"
-        shutil.copytree(ensure_distribution(self.version) / "config", config)
+        self._home = home
         for sub in ("data", "logs", "tmp"):
             (wd / sub).mkdir()
         if self.https:
-            certs = tls.write_certificates(config)
+            if self._certs is None:
+                certs = tls.write_certificates(config)
+            else:
+                shutil.copytree(Path(self._certs["ca_path"]).parent, config / "certs")
+                certs = dict(self._certs, ca_path=config / "certs" / "ca.crt")
             self.ca_path = certs["ca_path"]
             self.fingerprint = certs["fingerprint"]
             self.ca_fingerprint = certs["ca_fingerprint"]
-        (config / "elasticsearch.yml").write_text(
-            "# written by orx-elastic es_sandbox/node.py\n"
-            + "".join(f"{k}: {json.dumps(v)}\n" for k, v in self.settings().items())
-        )
         (config / "users").write_text(users.users_file(self.admin_user, self.admin_password))
         (config / "users_roles").write_text(users.users_roles_file(self.admin_user))
         self.log_path = wd / "logs" / "console.log"
         self.log_path.touch()
-        if as_root:
-            process.chown_tree(config, uid, gid)
+        self._write_config()
+        if self._uid is not None:
+            process.chown_tree(config, self._uid, self._gid)
             for sub in ("data", "logs", "tmp"):
-                process.chown_tree(wd / sub, uid, gid)
-            os.chown(wd, uid, gid)
+                process.chown_tree(wd / sub, self._uid, self._gid)
+            os.chown(wd, self._uid, self._gid)
             os.chmod(wd, 0o750)
         else:
             os.chmod(wd, 0o700)
 
+    def _write_config(self) -> None:
+        path = self.workdir / "config" / "elasticsearch.yml"
+        path.write_text(
+            "# written by orx-elastic es_sandbox/node.py\n"
+            + "".join(f"{k}: {json.dumps(v)}\n" for k, v in self.settings().items())
+        )
+        if self._uid is not None:
+            os.chown(path, self._uid, self._gid)
+
+    def _launch(self) -> None:
+        wd = self.workdir
+        # a ports file left by an earlier run would name the old ports before the node is up
+        for stale in (wd / "logs" / "http.ports", wd / "logs" / "transport.ports", wd / "es.kept"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
         env = {
             k: v for k, v in os.environ.items()
             if k not in ("JAVA_HOME", "ES_JAVA_OPTS", "ES_HOME", "ES_PATH_CONF", "CLI_JAVA_OPTS",
@@ -233,7 +302,7 @@ class ESNode(AdminAccess):
         }
         env.update({
             "ES_JAVA_HOME": str(self.java_home),
-            "ES_PATH_CONF": str(config),
+            "ES_PATH_CONF": str(wd / "config"),
             "ES_TMPDIR": str(wd / "tmp"),
             "ES_JAVA_OPTS": f"-Xms{self._heap} -Xmx{self._heap}",
             "HOME": str(wd),
@@ -247,27 +316,24 @@ class ESNode(AdminAccess):
         )
         # Not detached: if this process is killed (even with SIGKILL), the
         # launcher gets SIGKILL and the server exits when its stdin closes.
-        popen_kw["preexec_fn"] = process.child_preexec(uid, gid, die_with_parent=not self._detach)
+        popen_kw["preexec_fn"] = process.child_preexec(self._uid, self._gid, die_with_parent=not self._detach)
+        executable = self._home / "bin" / "elasticsearch"
         with open(self.log_path, "ab") as log:
             try:
-                self._proc = subprocess.Popen(
-                    [str(home / "bin" / "elasticsearch")],
-                    stdout=log, stderr=subprocess.STDOUT, **popen_kw,
-                )
+                self._proc = subprocess.Popen([str(executable)], stdout=log, stderr=subprocess.STDOUT, **popen_kw)
             except OSError as exc:
-                raise ESSandboxError(f"could not start {home / 'bin' / 'elasticsearch'}: {exc}") from None
+                raise ESSandboxError(f"could not start {executable}: {exc}") from None
         self.pid = self.pgid = self._proc.pid
         (wd / "es.pid").write_text(f"{self.pid}\n")
-        self._wait_ready(home)
 
     def _fail(self, why: str) -> ESSandboxError:
         return ESSandboxError(
-            f"Elasticsearch {self.version} ({'https' if self.https else 'http'}) {why}.\n"
+            f"Elasticsearch {self.version} {self.name} ({'https' if self.https else 'http'}) {why}.\n"
             f"Java: {self.java_home}; workdir: {self.workdir}\n"
             f"--- last {LOG_TAIL_LINES} lines of {self.log_path} ---\n{_tail(self.log_path)}"
         )
 
-    def _wait_ready(self, home: Path) -> None:
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + self._timeout
         ports = self.workdir / "logs" / "http.ports"
         while True:
@@ -303,19 +369,31 @@ class ESNode(AdminAccess):
 
     # ------------------------------------------------------------- requests
     # ----------------------------------------------------------------- stop
-    def stop(self) -> None:
-        """Kill the node's process group (TERM, then KILL) and remove its workdir."""
+    def kill(self, hard: bool = False) -> None:
+        """Stop the node's process group (TERM, then KILL; ``hard``: KILL at once), keeping its workdir."""
+        grace = 0.0 if hard else 20.0
         with process.LIVE_LOCK:
             process.LIVE.discard(self)
         if self.pgid is not None:
-            process.kill_group(self.pgid)
+            process.kill_group(self.pgid, grace=grace)
             if self._proc is not None:
                 with contextlib.suppress(Exception):
                     self._proc.wait(timeout=5)
             self.pgid = None
+            if self.workdir is not None and self.workdir.exists():
+                # kept for relaunch(): no longer a dead node's dir to sweep, while this process lives
+                process.mark_kept(self.workdir)
         self._proc = None
+
+    def stop(self) -> None:
+        """Kill the node's process group (TERM, then KILL) and remove its workdir."""
+        self.kill()
         if self.workdir is not None and self.workdir.exists():
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def state(self) -> Dict[str, Any]:
         return {

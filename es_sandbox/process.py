@@ -23,6 +23,8 @@ from typing import Any, List, Optional, Set
 from es_sandbox.common import ESSandboxError
 
 ES_SYSTEM_USER = "orx-es"  # the node's OS user when we run as root
+NODE_WORKDIR_PREFIX = "orx-es-"  # a single node's temp dir
+CLUSTER_WORKDIR_PREFIX = "orx-esc-"  # a cluster member's: not matched by orx-es-* (older sweeps)
 
 
 def ensure_system_user() -> tuple:
@@ -205,18 +207,45 @@ def group_is_ours(pgid: int, workdir: str) -> bool:
     return False
 
 
-def sweep_stale_workdirs(min_age: float = 120.0) -> List[str]:
-    """Remove ``orx-es-*`` temp dirs left by a process killed with SIGKILL.
+def mark_kept(workdir: Path) -> None:
+    """A stopped node's dir that its owner (this process) will start again: ``es.pid`` becomes
+    ``es.kept`` naming the owner, so a sweep leaves it while the owner lives."""
+    with contextlib.suppress(FileNotFoundError):
+        (workdir / "es.pid").unlink()
+    (workdir / "es.kept").write_text(f"{os.getpid()}\n")
 
-    Only dirs that record a pid (``es.pid``) whose process group is gone and
-    that were not touched for ``min_age`` seconds: never a starting node's.
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def sweep_stale_workdirs(min_age: float = 120.0) -> List[str]:
+    """Remove node temp dirs left by a process killed with SIGKILL.
+
+    Only dirs that record a pid (``es.pid``) whose process group is gone, or the owner of a
+    stopped node kept for a restart (``es.kept``) who is gone, and that were not touched for
+    ``min_age`` seconds: never a starting node's.
     """
     removed = []
     now = time.time()
-    for d in Path(tempfile.gettempdir()).glob("orx-es-*"):
-        pid_file = d / "es.pid"
+    tmp = Path(tempfile.gettempdir())
+    for d in [*tmp.glob(NODE_WORKDIR_PREFIX + "*"), *tmp.glob(CLUSTER_WORKDIR_PREFIX + "*")]:
+        pid_file, kept_file = d / "es.pid", d / "es.kept"
         try:
-            if not d.is_dir() or now - d.stat().st_mtime < min_age or not pid_file.exists():
+            if not d.is_dir() or now - d.stat().st_mtime < min_age:
+                continue
+            if kept_file.exists() and not pid_file.exists():
+                if not _pid_alive(int(kept_file.read_text().split()[0])):
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(str(d))
+                continue
+            if not pid_file.exists():
                 continue
             pgid = int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):

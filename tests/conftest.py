@@ -7,6 +7,11 @@ Fixtures (all session-scoped, started lazily: a run of unit tests starts nothing
   test ids carry it as ``[es8.19.21]``.
 * ``es_node`` -- an HTTP node of that version, security on.
 * ``es_tls_node`` -- an HTTPS node of that version (generated CA).
+* ``es_cluster`` -- three HTTP nodes of that version in one cluster (``es_sandbox.ESCluster``),
+  started only when a test asks for it: the same attributes as ``es_node`` (``url`` is node
+  0's), plus ``urls`` (every node), ``nodes``, ``stop_node(i)``, ``start_node(i)``,
+  ``wait_for_health()`` and ``node_of_primary(index, shard)``. After every test that uses it,
+  whatever it stopped is started again and the cluster is green before the next test.
 
 Both node fixtures give an object with: ``version``, ``url``, ``scheme``,
 ``host``, ``port``, ``admin_user``, ``admin_password``, ``ca_path`` and
@@ -50,7 +55,8 @@ import pytest
 
 DEFAULT_VERSIONS = ",".join(es_sandbox.TEST_VERSIONS)
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
-NODE_FIXTURES = ("es_node", "es_tls_node")
+NODE_FIXTURES = ("es_node", "es_tls_node", "es_cluster")
+CLUSTER_SIZE = 3
 
 
 def pytest_addoption(parser):
@@ -182,6 +188,35 @@ def es_node(request, es_version):
 def es_tls_node(request, es_version):
     """A real HTTPS Elasticsearch node (security on, generated CA) of ``es_version``."""
     return _start_node(request, es_version, https=True)
+
+
+@pytest.fixture(scope="session")
+def es_cluster(request, es_version):
+    """A real three-node Elasticsearch cluster (security on, HTTP) of ``es_version``."""
+    if es_version == "external":
+        pytest.fail("es_cluster starts and stops nodes of its own: it cannot run on ORX_TEST_ES_URL's "
+                    "cluster (unset ORX_TEST_ES_URL to run the cluster tests)", pytrace=False)
+    cluster = es_sandbox.ESCluster(es_version, size=CLUSTER_SIZE,
+                                   extra_settings={"search.keep_alive_interval": "1s"})
+    request.addfinalizer(cluster.stop)
+    try:
+        cluster.start()
+    except es_sandbox.ESSandboxError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return cluster
+
+
+@pytest.fixture(autouse=True)
+def _cluster_all_up_after_each_test(request):
+    """A test that stopped nodes of ``es_cluster`` leaves it whole: all nodes up, green."""
+    yield
+    if "es_cluster" in request.fixturenames:
+        cluster = request.getfixturevalue("es_cluster")
+        if any(not node.running for node in cluster.nodes):
+            try:
+                cluster.all_up()
+            except es_sandbox.ESSandboxError as exc:
+                pytest.fail(f"could not bring the cluster back for the next test: {exc}", pytrace=False)
 
 
 # ---------------------------------------------------------------- running the CLI

@@ -6,6 +6,7 @@ connection, or forward bytes to the real node until told to die.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -254,3 +255,167 @@ def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | 
             conn.sendall(answer)
 
     return handle
+
+
+class NetworkCut:
+    """A loopback TCP proxy in front of a node that can cut the network on command.
+
+    It forwards bytes both ways, untouched (TLS too). ``cut(seconds)`` drops every open
+    connection (reset) and closes the listening socket, so new connections are refused, for
+    ``seconds``; then it listens on the same port again and forwards as before.
+    ``cut_after(response_bytes, seconds)`` arms a cut that fires once that many bytes have
+    come back from the node in all (mid-answer, mid-export). ``restored`` is set while it
+    forwards; ``cuts`` counts the cuts; ``url`` is ``http://127.0.0.1:<port>``.
+    """
+
+    def __init__(self, upstream_port: int, scheme: str = "http") -> None:
+        from es_sandbox.cluster import free_ports  # a port outside the ephemeral range: still ours after a cut
+
+        self.upstream_port = upstream_port
+        self.port = free_ports(1)[0]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.cuts = 0
+        self.accepted = 0  # connections forwarded so far
+        self.response_bytes = 0
+        self.restored = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._armed: tuple[int, float] | None = None
+        self._closed = False
+        self._sock: socket.socket | None = None
+        self._listen()
+
+    def __enter__(self) -> "NetworkCut":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _listen(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        self._sock = sock
+        self.restored.set()
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def _accept(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return  # closed: a cut, or the end
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:  # the node is down: the client sees its connection closed
+                self._drop(conn)
+                continue
+            with self._lock:
+                cut_meanwhile = self._sock is not sock
+                if not cut_meanwhile:
+                    self._open.update((conn, upstream))
+                    self.accepted += 1
+            if cut_meanwhile:
+                self._drop(conn)
+                self._drop(upstream)
+                return
+            threading.Thread(target=self._pump, args=(conn, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, conn, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_node: bool) -> None:
+        try:
+            while True:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                if from_node:
+                    fire = None
+                    with self._lock:
+                        self.response_bytes += len(chunk)
+                        if self._armed and self.response_bytes >= self._armed[0]:
+                            fire, self._armed = self._armed[1], None
+                    if fire is not None:
+                        # from another thread: the cut closes this very socket
+                        threading.Thread(target=self.cut, args=(fire,), daemon=True).start()
+                        break
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._open.discard(src)
+                self._open.discard(dst)
+
+    @staticmethod
+    def _unlisten(sock: socket.socket) -> None:
+        # close() alone leaves it listening while the accept thread still blocks in it (Linux):
+        # shutdown wakes that accept, and connections from then on are refused
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    @staticmethod
+    def _drop(conn: socket.socket) -> None:
+        """Close with a reset (linger 0), as a cut network path looks to the client."""
+        import struct
+
+        with contextlib.suppress(OSError):
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            conn.close()
+
+    def cut(self, seconds: float) -> None:
+        """Drop every open connection and refuse new ones for ``seconds``; returns at once."""
+        with self._lock:
+            if self._closed or not self.restored.is_set():
+                return
+            self.cuts += 1
+            self.restored.clear()
+            sock, self._sock = self._sock, None
+            conns, self._open = list(self._open), set()
+        if sock is not None:
+            self._unlisten(sock)
+        for conn in conns:
+            self._drop(conn)
+        timer = threading.Timer(seconds, self._restore)
+        timer.daemon = True
+        timer.start()
+
+    def _restore(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+        self._listen()
+
+    def cut_after(self, response_bytes: int, seconds: float) -> None:
+        """Cut for ``seconds`` once ``response_bytes`` more bytes have come back from the node."""
+        with self._lock:
+            self._armed = (self.response_bytes + response_bytes, seconds)
+
+    def wait_cut(self, timeout: float) -> bool:
+        """True once a cut has happened (e.g. an armed one fired) within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.cuts:
+                return True
+            time.sleep(0.05)
+        return bool(self.cuts)
+
+    def wait_restored(self, timeout: float) -> bool:
+        return self.restored.wait(timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            sock, self._sock = self._sock, None
+            conns, self._open = list(self._open), set()
+        if sock is not None:
+            self._unlisten(sock)
+        for conn in conns:
+            self._drop(conn)
