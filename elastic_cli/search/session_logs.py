@@ -28,6 +28,7 @@ from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.pager import MAX_PAGE_SIZE, PIT_KEEP_ALIVE, PointInTimeLost
 from elastic_cli.search.query import LogQuery
+from elastic_cli.search.shape_cache import ShapeCache
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class SessionLogs:
     on_poll: Callable[[], None] | None = None  # --follow: after each poll
     on_partial: Callable[[Coverage], None] | None = None  # --follow: the first poll that missed lines
     lines: int = 0
+    # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
+    first_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
+    left_out_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
 
     def pages(self) -> Iterator[list[dict]]:
         try:
@@ -101,8 +105,17 @@ class SessionLogs:
         # one line more than shown says whether there are more, without another request
         wanted = mode.limit + 1
         page_size = mode.page_size or min(wanted, MAX_PAGE_SIZE)  # one page holds the answer and its one more
-        for page in log_search.session_pages(self.es, self.plan, limit=wanted, page_size=page_size,
-                                             stats=self.stats, on_page=self.on_page):
+        first = None
+        if self.first_look is not None:
+            first = log_search.limited_from_first_pages(self.plan, *self.first_look, wanted=wanted,
+                                                        stats=self.stats)
+            if first is None:
+                self.stats = log_search.SearchStats()  # paged again from the start, with a point in time
+        pages = ([first] if first else []) if first is not None else log_search.session_pages(
+            self.es, self.plan, limit=wanted, page_size=page_size, stats=self.stats, on_page=self.on_page)
+        if first and self.on_page:
+            self.on_page(self.stats.hits_read)
+        for page in pages:
             if len(page) > left:
                 page = page[:left]
                 self.coverage.more_beyond_limit = True
@@ -151,22 +164,33 @@ class SessionLogs:
         none means nothing is missing; some are named, with how many. One count request says
         whether there are candidates; only then are they read and checked like any line."""
         cov = self.coverage
-        unlevelled = {i for i, why in self.plan.left_out if why == search_plan.NO_LEVEL}
-        if not unlevelled or any(left.reason == search_plan.NO_LEVEL for left in cov.left_out):
+        left = _left_out_plan(self.plan)
+        if left is None or any(item.reason == search_plan.NO_LEVEL for item in cov.left_out):
             return
-        shapes = [s for s in self.plan.shapes if s.index in unlevelled]
-        policy = FieldPolicy(message_field=self.plan.query.message_field)
-        groups, _ = search_plan.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
-        plan = replace(self.plan, groups=groups, query=replace(self.plan.query, errors_only=False,
-                                                                source_fields=(self.plan.query.message_field,)))
-        names = ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
-        try:
-            candidates = any(_any_line(self.es, plan, g) for g in groups)
-            found: int | None = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
-        except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
-            found = None
+        plan, names = left
+        found = log_search.counted_from_first_pages(*self.left_out_look) if self.left_out_look else None
+        if found is None:
+            try:
+                candidates = any(_any_line(self.es, plan, g) for g in plan.groups)
+                found = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
+            except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
+                found = None
         if found != 0:
             cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
+
+
+def _left_out_plan(plan: search_plan.SearchPlan) -> tuple[search_plan.SearchPlan, str] | None:
+    """The plan that reads the indices left out for want of a level field (every level, the
+    message only), and their names; None when none is left out for that reason."""
+    unlevelled = {i for i, why in plan.left_out if why == search_plan.NO_LEVEL}
+    if not unlevelled:
+        return None
+    shapes = [s for s in plan.shapes if s.index in unlevelled]
+    policy = FieldPolicy(message_field=plan.query.message_field)
+    groups, _ = search_plan.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
+    left = replace(plan, groups=groups, query=replace(plan.query, errors_only=False,
+                                                      source_fields=(plan.query.message_field,)))
+    return left, ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
 
 
 def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
@@ -174,10 +198,22 @@ def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGro
 
 
 def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Mode,
-                 session_start: datetime | None = None, describe: str = "") -> SessionLogs:
+                 session_start: datetime | None = None, describe: str = "",
+                 cache: ShapeCache | None = None) -> SessionLogs:
     """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
-    read. Raises IndexNotFound when the patterns match no index (`describe` names where)."""
+    read. Raises IndexNotFound when the patterns match no index (`describe` names where).
+
+    A `Limited` lookup sends its first pages (one `_msearch`) beside the `_field_caps` request,
+    planned from the shapes `cache` last saw (or, never seen, from the configured fields); they are
+    kept only when the fresh answer plans exactly the same searches, else sent again."""
+    if isinstance(mode, Limited):
+        return _looked_up(es, patterns, query, policy, mode, session_start, describe, cache)
     plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
+    return _result(es, plan, mode, patterns, describe)
+
+
+def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequence[str], describe: str
+            ) -> SessionLogs:
     if not plan.indices:
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
@@ -186,3 +222,48 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage)
+
+
+def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[log_search.FirstPage], int]:
+    """A lookup's first pages: every stream's, then those that count the indices left out."""
+    page_size = mode.page_size or min(mode.limit + 1, MAX_PAGE_SIZE)
+    pages = log_search.first_pages(plan, page_size)
+    left = _left_out_plan(plan)
+    extra = log_search.first_pages(left[0], MAX_PAGE_SIZE) if left else []
+    return pages + extra, len(pages)
+
+
+def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
+               session_start: datetime | None, describe: str, cache: ShapeCache | None) -> SessionLogs:
+    """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    known = cache.load() if cache is not None else None
+    guess = search_plan.plan_from_shapes(known if known is not None else search_plan.guessed_shapes(patterns, policy),
+                                         patterns, query, policy, session_start)
+    sent, _ = _first_look(guess, mode)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        fresh = pool.submit(search_plan.fetch_shapes, es, patterns, policy)
+        try:
+            answers = log_search.msearch(es, sent)
+        except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
+            answers = None
+        shapes = fresh.result()  # its error is the lookup's error, as when it was sent alone
+    finally:
+        pool.shutdown(wait=False)
+    if cache is not None and shapes != known:
+        cache.save(shapes)
+    plan = search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start)
+    result = _result(es, plan, mode, patterns, describe)
+    pages, streams = _first_look(plan, mode)
+    if answers is None or not log_search.same_requests(pages, sent):
+        # the plan the pages were asked with is not this answer's: ask again (never a stale answer)
+        try:
+            answers = log_search.msearch(es, pages)
+        except Exception:  # noqa: BLE001 — the pager's own requests say what is wrong
+            answers = None
+    if answers is not None:
+        result.first_look = (pages[:streams], answers[:streams])
+        result.left_out_look = (pages[streams:], answers[streams:]) if len(pages) > streams else None
+    return result

@@ -216,27 +216,42 @@ def test_explain_prints_the_body_without_connecting(logs_env):
 
 
 def test_explain_prints_the_first_page_exactly_as_it_is_sent(logs_env, monkeypatch):
-    """On an index with the configured fields, the body --explain prints is the one the pager sends."""
+    """On an index with the configured fields, the body --explain prints is the one sent: a lookup's
+    first page in an `_msearch` (no point in time), an export's with its point in time."""
     import elasticsearch
 
     sent: list[dict] = []
-    real_search = elasticsearch.Elasticsearch.search
+    searched: list[list[dict]] = []
+    real_search, real_msearch = elasticsearch.Elasticsearch.search, elasticsearch.Elasticsearch.msearch
 
     def recording(self, *args, **kwargs):
         if "pit" in (kwargs.get("body") or {}):
             sent.append(json.loads(json.dumps(kwargs["body"])))
         return real_search(self, *args, **kwargs)
 
+    def recording_msearch(self, *args, **kwargs):
+        searched.append(json.loads(json.dumps(kwargs["searches"])))
+        return real_msearch(self, *args, **kwargs)
+
     monkeypatch.setattr(elasticsearch.Elasticsearch, "search", recording)
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording_msearch)
     index = f"{logs_env['prefix']}-text"
     explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "-o", "ndjson", indexes=index).stdout)
     ran = run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index)
+    assert ran.returncode == 0, ran.stderr
+    assert sent == [], "a lookup whose answer fits in one page opens no point in time"
+    assert searched[-1][:2] == [explained["header"], explained["body"]]
+    assert explained["request"] == "POST /_msearch" and explained["body"]["size"] == 101
+    assert "pit" not in explained["body"]
+
+    explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "--all", "-o", "ndjson", indexes=index).stdout)
+    ran = run_logs(logs_env, TOKEN_A, "--all", "-o", "ndjson", indexes=index)
     assert ran.returncode == 0, ran.stderr
     first = sent[0]
     assert first["pit"]["keep_alive"] == explained["body"]["pit"]["keep_alive"]
     first["pit"]["id"] = explained["body"]["pit"]["id"]
     assert first == explained["body"]
-    assert explained["body"]["size"] == 101 and explained["body"]["sort"][-1] == {"_shard_doc": {"order": "asc"}}
+    assert explained["body"]["size"] == 5000 and explained["body"]["sort"][-1] == {"_shard_doc": {"order": "asc"}}
 
 
 @pytest.fixture(scope="module")
