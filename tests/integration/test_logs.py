@@ -503,3 +503,47 @@ def test_follow_is_not_blinded_by_a_skewed_clock_and_shows_late_lines_once(logs_
     rest, err = end["rest"], end["err"]
     assert proc.returncode == 0, err
     assert rest == ""
+
+
+def test_a_lookup_is_one_round_trip_and_never_answers_from_a_stale_plan(logs_env, tmp_path, monkeypatch):
+    """`_field_caps` and the search go side by side; the search is planned from the shapes cached
+    in the user's cache directory (first use: from the configured fields), and is sent again when
+    the fresh `_field_caps` answer plans another one. A corrupt cache is ignored."""
+    import elasticsearch
+
+    searches: list[list[dict]] = []
+    real_msearch = elasticsearch.Elasticsearch.msearch
+
+    def recording(self, *args, **kwargs):
+        searches.append(kwargs["searches"])
+        return real_msearch(self, *args, **kwargs)
+
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording)
+    env = Env(vars={"XDG_CACHE_HOME": str(tmp_path)})
+    index = f"{logs_env['prefix']}-text"
+
+    def lookup():
+        searches.clear()
+        result = run_cli(*logs_env["base"][3:], TOKEN_A, "-o", "ndjson", *logs_env["conn"], "--indexes", index,
+                         env=env)
+        assert result.returncode == 0, result.stderr
+        found = messages(result)
+        assert len(found) == 4 and all(expected in line for expected, line in zip(A_ERRORS, found))
+        return len(searches)
+
+    assert lookup() == 1  # first use: the configured fields are this index's
+    (cached,) = (tmp_path / "orx-elastic" / "shapes").iterdir()
+    assert oct(cached.stat().st_mode & 0o777) == "0o600"
+    text = cached.read_text()
+    assert index in text and logs_env["key"]["api_key"] not in text and logs_env["key"]["id"] not in text
+    assert lookup() == 1
+    # stale: the cache says the message is a keyword field (another query): asked again, and corrected
+    data = json.loads(text)
+    data["shapes"][0][1] = "keyword"
+    cached.write_text(json.dumps(data))
+    assert lookup() == 2
+    assert "regexp" in json.dumps(searches[0])  # the stale plan's query, for a keyword message
+    assert "regexp" not in json.dumps(searches[1])
+    assert json.loads(cached.read_text()) == json.loads(text)
+    cached.write_text("{corrupt")
+    assert lookup() == 1
