@@ -337,6 +337,31 @@ def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node,
     assert stats.asked_ahead == stats.pages - 1 and stats.thrown_away == 0
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_walk_over_slices_of_the_point_in_time_gives_each_hit_once_in_the_one_order(es_node, logs_env, bulk_index,
+                                                                                    descending, tmp_path):
+    """Far from the cluster an export reads slices of its point in time side by side: merged, they
+    are exactly the plain walk's hits in its order (ties on the time broken by _shard_doc)."""
+    from elastic_cli.cluster.connection import build_client
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
+    from elastic_cli.search.pager import PagedSearch, WalkStats, slices_for, walk
+
+    settings = resolve(load_config_file(tmp_path / "none.yaml"), None, {"host": es_node.url, "id": logs_env["key"]["id"],
+                                                      "api_key": logs_env["key"]["api_key"]}, environ={})
+    order = "desc" if descending else "asc"
+    search = PagedSearch(index=bulk_index, body={"query": {"match_phrase": {"message": f"openReplaySession.id={BULK_ID}"}},
+                                                 "sort": [{"utc_time": {"order": order}}], "size": 3000},
+                         descending=descending)
+    with build_client(settings) as es:
+        stats = WalkStats()
+        sliced = [hit["_id"] for hit in walk(es, search, prefetch=True, stats=stats, slices=3)]
+        plain = [hit["_id"] for hit in walk(es, search)]
+    assert sliced == plain and len(set(sliced)) == BULK_COUNT
+    assert stats.hits_read == BULK_COUNT and stats.pages >= 3 * (BULK_COUNT // 3000 // 3)
+    assert slices_for(0.002) == 1 and slices_for(0.05) == 2 and slices_for(0.15) == 3
+
+
 def test_limit_caps_and_says_so(logs_env, bulk_index):
     result = run_logs(logs_env, BULK_ID, "--limit", "7", "-o", "ndjson", indexes=bulk_index)
     assert result.returncode == 0
