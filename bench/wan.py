@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -143,15 +144,21 @@ class Runner:
         self.proxy = proxy
         self.times: dict[tuple[str, str, int], list[float]] = {}
         self.counts: dict[tuple[str, str, int], list[Any]] = {}
+        self.rss: dict[tuple[str, str, int], list[float]] = {}
 
     def run(self, command: str, name: str, rtt: int, argv: list[str], env: dict, expect: Callable[[bytes], None]
             | None = None, ok_codes: tuple[int, ...] = (0,)) -> None:
         self.proxy.set_delay(rtt / 2000)
         self.proxy.reset()
+        rss = command.startswith("export") and export_bench.GNU_TIME
         start = time.perf_counter()
-        r = subprocess.run(argv, stdout=subprocess.PIPE if expect else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           env=env)
+        r = subprocess.run([export_bench.GNU_TIME, "-v", *argv] if rss else argv,
+                           stdout=subprocess.PIPE if expect else subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         elapsed = time.perf_counter() - start
+        if rss:
+            found = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+            if found:
+                self.rss.setdefault((command, name, rtt), []).append(int(found.group(1)) / 1024)
         if r.returncode not in ok_codes:
             raise RuntimeError(f"{command}/{name} failed ({r.returncode}): {' '.join(argv)[:300]}\n"
                                f"{r.stderr.decode(errors='replace')[-2000:]}")
@@ -383,9 +390,14 @@ def report(args, node: ESNode, rtts: list[int], runner: Runner) -> None:
                     row.append(f"{(med[(name, top)] - med[(name, 0)]) / (top / 1000):.1f}")
                 else:
                     row.append("-")
+            if command.startswith("export"):
+                peak = [max(runner.rss.get((command, name, r)) or [0]) for r in rtts]
+                row.append(f"{max(peak):.0f} MB")
             rows.append(row)
         heads = ["contender"] + [f"RTT {r} ms" for r in rtts] + [f"at the proxy (RTT {max(rtts)})",
                                                                   "RTTs the times imply"]
+        if command.startswith("export"):
+            heads.append("peak RSS (max)")
         print()
         base_text = (f"ratio: time / {baseline!r}'s" if baseline and command != "export 100,000 lines"
                      else f"ratio: {baseline!r}'s time / this one's (above 1 is faster)" if baseline
@@ -404,6 +416,16 @@ def report(args, node: ESNode, rtts: list[int], runner: Runner) -> None:
                     if rtt:
                         extra = (med[(name, rtt)] - med[(name, 0)]) / (rtt / 1000)
                         print(f"  {name} at {rtt} ms: loopback + {extra:.1f} RTT (target <= {CHECK_EXTRA_RTTS})")
+        if command.startswith("export"):
+            loop = "loop of orx's pages, one kept connection"
+            for name in (n for n in names if n.startswith("orx")):
+                for rtt in rtts:
+                    o = med.get((name, rtt))
+                    for other, target in ((baseline, 1.5), (loop, 0.9)):
+                        if o and (other, rtt) in med:
+                            print(f"  {name} at {rtt} ms: {med[(other, rtt)] / o:.2f}x {other} (target >= {target}x)")
+                peak = max(max(runner.rss.get((command, name, r)) or [0]) for r in rtts)
+                print(f"  {name}: peak RSS {peak:.0f} MB (target < 100 MB)")
         for name in names:
             c = (runner.counts.get((command, name, max(rtts))) or [None])[0]
             if c is not None and c.requests:
