@@ -12,6 +12,7 @@ Never call `GET /` (info/ping): a read-only key may not (it needs `monitor`).
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -48,9 +49,30 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
                tls: Callable[[Any, Deadline], Finding] = check_tls,
                clock: Callable[[], float] = time.monotonic) -> list[Finding]:
     """Run every check in order; skip what cannot run, with the reason. Always returns all CHECK_IDS."""
-    from elastic_cli.config.settings import split_api_key
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     deadline = Deadline(deadline_seconds, clock)
+    # Checks whose inputs are known run side by side (over a remote link each request is a round
+    # trip); what they found is still decided and printed in order below, and nothing is sent that
+    # an earlier failure rules out (no client request before connect and TLS pass, none after auth fails).
+    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="check")
+    ahead: dict[str, Future] = {}
+
+    def start(check_id: str, fn: Callable[[], Finding]) -> None:
+        if check_id not in ahead:
+            ahead[check_id] = pool.submit(fn)
+
+    try:
+        return _run(settings, deadline, deadline_seconds, client_factory, connect, tls, start, ahead)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run(settings: Settings, deadline: Deadline, deadline_seconds: float, client_factory: Callable[[Any], Any] | None,
+         connect: Callable[[Any, Deadline], Finding], tls: Callable[[Any, Deadline], Finding],
+         start: Callable[[str, Callable[[], Finding]], None], ahead: dict[str, Any]) -> list[Finding]:
+    from elastic_cli.config.settings import split_api_key
+
     findings: dict[str, Finding] = {}
     blocked: str | None = None  # why everything from here on is skipped
     blocked_from_privileges: str | None = None  # why the index checks are skipped
@@ -70,7 +92,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
             skip(check_id, f"the overall deadline of {deadline_seconds:g}s passed (raise --deadline)")
             return None
         try:
-            result = fn()
+            result = ahead[check_id].result() if check_id in ahead else fn()
         except Exception as exc:  # noqa: BLE001 — a bug or an unmapped error must not hide other checks
             message, fix = reason(exc, settings, TITLES[check_id])
             result = finding(check_id, FAILURE, message, fix)
@@ -80,6 +102,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
     # local and first: a key that cannot be read is named as such, while connect and TLS still run
     secret = step("secret", lambda: check_secret(settings))
     unreadable = secret is not None and secret.status == FAILURE
+    start("tls", lambda: tls(settings, deadline))  # its own connection: beside the TCP check
     result = step("connect", lambda: connect(settings, deadline))
     if result is not None and result.status == FAILURE:
         blocked = "no connection to the host (see `connect`)"
@@ -106,27 +129,26 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
     if result is not None and result.status == FAILURE:
         blocked = "authentication failed (see `auth`)"
 
-    result = step("privileges", lambda: check_privileges(es, settings, deadline, patterns))
-    if result is not None and result.status == FAILURE and result.data.get("read") is not None:
-        blocked_from_privileges = "no index matches " + ", ".join(patterns) + " that the key may read (see `privileges`)"
+    caps_lock = threading.Lock()
 
-    def with_caps(fn: Callable[[dict], Finding]) -> Callable[[], Finding]:
-        def run() -> Finding:
-            if "caps" not in state:
-                state["caps"] = field_caps(es, settings, deadline, patterns)
-            return fn(state["caps"])
-        return run
-
-    def with_shapes(fn: Callable[[list[IndexShape]], Finding]) -> Callable[[], Finding]:
-        def run() -> Finding:
+    def caps() -> dict:
+        with caps_lock:  # one `_field_caps` request, whichever check asks first
             if "caps" not in state:
                 state["caps"] = field_caps(es, settings, deadline, patterns)
             if "shapes" not in state:  # from the same answer: `logs` resolves fields the same way
                 state["shapes"] = index_shapes(settings, state["caps"])
+        return state["caps"]
+
+    def with_caps(fn: Callable[[dict], Finding]) -> Callable[[], Finding]:
+        return lambda: fn(caps())
+
+    def with_shapes(fn: Callable[[list[IndexShape]], Finding]) -> Callable[[], Finding]:
+        def run() -> Finding:
+            caps()
             return fn(state["shapes"])
         return run
 
-    for check_id, fn in (
+    index_checks: tuple[tuple[str, Callable[[], Finding]], ...] = (
         ("indices", with_caps(lambda caps: check_indices(es, settings, deadline, patterns, caps))),
         ("message_field", with_caps(lambda caps: check_message_field(settings, caps))),
         ("time_field", with_caps(lambda caps: check_time_field(settings, caps))),
@@ -135,7 +157,19 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         ("shapes", with_shapes(lambda shapes: check_shapes(es, settings, deadline, patterns, shapes))),
         ("recent_sessions", with_shapes(lambda shapes: check_recent_sessions(es, settings, deadline, patterns,
                                                                              shapes))),
-    ):
+    )
+    if not blocked and not deadline.expired():
+        # the key works: what follows needs only it (privileges, field caps, the index checks, `logs`)
+        start("privileges", lambda: check_privileges(es, settings, deadline, patterns))
+        start("logs_index", lambda: check_logs_index(es, settings, deadline))
+        for check_id, fn in index_checks:
+            start(check_id, fn)
+
+    result = step("privileges", lambda: check_privileges(es, settings, deadline, patterns))
+    if result is not None and result.status == FAILURE and result.data.get("read") is not None:
+        blocked_from_privileges = "no index matches " + ", ".join(patterns) + " that the key may read (see `privileges`)"
+
+    for check_id, fn in index_checks:
         if blocked_from_privileges and not blocked:
             skip(check_id, blocked_from_privileges)
             continue

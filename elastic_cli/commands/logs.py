@@ -162,13 +162,20 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
     pit = "<the id POST /_pit answered>"
 
     def first_page(q: LogQuery) -> dict:
-        # as the pager sends it: one line more than the limit (to know whether there are more)
+        # as it is sent: one line more than the limit (to know whether there are more)
         size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
+        if not every:  # a lookup's first page, in one _msearch beside _field_caps: no point in time
+            return build_search_body(q, size)
         return page_body(PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse), pit)
 
+    pit_request = f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true"
+    how = ({"point_in_time": pit_request, "request": "POST /_search"} if every else {
+        "request": "POST /_msearch",
+        "header": {"index": index, "ignore_unavailable": True, "allow_no_indices": True},
+        "if_one_page_cannot_hold_the_answer": f"{pit_request}, then POST /_search with the point in time, "
+                                              "_shard_doc last in the sort, and search_after"})
     print_json({
-        "point_in_time": f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true",
-        "request": "POST /_search",
+        **how,
         "body": first_page(query),
         "body_if_message_is_keyword": first_page(replace(query, message_is_keyword=True)),
         "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
@@ -178,9 +185,21 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
         say("cost: ", explain_cost(query))
         say("cost if keyword: ", explain_cost(replace(query, message_is_keyword=True)))
         say("", "this is the first page's request to an index with the configured fields. logs asks _field_caps "
-                "first: an index whose time or level field is another (@timestamp, log.level) gets the same body "
+                "beside it: an index whose time or level field is another (@timestamp, log.level) gets the same body "
                 "with its own fields, and `-v` of a real run names them; later pages add search_after.")
         say("window: ", window.origin if window else "none (all time, or --since/--until as given)")
+
+
+def _shape_cache(settings: Settings, patterns: list[str], policy: Any) -> Any:
+    """Where the last `_field_caps` answer for this cluster, key and patterns is kept (no secret)."""
+    from elastic_cli.config.settings import split_api_key
+    from elastic_cli.search.shape_cache import ShapeCache
+
+    try:
+        key_id = split_api_key(settings.id, settings.api_key)[0]
+    except Exception:  # noqa: BLE001 — the key is unreadable: the client says so; no cache
+        return None
+    return ShapeCache.for_search(settings.url, key_id, patterns, policy) if key_id else None
 
 
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
@@ -203,8 +222,10 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     es = build_client(settings)
     with es, translated_errors(settings, f"search {','.join(patterns)}"):
         retry = RetryPolicy(retry_for=retry_for.total_seconds()) if retry_for is not None else None
-        result = session_logs(es, patterns, query, FieldPolicy.from_settings(settings), mode,
-                              session_start=started, describe=f" on {settings.url}", retry=retry)
+        policy = FieldPolicy.from_settings(settings)
+        result = session_logs(es, patterns, query, policy, mode, session_start=started,
+                              describe=f" on {settings.url}", cache=_shape_cache(settings, patterns, policy),
+                              retry=retry)
         plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")

@@ -10,6 +10,7 @@ is exactly the lines that carry the marker.
 from __future__ import annotations
 
 import heapq
+import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any, Callable, Generator, Iterator, Mapping
@@ -252,3 +253,115 @@ def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
             return (0, 0) if moment is None else (1, moment)
         return (1, 0) if moment is None else (0, moment)
     return key
+
+
+# ---------------------------------------------------------------- a lookup in one round trip
+#
+# A limited lookup usually fits in one page per stream. Then a point in time buys nothing (it keeps
+# a view stable *between* pages) and costs two round trips (open, close): the first page of every
+# stream, the lines without a time, and the count of indices left out are asked for in one
+# `_msearch` instead. Only when a first page cannot tell (it is full and more lines could come
+# before the ones taken) is the search run again from the start with a point in time.
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """One stream's first page, asked for without a point in time."""
+
+    target: str
+    body: dict
+    group: IndexGroup  # as its lines are described (no time field for the undated lines)
+    query: LogQuery
+    undated: bool = False
+
+    @property
+    def size(self) -> int:
+        return int(self.body.get("size") or 0)
+
+
+def first_pages(plan: SearchPlan, page_size: int) -> list[FirstPage]:
+    """The first page of each stream `session_pages` would walk, in the same order."""
+    found = []
+    for group in plan.groups:
+        q = plan.query_for(group)
+        found.append(FirstPage(group.target, build_search_body(q, page_size), group, q))
+    for group in plan.groups:
+        undated = plan.undated_query_for(group)
+        if undated is not None:
+            found.append(FirstPage(group.target, build_search_body(undated, page_size),
+                                   replace(group, time_field=None), undated, undated=True))
+    return found
+
+
+def same_requests(a: list[FirstPage], b: list[FirstPage]) -> bool:
+    """Whether two lists of first pages send exactly the same searches (targets and bodies)."""
+    def wire(pages: list[FirstPage]) -> str:
+        return json.dumps([[p.target, p.body] for p in pages], sort_keys=True, default=str)
+    return wire(a) == wire(b)
+
+
+def msearch(es: Any, pages: list[FirstPage]) -> list[dict] | None:
+    """Every first page in one `_msearch`; None when any of them failed (the caller then takes the
+    usual path, whose own request says what is wrong)."""
+    if not pages:
+        return []
+    searches: list[dict] = []
+    for page in pages:
+        searches.append({"index": page.target, "ignore_unavailable": True, "allow_no_indices": True})
+        searches.append(page.body)
+    responses = (body_of(es.msearch(searches=searches)) or {}).get("responses") or []
+    if len(responses) != len(pages) or any("error" in r or "hits" not in r for r in responses):
+        return None
+    return list(responses)
+
+
+def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses: list[dict], wanted: int,
+                             stats: SearchStats) -> list[dict] | None:
+    """The first `wanted` lines of the session in order, as `session_lines(limit=wanted)` would give
+    them, from each stream's first page; None when the pages cannot tell (then page with a point in
+    time). Fills `stats` as the walks would (an undated stream counts only when it has a hit, as the
+    gate `any_hit` decides)."""
+    reverse = plan.query.reverse
+    start_ms = int(plan.session_start.timestamp() * 1000) if plan.session_start else None
+    key = _merge_key(reverse)
+    streams: list[list[dict]] = []
+    full: dict[int, tuple] = {}  # stream -> the merge key of its last hit read (more may follow it)
+    for page, response in zip(pages, responses):
+        hits = response["hits"]["hits"]
+        if page.undated and not hits:
+            continue
+        walk_stats = stats.new_stream()
+        if page.undated:
+            stats.undated.append(walk_stats)
+        walk_stats.add_page(response, len(hits))
+        check = session_check(page.query)
+        kept = _describe([hit for hit in hits if check(hit)], page.group, start_ms)
+        walk_stats.kept += len(kept)
+        if len(hits) >= page.size:
+            moment = hit_time_ms(hits[-1]) if page.group.has_time else None
+            full[len(streams)] = key({"_time_ms": moment})
+        streams.append(kept)
+    tagged = [[(hit, i) for hit in kept] for i, kept in enumerate(streams)]
+    merged = list(heapq.merge(*tagged, key=lambda pair: key(pair[0]), reverse=reverse))[:wanted]
+    if full:
+        if len(merged) < wanted:
+            return None  # the full streams' next pages are needed
+        for stream, last_read in full.items():
+            # a line of this stream not read yet sorts after `last_read`: every line taken from the
+            # other streams must sort strictly before it (a tie could go either way)
+            for hit, i in merged:
+                if i != stream and ((key(hit) >= last_read) if not reverse else (key(hit) <= last_read)):
+                    return None
+    return [hit for hit, _ in merged]
+
+
+def counted_from_first_pages(pages: list[FirstPage], responses: list[dict]) -> int | None:
+    """How many session lines the pages hold, when they hold every candidate (none is full)."""
+    total = 0
+    for page, response in zip(pages, responses):
+        hits = response["hits"]["hits"]
+        if len(hits) >= page.size:
+            return None
+        check = session_check(page.query)
+        total += sum(1 for hit in hits if check(hit))
+    return total

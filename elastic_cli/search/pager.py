@@ -33,6 +33,11 @@ PAGE_SIZE = 5000
 MAX_PAGE_SIZE = 10_000
 # how long the reader lets a request it just queued leave before it decodes a page
 SEND_GRACE_SECONDS = 0.001
+# an export whose point in time took this long to open (a remote cluster; on loopback it takes a few
+# ms) walks 2 slices of it side by side, one more per 100 ms, at most MAX_SLICES (each slice holds a
+# page and one asked ahead)
+SLICE_FROM_SECONDS = 0.03
+MAX_SLICES = 3
 
 Hit = dict
 
@@ -152,9 +157,9 @@ def page_body(search: PagedSearch, pit_id: str, search_after: list | None = None
 
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
          prefetch: bool = False, stats: WalkStats | None = None,
-         on_page: Callable[[int], None] | None = None) -> Generator[Hit, None, None]:
+         on_page: Callable[[int], None] | None = None, slices: int | None = None) -> Generator[Hit, None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once (one at a time)."""
-    return each_hit(walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page))
+    return each_hit(walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page, slices=slices))
 
 
 def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, None]:
@@ -168,7 +173,8 @@ def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, No
 
 def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
                prefetch: bool = False, stats: WalkStats | None = None,
-               on_page: Callable[[int], None] | None = None) -> Generator[list[Hit], None, None]:
+               on_page: Callable[[int], None] | None = None,
+               slices: int | None = None) -> Generator[list[Hit], None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once, a page at a time
     (a page whose hits `keep` all refuses is not yielded; the walk goes on).
 
@@ -176,14 +182,23 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     instead of a generator step per hit at each layer.
 
     `prefetch`: ask for the next page while the caller handles this one (for
-    exports; a caller that stops early would waste a request). The point in
-    time is closed however the walk ends.
+    exports; a caller that stops early would waste a request). Far from the
+    cluster (opening the point in time took a round trip of 30 ms or more) a
+    prefetching walk reads `slices_for` slices of it side by side, merged back
+    into the one order; `slices` sets how many. The point in time is closed
+    however the walk ends.
     """
     stats = stats if stats is not None else WalkStats()
     page_size = int(search.body.get("size") or PAGE_SIZE)
+    asked = time.monotonic()
     pit = es.open_point_in_time(index=search.index, keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)
     pit_id: str = pit["id"]
     keeper = _PointInTime(es, pit_id)
+    if slices is None:
+        slices = slices_for(time.monotonic() - asked) if prefetch else 1
+    if slices > 1:
+        yield from _sliced_pages(es, search, keep, keeper, slices, page_size, stats, on_page)
+        return
 
     def body_for(search_after: list | None, pit_id: str) -> dict:
         return page_body(search, pit_id, search_after)
@@ -238,6 +253,80 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
             es.close_point_in_time(body={"id": pit_id})
         except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
             pass
+
+
+def slices_for(round_trip: float) -> int:
+    """How many slices of the point in time an export walks side by side, from how long opening it
+    took (about one round trip). Near the cluster one stream keeps the node busy (the next page is
+    asked for as soon as a page's last bytes arrive); far from it each page also waits a round trip,
+    during which the node is idle unless other slices' pages are being worked on."""
+    if round_trip < SLICE_FROM_SECONDS:
+        return 1
+    return min(MAX_SLICES, 2 + int(round_trip / 0.1))
+
+
+def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], keeper: _PointInTime, slices: int,
+                  page_size: int, stats: WalkStats, on_page: Callable[[int], None] | None
+                  ) -> Generator[list[Hit], None, None]:
+    """`walk_pages` over `slices` slices of one point in time, each asked ahead, merged back into the
+    one sort order on the full sort key (time, then `_shard_doc`: unique, so each hit comes once
+    and in the place the unsliced walk gives it)."""
+    import heapq
+
+    streams = [_slice_pages(es, search, keep, keeper, i, slices, page_size, stats, on_page) for i in range(slices)]
+    merged = heapq.merge(*(each_hit(s) for s in streams), key=lambda hit: hit["sort"], reverse=search.descending)
+    try:
+        page: list[Hit] = []
+        for hit in merged:
+            page.append(hit)
+            if len(page) >= page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+    finally:
+        for stream in streams:
+            stream.close()
+        keeper.close()
+        try:
+            es.close_point_in_time(body={"id": keeper.id})
+        except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
+            pass
+
+
+def _slice_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], keeper: _PointInTime, slice_id: int,
+                 slices: int, page_size: int, stats: WalkStats, on_page: Callable[[int], None] | None
+                 ) -> Generator[list[Hit], None, None]:
+    """The kept hits of one slice, a page at a time, each page asked for ahead."""
+    def body_for(search_after: list | None, pit_id: str) -> dict:
+        return {**page_body(search, pit_id, search_after), "slice": {"id": slice_id, "max": slices}}
+
+    ahead = _PagesAhead(es, body_for, page_size, stats)
+    try:
+        ahead.ask(None, keeper.id)
+        while True:
+            try:
+                response = ahead.next_page()
+            except Exception as exc:
+                if is_lost_point_in_time(exc):
+                    raise PointInTimeLost(stats.hits_read) from exc
+                raise
+            keeper.used(response.get("pit_id"))
+            hits = response["hits"]["hits"]
+            full = len(hits) == page_size
+            if full:
+                ahead.ask(hits[-1]["sort"], keeper.id)  # before this page is handled (or already on its way)
+            stats.add_page(response, len(hits))
+            if on_page and hits:
+                on_page(stats.hits_read)
+            kept = [hit for hit in hits if keep(hit)]
+            stats.kept += len(kept)
+            if kept:
+                yield kept
+            if not full:
+                return
+    finally:
+        ahead.close()
 
 
 class _PagesAhead:

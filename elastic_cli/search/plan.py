@@ -87,9 +87,25 @@ def _duration(delta: timedelta) -> str:
 def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy | None = None,
                 session_start: datetime | None = None) -> SearchPlan:
     """Which indices the patterns match and how to search each (one `_field_caps` request)."""
-    policy = policy or FieldPolicy(message_field=query.message_field, time_field=query.time_field or "utc_time",
-                                   tags_field=query.tags_field or "tags", time_explicit=True, level_explicit=True)
-    shapes = fetch_shapes(es, patterns, policy)
+    policy = policy or default_policy(query)
+    return plan_from_shapes(fetch_shapes(es, patterns, policy), patterns, query, policy, session_start)
+
+
+def default_policy(query: LogQuery) -> FieldPolicy:
+    return FieldPolicy(message_field=query.message_field, time_field=query.time_field or "utc_time",
+                       tags_field=query.tags_field or "tags", time_explicit=True, level_explicit=True)
+
+
+def guessed_shapes(patterns: Sequence[str], policy: FieldPolicy) -> list[IndexShape]:
+    """What a cluster never seen before most likely holds: every index with the configured fields
+    (text message). Only a guess to send a search early with: a fresh `_field_caps` answer decides."""
+    return [IndexShape(index=",".join(patterns), message_type="text", time_field=policy.time_field,
+                       level_fields=(policy.tags_field,))]
+
+
+def plan_from_shapes(shapes: Sequence[IndexShape], patterns: Sequence[str], query: LogQuery,
+                     policy: FieldPolicy, session_start: datetime | None = None) -> SearchPlan:
+    """The plan for a `_field_caps` answer already read (or for the last known one)."""
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=query.errors_only)
     message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
     return SearchPlan(query=query, groups=groups, indices=tuple(s.index for s in shapes),

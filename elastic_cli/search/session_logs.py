@@ -38,6 +38,7 @@ from elastic_cli.search.retry import (
     seconds_text,
     transient_reason,
 )
+from elastic_cli.search.shape_cache import ShapeCache
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class SessionLogs:
     policy: FieldPolicy | None = None
     lines: int = 0
     retries: int = 0  # failures waited out over the whole read
+    # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
+    first_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
+    left_out_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
 
     def pages(self) -> Iterator[list[dict]]:
         if isinstance(self.mode, Follow):
@@ -174,7 +178,21 @@ class SessionLogs:
             return log_search.session_pages(self.es, plan, limit=wanted - self.lines + extra, page_size=page_size,
                                             stats=stats, on_page=self._progress(stats))
 
-        pages = self._resumable(read)
+        first = None
+        if self.first_look is not None:
+            first = log_search.limited_from_first_pages(self.plan, *self.first_look, wanted=wanted,
+                                                        stats=self.stats)
+            if first is None:
+                self.stats = log_search.SearchStats()  # paged again from the start, with a point in time
+        pages: Iterator[list[dict]]
+        if first is not None:  # the one round trip held the whole answer
+            self._fold_stats(self.stats)
+            self.lines += len(first)
+            if self.on_page:
+                self.on_page(self.stats.hits_read)
+            pages = iter([first] if first else [])
+        else:
+            pages = self._resumable(read)
         try:
             for page in pages:
                 if len(page) > left:
@@ -186,7 +204,9 @@ class SessionLogs:
                 if left <= 0 and self.coverage.more_beyond_limit:
                     return
         finally:
-            pages.close()
+            close = getattr(pages, "close", None)
+            if close:
+                close()
 
     def _follow(self, mode: Follow) -> Iterator[list[dict]]:
         told = False
@@ -237,20 +257,17 @@ class SessionLogs:
         none means nothing is missing; some are named, with how many. One count request says
         whether there are candidates; only then are they read and checked like any line."""
         cov = self.coverage
-        unlevelled = {i for i, why in self.plan.left_out if why == search_plan.NO_LEVEL}
-        if not unlevelled or any(left.reason == search_plan.NO_LEVEL for left in cov.left_out):
+        left = _left_out_plan(self.plan)
+        if left is None or any(item.reason == search_plan.NO_LEVEL for item in cov.left_out):
             return
-        shapes = [s for s in self.plan.shapes if s.index in unlevelled]
-        policy = FieldPolicy(message_field=self.plan.query.message_field)
-        groups, _ = search_plan.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
-        plan = replace(self.plan, groups=groups, query=replace(self.plan.query, errors_only=False,
-                                                                source_fields=(self.plan.query.message_field,)))
-        names = ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
-        try:
-            candidates = any(_any_line(self.es, plan, g) for g in groups)
-            found: int | None = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
-        except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
-            found = None
+        plan, names = left
+        found = log_search.counted_from_first_pages(*self.left_out_look) if self.left_out_look else None
+        if found is None:
+            try:
+                candidates = any(_any_line(self.es, plan, g) for g in plan.groups)
+                found = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
+            except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
+                found = None
         if found != 0:
             cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
 
@@ -264,16 +281,41 @@ def _added(total: log_search.SearchStats, more: log_search.SearchStats) -> log_s
     return log_search.SearchStats(streams=total.streams + more.streams, undated=total.undated + more.undated)
 
 
+def _left_out_plan(plan: search_plan.SearchPlan) -> tuple[search_plan.SearchPlan, str] | None:
+    """The plan that reads the indices left out for want of a level field (every level, the
+    message only), and their names; None when none is left out for that reason."""
+    unlevelled = {i for i, why in plan.left_out if why == search_plan.NO_LEVEL}
+    if not unlevelled:
+        return None
+    shapes = [s for s in plan.shapes if s.index in unlevelled]
+    policy = FieldPolicy(message_field=plan.query.message_field)
+    groups, _ = search_plan.group_indices(shapes, [s.index for s in shapes], policy, errors_only=False)
+    left = replace(plan, groups=groups, query=replace(plan.query, errors_only=False,
+                                                      source_fields=(plan.query.message_field,)))
+    return left, ", ".join(sorted({search_fields.display_index(i) for i in unlevelled}))
+
+
 def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
     return log_search.any_hit(es, group.target, plan.query_for(group))
 
 
 def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Mode,
                  session_start: datetime | None = None, describe: str = "",
-                 retry: RetryPolicy | None = None) -> SessionLogs:
+                 cache: ShapeCache | None = None, retry: RetryPolicy | None = None) -> SessionLogs:
     """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
-    read. Raises IndexNotFound when the patterns match no index (`describe` names where)."""
+    read. Raises IndexNotFound when the patterns match no index (`describe` names where).
+
+    A `Limited` lookup sends its first pages (one `_msearch`) beside the `_field_caps` request,
+    planned from the shapes `cache` last saw (or, never seen, from the configured fields); they are
+    kept only when the fresh answer plans exactly the same searches, else sent again."""
+    if isinstance(mode, Limited):
+        return _looked_up(es, patterns, query, policy, mode, session_start, describe, cache, retry)
     plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
+    return _result(es, plan, mode, patterns, describe, policy, retry)
+
+
+def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequence[str], describe: str,
+            policy: FieldPolicy, retry: RetryPolicy | None) -> SessionLogs:
     if not plan.indices:
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
@@ -283,3 +325,49 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, retry=retry or RetryPolicy(),
                        patterns=tuple(patterns), policy=policy)
+
+
+def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[log_search.FirstPage], int]:
+    """A lookup's first pages: every stream's, then those that count the indices left out."""
+    page_size = mode.page_size or min(mode.limit + 1, MAX_PAGE_SIZE)
+    pages = log_search.first_pages(plan, page_size)
+    left = _left_out_plan(plan)
+    extra = log_search.first_pages(left[0], MAX_PAGE_SIZE) if left else []
+    return pages + extra, len(pages)
+
+
+def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
+               session_start: datetime | None, describe: str, cache: ShapeCache | None,
+               retry: RetryPolicy | None) -> SessionLogs:
+    """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    known = cache.load() if cache is not None else None
+    guess = search_plan.plan_from_shapes(known if known is not None else search_plan.guessed_shapes(patterns, policy),
+                                         patterns, query, policy, session_start)
+    sent, _ = _first_look(guess, mode)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        fresh = pool.submit(search_plan.fetch_shapes, es, patterns, policy)
+        try:
+            answers = log_search.msearch(es, sent)
+        except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
+            answers = None
+        shapes = fresh.result()  # its error is the lookup's error, as when it was sent alone
+    finally:
+        pool.shutdown(wait=False)
+    if cache is not None and shapes != known:
+        cache.save(shapes)
+    plan = search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start)
+    result = _result(es, plan, mode, patterns, describe, policy, retry)
+    pages, streams = _first_look(plan, mode)
+    if answers is None or not log_search.same_requests(pages, sent):
+        # the plan the pages were asked with is not this answer's: ask again (never a stale answer)
+        try:
+            answers = log_search.msearch(es, pages)
+        except Exception:  # noqa: BLE001 — the pager's own requests say what is wrong
+            answers = None
+    if answers is not None:
+        result.first_look = (pages[:streams], answers[:streams])
+        result.left_out_look = (pages[streams:], answers[streams:]) if len(pages) > streams else None
+    return result

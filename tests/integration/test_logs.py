@@ -216,27 +216,42 @@ def test_explain_prints_the_body_without_connecting(logs_env):
 
 
 def test_explain_prints_the_first_page_exactly_as_it_is_sent(logs_env, monkeypatch):
-    """On an index with the configured fields, the body --explain prints is the one the pager sends."""
+    """On an index with the configured fields, the body --explain prints is the one sent: a lookup's
+    first page in an `_msearch` (no point in time), an export's with its point in time."""
     import elasticsearch
 
     sent: list[dict] = []
-    real_search = elasticsearch.Elasticsearch.search
+    searched: list[list[dict]] = []
+    real_search, real_msearch = elasticsearch.Elasticsearch.search, elasticsearch.Elasticsearch.msearch
 
     def recording(self, *args, **kwargs):
         if "pit" in (kwargs.get("body") or {}):
             sent.append(json.loads(json.dumps(kwargs["body"])))
         return real_search(self, *args, **kwargs)
 
+    def recording_msearch(self, *args, **kwargs):
+        searched.append(json.loads(json.dumps(kwargs["searches"])))
+        return real_msearch(self, *args, **kwargs)
+
     monkeypatch.setattr(elasticsearch.Elasticsearch, "search", recording)
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording_msearch)
     index = f"{logs_env['prefix']}-text"
     explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "-o", "ndjson", indexes=index).stdout)
     ran = run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index)
+    assert ran.returncode == 0, ran.stderr
+    assert sent == [], "a lookup whose answer fits in one page opens no point in time"
+    assert searched[-1][:2] == [explained["header"], explained["body"]]
+    assert explained["request"] == "POST /_msearch" and explained["body"]["size"] == 101
+    assert "pit" not in explained["body"]
+
+    explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "--all", "-o", "ndjson", indexes=index).stdout)
+    ran = run_logs(logs_env, TOKEN_A, "--all", "-o", "ndjson", indexes=index)
     assert ran.returncode == 0, ran.stderr
     first = sent[0]
     assert first["pit"]["keep_alive"] == explained["body"]["pit"]["keep_alive"]
     first["pit"]["id"] = explained["body"]["pit"]["id"]
     assert first == explained["body"]
-    assert explained["body"]["size"] == 101 and explained["body"]["sort"][-1] == {"_shard_doc": {"order": "asc"}}
+    assert explained["body"]["size"] == 5000 and explained["body"]["sort"][-1] == {"_shard_doc": {"order": "asc"}}
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +335,31 @@ def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node,
     assert ahead == plain and len(set(ahead)) == BULK_COUNT
     assert stats.pages == BULK_COUNT // page_size + 1
     assert stats.asked_ahead == stats.pages - 1 and stats.thrown_away == 0
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_walk_over_slices_of_the_point_in_time_gives_each_hit_once_in_the_one_order(es_node, logs_env, bulk_index,
+                                                                                    descending, tmp_path):
+    """Far from the cluster an export reads slices of its point in time side by side: merged, they
+    are exactly the plain walk's hits in its order (ties on the time broken by _shard_doc)."""
+    from elastic_cli.cluster.connection import build_client
+    from elastic_cli.config.file import load_config_file
+    from elastic_cli.config.settings import resolve
+    from elastic_cli.search.pager import PagedSearch, WalkStats, slices_for, walk
+
+    settings = resolve(load_config_file(tmp_path / "none.yaml"), None, {"host": es_node.url, "id": logs_env["key"]["id"],
+                                                      "api_key": logs_env["key"]["api_key"]}, environ={})
+    order = "desc" if descending else "asc"
+    search = PagedSearch(index=bulk_index, body={"query": {"match_phrase": {"message": f"openReplaySession.id={BULK_ID}"}},
+                                                 "sort": [{"utc_time": {"order": order}}], "size": 3000},
+                         descending=descending)
+    with build_client(settings) as es:
+        stats = WalkStats()
+        sliced = [hit["_id"] for hit in walk(es, search, prefetch=True, stats=stats, slices=3)]
+        plain = [hit["_id"] for hit in walk(es, search)]
+    assert sliced == plain and len(set(sliced)) == BULK_COUNT
+    assert stats.hits_read == BULK_COUNT and stats.pages >= 3 * (BULK_COUNT // 3000 // 3)
+    assert slices_for(0.002) == 1 and slices_for(0.05) == 2 and slices_for(0.15) == 3
 
 
 def test_limit_caps_and_says_so(logs_env, bulk_index):
@@ -553,3 +593,47 @@ def test_follow_says_it_is_following_on_a_terminal_and_never_in_the_piped_data(l
         os.close(leader)
     assert b"following: 1 line, last poll" in screen, screen[-500:]
     assert proc.returncode == 0 and rest == ""
+
+
+def test_a_lookup_is_one_round_trip_and_never_answers_from_a_stale_plan(logs_env, tmp_path, monkeypatch):
+    """`_field_caps` and the search go side by side; the search is planned from the shapes cached
+    in the user's cache directory (first use: from the configured fields), and is sent again when
+    the fresh `_field_caps` answer plans another one. A corrupt cache is ignored."""
+    import elasticsearch
+
+    searches: list[list[dict]] = []
+    real_msearch = elasticsearch.Elasticsearch.msearch
+
+    def recording(self, *args, **kwargs):
+        searches.append(kwargs["searches"])
+        return real_msearch(self, *args, **kwargs)
+
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording)
+    env = Env(vars={"XDG_CACHE_HOME": str(tmp_path)})
+    index = f"{logs_env['prefix']}-text"
+
+    def lookup():
+        searches.clear()
+        result = run_cli(*logs_env["base"][3:], TOKEN_A, "-o", "ndjson", *logs_env["conn"], "--indexes", index,
+                         env=env)
+        assert result.returncode == 0, result.stderr
+        found = messages(result)
+        assert len(found) == 4 and all(expected in line for expected, line in zip(A_ERRORS, found))
+        return len(searches)
+
+    assert lookup() == 1  # first use: the configured fields are this index's
+    (cached,) = (tmp_path / "orx-elastic" / "shapes").iterdir()
+    assert oct(cached.stat().st_mode & 0o777) == "0o600"
+    text = cached.read_text()
+    assert index in text and logs_env["key"]["api_key"] not in text and logs_env["key"]["id"] not in text
+    assert lookup() == 1
+    # stale: the cache says the message is a keyword field (another query): asked again, and corrected
+    data = json.loads(text)
+    data["shapes"][0][1] = "keyword"
+    cached.write_text(json.dumps(data))
+    assert lookup() == 2
+    assert "regexp" in json.dumps(searches[0])  # the stale plan's query, for a keyword message
+    assert "regexp" not in json.dumps(searches[1])
+    assert json.loads(cached.read_text()) == json.loads(text)
+    cached.write_text("{corrupt")
+    assert lookup() == 1

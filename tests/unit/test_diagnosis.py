@@ -327,3 +327,41 @@ def test_a_failing_shard_while_counting_marked_lines_is_a_failure_naming_it():
     assert found["recent_sessions"].status == FAILURE and "app-logs-2" in found["recent_sessions"].detail
     healthy = {f.id: f for f in run(FakeClient())}
     assert healthy["marked_logs"].status == OK and healthy["recent_sessions"].status == OK
+
+
+def test_checks_the_key_makes_possible_run_side_by_side_and_are_reported_in_order():
+    """Over a remote link each request is a round trip: once auth passes, privileges, the field
+    caps, the index checks and OpenReplay's `logs` index are asked side by side, not one by one."""
+    import threading
+    import time
+
+    class SlowClient(FakeClient):
+        def __init__(self):
+            super().__init__()
+            self.in_flight = self.most_in_flight = 0
+            self.lock = threading.Lock()
+
+        def _wrap(self, name, fn):
+            inner = super()._wrap(name, fn)
+
+            def call(**kw):
+                with self.lock:
+                    self.in_flight += 1
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                time.sleep(0.1)
+                try:
+                    return inner(**kw)
+                finally:
+                    with self.lock:
+                        self.in_flight -= 1
+            return call
+
+    client = SlowClient()
+    started = time.monotonic()
+    findings = run(client)
+    elapsed = time.monotonic() - started
+    requests = [c for c in client.calls if c[0] != "options"]
+    assert [f.id for f in findings] == list(CHECK_IDS)
+    assert set(statuses(findings).values()) == {OK}, [(f.id, f.detail) for f in findings]
+    assert client.most_in_flight >= 3
+    assert elapsed < 0.1 * len(requests) * 0.7, (elapsed, len(requests))

@@ -1,0 +1,81 @@
+"""The last known shapes of a cluster's indices (from `_field_caps`), kept in the user's cache directory.
+
+A lookup plans its search from them and sends it while a fresh `_field_caps` answer is on its way;
+the search is only used when the fresh answer plans exactly the same requests, so a stale file
+costs a round trip, never a wrong answer. Keyed by the cluster's URL, the key id (never the secret),
+the patterns and the field names asked; holds index names and field names only. A file that cannot
+be read or parsed is ignored; one that cannot be written is not an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from elastic_cli.search.fields import FieldPolicy, IndexShape
+
+FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/orx-elastic/shapes, else ~/.cache/orx-elastic/shapes (LOCALAPPDATA on Windows)."""
+    base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
+    root = Path(base) if base else Path.home() / ".cache"
+    return root / "orx-elastic" / "shapes"
+
+
+class ShapeCache:
+    """One cache file: the shapes one key saw for one set of patterns on one cluster."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def for_search(cls, url: str, key_id: str | None, patterns: Sequence[str], policy: FieldPolicy,
+                   directory: Path | None = None) -> ShapeCache:
+        identity = json.dumps([url, key_id or "", list(patterns), policy.fields_to_ask(), policy.time_explicit,
+                               policy.level_explicit])
+        name = hashlib.sha256(identity.encode()).hexdigest()[:32] + ".json"
+        return cls((directory or cache_dir()) / name)
+
+    def load(self) -> list[IndexShape] | None:
+        """The shapes last saved, or None (no file, unreadable, or not what this version writes)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                return None
+            shapes = []
+            for index, message_type, time_field, level_fields in data["shapes"]:
+                if not (isinstance(index, str) and _str_or_none(message_type) and _str_or_none(time_field)
+                        and isinstance(level_fields, list) and all(isinstance(f, str) for f in level_fields)):
+                    return None
+                shapes.append(IndexShape(index, message_type, time_field, tuple(level_fields)))
+            return shapes
+        except Exception:  # noqa: BLE001 — a corrupt or unreadable cache is no cache
+            return None
+
+    def save(self, shapes: Sequence[IndexShape]) -> None:
+        """Write atomically (0600); never raises."""
+        data = {"format": FORMAT, "shapes": [[s.index, s.message_type, s.time_field, list(s.level_fields)]
+                                             for s in shapes]}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".shapes-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, separators=(",", ":"))
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except Exception:  # noqa: BLE001 — a read-only home must not fail a lookup
+            pass
+
+
+def _str_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
