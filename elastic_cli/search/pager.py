@@ -312,6 +312,8 @@ def _slice_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], keep
                     raise PointInTimeLost(stats.hits_read) from exc
                 raise
             keeper.used(response.get("pit_id"))
+            if shards_were_lost(response):  # as in walk_pages: a walk to resume, not a partial answer
+                raise ShardsLost(stats.hits_read, describe_failure(response.get("_shards") or {}))
             hits = response["hits"]["hits"]
             full = len(hits) == page_size
             if full:

@@ -330,7 +330,7 @@ def test_an_export_asks_for_each_page_from_the_bytes_of_the_page_before(es_node,
                                                  "sort": [{"utc_time": {"order": "asc"}}], "size": page_size})
     with build_client(settings) as es:
         stats = WalkStats()
-        ahead = [hit["_id"] for hit in walk(es, search, prefetch=True, stats=stats)]
+        ahead = [hit["_id"] for hit in walk(es, search, prefetch=True, stats=stats, slices=1)]
         plain = [hit["_id"] for hit in walk(es, search)]
     assert ahead == plain and len(set(ahead)) == BULK_COUNT
     assert stats.pages == BULK_COUNT // page_size + 1

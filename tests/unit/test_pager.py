@@ -23,6 +23,17 @@ from elastic_cli.search.query import LogQuery
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+
+@pytest.fixture(autouse=True)
+def one_slice(monkeypatch):
+    """Walks here are unsliced whatever the machine's load: slicing is chosen from how long opening
+    a point in time took, and a busy machine can take 30 ms even for this fake (the sliced walk has
+    its own test, with `slices` given)."""
+    from elastic_cli.search import pager
+
+    monkeypatch.setattr(pager, "SLICE_FROM_SECONDS", float("inf"))
+
+
 OURS = "openReplaySession.id=2618307011354435587"
 FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session
 T0 = datetime(2024, 1, 24, 3, 0, tzinfo=timezone.utc)
@@ -77,8 +88,8 @@ class LostContext(Exception):
 
 class FakeES:
     """Index patterns as Elasticsearch reads them (`app-*` matches app-1, not api), points in
-    time that see only what was indexed before they opened and that can expire, and pages that
-    can say `timed_out`."""
+    time that see only what was indexed before they opened and that can expire, slices, and pages
+    that can say `timed_out`."""
 
     def __init__(self, docs: list[Doc], timed_out_pages: set[int] = frozenset()):
         self.docs = docs
@@ -118,8 +129,9 @@ class FakeES:
         descending = sort[0][next(iter(sort[0]))]["order"] == "desc"
         by_time = next(iter(sort[0])) != "_shard_doc"
         rows = []
+        part = body.get("slice")  # a sliced walk (far from the cluster) reads its share of the documents
         for shard_doc, doc in enumerate(self._pits[pit_id]):
-            if not _matches(doc, body["query"]):
+            if not _matches(doc, body["query"]) or (part and shard_doc % part["max"] != part["id"]):
                 continue
             time_key = doc.time_ms if doc.time_ms is not None else (MISSING if not descending else -MISSING)
             rows.append(([time_key, shard_doc] if by_time else [shard_doc], doc))
@@ -470,3 +482,18 @@ def test_index_patterns_match_as_elasticsearch_reads_them():
         target="app-*", indices=("app-1",), time_field="utc_time", level_fields=("tags",)),),
         indices=("app-1",), message_types=("text",))
     assert [h["_id"] for h in log_search.session_lines(es, plan)] == ["a"]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_sliced_walk_gives_the_unsliced_walks_hits_in_its_order(descending):
+    """Far from the cluster an export reads slices side by side (chosen by how long opening the
+    point in time took, so a loaded machine may choose it on loopback): the same hits, once each."""
+    docs = same_millisecond_docs() + [Doc("app", f"later-{i}", T0_MS + i, f"{OURS} later {i}") for i in range(23)]
+    es = FakeES(docs)
+    body = {"query": {"bool": {"filter": []}}, "sort": [{"utc_time": {"order": "desc" if descending else "asc"}}],
+            "size": 4}
+    search = PagedSearch(index="app", body=body, descending=descending)
+    plain = [hit["_id"] for hit in walk(es, search, prefetch=True, slices=1)]
+    for slices in (2, 3):
+        assert [hit["_id"] for hit in walk(es, search, prefetch=True, slices=slices)] == plain
+    assert len(plain) == len(set(plain)) == len([d for d in docs if "openReplay" in d.message])
