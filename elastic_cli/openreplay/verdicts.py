@@ -248,7 +248,7 @@ def v121_verdict(line: Mapping[str, Any], session_id: str, answer: Answer,
     if failed:
         problems.append(failed)
     elif key not in answer.hits and not problems:
-        if not contains_marker(message, marker):
+        if not contains_marker(str(message), marker):
             problems.append(Problem("no-id-marker", f"carries only the v1.20 token, not {marker}"))
         elif answer.logs_indices is not None and key[0] not in answer.logs_indices:
             problems.append(Problem("index-not-logs", f"its index {_index_name(line)} is not `logs` "
@@ -296,9 +296,11 @@ def v120_verdict(line: Mapping[str, Any], session_id: str, answer: Answer) -> Ve
     failed = _request_failed(answer)
     key = _key(line)
     utc_time = source.get("utc_time")
+    bad_time = utc_time is not None and not (isinstance(utc_time, str) and _RFC3339.fullmatch(utc_time))
     if failed:
         problems.append(failed)
-    elif key not in answer.hits:
+        return Verdict(V120, tuple(problems))
+    if key not in answer.hits:
         tags = source.get("tags")
         tag_list = tags if isinstance(tags, list) else [tags]
         if key[0] in answer.failed_indices:
@@ -306,14 +308,14 @@ def v120_verdict(line: Mapping[str, Any], session_id: str, answer: Answer) -> Ve
                                                     f"{_short(answer.failed_indices[key[0]], 160)}"))
         elif utc_time is None:
             problems.append(Problem("no-utc-time", "no `utc_time` (the poller filters and sorts on it)"))
-        elif "error" not in tag_list:
+        if "error" not in tag_list:
             problems.append(Problem("no-error-tag", f"`tags` lacks an exact `error` (tags: {_short(tags)})"))
-        elif not problems:
-            problems.append(Problem("not-matched", "the poller's query does not match it"))
-    if key in answer.hits or not failed:
-        if utc_time is not None and not (isinstance(utc_time, str) and _RFC3339.fullmatch(utc_time)):
-            problems.append(Problem("utc-time-not-date", f"utc_time {_short(utc_time)} is not an RFC 3339 time: the "
-                                                         "poller cannot read it"))
+    if bad_time:
+        # Go's time.Parse(RFC3339) on _source.utc_time: a number or another layout is dropped
+        problems.append(Problem("utc-time-not-date", f"utc_time {_short(utc_time)} is not an RFC 3339 time: the "
+                                                     "poller cannot read it"))
+    if key not in answer.hits and not problems:
+        problems.append(Problem("not-matched", "the poller's query does not match it"))
     return Verdict(V120, tuple(problems))
 
 
