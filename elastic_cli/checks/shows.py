@@ -186,3 +186,48 @@ def _failed_shards(body: Any) -> dict[str, str]:
         if failure.get("index"):
             out[str(failure["index"])] = "".join(c if c.isprintable() else " " for c in text)[:300]
     return out
+
+
+# ---------------------------------------------------------------- as `check` findings
+
+_CHECK_GENERATION = {"openreplay_v121": v.V121, "openreplay_v120": v.V120}
+
+
+def check_openreplay_shows(es: Any, settings: Settings, deadline: Any, check_id: str, session: str | None,
+                           state: dict[str, Any]) -> Any:
+    """One finding per generation: how many of the session's lines it shows, the main reason for the
+    others, and the command that shows each line. The view is computed once for both findings."""
+    from elastic_cli.checks.findings import OK, SKIPPED, WARNING, finding, reason
+    from elastic_cli.openreplay.session_token import parse_session_ref
+
+    generation = _CHECK_GENERATION[check_id]
+    if not session:
+        return finding(check_id, SKIPPED, "no session to judge: none logged error lines in the last 24 hours",
+                       "name one: `orx-elastic check --session <token, id or replay link>`")
+    if "openreplay_view" not in state:
+        try:
+            ref = parse_session_ref(session)
+            bounded = es.options(request_timeout=deadline.bound(settings.timeout))
+            state["openreplay_view"] = session_view(bounded, settings, ref, limit=DEFAULT_LIMIT)
+        except Exception as exc:  # noqa: BLE001 — said as this finding, the other checks stand
+            message, fix = reason(exc, settings, f"judge session {session}")
+            state["openreplay_view"] = (message, fix)
+    view = state["openreplay_view"]
+    if isinstance(view, tuple):
+        return finding(check_id, WARNING, f"cannot tell: {view[0]}", view[1])
+    summary = view.summary(generation)
+    details = f"`orx-elastic shows {view.ref.session_id}` says why for each line"
+    data = {"session_id": view.ref.session_id, **summary.to_dict()}
+    if not summary.lines:
+        return finding(check_id, OK, f"session {view.ref.session_id}: no line found", **data)
+    text = f"session {view.ref.session_id}: {summary.text()}"
+    if summary.shown == summary.lines:
+        return finding(check_id, OK, text, **data)
+    return finding(check_id, WARNING, text, _fix_for(view, generation, details), **data)
+
+
+def _fix_for(view: SessionView, generation: str, details: str) -> str:
+    codes = {p.code for j in view.judged for p in j.verdicts[generation].problems if p.hides}
+    if generation == v.V121 and codes & {"no-logs-index", "index-not-logs"}:
+        return f"{details}; `orx-elastic logs-alias --username ADMIN` points an alias `logs` at your log indices"
+    return details

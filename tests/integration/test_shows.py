@@ -241,3 +241,24 @@ def test_explain_prints_both_requests_without_connecting(shows_env):
     assert data["v1.21+"]["path"] == "/logs/_search"
     assert data["v1.21+"]["body"]["query"] == {"match_phrase": {"message": f"openReplaySession.id={A}"}}
     assert data["v1.20"]["path"] == "/app-*/_search" and data["v1.20"]["params"]["sort"] == "utc_time:asc"
+
+
+def test_check_says_it_too_one_finding_per_generation(shows_env):
+    patterns = f"{shows_env['prefix']}-app,{shows_env['prefix']}-logs,{shows_env['prefix']}-ecs"
+    result = run_cli("check", "--session", A, "-o", "json", "--host", shows_env["url"], "--id", shows_env["key"]["id"],
+                     "--api-key", shows_env["key"]["api_key"], "--indexes", patterns, env=Env())
+    assert result.returncode in (0, 10), result.stderr
+    findings = {f["id"]: f for f in result.json()}
+    v121, v120 = findings["openreplay_v121"], findings["openreplay_v120"]
+    assert v121["status"] == "warning"
+    assert v121["detail"] == f"session {A}: OpenReplay v1.21+: 0 of 5 lines; index `logs` does not exist"
+    assert f"orx-elastic shows {A}" in v121["fix"] and "logs-alias" in v121["fix"]
+    assert v120["detail"].startswith(f"session {A}: OpenReplay v1.20: 2 of 5 lines")
+
+
+def test_check_without_a_recent_session_skips_them_and_says_how(shows_env):
+    result = run_cli("check", "-o", "json", "--host", shows_env["url"], "--id", shows_env["key"]["id"],
+                     "--api-key", shows_env["key"]["api_key"], "--indexes", f"{shows_env['prefix']}-app", env=Env())
+    findings = {f["id"]: f for f in result.json()}
+    assert findings["openreplay_v121"]["status"] == "skipped"
+    assert "--session" in findings["openreplay_v121"]["fix"]
