@@ -229,5 +229,5 @@ def check_openreplay_shows(es: Any, settings: Settings, deadline: Any, check_id:
 def _fix_for(view: SessionView, generation: str, details: str) -> str:
     codes = {p.code for j in view.judged for p in j.verdicts[generation].problems if p.hides}
     if generation == v.V121 and codes & {"no-logs-index", "index-not-logs"}:
-        return f"{details}; `orx-elastic logs-alias --username ADMIN` points an alias `logs` at your log indices"
+        return f"{details}; `orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
     return details

@@ -93,12 +93,18 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         record = log_record(judged.line, shape)
         record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
         records.append(record)
+    from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for
+    from elastic_cli.openreplay.verdicts import V121
+
+    codes = {p.code for j in view.judged for p in j.verdicts[V121].problems}
+    advice = advice_for(codes)
     if fmt == "json":
         print_json({
             "session_id": view.ref.session_id,
             "summary": {s.generation: s.to_dict() for s in view.summaries},
             "outside_indexes": view.outside,
             "lines": records,
+            "advice": [{"for": title, "snippet": snippet} for title, snippet in advice],
         })
         return
     for summary in view.summaries:
@@ -116,6 +122,13 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
                      **cells, "detail": "; ".join(details), "message": record.get("message")})
     click.echo("")
     print_records("table", COLUMNS, rows, color=app.color)
+    if codes & {"no-logs-index", "index-not-logs"}:
+        click.echo("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
+                   "(--dry-run prints the request)")
+    if advice:
+        click.echo(f"\n{ADVICE_TITLE}:")
+        for title, snippet in advice:
+            click.echo(f"\n# {title}\n{snippet}")
 
 
 def _cell(verdict: Any) -> str:

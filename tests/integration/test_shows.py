@@ -102,7 +102,8 @@ def shows_env(es_node):
     admin.bulk(operations=operations, refresh=True)
     key = admin.security.create_api_key(name=f"{prefix}-reader", role_descriptors={
         "reader": {"cluster": [], "index": [{"names": [f"{prefix}-*", "logs"], "privileges": ["read"]}]}})
-    yield {"admin": admin, "prefix": prefix, "key": key, "url": es_node.url}
+    yield {"admin": admin, "prefix": prefix, "key": key, "url": es_node.url, "admin_user": es_node.admin_user,
+           "admin_password": es_node.admin_password}
     drop_logs(admin)
     admin.indices.delete(index=f"{prefix}-*")
     admin.security.invalidate_api_key(ids=[key["id"]])
@@ -252,7 +253,7 @@ def test_check_says_it_too_one_finding_per_generation(shows_env):
     v121, v120 = findings["openreplay_v121"], findings["openreplay_v120"]
     assert v121["status"] == "warning"
     assert v121["detail"] == f"session {A}: OpenReplay v1.21+: 0 of 5 lines; index `logs` does not exist"
-    assert f"orx-elastic shows {A}" in v121["fix"] and "logs-alias" in v121["fix"]
+    assert f"orx-elastic shows {A}" in v121["fix"] and "alias" in v121["fix"]
     assert v120["detail"].startswith(f"session {A}: OpenReplay v1.20: 2 of 5 lines")
 
 
@@ -262,3 +263,92 @@ def test_check_without_a_recent_session_skips_them_and_says_how(shows_env):
     findings = {f["id"]: f for f in result.json()}
     assert findings["openreplay_v121"]["status"] == "skipped"
     assert "--session" in findings["openreplay_v121"]["fix"]
+
+
+def logs_alias_run(env, *args, key=None, indexes="app,logs"):
+    key = key or env["key"]
+    patterns = ",".join(f"{env['prefix']}-{suffix}" for suffix in indexes.split(","))
+    result = run_cli("alias", *args, "--host", env["url"], "--id", key["id"], "--api-key", key["api_key"],
+                     "--indexes", patterns, "--username", env["admin_user"],
+                     env=Env(vars={"ORX_ELASTIC_PASSWORD": env["admin_password"]}))
+    assert env["admin_password"] not in result.output and key["api_key"] not in result.output
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def test_logs_alias_applied_v121_finds_the_lines_then_undone(shows_env):
+    before = shows(shows_env, A, "-o", "json").json()["summary"]["v1.21+"]
+    assert before["shown"] == 0
+    applied = logs_alias_run(shows_env, "--session", A)
+    assert applied.returncode == 0, applied.output
+    assert f"alias `logs` now points at 2 indices: {shows_env['prefix']}-app, {shows_env['prefix']}-logs" in applied.stdout
+    assert f"fetch of session {A} finds 3 lines" in applied.stdout  # the three lines with openReplaySession.id=
+    after = shows(shows_env, A, "-o", "json")
+    assert verdict(after, "cart failed", "v1.21+")["shown"] is True
+    assert after.json()["summary"]["v1.21+"]["shown"] == 3
+    removed = logs_alias_run(shows_env, "--remove")
+    assert removed.returncode == 0, removed.output
+    assert "removed alias `logs`" in removed.stdout
+    assert not shows_env["admin"].indices.exists_alias(name="logs")
+    again = shows(shows_env, A, "-o", "json").json()["summary"]["v1.21+"]
+    assert again["reason"] == "index `logs` does not exist"
+
+
+def test_logs_alias_remove_leaves_an_alias_it_did_not_make(shows_env, logs_alias):
+    # the fixture made a plain alias `logs`, as someone else would
+    result = logs_alias_run(shows_env, "--remove")
+    assert result.returncode == 0, result.output
+    assert "nothing to remove" in result.stdout and "not made by orx-elastic" in result.stderr
+    assert shows_env["admin"].indices.exists_alias(name="logs")
+
+
+def test_logs_alias_refused_when_logs_is_a_concrete_index(shows_env):
+    shows_env["admin"].indices.create(index="logs")
+    try:
+        result = logs_alias_run(shows_env)
+        assert result.returncode == 11, result.output
+        assert "`logs` is a concrete index" in result.stderr
+    finally:
+        drop_logs(shows_env["admin"])
+
+
+def test_logs_alias_refused_when_the_key_could_not_read_it(shows_env):
+    admin = shows_env["admin"]
+    narrow = admin.security.create_api_key(name=f"{shows_env['prefix']}-narrow", role_descriptors={
+        "reader": {"cluster": [], "index": [{"names": [f"{shows_env['prefix']}-*"], "privileges": ["read"]}]}})
+    result = logs_alias_run(shows_env, key=narrow)
+    assert result.returncode == 7, result.output
+    assert "may not read `logs`" in result.stderr and ",logs" in result.stderr
+    assert not admin.indices.exists_alias(name="logs")
+
+
+def test_logs_alias_refuses_data_streams_and_indices_together(shows_env):
+    admin = shows_env["admin"]
+    prefix = shows_env["prefix"]
+    admin.indices.put_index_template(name=f"{prefix}-ds", index_patterns=[f"{prefix}-ds*"], data_stream={},
+                                     template={"mappings": {"properties": {"message": {"type": "text"}}}})
+    admin.index(index=f"{prefix}-ds-app", document={"message": "x", "@timestamp": at(1)}, op_type="create",
+                refresh=True)
+    # the test distribution has no DELETE /_data_stream: the stream stays, under this module's prefix
+    result = logs_alias_run(shows_env, indexes="app,ds-app")
+    assert result.returncode == 11, result.output
+    assert "both data streams" in result.stderr and f"{prefix}-ds-app" in result.stderr
+    assert not admin.indices.exists_alias(name="logs")
+
+
+def test_logs_alias_dry_run_prints_the_request_and_sends_nothing(shows_env):
+    result = run_cli("alias", "--dry-run", "--host", "http://127.0.0.1:9", "--indexes", "app-*",
+                     "--username", "elastic", env=Env())
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith("# Kibana Dev Tools > Console:\nPOST /_aliases\n")
+    assert '"alias": "logs"' in result.stdout and "curl -sS -X POST http://127.0.0.1:9/_aliases -u elastic" in result.stdout
+
+
+def test_documents_without_level_get_the_shipper_change_as_advice(shows_env, logs_alias):
+    data = shows(shows_env, E, "-o", "json").json()
+    titles = [a["for"] for a in data["advice"]]
+    assert any("Filebeat" in t for t in titles) and any("Logstash" in t for t in titles)
+    assert any("copy_fields" in a["snippet"] for a in data["advice"])
+    table = shows(shows_env, E, "-o", "table")
+    assert "advice (a change in your shipper: orx-elastic cannot make it for you):" in table.stdout
+    assert '[log][level]' in table.stdout
