@@ -32,7 +32,7 @@ class SessionView:
     summaries: list[v.Summary]
     coverage: Coverage
     requests: dict[str, v.Request] = field(default_factory=dict)  # as each generation sends it
-    outside: int = 0  # lines v1.21+ returns from indices the `indexes` setting does not match
+    outside: int = 0  # lines v1.21+ returns that were not judged (outside `indexes`, or before the window)
 
     def summary(self, generation: str) -> v.Summary:
         return next(s for s in self.summaries if s.generation == generation)

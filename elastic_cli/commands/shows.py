@@ -110,8 +110,8 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
     for summary in view.summaries:
         click.echo(safe_text(summary.text()))
     if view.outside:
-        click.echo(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines from indices your `indexes` "
-                             "does not match (not judged here)"))
+        click.echo(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines not judged here (outside your "
+                             "`indexes` or before --since)"))
     if not records:
         return
     rows = []
