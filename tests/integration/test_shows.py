@@ -261,8 +261,9 @@ def test_check_without_a_recent_session_skips_them_and_says_how(shows_env):
     result = run_cli("check", "-o", "json", "--host", shows_env["url"], "--id", shows_env["key"]["id"],
                      "--api-key", shows_env["key"]["api_key"], "--indexes", f"{shows_env['prefix']}-app", env=Env())
     findings = {f["id"]: f for f in result.json()}
-    assert findings["openreplay_v121"]["status"] == "skipped"
-    assert "--session" in findings["openreplay_v121"]["fix"]
+    assert findings["openreplay_v121"]["status"] == "ok"
+    assert "no session to judge" in findings["openreplay_v121"]["detail"]
+    assert "--session" in findings["openreplay_v121"]["detail"]
 
 
 def logs_alias_run(env, *args, key=None, indexes="app,logs"):
