@@ -353,3 +353,9 @@ def test_documents_without_level_get_the_shipper_change_as_advice(shows_env, log
     table = shows(shows_env, E, "-o", "table")
     assert "advice (a change in your shipper: orx-elastic cannot make it for you):" in table.stdout
     assert '[log][level]' in table.stdout
+
+
+def test_each_line_carries_its_replay_link(shows_env):
+    result = shows(shows_env, A, "-o", "json", "--openreplay-url", "https://or.example.com", "--project-id", "3")
+    line = next(ln for ln in result.json()["lines"] if ln["message"].endswith("cart failed"))
+    assert line["replay_url"] == f"https://or.example.com/3/session/{A}?jumpto=60000"  # logged 1 min in
