@@ -34,6 +34,8 @@ COMMANDS = {
     "config": ("elastic_cli.commands.config:config", "Show the active settings, or the config file's path."),
     "check": ("elastic_cli.commands.check:check", "Check connection, TLS, key, privileges, indices, fields, data."),
     "logs": ("elastic_cli.commands.logs:logs", "Print the backend logs of one session, by token or session id."),
+    "shows": ("elastic_cli.commands.shows:shows", "Say which lines of a session OpenReplay v1.20 and v1.21+ show, and why not."),
+    "alias": ("elastic_cli.commands.logs_alias:logs_alias", "Point an alias `logs` at your log indices, for OpenReplay v1.21+."),
     "sessions": ("elastic_cli.commands.sessions:sessions", "List the sessions whose backend logged errors, with replay links."),
     "completion": ("elastic_cli.commands.completion:completion", "Print the completion script for bash, zsh or fish."),
 }

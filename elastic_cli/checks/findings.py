@@ -16,7 +16,8 @@ STATUSES = (OK, WARNING, FAILURE, SKIPPED)
 
 # in the order they run
 CHECK_IDS = ("secret", "connect", "tls", "auth", "privileges", "indices", "message_field", "time_field",
-             "tags_field", "marked_logs", "shapes", "recent_sessions", "logs_index")
+             "tags_field", "marked_logs", "shapes", "recent_sessions", "logs_index", "openreplay_v121",
+             "openreplay_v120")
 TITLES = {
     "secret": "the api_key can be read where it is kept",
     "connect": "TCP connection",
@@ -31,6 +32,8 @@ TITLES = {
     "shapes": "time and level fields of the indices with marked lines",
     "recent_sessions": "sessions with error lines in the last day",
     "logs_index": "index `logs` for OpenReplay v1.21+",
+    "openreplay_v121": "what OpenReplay v1.21+ shows of a session",
+    "openreplay_v120": "what OpenReplay up to v1.20 shows of a session",
 }
 
 DEFAULT_DEADLINE = 30.0

@@ -35,6 +35,7 @@ from elastic_cli.checks.findings import (  # noqa: F401
 )
 from elastic_cli.checks.network import check_connect, check_tls
 from elastic_cli.checks.shapes import check_recent_sessions, check_shapes, index_shapes
+from elastic_cli.checks.shows import check_openreplay_shows
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
@@ -47,7 +48,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
                client_factory: Callable[[Any], Any] | None = None,
                connect: Callable[[Any, Deadline], Finding] = check_connect,
                tls: Callable[[Any, Deadline], Finding] = check_tls,
-               clock: Callable[[], float] = time.monotonic) -> list[Finding]:
+               clock: Callable[[], float] = time.monotonic, session: str | None = None) -> list[Finding]:
     """Run every check in order; skip what cannot run, with the reason. Always returns all CHECK_IDS."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -63,14 +64,15 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
             ahead[check_id] = pool.submit(fn)
 
     try:
-        return _run(settings, deadline, deadline_seconds, client_factory, connect, tls, start, ahead)
+        return _run(settings, deadline, deadline_seconds, client_factory, connect, tls, start, ahead, session)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run(settings: Settings, deadline: Deadline, deadline_seconds: float, client_factory: Callable[[Any], Any] | None,
          connect: Callable[[Any, Deadline], Finding], tls: Callable[[Any, Deadline], Finding],
-         start: Callable[[str, Callable[[], Finding]], None], ahead: dict[str, Any]) -> list[Finding]:
+         start: Callable[[str, Callable[[], Finding]], None], ahead: dict[str, Any],
+         session: str | None = None) -> list[Finding]:
     from elastic_cli.config.settings import split_api_key
 
     findings: dict[str, Finding] = {}
@@ -183,4 +185,11 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float, client
                     later, SKIPPED, f"no field {settings.message_field!r} to search (see `message_field`)"))
 
     step("logs_index", lambda: check_logs_index(es, settings, deadline))
+    # what each OpenReplay generation shows of one session: --session, else the latest with errors
+    recent = findings.get("recent_sessions")
+    judged = session or (recent.data.get("latest") if recent is not None else None)
+    for generation_check in ("openreplay_v121", "openreplay_v120"):
+        def shows(check_id: str = generation_check) -> Finding:
+            return check_openreplay_shows(es, settings, deadline, check_id, judged, state)
+        step(generation_check, shows)
     return [findings[check_id] for check_id in CHECK_IDS]

@@ -17,14 +17,18 @@ if TYPE_CHECKING:
 @output_option()
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Seconds for the whole run; checks left after it are skipped.")
+@click.option("--session", metavar="SESSION",
+              help="The session (token, id or replay link) whose lines the OpenReplay checks judge "
+                   "[default: the latest that logged errors in the last day].")
 @click.pass_obj
-def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
+def check(app: AppContext, output: str, deadline: float, session: str | None, **params: Any) -> None:
     """Check the connection, the key, the indices and the logs, in order, and say what to fix.
 
     \b
     Checks, in order: TCP connection, TLS (or plain HTTP), API key, read privilege
     on the index patterns, matching indices, the message/time/tags field mappings,
-    log lines carrying an OpenReplay marker, and OpenReplay v1.21's `logs` index.
+    log lines carrying an OpenReplay marker, OpenReplay v1.21's `logs` index, and
+    what each OpenReplay generation shows of one session (--session, or the latest).
     A check that cannot run because an earlier one failed is skipped, with the reason.
 
     Exit 0 when nothing failed (warnings allowed), 10 when a check failed.
@@ -34,6 +38,7 @@ def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
       orx-elastic check
       orx-elastic check --host https://es.example.com:9243 --ca-certs http_ca.crt
       orx-elastic check -o json | jq '.[] | select(.status != "ok")'
+      orx-elastic check --session 2618307011354435587
     """
     from elastic_cli.checks import run as diagnosis
     from elastic_cli.cluster.connection import no_configuration_yet, nothing_configured
@@ -43,7 +48,11 @@ def check(app: AppContext, output: str, deadline: float, **params: Any) -> None:
     settings = app.settings(settings_flags(params))
     if nothing_configured(settings):
         raise no_configuration_yet(settings)
-    findings = diagnosis.run_checks(settings, deadline)
+    if session:
+        from elastic_cli.openreplay.session_token import parse_session_ref
+
+        parse_session_ref(session)  # a usage error (exit 2) before anything is sent
+    findings = diagnosis.run_checks(settings, deadline, session=session)
     shown = [_with_profile(f.to_dict(), app.profile) for f in findings]
     if output == "json":
         print_json(shown)

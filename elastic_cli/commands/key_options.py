@@ -57,14 +57,16 @@ def admin_from_params(params: dict[str, Any], need_password: bool = True) -> Adm
     return admin
 
 
-def show_created_key(app: Any, created: Any, output: str, saved_to: str | None, title: str = "API key created") -> None:
-    """The new key, in full (see SHOWN_ONCE), as a panel or JSON."""
+def show_created_key(app: Any, created: Any, output: str, saved_to: str | None, title: str = "API key created",
+                     extra: dict[str, Any] | None = None) -> None:
+    """The new key, in full (see SHOWN_ONCE), as a panel or JSON (with `extra` keys added)."""
     from elastic_cli import output as out
 
     if output == "json":
         data = created.as_dict()
         if saved_to:
             data["saved_to"] = saved_to
+        data.update(extra or {})
         out.print_json(data)
         return
     rows = [("id", created.id), ("name", created.name), ("api_key", created.api_key), ("encoded", created.encoded),

@@ -120,9 +120,13 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
               help="Copy the old key's role descriptors as they are (default: least privilege on its patterns).")
 @click.option("--keep-old", is_flag=True, help="Do not invalidate the old key (invalidate it later, "
               "once OpenReplay's form has the new one).")
+@click.option("--grace", metavar="DURATION",
+              help="Let the old key work this long (e.g. 24h), then expire, instead of invalidating it now: time "
+                   "to paste the new key into OpenReplay's form.")
 @output_option()
 @click.pass_obj
-def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, **params: Any) -> None:
+def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, grace: str | None, output: str,
+           **params: Any) -> None:
     """Replace the profile's key with a new one, then invalidate the old one.
 
     In order: read the old key (name, patterns, lifetime), create the new key,
@@ -131,14 +135,29 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
     invalidated and the profile keeps the old one. A key kept in the keychain
     or in a file ($(keychain:...), $(file:...)) is replaced there, in place.
 
+    OpenReplay's dashboard holds the old key: invalidated at once, the integration
+    fails until the form has the new one. --grace 24h sets the old key to expire
+    in 24 hours instead (the update API key API, as the key's owner), and prints
+    the form values for both generations and when the old key stops working.
+
     \b
     Examples:
       orx-elastic keys rotate --username elastic
       orx-elastic --profile prod keys rotate --admin-api-key "$ADMIN_KEY" --keep-old
+      orx-elastic keys rotate --username elastic --grace 24h
     """
     from elastic_cli.keys import api_keys
     from elastic_cli.keys.admin import admin_client, key_errors
 
+    if grace is not None:
+        if keep_old:
+            raise UsageError("--grace and --keep-old do not go together",
+                             "--grace lets the old key expire after it; --keep-old never ends it")
+        given = grace
+        try:
+            grace = api_keys.validate_expiration(given)
+        except UsageError:
+            raise UsageError(f"invalid --grace {given[:40]!r}", "a whole number and a unit: 24h, 2d, 90m") from None
     admin = admin_from_params(params)
     flags = settings_flags(params)  # no --id/--api-key: rotate replaces the key stored in the profile
     settings = app.settings(flags, require_profile=True)
@@ -147,12 +166,43 @@ def rotate(app: AppContext, keep_privileges: bool, keep_old: bool, output: str, 
     with key_errors(settings, "rotate API keys", admin):
         rotation = api_keys.rotate(admin_client(settings, admin), old_id, store,
                                    fallback_patterns=settings.index_patterns, keep_privileges=keep_privileges,
-                                   keep_old=keep_old, warn=app.warn)
+                                   keep_old=keep_old, grace=grace, warn=app.warn)
     for note in rotation.notes:
         app.warn(note)
     app.info(f"saved the new key {rotation.new.id} to {settings.path} and checked that it authenticates")
-    show_created_key(app, rotation.new, output, f"{settings.path} (profile {settings.profile})", title="API key rotated")
-    if not app.quiet:
-        invalidated = f" ({old_id} invalidated)" if rotation.old_invalidated else ""
-        say("", f"rotated: {old_id} -> {rotation.new.id}{invalidated}; "
-                     "paste the new id and api_key into OpenReplay's Elasticsearch form")
+    forms = _forms(settings, rotation.new)
+    extra = {"old_id": old_id, "old_invalidated": rotation.old_invalidated,
+             "old_expires_at": rotation.old_expires_at, "openreplay_forms": forms}
+    show_created_key(app, rotation.new, output, f"{settings.path} (profile {settings.profile})", title="API key rotated",
+                     extra=extra)
+    if output != "json":
+        from elastic_cli.output import print_panel
+
+        for generation, values in forms.items():
+            print_panel(f"paste into {generation}", list(values.items()), color=app.color)
+    if app.quiet:
+        return
+    invalidated = f" ({old_id} invalidated)" if rotation.old_invalidated else ""
+    say("", f"rotated: {old_id} -> {rotation.new.id}{invalidated}")
+    if rotation.old_expires_at:
+        say("", f"the old key {old_id} keeps working until {rotation.old_expires_at}: paste the new id and api_key "
+                "into OpenReplay's Elasticsearch form before then")
+    elif rotation.old_invalidated:
+        say("", f"OpenReplay needs the new key now: its form still holds {old_id}, which no longer works "
+                "(--grace 24h leaves time to paste it next time)")
+    else:
+        say("", "paste the new id and api_key into OpenReplay's Elasticsearch form")
+
+
+def _forms(settings: Any, new: Any) -> dict[str, dict[str, Any]]:
+    """Both generations' form values with the new key; its api_key is the one shown above (once)."""
+    from dataclasses import replace
+
+    from elastic_cli.openreplay.form import dashboard_forms
+
+    forms = dashboard_forms(replace(settings, id=new.id, api_key=new.api_key))
+    for values in forms.values():
+        for name in ("apiKey", "api_key"):
+            if name in values:
+                values[name] = "the api_key shown above"
+    return forms

@@ -366,6 +366,7 @@ class Rotation:
     new: CreatedKey
     old_invalidated: bool          # this run invalidated the old key
     notes: tuple[str, ...] = ()    # what the user should know: narrowed privileges, the old key kept...
+    old_expires_at: str | None = None  # with a grace: when the old key stops working (ISO 8601 UTC)
 
 
 def rotation_body(info: Mapping[str, Any], fallback_patterns: Sequence[str],
@@ -400,7 +401,7 @@ def _privileges(descriptors: Mapping[str, Any]) -> list[tuple[list[str], list[st
 
 
 def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequence[str] = ("*log*",),
-           keep_privileges: bool = False, keep_old: bool = False,
+           keep_privileges: bool = False, keep_old: bool = False, grace: str | None = None,
            warn: Callable[[str], None] = lambda message: None) -> Rotation:
     """Replace a key: create the new one, save it, check that it authenticates, then invalidate the old one.
 
@@ -430,6 +431,12 @@ def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequ
         warn(f"the new key did not work: the profile keeps the old key {old_id}")
         raise
     invalidated = False
+    if grace:
+        # OpenReplay's form still holds the old key: it keeps working until the grace ends, then expires
+        expires_at, note = _expire_after(client, old_id, info, grace)
+        if note:
+            notes.append(note)
+        return Rotation(old_id, created, False, tuple(notes), old_expires_at=expires_at)
     if keep_old:
         notes.append(f"the old key {old_id} still works: invalidate it with `orx-elastic keys invalidate {old_id}` "
                      "once OpenReplay uses the new one")
@@ -445,6 +452,36 @@ def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequ
             notes.append(f"could not invalidate the old key {old_id}: {problem}; "
                          f"run `orx-elastic keys invalidate {old_id}`")
     return Rotation(old_id, created, invalidated, tuple(notes))
+
+
+def _expire_after(client: Any, key_id: str, info: Mapping[str, Any], grace: str) -> tuple[str | None, str | None]:
+    """Set the key to expire after `grace` (the update API key API; owner credentials), never later
+    than it would have anyway: (when it stops working, a note when that could not be done)."""
+    import time
+
+    current = info.get("expiration")
+    grace_ms = _duration_ms(grace)
+    if isinstance(current, (int, float)) and current <= time.time() * 1000 + grace_ms:
+        return epoch_ms_to_iso(current), f"the old key {key_id} expires before the grace ends, as it was made to"
+    try:
+        answer = client.security.update_api_key(id=key_id, expiration=grace)
+        updated = bool((answer.body if hasattr(answer, "body") else answer).get("updated"))
+        after = (get_key(client, key_id) or {}).get("expiration")
+    except Exception as exc:  # noqa: BLE001 — the old key then still works: said, with the way out
+        return None, (f"could not set the old key {key_id} to expire: {server_reason(exc)}; it still works: "
+                      f"invalidate it with `orx-elastic keys invalidate {key_id}` once OpenReplay uses the new one")
+    if not updated or not isinstance(after, (int, float)):
+        return None, (f"Elasticsearch did not set an expiration on the old key {key_id}; it still works: invalidate "
+                      f"it with `orx-elastic keys invalidate {key_id}` once OpenReplay uses the new one")
+    return epoch_ms_to_iso(after), None
+
+
+_UNIT_MS = {"nanos": 1e-6, "micros": 1e-3, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _duration_ms(text: str) -> float:
+    match = _EXPIRATION.match(text)
+    return int(match.group(1)) * _UNIT_MS[match.group(2)] if match else 0.0
 
 
 def _discard(client: Any, key_id: str, warn: Callable[[str], None]) -> None:

@@ -69,7 +69,7 @@ def run_check(tmp_path, host: str, key: dict | None, *extra: str):
     by_id = {f["id"]: f for f in findings}
     assert [f["id"] for f in findings] == ["secret", "connect", "tls", "auth", "privileges", "indices", "message_field",
                                            "time_field", "tags_field", "marked_logs", "shapes", "recent_sessions",
-                                           "logs_index"]
+                                           "logs_index", "openreplay_v121", "openreplay_v120"]
     return proc.exit_code, by_id, proc
 
 

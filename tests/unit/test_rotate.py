@@ -129,3 +129,28 @@ def test_a_failed_invalidation_of_the_old_key_keeps_the_rotation_and_says_what_t
     rotation = api_keys.rotate(client, "old", store)
     assert store.saved == rotation.new.id and not rotation.old_invalidated
     assert "keys invalidate old" in rotation.notes[-1]
+
+
+def test_grace_sets_the_old_key_to_expire_instead_of_invalidating_it(client):
+    updates = []
+
+    def update_api_key(id, expiration):
+        updates.append((id, expiration))
+        client.security.keys[id]["expiration"] = 1_900_000_000_000
+        return {"updated": True}
+
+    client.security.update_api_key = update_api_key
+    rotation = api_keys.rotate(client, "old", Store("old"), grace="24h")
+    assert updates == [("old", "24h")]
+    assert client.security.live() == {"old", "new1"} and not rotation.old_invalidated
+    assert rotation.old_expires_at == "2030-03-17T17:46:40Z" and rotation.notes == ()
+
+
+def test_a_grace_that_cannot_be_set_leaves_the_old_key_working_and_says_what_to_run(client):
+    def refuse(id, expiration):
+        raise RuntimeError("not the owner")
+
+    client.security.update_api_key = refuse
+    rotation = api_keys.rotate(client, "old", Store("old"), grace="24h")
+    assert client.security.live() == {"old", "new1"} and rotation.old_expires_at is None
+    assert "could not set the old key old to expire" in rotation.notes[-1] and "keys invalidate old" in rotation.notes[-1]

@@ -1,0 +1,234 @@
+"""What OpenReplay will show of one session: the lines `logs` finds, each generation's own request
+run with the user's key, and the verdicts (`openreplay.verdicts`) for every line. No printing.
+
+Used by `orx-elastic shows` and by `check --session` (one finding per generation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from elastic_cli.cluster.connection import body_of, status_of
+from elastic_cli.openreplay import verdicts as v
+from elastic_cli.openreplay.session_token import SessionRef, markers, session_start
+
+if TYPE_CHECKING:
+    from elastic_cli.config.settings import Settings
+    from elastic_cli.search.coverage import Coverage
+
+DEFAULT_LIMIT = 5000  # more than v1.21's 1000, so "beyond the first 1000" can be told
+_ID_BATCH = 1000
+
+
+@dataclass
+class SessionView:
+    ref: SessionRef
+    started: datetime | None
+    lines: list[dict]
+    answers: dict[str, v.Answer]
+    judged: list[v.LineVerdicts]
+    summaries: list[v.Summary]
+    coverage: Coverage
+    requests: dict[str, v.Request] = field(default_factory=dict)  # as each generation sends it
+    outside: int = 0  # lines v1.21+ returns that were not judged (outside `indexes`, or before the window)
+
+    def summary(self, generation: str) -> v.Summary:
+        return next(s for s in self.summaries if s.generation == generation)
+
+
+def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFAULT_LIMIT,
+                 fetched_at: datetime | None = None, since: datetime | None = None,
+                 now: datetime | None = None) -> SessionView:
+    """Find the session's lines (every level, as v1.21+ has no error filter), run both generations'
+    requests, judge every line. Raises what `session_logs` raises (IndexNotFound, ...)."""
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.plan import session_window
+    from elastic_cli.search.query import LogQuery, parse_duration
+    from elastic_cli.search.session_logs import Limited, session_logs
+
+    now = now or datetime.now(timezone.utc)
+    started = session_start(ref.session_id, now)
+    window = session_window(started, parse_duration(settings.session_margin))
+    since = since or (window.since if window else None)
+    query = LogQuery(markers=markers(ref), message_field=settings.message_field, time_field=settings.time_field,
+                     tags_field=settings.tags_field, errors_only=False, since=since)
+    result = session_logs(es, settings.index_patterns, query, FieldPolicy.from_settings(settings), Limited(limit),
+                          session_start=started, describe=f" on {settings.url}")
+    lines = [hit for page in result.pages() for hit in page]
+    since_ms = int(since.timestamp() * 1000) if since else 0
+    answers = {v.V121: v121_answer(es, ref.session_id, lines), v.V120: v120_answer(es, settings.indexes, since_ms, lines)}
+    fetched_ms = int(fetched_at.timestamp() * 1000) if fetched_at else None
+    judged = v.judge(lines, ref.session_id, answers, fetched_at_ms=fetched_ms)
+    keys = {(str(h.get("_index")), str(h.get("_id"))) for h in lines}
+    return SessionView(ref=ref, started=started, lines=lines, answers=answers, judged=judged,
+                       summaries=v.summarize(judged, answers), coverage=result.coverage,
+                       requests={v.V120: v.v120_request(settings.indexes, since_ms),
+                                 v.V121: v.v121_request(ref.session_id)},
+                       outside=len(answers[v.V121].hits - keys))
+
+
+def _api_failure(exc: BaseException) -> tuple[str, str] | None:
+    """(code, text) for an answer Elasticsearch gave as an error; None for anything else (raised on)."""
+    status = status_of(exc)
+    if status is None:
+        return None
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    kind = error.get("type", "") if isinstance(error, dict) else ""
+    if status == 404 and kind == "index_not_found_exception":
+        return "no-logs-index", ""
+    if status == 403:
+        return "logs-forbidden", ""
+    reason = error.get("reason", "") if isinstance(error, dict) else str(body)[:200]
+    caused = error.get("caused_by") if isinstance(error, dict) else None
+    if isinstance(caused, dict) and caused.get("reason"):  # e.g. a sort across shards that cannot be done
+        reason = caused["reason"]
+    text = "".join(c if c.isprintable() else " " for c in f"HTTP {status}: {kind}: {reason}".strip(": "))
+    return "request-failed", text[:300]
+
+
+def _hit_keys(body: dict) -> frozenset[tuple[str, str]]:
+    return frozenset((str(h.get("_index")), str(h.get("_id"))) for h in (body.get("hits") or {}).get("hits") or [])
+
+
+def v121_answer(es: Any, session_id: str, lines: Sequence[dict]) -> v.Answer:
+    """v1.21+'s fetch as it sends it, which indices `logs` covers, and (when it returned its 1000
+    and some lines are not among them) which of those lines its query matches at all."""
+    request = v.v121_request(session_id)
+    try:
+        body = body_of(es.search(index=v.LOGS_INDEX, track_total_hits=True, **request.body))
+    except Exception as exc:
+        failure = _api_failure(exc)
+        if failure is None:
+            raise
+        return v.Answer(error=failure[0], error_text=failure[1])
+    total = ((body.get("hits") or {}).get("total") or {}).get("value", 0)
+    hits = _hit_keys(body)
+    logs_indices, keyword = _logs_indices(es)
+    matched = None
+    missing = [str(h.get("_id")) for h in lines if (str(h.get("_index")), str(h.get("_id"))) not in hits
+               and (logs_indices is None or str(h.get("_index")) in logs_indices)]
+    if total > v.V121_SIZE and missing:
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(missing), _ID_BATCH):
+            probe = v.v121_probe(session_id, missing[start:start + _ID_BATCH])
+            found |= _hit_keys(body_of(es.search(index=v.LOGS_INDEX, **probe.params, **_body_args(probe.body))))
+        matched = frozenset(found)
+    return v.Answer(hits=hits, total=total, matched=matched, logs_indices=logs_indices, keyword_indices=keyword)
+
+
+def _body_args(body: Mapping[str, Any]) -> dict:
+    args = dict(body)
+    if "_source" in args:
+        args["source"] = args.pop("_source")
+    return args
+
+
+def _logs_indices(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """The concrete indices `logs` resolves to, and those where `message` is a keyword (one
+    `_field_caps`, which `read` allows)."""
+    try:
+        caps = body_of(es.field_caps(index=v.LOGS_INDEX, fields="message"))
+    except Exception as exc:
+        if _api_failure(exc) is None:
+            raise
+        return None, frozenset()
+    indices = frozenset(caps.get("indices") or [])
+    types = (caps.get("fields") or {}).get("message") or {}
+    keyword: set[str] = set()
+    for kind in ("keyword", "constant_keyword", "wildcard"):
+        if kind in types:
+            keyword |= set(types[kind].get("indices") or indices)  # no list: every index has this type
+    return indices, frozenset(keyword)
+
+
+def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[dict]) -> v.Answer:
+    """The v1.20 poller's search on `indexes`, narrowed to the ids of the lines found; the shard
+    failures it meets (its sort on `utc_time` fails on an index that lacks the field) are kept."""
+    hits: set[tuple[str, str]] = set()
+    failed: dict[str, str] = {}
+    ids = sorted({str(h.get("_id")) for h in lines})
+    for start in range(0, len(ids), _ID_BATCH):
+        probe = v.v120_probe(indexes, since_ms, ids[start:start + _ID_BATCH])
+        try:
+            body = body_of(es.search(index=indexes, **probe.params, **_body_args(probe.body)))
+        except Exception as exc:
+            failure = _api_failure(exc)
+            if failure is None:
+                raise
+            shards = _failed_shards(getattr(exc, "body", None))
+            if not shards:
+                return v.Answer(error=failure[0] if failure[0] == "request-failed" else "request-failed",
+                                error_text=failure[1] or failure[0])
+            failed.update(shards)
+            continue
+        hits |= _hit_keys(body)
+        failed.update(_failed_shards({"error": body.get("_shards") or {}}))
+    return v.Answer(hits=frozenset(hits), total=len(hits), failed_indices=failed)
+
+
+def _failed_shards(body: Any) -> dict[str, str]:
+    """index -> reason, from a search answer's `_shards.failures` or an error's `failed_shards`."""
+    if not isinstance(body, dict):
+        return {}
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return {}
+    out = {}
+    for failure in error.get("failed_shards") or error.get("failures") or []:
+        reason = failure.get("reason") or {}
+        text = reason.get("reason", "") if isinstance(reason, dict) else str(reason)
+        caused = reason.get("caused_by") if isinstance(reason, dict) else None
+        if isinstance(caused, dict) and caused.get("reason"):
+            text = caused["reason"]
+        if failure.get("index"):
+            out[str(failure["index"])] = "".join(c if c.isprintable() else " " for c in text)[:300]
+    return out
+
+
+# ---------------------------------------------------------------- as `check` findings
+
+_CHECK_GENERATION = {"openreplay_v121": v.V121, "openreplay_v120": v.V120}
+
+
+def check_openreplay_shows(es: Any, settings: Settings, deadline: Any, check_id: str, session: str | None,
+                           state: dict[str, Any]) -> Any:
+    """One finding per generation: how many of the session's lines it shows, the main reason for the
+    others, and the command that shows each line. The view is computed once for both findings."""
+    from elastic_cli.checks.findings import OK, WARNING, finding, reason
+    from elastic_cli.openreplay.session_token import parse_session_ref
+
+    generation = _CHECK_GENERATION[check_id]
+    if not session:
+        # a fact, not a fault (as recent_sessions says it): a quiet cluster has no session to judge
+        return finding(check_id, OK, "no session to judge: none logged error lines in the last 24 hours "
+                                     "(`orx-elastic check --session <token, id or replay link>` names one)")
+    if "openreplay_view" not in state:
+        try:
+            ref = parse_session_ref(session)
+            bounded = es.options(request_timeout=deadline.bound(settings.timeout))
+            state["openreplay_view"] = session_view(bounded, settings, ref, limit=DEFAULT_LIMIT)
+        except Exception as exc:  # noqa: BLE001 — said as this finding, the other checks stand
+            message, fix = reason(exc, settings, f"judge session {session}")
+            state["openreplay_view"] = (message, fix)
+    view = state["openreplay_view"]
+    if isinstance(view, tuple):
+        return finding(check_id, WARNING, f"cannot tell: {view[0]}", view[1])
+    summary = view.summary(generation)
+    details = f"`orx-elastic shows {view.ref.session_id}` says why for each line"
+    data = {"session_id": view.ref.session_id, **summary.to_dict()}
+    if not summary.lines:
+        return finding(check_id, OK, f"session {view.ref.session_id}: no line found", **data)
+    text = f"session {view.ref.session_id}: {summary.text()}"
+    if summary.shown == summary.lines:
+        return finding(check_id, OK, text, **data)
+    return finding(check_id, WARNING, text, _fix_for(view, generation, details), **data)
+
+
+def _fix_for(view: SessionView, generation: str, details: str) -> str:
+    codes = {p.code for j in view.judged for p in j.verdicts[generation].problems if p.hides}
+    if generation == v.V121 and codes & {"no-logs-index", "index-not-logs"}:
+        return f"{details}; `orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
+    return details

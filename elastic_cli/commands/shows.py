@@ -1,0 +1,149 @@
+"""`orx-elastic shows`: what OpenReplay (v1.20 and v1.21+) will show of one session's lines, and why not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from elastic_cli.commands.options import connection_options, output_option, settings_flags
+
+if TYPE_CHECKING:
+    from elastic_cli.checks.shows import SessionView
+    from elastic_cli.cli import AppContext
+    from elastic_cli.config.settings import Settings
+
+COLUMNS = ["time", "offset", "index", "v1.20", "v1.21+", "detail", "message"]
+
+
+@click.command()
+@click.argument("session")
+@connection_options
+@output_option(("table", "json"), piped="json")
+@click.option("--limit", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Judge at most this many of the session's lines.")
+@click.option("--since", help="Only lines at or after (ISO time or a duration ago) [default: the session's start "
+                              "minus --session-margin]; also where the v1.20 poller's utc_time range starts.")
+@click.option("--fetched-at", metavar="TIME",
+              help="When the replay was first opened on v1.21+ (it fetched the logs then, once): later lines are "
+                   "never shown. ISO time or a duration ago.")
+@click.option("--explain", is_flag=True, help="Print each generation's request, and exit without connecting.")
+@click.pass_obj
+def shows(app: AppContext, session: str, output: str, limit: int, since: str | None, fetched_at: str | None,
+          explain: bool, **params: Any) -> None:
+    """Say what OpenReplay shows of one session's lines: for every line `logs` finds
+    (every level), whether OpenReplay up to v1.20 and v1.21+ show it, and if not why.
+
+    It runs each generation's own request with your key: v1.21+'s search of index
+    `logs` (match_phrase openReplaySession.id=<id>, 1000 hits), and the v1.20 poller's
+    search of `indexes` (token lines tagged error, utc_time range, sorted by utc_time),
+    narrowed to the lines found. One summary line per generation, then the lines.
+
+    \b
+    Examples:
+      orx-elastic shows jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
+      orx-elastic shows 2618307011354435587 -o json
+      orx-elastic shows 'https://openreplay.example.com/3/session/2618307011354435587' --fetched-at 2024-01-24T03:00:00Z
+      orx-elastic shows 2618307011354435587 --explain
+    """
+    from datetime import datetime, timezone
+
+    from elastic_cli.cli import say
+    from elastic_cli.openreplay.session_token import parse_session_ref
+    from elastic_cli.search.query import parse_time
+
+    ref = parse_session_ref(session)
+    if ref.from_url and not app.quiet:
+        say("replay link: ", f"session {ref.session_id}")
+    now = datetime.now(timezone.utc)
+    since_at = parse_time(since, now) if since else None
+    fetched = parse_time(fetched_at, now) if fetched_at else None
+    settings = app.settings(settings_flags(params))
+    if explain:
+        _explain(settings, ref.session_id, since_at)
+        return
+    from elastic_cli.checks.shows import session_view
+    from elastic_cli.cluster.connection import build_client, translated_errors
+
+    es = build_client(settings)
+    with es, translated_errors(settings, f"search {settings.indexes}"):
+        view = session_view(es, settings, ref, limit=limit, fetched_at=fetched, since=since_at, now=now)
+    _print(app, settings, view, output)
+    _finish(app, view, limit)
+
+
+def _explain(settings: Settings, session_id: str, since: Any) -> None:
+    from elastic_cli.openreplay.verdicts import V120, V121, v120_request, v121_request
+    from elastic_cli.output import print_json
+
+    since_ms = int(since.timestamp() * 1000) if since else 0
+    requests = {V121: v121_request(session_id), V120: v120_request(settings.indexes, since_ms)}
+    print_json({g: {"method": r.method, "path": r.path, "params": dict(r.params), "body": r.body}
+                for g, r in requests.items()})
+
+
+def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> None:
+    from elastic_cli.openreplay.verdicts import GENERATIONS
+    from elastic_cli.output import print_json, print_records, safe_text
+    from elastic_cli.output.records import RecordShape, log_record
+
+    shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
+    records = []
+    for judged in view.judged:
+        record = log_record(judged.line, shape)
+        record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
+        records.append(record)
+    from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for
+    from elastic_cli.openreplay.verdicts import V121
+
+    codes = {p.code for j in view.judged for p in j.verdicts[V121].problems}
+    advice = advice_for(codes)
+    if fmt == "json":
+        print_json({
+            "session_id": view.ref.session_id,
+            "summary": {s.generation: s.to_dict() for s in view.summaries},
+            "outside_indexes": view.outside,
+            "lines": records,
+            "advice": [{"for": title, "snippet": snippet} for title, snippet in advice],
+        })
+        return
+    for summary in view.summaries:
+        click.echo(safe_text(summary.text()))
+    if view.outside:
+        click.echo(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines not judged here (outside your "
+                             "`indexes` or before --since)"))
+    if not records:
+        return
+    rows = []
+    for record, judged in zip(records, view.judged):
+        cells = {g: _cell(judged.verdicts[g]) for g in GENERATIONS}
+        details = [f"{g}: {judged.verdicts[g].reason}" for g in GENERATIONS if judged.verdicts[g].problems]
+        rows.append({"time": record.get("time"), "offset": record.get("offset"), "index": record.get("index"),
+                     **cells, "detail": "; ".join(details), "message": record.get("message")})
+    click.echo("")
+    print_records("table", COLUMNS, rows, color=app.color)
+    if codes & {"no-logs-index", "index-not-logs"}:
+        click.echo("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
+                   "(--dry-run prints the request)")
+    if advice:
+        click.echo(f"\n{ADVICE_TITLE}:")
+        for title, snippet in advice:
+            click.echo(f"\n# {title}\n{snippet}")
+
+
+def _cell(verdict: Any) -> str:
+    if not verdict.shown:
+        return "no"
+    return "yes*" if verdict.problems else "yes"  # *: shown, not as it should be (detail says how)
+
+
+def _finish(app: AppContext, view: SessionView, limit: int) -> None:
+    from elastic_cli.commands.coverage_report import finish
+    from elastic_cli.errors import NoHits
+
+    more = (f"judged the first {limit} lines; there are more: use --limit N" if view.coverage.more_beyond_limit
+            else None)
+    finish(app, view.coverage, more=more)
+    if not view.lines:
+        raise NoHits(f"no line of session {view.ref.session_id} in the indices `indexes` matches",
+                     "the backend may not log the marker: run `orx-elastic check`")

@@ -1,0 +1,385 @@
+"""What each OpenReplay generation shows of a session's lines, and why not (pure: no I/O).
+
+The facts come from OpenReplay's sources (see ../shared/CONTEXT.md, section 2):
+
+* v1.21 and later (`backend/pkg/integrations/clients/elastic.go`): `POST /logs/_search`, the
+  index `logs` hard-coded, `match_phrase` on `message` for `openReplaySession.id=<id>`, size
+  1000, no sort; the answer is fetched once, when the replay is first opened, and kept. The
+  player's panel reads `_source["@timestamp"]`, `_source.message` and `_source.level`
+  (`level.includes("error")`, then warning, info, debug: lower case only; a hit without
+  `level` throws, which breaks the panel for the whole session).
+* up to v1.20 (`clients/elasticsearch.go`): a poller searches the `indexes` setting with
+  `match` on `message` for `openReplaySessionToken=`, `range` on `utc_time` from its last poll,
+  `term` `tags: error`, sorted by `utc_time`; each hit needs `_source.utc_time` as an RFC 3339
+  string, and its token is cut by `(?i)openReplaySessionToken=([0-9a-zA-Z\\.]+)` (first match).
+
+A line is a hit as `logs` reads it (`_index`, `_id`, `_source`, `_time_ms`, `_data_stream`);
+what each generation's own request returned is an `Answer`. The functions here only compare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+from elastic_cli.openreplay.session_token import (
+    SESSION_ID_MARKER_PREFIX,
+    TOKEN_MARKER_PREFIX,
+    contains_marker,
+    parse_session_ref,
+)
+
+V120 = "v1.20"
+V121 = "v1.21+"
+GENERATIONS = (V120, V121)
+LOGS_INDEX = "logs"  # v1.21+'s index, hard-coded
+V121_SIZE = 1000
+V120_PAGE = 1000  # the poller scrolls on in pages of this size: no cap on the lines
+# OpenReplay's own pattern (clients/utils.go): a `-` (negative delay) ends the token early
+TOKEN_PATTERN = re.compile(r"(?i)openReplaySessionToken=([0-9a-zA-Z\.]+)")
+# what Go's time.Parse(time.RFC3339, ...) accepts (fractional seconds allowed, a zone required)
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+_PANEL_LEVELS = ("error", "warning", "info", "debug")
+
+# problem codes, each with the short text a summary line uses
+SUMMARY = {
+    "no-message": "no `message` field (OpenReplay reads only `message`)",
+    "no-logs-index": "index `logs` does not exist",
+    "logs-forbidden": "the key may not read index `logs`",
+    "request-failed": "its request failed",
+    "index-not-logs": "their index is not `logs`",
+    "no-id-marker": "they carry only the v1.20 token, not openReplaySession.id=",
+    "beyond-1000": "beyond the first 1000 (no sort: which ones is up to Elasticsearch)",
+    "message-keyword": "`message` is a keyword field (a phrase finds nothing inside a line)",
+    "not-matched": "its query does not match them",
+    "after-fetch": "logged after OpenReplay first fetched the session (it keeps the first answer)",
+    "no-level": "no `level` field: the panel breaks",
+    "level-not-text": "`level` is not text: the panel breaks",
+    "panel-broken": "the panel breaks on a line without `level`",
+    "level-case": "`level` not lower case: shown as info",
+    "level-unknown": "`level` has no error/warning/info/debug: shown as info",
+    "no-timestamp": "no `@timestamp`: shown without a time",
+    "no-token": "they carry no openReplaySessionToken= (v1.20 reads only the token)",
+    "token-cut": "token cut at `-` (negative delay)",
+    "other-token-first": "another session's token comes first on the line",
+    "no-error-tag": "`tags` lacks an exact `error`",
+    "no-utc-time": "no `utc_time`",
+    "utc-time-not-date": "`utc_time` is not an RFC 3339 time",
+    "index-failed": "the search failed on their index",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str  # a key of SUMMARY
+    text: str  # about this line
+    hides: bool = True  # False: shown, but not as it should be
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "hides": self.hides}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    generation: str
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def shown(self) -> bool:
+        return not any(p.hides for p in self.problems)
+
+    @property
+    def reason(self) -> str:
+        """The first problem: the one to fix first (empty when none)."""
+        hiding = [p for p in self.problems if p.hides]
+        return (hiding or list(self.problems) or [Problem("", "")])[0].text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shown": self.shown, "reason": self.reason or None,
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one generation's own request returned, reduced to what a verdict needs.
+
+    `error`: None, or a code of SUMMARY (`no-logs-index`, `logs-forbidden`, `request-failed`) with
+    `error_text`. `hits`: the (index, id) pairs returned. `matched`: pairs the query matches
+    regardless of the answer's size (None: not asked). `logs_indices`: the concrete indices
+    `logs` covers (None: unknown). `failed_indices`: index -> the shard failure's reason.
+    """
+
+    error: str | None = None
+    error_text: str = ""
+    hits: frozenset[tuple[str, str]] = frozenset()
+    total: int = 0
+    matched: frozenset[tuple[str, str]] | None = None
+    logs_indices: frozenset[str] | None = None
+    failed_indices: Mapping[str, str] = field(default_factory=dict)
+    keyword_indices: frozenset[str] = frozenset()  # where `message` is a keyword field
+
+
+# ---------------------------------------------------------------- the requests, as each sends it
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    params: Mapping[str, Any]
+    body: Mapping[str, Any]
+
+    def console(self) -> str:
+        """As a Kibana Dev Tools console request."""
+        import json
+
+        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.method} {self.path}{'?' + query if query else ''}\n{json.dumps(self.body, indent=2)}"
+
+
+def v121_request(session_id: str) -> Request:
+    """v1.21+'s fetch, exactly (elastic.go): index `logs`, a phrase, 1000 hits, no sort."""
+    return Request("POST", f"/{LOGS_INDEX}/_search", {"track_total_hits": "true"}, {
+        "size": V121_SIZE,
+        "query": {"match_phrase": {"message": f"{SESSION_ID_MARKER_PREFIX}{int(session_id)}"}},
+    })
+
+
+def v120_query(since_ms: int) -> dict:
+    """The v1.20 poller's query (elasticsearch.go): any token line, from its last poll, tagged error."""
+    return {"bool": {"filter": [
+        {"match": {"message": {"query": TOKEN_MARKER_PREFIX}}},
+        {"range": {"utc_time": {"gte": str(since_ms), "lte": "now"}}},
+        {"term": {"tags": "error"}},
+    ]}}
+
+
+def v120_request(indexes: str, since_ms: int) -> Request:
+    """The v1.20 poller's search, exactly: the `indexes` setting, sorted by utc_time, scrolled."""
+    return Request("POST", f"/{indexes}/_search", {"size": V120_PAGE, "scroll": "2m", "sort": "utc_time:asc"},
+                   {"query": v120_query(since_ms)})
+
+
+def v120_probe(indexes: str, since_ms: int, ids: Sequence[str]) -> Request:
+    """The poller's search narrowed to the ids of lines `logs` found: a hit of this is a hit of the
+    poller's search (one more filter only narrows), so every line is judged without reading every
+    token line of the cluster. No scroll: the ids bound the answer."""
+    body = v120_query(since_ms)
+    body["bool"]["filter"].append({"ids": {"values": list(ids)}})
+    return Request("POST", f"/{indexes}/_search", {"size": max(len(ids), 1), "sort": "utc_time:asc"},
+                   {"query": body, "_source": False})
+
+
+def v121_probe(session_id: str, ids: Sequence[str]) -> Request:
+    """v1.21+'s query on `logs` narrowed to the given ids: which of them it matches at all (to tell
+    `beyond the first 1000` from `not matched`)."""
+    phrase = v121_request(session_id).body["query"]
+    return Request("POST", f"/{LOGS_INDEX}/_search", {"size": max(len(ids), 1)}, {
+        "query": {"bool": {"filter": [phrase, {"ids": {"values": list(ids)}}]}}, "_source": False})
+
+
+# ---------------------------------------------------------------- the verdicts
+
+def _key(line: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(line.get("_index") or ""), str(line.get("_id") or ""))
+
+
+def _source(line: Mapping[str, Any]) -> Mapping[str, Any]:
+    source = line.get("_source")
+    return source if isinstance(source, Mapping) else {}
+
+
+def _index_name(line: Mapping[str, Any]) -> str:
+    return str(line.get("_data_stream") or line.get("_index") or "")
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _request_failed(answer: Answer) -> Problem | None:
+    if answer.error is None:
+        return None
+    text = SUMMARY.get(answer.error, SUMMARY["request-failed"])
+    if answer.error_text:
+        text += f" ({answer.error_text})"
+    return Problem(answer.error, text)
+
+
+def panel_problems(source: Mapping[str, Any]) -> list[Problem]:
+    """What v1.21+'s player panel makes of a returned hit's `_source`."""
+    problems = []
+    level = source.get("level")
+    if level is None:
+        ecs = source.get("log.level")
+        if ecs is None and isinstance(source.get("log"), Mapping):
+            ecs = source["log"].get("level")
+        where = f" (the level is in `log.level`: {_short(ecs)})" if ecs is not None else ""
+        problems.append(Problem("no-level", f"no `level` field{where}: the panel breaks (it reads _source.level)"))
+    elif not isinstance(level, (str, list)):
+        problems.append(Problem("level-not-text", f"`level` is {_short(level)}, not text: the panel breaks"))
+    elif not any(word in level for word in _PANEL_LEVELS):
+        lowered = level.lower() if isinstance(level, str) else [str(v).lower() for v in level]
+        if any(word in lowered for word in _PANEL_LEVELS):
+            problems.append(Problem("level-case", f"level {_short(level)} is not lower case: shown as info, "
+                                                  "uncoloured", hides=False))
+        else:
+            problems.append(Problem("level-unknown", f"level {_short(level)} names no error/warning/info/debug: "
+                                                     "shown as info", hides=False))
+    if source.get("@timestamp") is None:
+        also = " (it has utc_time, which the panel does not read)" if source.get("utc_time") is not None else ""
+        problems.append(Problem("no-timestamp", f"no `@timestamp`{also}: shown without a time", hides=False))
+    return problems
+
+
+def v121_verdict(line: Mapping[str, Any], session_id: str, answer: Answer,
+                 fetched_at_ms: int | None = None) -> Verdict:
+    """Whether v1.21+ shows the line, from its answer and what the panel does with a hit."""
+    source = _source(line)
+    message = source.get("message")
+    problems: list[Problem] = []
+    if not isinstance(message, str):
+        problems.append(Problem("no-message", SUMMARY["no-message"]))
+    failed = _request_failed(answer)
+    key = _key(line)
+    marker = f"{SESSION_ID_MARKER_PREFIX}{int(session_id)}"
+    if failed:
+        problems.append(failed)
+    elif key not in answer.hits and not problems:
+        if not contains_marker(str(message), marker):
+            problems.append(Problem("no-id-marker", f"carries only the v1.20 token, not {marker}"))
+        elif answer.logs_indices is not None and key[0] not in answer.logs_indices:
+            problems.append(Problem("index-not-logs", f"its index {_index_name(line)} is not `logs` "
+                                                      "(nor behind an alias `logs`)"))
+        elif key[0] in answer.keyword_indices:
+            problems.append(Problem("message-keyword", SUMMARY["message-keyword"]))
+        elif answer.total > V121_SIZE and (answer.matched is None or key in answer.matched):
+            problems.append(Problem("beyond-1000", f"beyond the first {V121_SIZE} of {answer.total} hits "
+                                                   "(no sort: which ones is up to Elasticsearch)"))
+        else:
+            problems.append(Problem("not-matched", "v1.21's query does not match it"))
+    moment = line.get("_time_ms")
+    if fetched_at_ms is not None and isinstance(moment, int) and moment > fetched_at_ms:
+        problems.append(Problem("after-fetch", SUMMARY["after-fetch"]))
+    if isinstance(message, str):
+        problems += panel_problems(source)
+    return Verdict(V121, tuple(problems))
+
+
+def v120_verdict(line: Mapping[str, Any], session_id: str, answer: Answer) -> Verdict:
+    """Whether the v1.20 poller shows the line: in its answer, then its own checks of the hit."""
+    source = _source(line)
+    message = source.get("message")
+    problems: list[Problem] = []
+    if not isinstance(message, str):
+        return Verdict(V120, (Problem("no-message", SUMMARY["no-message"]),))
+    found = TOKEN_PATTERN.search(message)
+    if found is None:
+        problems.append(Problem("no-token", f"carries no {TOKEN_MARKER_PREFIX} (v1.20 reads only the token)"))
+    else:
+        token = found.group(1)
+        try:
+            ref = parse_session_ref(token)
+        except Exception:  # noqa: BLE001 — a UsageError: what OpenReplay cut is not a token
+            ref = None
+        if ref is None:
+            if message[found.end():found.end() + 1] == "-":
+                problems.append(Problem("token-cut", f"the token's delay is negative: OpenReplay's pattern stops at "
+                                                     f"`-` and reads {_short(token)}, so the line is lost"))
+            else:
+                problems.append(Problem("token-cut", f"OpenReplay reads the token as {_short(token)}, not a token"))
+        elif ref.session_id != str(int(session_id)):
+            problems.append(Problem("other-token-first", f"the first token on the line is session "
+                                                         f"{ref.session_id}'s (OpenReplay reads only the first)"))
+    failed = _request_failed(answer)
+    key = _key(line)
+    utc_time = source.get("utc_time")
+    bad_time = utc_time is not None and not (isinstance(utc_time, str) and _RFC3339.fullmatch(utc_time))
+    if failed:
+        problems.append(failed)
+        return Verdict(V120, tuple(problems))
+    if key not in answer.hits:
+        tags = source.get("tags")
+        tag_list = tags if isinstance(tags, list) else [tags]
+        if key[0] in answer.failed_indices:
+            problems.append(Problem("index-failed", f"the poller's search fails on {_index_name(line)}: "
+                                                    f"{_short(answer.failed_indices[key[0]], 160)}"))
+        elif utc_time is None:
+            problems.append(Problem("no-utc-time", "no `utc_time` (the poller filters and sorts on it)"))
+        if "error" not in tag_list:
+            problems.append(Problem("no-error-tag", f"`tags` lacks an exact `error` (tags: {_short(tags)})"))
+    if bad_time:
+        # Go's time.Parse(RFC3339) on _source.utc_time: a number or another layout is dropped
+        problems.append(Problem("utc-time-not-date", f"utc_time {_short(utc_time)} is not an RFC 3339 time: the "
+                                                     "poller cannot read it"))
+    if key not in answer.hits and not problems:
+        problems.append(Problem("not-matched", "the poller's query does not match it"))
+    return Verdict(V120, tuple(problems))
+
+
+@dataclass(frozen=True)
+class LineVerdicts:
+    line: Mapping[str, Any]
+    verdicts: Mapping[str, Verdict]
+
+
+@dataclass(frozen=True)
+class Summary:
+    generation: str
+    shown: int
+    lines: int
+    reason: str = ""  # the main reason lines are not shown, with how many
+
+    def text(self) -> str:
+        head = f"OpenReplay {self.generation}: {self.shown} of {self.lines} lines"
+        return f"{head}; {self.reason}" if self.reason else head
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shown": self.shown, "lines": self.lines, "reason": self.reason or None, "summary": self.text()}
+
+
+def judge(lines: Sequence[Mapping[str, Any]], session_id: str, answers: Mapping[str, Answer],
+          fetched_at_ms: int | None = None) -> list[LineVerdicts]:
+    """Both verdicts for every line; a hit that breaks v1.21+'s panel hides the session's other lines."""
+    judged = [LineVerdicts(line, {V120: v120_verdict(line, session_id, answers[V120]),
+                                  V121: v121_verdict(line, session_id, answers[V121], fetched_at_ms)})
+              for line in lines]
+    breakers = [j for j in judged if _breaks_panel(j.verdicts[V121])]
+    if not breakers:
+        return judged
+    broken = Problem("panel-broken", f"the panel breaks on {len(breakers)} other line(s) of this session "
+                                     "without `level`")
+    out = []
+    for j in judged:
+        v = j.verdicts[V121]
+        if v.shown:
+            v = replace(v, problems=(broken, *v.problems))
+        out.append(LineVerdicts(j.line, {**j.verdicts, V121: v}))
+    return out
+
+
+def _breaks_panel(verdict: Verdict) -> bool:
+    """Returned by the fetch (nothing before the panel hides it) and throws in the panel."""
+    codes = [p.code for p in verdict.problems if p.hides]
+    return bool(codes) and codes[0] in ("no-level", "level-not-text")
+
+
+def summarize(judged: Sequence[LineVerdicts], answers: Mapping[str, Answer]) -> list[Summary]:
+    """One summary a generation: how many lines it shows, and the main reason for the others."""
+    out = []
+    for generation in GENERATIONS:
+        verdicts = [j.verdicts[generation] for j in judged]
+        shown = sum(v.shown for v in verdicts)
+        failed = _request_failed(answers[generation])
+        reason = ""
+        if failed:
+            reason = failed.text
+        elif shown < len(verdicts):
+            codes = Counter(next(p.code for p in v.problems if p.hides) for v in verdicts if not v.shown)
+            code, count = codes.most_common(1)[0]
+            hidden = len(verdicts) - shown
+            reason = SUMMARY[code] + (f" ({count} of the {hidden} not shown)" if count != hidden else "")
+        out.append(Summary(generation, shown, len(verdicts), reason))
+    return out
