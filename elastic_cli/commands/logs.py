@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.cli import say
+from elastic_cli.cli import ReaderGone, say
 from elastic_cli.commands.options import (
     OUTPUT_FORMATS,
     connection_options,
@@ -267,6 +267,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
         except KeyboardInterrupt:
             if not follow:
                 raise
+        except (ReaderGone, BrokenPipeError):
+            raise  # the reader stopped reading: nothing to tell it
         except Exception:
             if writer.count:  # the error's own message follows; it must not read as a whole output
                 n = writer.count

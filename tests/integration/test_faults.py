@@ -166,13 +166,20 @@ def test_overload_then_recovery_succeeds(env):
 
 
 def test_node_gone_in_the_middle_of_all_keeps_complete_lines(env):
+    """The node goes away for good mid-export: it is waited out for --retry-for, then the lines
+    written stay (whole NDJSON lines), and the exit code and message say the rest is missing."""
     with faults.serving(faults.forward_to(env["node"].port, cut_after_bytes=3_000_000)) as server:
-        result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", host=f"http://127.0.0.1:{server.port}")
-    assert result.returncode == 4, result.stderr
+        result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", "--retry-for", "3s",
+                     host=f"http://127.0.0.1:{server.port}")
+    assert result.returncode == 13, result.stderr
+    assert "connection lost: retrying in" in result.stderr
+    gave_up = re.search(r"connection lost after (\d+) lines, and the search could not go on within "
+                        r"--retry-for \(3 s\): the lines after those are missing", result.stderr)
+    assert gave_up, result.stderr
     lines = result.stdout.split("\n")
     assert lines[-1] == "", "the last line written is complete"
     parsed = [json.loads(line) for line in lines[:-1]]
-    assert 0 < len(parsed) < LINES
+    assert 0 < len(parsed) == int(gave_up.group(1)) < LINES
     assert [p["_source"]["message"][:36] for p in parsed] == sorted(p["_source"]["message"][:36] for p in parsed)
 
 
