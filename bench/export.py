@@ -8,7 +8,7 @@
 Starts its own node, loads three sessions' lines (10,000, 100,000 and 1,000,000 lines, all tagged error,
 marker `openReplaySession.id=<id>`) plus 20,000 unrelated lines into 2 indices `bench-export-0/1`
 (fixed seed), and makes a read-only API key on `bench-export-*`. Every contender gets the same page size
-(search_pager.PAGE_SIZE = 5000). For each session, interleaved N times (--n-big for 1,000,000):
+(elastic_cli.search.pager.PAGE_SIZE = 5000). For each session, interleaved N times (--n-big for 1,000,000):
 
   * orx-elastic logs <id> --all -o ndjson > /dev/null (point in time + search_after, time order);
   * the same without orjson (a stub `orjson` module that fails to import, on PYTHONPATH);

@@ -155,6 +155,7 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
     from dataclasses import replace
 
     from elastic_cli.output import print_json
+    from elastic_cli.search.lines import first_page_body
     from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PIT_KEEP_ALIVE, PagedSearch, page_body
     from elastic_cli.search.query import build_search_body, explain_cost
 
@@ -165,7 +166,7 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
         # as it is sent: one line more than the limit (to know whether there are more)
         size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
         if not every:  # a lookup's first page, in one _msearch beside _field_caps: no point in time
-            return build_search_body(q, size)
+            return first_page_body(build_search_body(q, size), q)
         return page_body(PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse), pit)
 
     pit_request = f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true"

@@ -284,13 +284,30 @@ def first_pages(plan: SearchPlan, page_size: int) -> list[FirstPage]:
     found = []
     for group in plan.groups:
         q = plan.query_for(group)
-        found.append(FirstPage(group.target, build_search_body(q, page_size), group, q))
+        found.append(FirstPage(group.target, first_page_body(build_search_body(q, page_size), q), group, q))
     for group in plan.groups:
         undated = plan.undated_query_for(group)
         if undated is not None:
-            found.append(FirstPage(group.target, build_search_body(undated, page_size),
+            found.append(FirstPage(group.target, first_page_body(build_search_body(undated, page_size), undated),
                                    replace(group, time_field=None), undated, undated=True))
     return found
+
+
+def first_page_body(body: dict, q: LogQuery) -> dict:
+    """Lines that share a millisecond in the order a point in time's `_shard_doc` gives them within a
+    shard (`_doc`, which needs no point in time); across shards the orders differ, which
+    `limited_from_first_pages` checks for."""
+    return {**body, "sort": [*(body.get("sort") or []), {"_doc": {"order": "desc" if q.reverse else "asc"}}]}
+
+
+def _ties_across_shards(response: dict, hits: list[dict]) -> bool:
+    """Whether the page could order lines that share a time otherwise than `_shard_doc` would:
+    more than one shard answered and two lines share a time."""
+    shards = response.get("_shards") or {}
+    if int(shards.get("total") or 0) - int(shards.get("skipped") or 0) <= 1:
+        return False
+    times = [(hit.get("sort") or [None])[0] for hit in hits]
+    return len(set(times)) < len(times)
 
 
 def same_requests(a: list[FirstPage], b: list[FirstPage]) -> bool:
@@ -330,6 +347,8 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
         hits = response["hits"]["hits"]
         if page.undated and not hits:
             continue
+        if _ties_across_shards(response, hits):
+            return None
         walk_stats = stats.new_stream()
         if page.undated:
             stats.undated.append(walk_stats)

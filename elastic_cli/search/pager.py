@@ -273,7 +273,9 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
     and in the place the unsliced walk gives it)."""
     import heapq
 
-    streams = [_slice_pages(es, search, keep, keeper, i, slices, page_size, stats, on_page) for i in range(slices)]
+    # every slice's first page is asked for before any is waited on (the merge reads them in turn)
+    aheads = [_slice_ahead(es, search, keeper, i, slices, page_size, stats) for i in range(slices)]
+    streams = [_slice_pages(ahead, keep, keeper, page_size, stats, on_page) for ahead in aheads]
     merged = heapq.merge(*(each_hit(s) for s in streams), key=lambda hit: hit["sort"], reverse=search.descending)
     try:
         page: list[Hit] = []
@@ -287,6 +289,8 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
     finally:
         for stream in streams:
             stream.close()
+        for ahead in aheads:  # a slice whose pages were never read
+            ahead.close()
         keeper.close()
         try:
             es.close_point_in_time(body={"id": keeper.id})
@@ -294,16 +298,21 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
             pass
 
 
-def _slice_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], keeper: _PointInTime, slice_id: int,
-                 slices: int, page_size: int, stats: WalkStats, on_page: Callable[[int], None] | None
-                 ) -> Generator[list[Hit], None, None]:
-    """The kept hits of one slice, a page at a time, each page asked for ahead."""
+def _slice_ahead(es: Any, search: PagedSearch, keeper: _PointInTime, slice_id: int, slices: int, page_size: int,
+                 stats: WalkStats) -> _PagesAhead:
+    """One slice's pages, its first one already asked for."""
     def body_for(search_after: list | None, pit_id: str) -> dict:
         return {**page_body(search, pit_id, search_after), "slice": {"id": slice_id, "max": slices}}
 
     ahead = _PagesAhead(es, body_for, page_size, stats)
+    ahead.ask(None, keeper.id)
+    return ahead
+
+
+def _slice_pages(ahead: _PagesAhead, keep: Callable[[Hit], bool], keeper: _PointInTime, page_size: int,
+                 stats: WalkStats, on_page: Callable[[int], None] | None) -> Generator[list[Hit], None, None]:
+    """The kept hits of one slice, a page at a time, each page asked for ahead."""
     try:
-        ahead.ask(None, keeper.id)
         while True:
             try:
                 response = ahead.next_page()

@@ -350,7 +350,8 @@ def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldP
     try:
         fresh = pool.submit(search_plan.fetch_shapes, es, patterns, policy)
         try:
-            answers = log_search.msearch(es, sent)
+            # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)
+            answers = log_search.msearch(es.options(max_retries=0) if hasattr(es, "options") else es, sent)
         except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
             answers = None
         shapes = fresh.result()  # its error is the lookup's error, as when it was sent alone

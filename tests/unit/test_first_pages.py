@@ -143,3 +143,18 @@ def test_a_corrupt_or_unreadable_cache_is_no_cache(tmp_path):
     (tmp_path / "f").write_text("a file where the directory should be")
     blocked.save([TEXT])
     assert blocked.load() is None
+
+
+def test_lines_sharing_a_time_on_several_shards_page_with_a_point_in_time():
+    """Without a point in time ties are ordered by `_doc` within each shard; across shards that is
+    not `_shard_doc`'s order, so a page from several shards with a tie is not used."""
+    plan = plan_for(TEXT)
+    pages = log_search.first_pages(plan, 11)
+    assert pages[0].body["sort"][-1] == {"_doc": {"order": "asc"}}
+    two_shards = answer(hit("logs-a", 1), hit("logs-a", 1, OURS + " again"))
+    two_shards["_shards"] = {"total": 2, "successful": 2, "skipped": 0, "failed": 0}
+    assert log_search.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
+                                               stats=log_search.SearchStats()) is None
+    two_shards["_shards"]["skipped"] = 1  # one shard only held lines
+    assert len(log_search.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
+                                                   stats=log_search.SearchStats())) == 2
