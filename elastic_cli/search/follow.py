@@ -64,8 +64,6 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
                 printed[key] = hit.get("_time_ms")
                 yield hit
         except Exception as exc:  # noqa: BLE001 — as above; the poll runs again with the same bound
-            if done == 0 and not printed:
-                raise  # never reached: the settings, not the network, are the likelier cause
             retrier.failed(exc)
             continue
         lasted = retrier.succeeded()

@@ -30,11 +30,9 @@ from elastic_cli.search.pager import MAX_PAGE_SIZE
 from elastic_cli.search.query import LogQuery
 from elastic_cli.search.resume import ResumePoint
 from elastic_cli.search.retry import (
-    PointInTimeLost,
     Retrier,
     Retrying,
     RetryPolicy,
-    ShardsLost,
     seconds_text,
     transient_reason,
 )
@@ -119,13 +117,12 @@ class SessionLogs:
         at most `retry.retry_for` seconds of failing in a row. `extra`: how many lines the next
         read may give again (they are skipped), for a caller that asks for a number of lines.
 
-        A failure before any page was read is raised as it is: the cluster was never reached, and
-        the user's settings are the likelier cause. Given up, what was written stays and the rest
-        is named as missing (the partial exit)."""
+        The cluster answered the plan's `_field_caps` already, so a failure here is the cluster's
+        or the network's, not the settings'. Given up, what was written stays and the rest is named
+        as missing (the partial exit)."""
         point = ResumePoint(reverse=self.plan.query.reverse)
         retrier = Retrier(self.retry, on_retry=self._retrying)
         plan = self.plan
-        pages_before = 0
         while True:
             stats = log_search.SearchStats()
             pages = read(plan, _may_repeat(point), stats)
@@ -139,10 +136,8 @@ class SessionLogs:
                 self._recovered(retrier)
                 return
             except Exception as exc:
-                pages_before += sum(s.pages for s in stats.streams)
-                lost = isinstance(exc, (PointInTimeLost, ShardsLost))
-                if transient_reason(exc) is None or not (pages_before or lost):
-                    raise  # never reached, or not worth waiting for: the error says what to do
+                if transient_reason(exc) is None:
+                    raise  # not worth waiting for: the error says what to do
                 try:
                     retrier.failed(exc)  # waits; re-raises once waiting is over
                 except Exception:  # noqa: BLE001 — the same transient failure, for too long

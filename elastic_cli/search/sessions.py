@@ -30,7 +30,7 @@ from elastic_cli.search.lines import message_of
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
 from elastic_cli.search.plan import IndexGroup, fetch_shapes, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
-from elastic_cli.search.retry import PointInTimeLost, Retrier, Retrying, RetryPolicy, ShardsLost, transient_reason
+from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy, transient_reason
 
 DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
@@ -201,8 +201,8 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     """The sessions with (error) lines between `since` and `until`, one row each.
 
     A failure that waiting may fix (a lost connection or point in time, a node that left) is
-    waited out by `retry` (none when not given) once the first page was read, and the group
-    being read is counted again from its start."""
+    waited out by `retry` (none when not given), and the group being read is counted again from
+    its start."""
     now = now or datetime.now(timezone.utc)
     if shapes is None:
         shapes = fetch_shapes(es, patterns, policy)
@@ -253,9 +253,8 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                         break
             except Exception as exc:
                 reason = transient_reason(exc)
-                never_read = not stats.pages and not streams and not isinstance(exc, (PointInTimeLost, ShardsLost))
-                if reason is None or never_read:
-                    raise  # never reached, or not worth waiting for: the error says what to do
+                if reason is None:
+                    raise  # not worth waiting for: the error says what to do
                 try:
                     retrier.failed(exc)
                 except Exception:  # noqa: BLE001 — waited out too long: the counts are partial

@@ -171,7 +171,7 @@ def test_node_gone_in_the_middle_of_all_keeps_complete_lines(env):
     """The node goes away for good mid-export: it is waited out for --retry-for, then the lines
     written stay (whole NDJSON lines), and the exit code and message say the rest is missing."""
     with faults.serving(faults.forward_to(env["node"].port, cut_after_bytes=3_000_000)) as server:
-        result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", "--retry-for", "3s",
+        result = cli(env, "logs", SESSION, "--all", "-o", "ndjson", "--retry-for", "3s", "--page-size", "500",
                      host=f"http://127.0.0.1:{server.port}")
     assert result.returncode == 13, result.stderr
     assert "connection lost: retrying in" in result.stderr
