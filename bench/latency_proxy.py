@@ -144,6 +144,7 @@ class LatencyProxy:
         self.lock = threading.Lock()
         self.counts = Counts()
         self._wave_start: Optional[float] = None
+        self._alive: set = set()  # strong references: the loop only holds tasks weakly
 
     # ---------------------------------------------------------------- control (any thread)
 
@@ -215,6 +216,14 @@ class LatencyProxy:
                 self._wave_start = now
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        me = asyncio.current_task()
+        self._alive.add(me)
+        try:
+            await self._serve(client_reader, client_writer)
+        finally:
+            self._alive.discard(me)
+
+    async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -229,11 +238,13 @@ class LatencyProxy:
         state = {"last": "down", "http": HttpRequestCounter(), "tls": None, "first": True}
         up = asyncio.ensure_future(self._pipe(client_reader, server_writer, state, upstream=True))
         down = asyncio.ensure_future(self._pipe(server_reader, client_writer, state, upstream=False))
+        self._alive.update((up, down))
         try:
             await asyncio.gather(up, down, return_exceptions=True)
         finally:
             up.cancel()
             down.cancel()
+            self._alive.difference_update((up, down))
             for w in (client_writer, server_writer):
                 w.close()
 
@@ -263,6 +274,8 @@ class LatencyProxy:
                 await writer.drain()
 
         sender = asyncio.ensure_future(send())
+        self._alive.add(sender)
+        sender.add_done_callback(self._alive.discard)
         try:
             while True:
                 data = await reader.read(CHUNK)
