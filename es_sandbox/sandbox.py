@@ -90,11 +90,11 @@ def ensure_running(version: str, https: bool = False, say: Callable[[str], None]
         clean_up(state)
     node: Union[ESNode, ESCluster] = (ESNode(version, https=https, detach=True) if nodes == 1
                                       else ESCluster(version, size=nodes, https=https, detach=True))
-    what = f"Elasticsearch {version}" + (f", {nodes} nodes," if nodes > 1 else "")
+    what = f"Elasticsearch {version} ({f'{nodes} nodes, ' if nodes > 1 else ''}{node.scheme})"
     if is_cached(version):
-        say(f"Starting {what} ({node.scheme}) from {cache_root() / version} ...")
+        say(f"Starting {what} from {cache_root() / version} ...")
     else:  # said only when it happens: the wait is the download's
-        say(f"Starting {what} ({node.scheme}); downloading it first from Maven Central "
+        say(f"Starting {what}; downloading it first from Maven Central "
             f"into {cache_root() / version} (once) ...")
     node.start()
     try:
