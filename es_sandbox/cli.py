@@ -19,9 +19,12 @@ def program() -> str:
 
 def describe(state: Dict[str, Any]) -> List[str]:
     url, user, ca = state["url"], state["user"], state.get("ca")
+    nodes = state.get("urls") or []
     lines = [
-        f"Elasticsearch {state['version']} is running (security on)",
+        f"Elasticsearch {state['version']} is running (security on)"
+        + (f", {len(nodes)} nodes in cluster {state.get('cluster')}" if nodes else ""),
         f"  URL:       {url}",
+        *([f"  nodes:     {', '.join(nodes)}"] if nodes else []),
         f"  admin:     {user}",
         f"  password:  {state['password']}",
     ]
@@ -55,11 +58,14 @@ def _print(lines: List[str]) -> None:
 
 
 def _cmd_start(args) -> int:
-    running = sandbox.ensure_running(args.version, https=args.https)
+    if args.nodes < 1:
+        print("error: --nodes is 1 or more", file=sys.stderr)
+        return 2
+    running = sandbox.ensure_running(args.version, https=args.https, nodes=args.nodes)
     if running.started:
         print(f"Started in {running.seconds:.1f}s; loaded {sandbox.loaded_summary(running.loaded)}")
     else:
-        print("A sandbox node is already running (stop it first to change version or --https).")
+        print("A sandbox is already running (stop it first to change version, --https or --nodes).")
     print()
     _print(describe(running.state) + [""] + tour(running.state))
     return 0
@@ -72,7 +78,7 @@ def _cmd_stop(args) -> int:
         return 0
     alive = sandbox.is_alive(state)
     sandbox.clean_up(state)
-    print("Stopped the sandbox node and removed its files." if alive
+    print("Stopped the sandbox and removed its files." if alive
           else "The recorded node was not running; removed its files.")
     return 0
 
@@ -120,6 +126,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("start", help="start a detached node and load sample logs (or reuse the running one)")
     p.add_argument("--version", default=DEFAULT_VERSION, help=f"Elasticsearch version (default {DEFAULT_VERSION})")
     p.add_argument("--https", action="store_true", help="serve HTTPS with a generated CA (needs `cryptography`)")
+    p.add_argument("--nodes", type=int, default=1,
+                   help="nodes in the cluster, one JVM each on loopback (default 1: a single node)")
     p.set_defaults(func=_cmd_start)
     p = sub.add_parser("stop", help="stop the node and remove its files")
     p.set_defaults(func=_cmd_stop)

@@ -31,6 +31,7 @@ from es_sandbox import process, tls
 from es_sandbox.common import DEFAULT_VERSION, ESSandboxError
 from es_sandbox.node import ADMIN_USER, START_TIMEOUT, AdminAccess, ESNode
 
+CERTS_DIR_PREFIX = "orx-cluster-certs-"
 PORT_RANGE = (20000, 32000)  # under Linux's ephemeral range (32768-60999): no port 0 node lands here
 
 
@@ -167,7 +168,7 @@ class ESCluster(AdminAccess):
         certs = None
         if self.https:
             tls.require_cryptography()
-            self._certs_dir = Path(tempfile.mkdtemp(prefix="orx-cluster-certs-"))
+            self._certs_dir = Path(tempfile.mkdtemp(prefix=CERTS_DIR_PREFIX))
             certs = tls.write_certificates(self._certs_dir)
             self.fingerprint, self.ca_fingerprint = certs["fingerprint"], certs["ca_fingerprint"]
         ports = free_ports(2 * self.size)
@@ -278,5 +279,6 @@ class ESCluster(AdminAccess):
         with contextlib.suppress(IndexError):
             first = self.nodes[0].state()
             return {**first, "cluster": self.name, "urls": self.urls,
+                    "certs_dir": str(self._certs_dir) if self._certs_dir else None,
                     "nodes": [node.state() for node in self.nodes]}
         return {"cluster": self.name, "nodes": []}

@@ -8,9 +8,10 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from es_sandbox import process
+from es_sandbox.cluster import CERTS_DIR_PREFIX, ESCluster
 from es_sandbox.common import cache_root, state_path
 from es_sandbox.download import is_cached
 from es_sandbox.node import ESNode
@@ -49,35 +50,51 @@ def write_state(state: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _members(state: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """The recorded node, or each node of a recorded cluster."""
+    return list(state.get("nodes") or [state])
+
+
+def _node_alive(node: Mapping[str, Any]) -> bool:
+    pgid = node.get("pgid")
+    return bool(pgid) and process.group_alive(pgid) and process.group_is_ours(pgid, node.get("workdir") or "")
+
+
 def is_alive(state: Mapping[str, Any]) -> bool:
-    pgid = state.get("pgid")
-    return bool(pgid) and process.group_alive(pgid) and process.group_is_ours(pgid, state.get("workdir") or "")
+    return all(_node_alive(node) for node in _members(state))
 
 
 def clean_up(state: Mapping[str, Any]) -> None:
-    """Stop the recorded node if it is still ours, remove its files and the record."""
-    workdir = state.get("workdir") or ""
-    pgid = state.get("pgid")
-    if pgid and process.group_alive(pgid) and process.group_is_ours(pgid, workdir):
-        process.kill_group(pgid)
-    if workdir and os.path.basename(workdir).startswith("orx-es-") and os.path.isdir(workdir):
-        shutil.rmtree(workdir, ignore_errors=True)
+    """Stop the recorded node(s) still ours, remove their files and the record."""
+    ours = (process.NODE_WORKDIR_PREFIX, process.CLUSTER_WORKDIR_PREFIX, CERTS_DIR_PREFIX)
+    for node in _members(state):
+        workdir = node.get("workdir") or ""
+        if _node_alive(node):
+            process.kill_group(node["pgid"])
+        if workdir and os.path.basename(workdir).startswith(ours) and os.path.isdir(workdir):
+            shutil.rmtree(workdir, ignore_errors=True)
+    certs = state.get("certs_dir") or ""
+    if certs and os.path.basename(certs).startswith(ours) and os.path.isdir(certs):
+        shutil.rmtree(certs, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         state_path().unlink()
 
 
-def ensure_running(version: str, https: bool = False, say: Callable[[str], None] = print) -> Running:
-    """Reuse the recorded node when it runs, else start one and load the sample logs."""
+def ensure_running(version: str, https: bool = False, say: Callable[[str], None] = print,
+                   nodes: int = 1) -> Running:
+    """Reuse the recorded node (or cluster) when it runs, else start one and load the sample logs."""
     state = read_state()
     if state and is_alive(state):
         return Running(state=state, started=False, loaded={})
     if state:
         clean_up(state)
-    node = ESNode(version, https=https, detach=True)
+    node: Union[ESNode, ESCluster] = (ESNode(version, https=https, detach=True) if nodes == 1
+                                      else ESCluster(version, size=nodes, https=https, detach=True))
+    what = f"Elasticsearch {version} ({f'{nodes} nodes, ' if nodes > 1 else ''}{node.scheme})"
     if is_cached(version):
-        say(f"Starting Elasticsearch {version} ({node.scheme}) from {cache_root() / version} ...")
+        say(f"Starting {what} from {cache_root() / version} ...")
     else:  # said only when it happens: the wait is the download's
-        say(f"Starting Elasticsearch {version} ({node.scheme}); downloading it first from Maven Central "
+        say(f"Starting {what}; downloading it first from Maven Central "
             f"into {cache_root() / version} (once) ...")
     node.start()
     try:

@@ -3,6 +3,7 @@ nodes stop and come back as the resilience tests need (8.19.x and 9.x)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -14,8 +15,6 @@ import faults  # tests/faults.py (pyproject: pytest pythonpath)
 def test_three_nodes_of_one_version_form_one_cluster_on_loopback(es_cluster, es_version):
     status, body = es_cluster.request("GET", "/_nodes/http")
     assert status == 200, body
-    import json
-
     nodes = json.loads(body)["nodes"].values()
     assert {node["version"] for node in nodes} == {es_version}
     assert sorted(node["name"] for node in nodes) == sorted(node.name for node in es_cluster.nodes)
@@ -28,15 +27,18 @@ def test_a_key_made_through_one_node_reads_through_every_node(es_cluster):
     index = f"orxcl-{uuid.uuid4().hex[:8]}"
     admin.indices.create(index=index, settings={"number_of_shards": 3, "number_of_replicas": 1})
     admin.index(index=index, document={"message": "hello"}, refresh=True)
+    es_cluster.wait_for_health("green", nodes=3)
     key = admin.security.create_api_key(name=f"{index}-reader", role_descriptors={
         "r": {"cluster": [], "index": [{"names": [index], "privileges": ["read"]}]}})
     try:
         for url in es_cluster.urls:
             with Elasticsearch(url, api_key=(key["id"], key["api_key"])) as client:
                 assert client.count(index=index)["count"] == 1
-        # three primaries, one replica each: spread over the three nodes
-        holders = {es_cluster.node_of_primary(index, shard) for shard in range(3)}
-        assert holders <= {0, 1, 2}
+        # three primaries, one replica each: all six copies started, each shard's two on two nodes
+        status, body = es_cluster.request("GET", f"/_cat/shards/{index}?format=json&h=shard,state,node")
+        rows = json.loads(body)
+        assert [row["state"] for row in rows] == 6 * ["STARTED"]
+        assert all(len({row["node"] for row in rows if row["shard"] == str(shard)}) == 2 for shard in range(3))
     finally:
         admin.indices.delete(index=index)
 
