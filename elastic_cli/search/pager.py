@@ -205,44 +205,21 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
 
     ahead = _PagesAhead(es, body_for, page_size, stats) if prefetch else None
     try:
-        try:
-            if ahead is None:
-                response = es.search(body=body_for(None, pit_id))
-            else:
-                ahead.ask(None, pit_id)
-                response = ahead.next_page()
-        except Exception as exc:
-            if is_lost_point_in_time(exc):
-                raise PointInTimeLost(stats.hits_read) from exc
-            raise
+        if ahead is not None:
+            ahead.ask(None, pit_id)
+        response = _answer(lambda: ahead.next_page() if ahead is not None else es.search(body=body_for(None, pit_id)),
+                           stats)
         while True:
-            keeper.used(response.get("pit_id"))
-            pit_id = keeper.id
-            if shards_were_lost(response):
-                # the copy being read went away (a node left): a new point in time reads its replica,
-                # so this is not a partial answer to keep but a walk to resume (`session_logs`)
-                raise ShardsLost(stats.hits_read, describe_failure(response.get("_shards") or {}))
-            hits = response["hits"]["hits"]
-            full = len(hits) == page_size
-            if ahead is not None and full:
-                ahead.ask(hits[-1]["sort"], pit_id)  # before this page is handled (or already on its way)
-            stats.add_page(response, len(hits))
-            if on_page and hits:
-                on_page(stats.hits_read)
-            kept = [hit for hit in hits if keep(hit)]
-            stats.kept += len(kept)
+            kept, last_sort = _take_page(response, keeper, page_size, stats, keep, on_page,
+                                         ahead.ask if ahead is not None else None)
             if kept:
                 yield kept
-            if not full:
+            if last_sort is None:
                 return
             pit_id = keeper.id  # touched while the caller held the page, maybe
-            try:
-                response = (ahead.next_page() if ahead is not None
-                            else es.search(body=body_for(hits[-1]["sort"], pit_id)))
-            except Exception as exc:
-                if is_lost_point_in_time(exc):
-                    raise PointInTimeLost(stats.hits_read) from exc
-                raise
+            after = last_sort
+            response = _answer(lambda: ahead.next_page() if ahead is not None
+                               else es.search(body=body_for(after, pit_id)), stats)
     finally:
         keeper.close()
         pit_id = keeper.id
@@ -253,6 +230,38 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
             es.close_point_in_time(body={"id": pit_id})
         except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
             pass
+
+
+def _answer(request: Callable[[], dict], stats: WalkStats) -> dict:
+    """A page's answer; a point in time gone missing is said as such (`PointInTimeLost`)."""
+    try:
+        return request()
+    except Exception as exc:
+        if is_lost_point_in_time(exc):
+            raise PointInTimeLost(stats.hits_read) from exc
+        raise
+
+
+def _take_page(response: dict, keeper: _PointInTime, page_size: int, stats: WalkStats, keep: Callable[[Hit], bool],
+               on_page: Callable[[int], None] | None, ask: Callable[[list, str], None] | None
+               ) -> tuple[list[Hit], list | None]:
+    """The hits of one answer that `keep` accepts, and the sort key to page on from (None: the last
+    page). A full page has the next one asked for (`ask`) before this one is handled."""
+    keeper.used(response.get("pit_id"))
+    if shards_were_lost(response):
+        # the copy being read went away (a node left): a new point in time reads its replica, so
+        # this is not a partial answer to keep but a walk to resume (`session_logs`)
+        raise ShardsLost(stats.hits_read, describe_failure(response.get("_shards") or {}))
+    hits = response["hits"]["hits"]
+    full = len(hits) == page_size
+    if ask is not None and full:
+        ask(hits[-1]["sort"], keeper.id)  # before this page is handled (or already on its way)
+    stats.add_page(response, len(hits))
+    if on_page and hits:
+        on_page(stats.hits_read)
+    kept = [hit for hit in hits if keep(hit)]
+    stats.kept += len(kept)
+    return kept, hits[-1]["sort"] if full else None
 
 
 def slices_for(round_trip: float) -> int:
@@ -314,27 +323,11 @@ def _slice_pages(ahead: _PagesAhead, keep: Callable[[Hit], bool], keeper: _Point
     """The kept hits of one slice, a page at a time, each page asked for ahead."""
     try:
         while True:
-            try:
-                response = ahead.next_page()
-            except Exception as exc:
-                if is_lost_point_in_time(exc):
-                    raise PointInTimeLost(stats.hits_read) from exc
-                raise
-            keeper.used(response.get("pit_id"))
-            if shards_were_lost(response):  # as in walk_pages: a walk to resume, not a partial answer
-                raise ShardsLost(stats.hits_read, describe_failure(response.get("_shards") or {}))
-            hits = response["hits"]["hits"]
-            full = len(hits) == page_size
-            if full:
-                ahead.ask(hits[-1]["sort"], keeper.id)  # before this page is handled (or already on its way)
-            stats.add_page(response, len(hits))
-            if on_page and hits:
-                on_page(stats.hits_read)
-            kept = [hit for hit in hits if keep(hit)]
-            stats.kept += len(kept)
+            response = _answer(ahead.next_page, stats)
+            kept, last_sort = _take_page(response, keeper, page_size, stats, keep, on_page, ahead.ask)
             if kept:
                 yield kept
-            if not full:
+            if last_sort is None:
                 return
     finally:
         ahead.close()

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 
-import pytest
 from elastic_cli.openreplay.session_token import markers, parse_session_ref
 from elastic_cli.search import lines as log_search
 from elastic_cli.search import plan as search_plan
@@ -15,16 +14,7 @@ from elastic_cli.search.fields import FieldPolicy, IndexShape
 from elastic_cli.search.query import LogQuery
 from elastic_cli.search.shape_cache import ShapeCache
 
-
-@pytest.fixture(autouse=True)
-def one_slice(monkeypatch):
-    """Walks here are unsliced whatever the machine's load: slicing is chosen from how long opening
-    a point in time took, and a busy machine can take 30 ms even for this fake (the sliced walk has
-    its own test, with `slices` given)."""
-    from elastic_cli.search import pager
-
-    monkeypatch.setattr(pager, "SLICE_FROM_SECONDS", float("inf"))
-
+from walk_fixtures import one_slice  # noqa: F401 — an autouse fixture
 
 OURS = "openReplaySession.id=2618307011354435587"
 FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session

@@ -23,16 +23,7 @@ from elastic_cli.search.query import LogQuery
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
-@pytest.fixture(autouse=True)
-def one_slice(monkeypatch):
-    """Walks here are unsliced whatever the machine's load: slicing is chosen from how long opening
-    a point in time took, and a busy machine can take 30 ms even for this fake (the sliced walk has
-    its own test, with `slices` given)."""
-    from elastic_cli.search import pager
-
-    monkeypatch.setattr(pager, "SLICE_FROM_SECONDS", float("inf"))
-
+from walk_fixtures import one_slice  # noqa: F401 — an autouse fixture
 
 OURS = "openReplaySession.id=2618307011354435587"
 FOREIGN = "openReplaySession.id=26183070113544355870"  # a longer id: another session
