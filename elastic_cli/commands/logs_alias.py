@@ -109,6 +109,7 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
 
 
 def _print_request(settings: Any, admin: Any, body: dict) -> None:
+    from elastic_cli.cluster.curl import curl_post
     from elastic_cli.keys.admin import ADMIN_API_KEY_ENV
     from elastic_cli.openreplay import fixes
 
@@ -116,5 +117,5 @@ def _print_request(settings: Any, admin: Any, body: dict) -> None:
     click.echo(fixes.console_request(body))
     click.echo("# or curl (asks for the password):" if admin.curl_auth != ADMIN_API_KEY_ENV
                else f"# or curl (reads ${ADMIN_API_KEY_ENV}):")
-    click.echo(fixes.curl_command(settings.url, body, admin.curl_auth, ca_certs=settings.ca_certs,
-                                  insecure=not settings.verify_certs, api_key_env=ADMIN_API_KEY_ENV), nl=False)
+    click.echo(curl_post(settings.url, fixes.ENDPOINT, body, admin.curl_auth, ca_certs=settings.ca_certs,
+                         insecure=not settings.verify_certs, api_key_env=ADMIN_API_KEY_ENV), nl=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
@@ -179,18 +178,9 @@ def curl_command(url: str, body: Mapping[str, Any], auth_hint: str | None = None
     The password is never in it: `-u USER` makes curl prompt for it. With
     auth_hint == ADMIN_API_KEY_ENV the key is read from that environment variable.
     """
-    parts = ["curl", "-sS", "-X", "POST", shlex.quote(url.rstrip("/") + ENDPOINT)]
-    if auth_hint == ADMIN_API_KEY_ENV:
-        parts += ["-H", f'"Authorization: ApiKey ${ADMIN_API_KEY_ENV}"']
-    else:
-        parts += ["-u", shlex.quote(auth_hint or "USERNAME")]
-    if ca_certs:
-        parts += ["--cacert", shlex.quote(ca_certs)]
-    elif insecure:
-        parts.append("-k")
-    parts += ["-H", shlex.quote("Content-Type: application/json")]
-    parts += ["--data-binary", shlex.quote(json.dumps(body, indent=2, ensure_ascii=False))]
-    return " ".join(parts) + "\n"
+    from elastic_cli.cluster.curl import curl_post
+
+    return curl_post(url, ENDPOINT, body, auth_hint, ca_certs, insecure, api_key_env=ADMIN_API_KEY_ENV)
 
 
 # ---------------------------------------------------------------- results (pure)

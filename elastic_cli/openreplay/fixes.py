@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any, Mapping, Sequence
 
 from elastic_cli.openreplay.verdicts import LOGS_INDEX
@@ -39,23 +38,6 @@ def is_our_alias(alias: Mapping[str, Any]) -> bool:
 
 def console_request(body: Mapping[str, Any]) -> str:
     return f"POST {ENDPOINT}\n{json.dumps(body, indent=2, ensure_ascii=False)}\n"
-
-
-def curl_command(url: str, body: Mapping[str, Any], auth_hint: str | None, ca_certs: str | None = None,
-                 insecure: bool = False, api_key_env: str = "") -> str:
-    """The same request for curl; the password is asked by curl (`-u USER`), an admin key read from its variable."""
-    parts = ["curl", "-sS", "-X", "POST", shlex.quote(url.rstrip("/") + ENDPOINT)]
-    if api_key_env and auth_hint == api_key_env:
-        parts += ["-H", f'"Authorization: ApiKey ${api_key_env}"']
-    else:
-        parts += ["-u", shlex.quote(auth_hint or "USERNAME")]
-    if ca_certs:
-        parts += ["--cacert", shlex.quote(ca_certs)]
-    elif insecure:
-        parts.append("-k")
-    parts += ["-H", shlex.quote("Content-Type: application/json"),
-              "--data-binary", shlex.quote(json.dumps(body, indent=2, ensure_ascii=False))]
-    return " ".join(parts) + "\n"
 
 
 # ---------------------------------------------------------------- advice for the shipper

@@ -164,12 +164,6 @@ class Retrier:
         self.clock = clock
         self.attempt = 0
         self.first_failure: float | None = None
-        self.retries = 0  # over the whole search, for -v and tests
-        self.last_reason = ""
-
-    @property
-    def failing(self) -> bool:
-        return self.first_failure is not None
 
     def failed(self, exc: BaseException) -> None:
         """Wait before the next try; re-raise `exc` when it is not transient or the budget is spent."""
@@ -184,8 +178,6 @@ class Retrier:
         wait = self.policy.wait(self.attempt, retry_after(exc))
         if failing_for + wait > self.policy.retry_for:
             raise exc
-        self.last_reason = reason
-        self.retries += 1
         if self.on_retry:
             self.on_retry(Retrying(reason, wait, self.attempt, failing_for))
         self.sleep(wait)

@@ -85,7 +85,6 @@ class SessionLogs:
     patterns: tuple[str, ...] = ()  # what the plan was made from: --follow makes it again, for new indices
     policy: FieldPolicy | None = None
     lines: int = 0
-    retries: int = 0  # failures waited out over the whole read
     # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
     first_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
     left_out_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
@@ -121,7 +120,7 @@ class SessionLogs:
         or the network's, not the settings'. Given up, what was written stays and the rest is named
         as missing (the partial exit)."""
         point = ResumePoint(reverse=self.plan.query.reverse)
-        retrier = Retrier(self.retry, on_retry=self._retrying)
+        retrier = Retrier(self.retry, on_retry=self.on_retry)
         plan = self.plan
         while True:
             stats = log_search.SearchStats()
@@ -152,11 +151,6 @@ class SessionLogs:
                     close()  # its points in time now, not when it is collected
                 self._fold_stats(stats)
                 self.stats = _added(self.stats, stats)
-
-    def _retrying(self, retrying: Retrying) -> None:
-        self.retries += 1
-        if self.on_retry:
-            self.on_retry(retrying)
 
     def _recovered(self, retrier: Retrier) -> None:
         lasted = retrier.succeeded()
@@ -226,7 +220,7 @@ class SessionLogs:
             return fresh
 
         self._count_left_out()  # once, before the first line: it does not change while following
-        retrier = Retrier(self.retry, on_retry=self._retrying)
+        retrier = Retrier(self.retry, on_retry=self.on_retry)
         for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
                                               polls=mode.polls, on_stats=polled, retrier=retrier,
                                               replan=replan if self.patterns else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from elastic_cli.cluster.curl import curl_post
 from elastic_cli.openreplay import fixes
 
 
@@ -16,9 +17,9 @@ def test_the_alias_body_marks_the_alias_and_remove_undoes_it():
 
 
 def test_curl_never_holds_a_password_or_key():
-    curl = fixes.curl_command("https://es:9243", fixes.add_alias_body(["a"]), "elastic", ca_certs="/ca.pem")
+    curl = curl_post("https://es:9243", fixes.ENDPOINT, fixes.add_alias_body(["a"]), "elastic", ca_certs="/ca.pem")
     assert curl.startswith("curl -sS -X POST https://es:9243/_aliases -u elastic --cacert /ca.pem")
-    by_key = fixes.curl_command("https://es", {}, "ENV", api_key_env="ENV")
+    by_key = curl_post("https://es", fixes.ENDPOINT, {}, "ENV", api_key_env="ENV")
     assert '"Authorization: ApiKey $ENV"' in by_key
 
 
