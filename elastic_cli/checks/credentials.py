@@ -4,7 +4,7 @@ and it holds `read` on the index patterns. Any authenticated key may call both A
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, SKIPPED, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.cluster.connection import body_of as _body
@@ -30,7 +30,11 @@ def check_secret(settings: Settings) -> Finding:
     return finding("secret", OK, f"read from the {where}" if settings.api_key_ref else f"in {where}", kind=kind)
 
 
-def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> Finding:
+def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | None,
+               expiration_ahead: Callable[[], str | None] | None = None) -> Finding:
+    """Who the key is, and when it expires. `expiration_ahead` gives the expiry of `key_id` looked up
+    side by side with the authentication (a round trip saved far from the cluster); it is used only
+    when the authentication confirms that same key id, else the key is looked up after."""
     try:
         me = _body(es.options(request_timeout=deadline.bound(settings.timeout)).security.authenticate())
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
@@ -47,7 +51,10 @@ def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | No
             "api_key_id": api_key.get("id") or key_id, "api_key_name": api_key.get("name")}
     if me.get("authentication_type") not in (None, "api_key"):
         return finding("auth", OK, f"authenticated as {who} ({me.get('authentication_type')})", **data)
-    expiration = _own_key_expiration(es, settings, deadline, data["api_key_id"])
+    if expiration_ahead is not None and data["api_key_id"] == key_id:
+        expiration = expiration_ahead()
+    else:
+        expiration = own_key_expiration(es, settings, deadline, data["api_key_id"])
     data["expiration"] = expiration
     name = f"API key {data['api_key_name']!r}" if data["api_key_name"] else "an API key"
     detail = f"{name} (id {data['api_key_id']}) of user {who}"
@@ -64,7 +71,7 @@ def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | No
     return finding("auth", OK, detail + f", expires {expiration}", **data)
 
 
-def _own_key_expiration(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> str | None:
+def own_key_expiration(es: Any, settings: Settings, deadline: Deadline, key_id: str | None) -> str | None:
     """'never', an ISO time, or None when the key may not look itself up."""
     if not key_id or deadline.expired():
         return None

@@ -6,9 +6,10 @@ Used by `orx-elastic shows` and by `check --session` (one finding per generation
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from elastic_cli.cluster.connection import body_of, status_of
 from elastic_cli.openreplay import verdicts as v
@@ -54,11 +55,18 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
     since = since or (window.since if window else None)
     query = LogQuery(markers=markers(ref), message_field=settings.message_field, time_field=settings.time_field,
                      tags_field=settings.tags_field, errors_only=False, since=since)
-    result = session_logs(es, settings.index_patterns, query, FieldPolicy.from_settings(settings), Limited(limit),
-                          session_start=started, describe=f" on {settings.url}")
-    lines = [hit for page in result.pages() for hit in page]
-    since_ms = int(since.timestamp() * 1000) if since else 0
-    answers = {v.V121: v121_answer(es, ref.session_id, lines), v.V120: v120_answer(es, settings.indexes, since_ms, lines)}
+    # v1.21+'s request does not depend on the lines found: it goes out beside the search for them
+    # (far from the cluster each request in turn is a round trip); the v1.20 probe names their ids
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shows") as pool:
+        v121_search = pool.submit(_v121_search, es, ref.session_id)
+        logs_indices = pool.submit(_logs_indices, es)
+        result = session_logs(es, settings.index_patterns, query, FieldPolicy.from_settings(settings),
+                              Limited(limit), session_start=started, describe=f" on {settings.url}")
+        lines = [hit for page in result.pages() for hit in page]
+        since_ms = int(since.timestamp() * 1000) if since else 0
+        v120 = v120_answer(es, settings.indexes, since_ms, lines)
+        answers = {v.V121: v121_answer(es, ref.session_id, lines, v121_search.result(), logs_indices.result),
+                   v.V120: v120}
     fetched_ms = int(fetched_at.timestamp() * 1000) if fetched_at else None
     judged = v.judge(lines, ref.session_id, answers, fetched_at_ms=fetched_ms)
     keys = {(str(h.get("_index")), str(h.get("_id"))) for h in lines}
@@ -93,30 +101,39 @@ def _hit_keys(body: dict) -> frozenset[tuple[str, str]]:
     return frozenset((str(h.get("_index")), str(h.get("_id"))) for h in (body.get("hits") or {}).get("hits") or [])
 
 
-def v121_answer(es: Any, session_id: str, lines: Sequence[dict]) -> v.Answer:
-    """v1.21+'s fetch as it sends it, which indices `logs` covers, and (when it returned its 1000
-    and some lines are not among them) which of those lines its query matches at all."""
+def _v121_search(es: Any, session_id: str) -> dict | v.Answer:
+    """v1.21+'s fetch as it sends it: its answer, or the failure it meets as an Answer."""
     request = v.v121_request(session_id)
     try:
-        body = body_of(es.search(index=v.LOGS_INDEX, track_total_hits=True, **request.body))
+        return body_of(es.search(index=v.LOGS_INDEX, track_total_hits=True, **request.body))
     except Exception as exc:
         failure = _api_failure(exc)
         if failure is None:
             raise
         return v.Answer(error=failure[0], error_text=failure[1])
+
+
+def v121_answer(es: Any, session_id: str, lines: Sequence[dict], answered: dict | v.Answer | None = None,
+                logs_indices: Callable[[], tuple[frozenset[str] | None, frozenset[str]]] | None = None) -> v.Answer:
+    """v1.21+'s fetch as it sends it (`answered`, when it was sent already), which indices `logs`
+    covers, and (when it returned its 1000 and some lines are not among them) which of those lines
+    its query matches at all."""
+    body = answered if answered is not None else _v121_search(es, session_id)
+    if isinstance(body, v.Answer):
+        return body
     total = ((body.get("hits") or {}).get("total") or {}).get("value", 0)
     hits = _hit_keys(body)
-    logs_indices, keyword = _logs_indices(es)
+    covered, keyword = logs_indices() if logs_indices is not None else _logs_indices(es)
     matched = None
     missing = [str(h.get("_id")) for h in lines if (str(h.get("_index")), str(h.get("_id"))) not in hits
-               and (logs_indices is None or str(h.get("_index")) in logs_indices)]
+               and (covered is None or str(h.get("_index")) in covered)]
     if total > v.V121_SIZE and missing:
         found: set[tuple[str, str]] = set()
         for start in range(0, len(missing), _ID_BATCH):
             probe = v.v121_probe(session_id, missing[start:start + _ID_BATCH])
             found |= _hit_keys(body_of(es.search(index=v.LOGS_INDEX, **probe.params, **_body_args(probe.body))))
         matched = frozenset(found)
-    return v.Answer(hits=hits, total=total, matched=matched, logs_indices=logs_indices, keyword_indices=keyword)
+    return v.Answer(hits=hits, total=total, matched=matched, logs_indices=covered, keyword_indices=keyword)
 
 
 def _body_args(body: Mapping[str, Any]) -> dict:
