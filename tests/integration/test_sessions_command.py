@@ -101,7 +101,8 @@ def recorded(es_node, tmp_path_factory):
         assert key["api_key"] not in result.stdout + result.stderr
         return result
 
-    yield {"run": run, "truth": dict(truth), "first_id": str(session_ids[0]), "prefix": prefix, "admin": admin}
+    yield {"run": run, "truth": dict(truth), "first_id": str(session_ids[0]), "prefix": prefix, "admin": admin,
+           "key": key, "url": es_node.url}
     admin.indices.delete(index=f"{prefix}-*")
 
 
@@ -119,6 +120,37 @@ def test_rows_match_the_ground_truth(recorded):
         assert row["markers"].split() == sorted(expected["markers"]), sid
         assert row["session_start"] is not None
     assert "5 markers were neither a session token nor an id" in result.stderr
+
+
+@pytest.mark.parametrize("page_size", [5000, 7])
+def test_a_window_one_page_holds_opens_no_point_in_time_and_a_bigger_one_counts_every_line_once(recorded, page_size):
+    """Far from the cluster a point in time costs two round trips (open, close): a window whose lines
+    fit the first page is read without one; one that does not is walked on a point in time from its
+    start, the first look set aside, and no line is counted twice."""
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.sessions import find_sessions
+    from elasticsearch import Elasticsearch
+
+    class Counting:
+        def __init__(self, es):
+            self.es, self.opened = es, 0
+
+        def __getattr__(self, name):
+            return getattr(self.es, name)
+
+        def open_point_in_time(self, **kw):
+            self.opened += 1
+            return self.es.open_point_in_time(**kw)
+
+    key = recorded["key"]
+    es = Counting(Elasticsearch(recorded["url"], api_key=(key["id"], key["api_key"])))
+    report = find_sessions(es, [f"{recorded['prefix']}-*"], FieldPolicy(), datetime.now(timezone.utc) - timedelta(hours=1),
+                           page_size=page_size)
+    truth = recorded["truth"]
+    assert {row.session_id: row.lines for row in report.rows} == {sid: t["lines"] for sid, t in truth.items()}
+    # one group per kind of index here (text: utc_time/tags; keyword: @timestamp/log.level), each
+    # holding more than 7 of the window's error lines and fewer than 5000
+    assert es.opened == (0 if page_size == 5000 else 2)
 
 
 def test_sorted_by_recency_or_count_and_limited(recorded):

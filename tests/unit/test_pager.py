@@ -18,7 +18,7 @@ from elastic_cli.openreplay.session_token import markers, parse_session_ref, to_
 from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as log_search
 from elastic_cli.search import plan as search_plan
-from elastic_cli.search.pager import PagedSearch, walk
+from elastic_cli.search.pager import PagedSearch, WalkStats, walk
 from elastic_cli.search.query import LogQuery
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,6 +89,7 @@ class FakeES:
         self.searches: list[dict] = []
         self.timed_out_pages = set(timed_out_pages)  # which PIT searches (0-based) answer timed_out
         self._pits: dict[str, list[Doc]] = {}
+        self.looks = 0  # searches sent without a point in time
 
     def _names(self, index: str) -> list[Doc]:
         patterns = index.split(",")
@@ -113,12 +114,17 @@ class FakeES:
                              "hits": []}}
         number = len(self.searches)
         self.searches.append(body)
-        pit_id = body["pit"]["id"]
+        if "pit" not in body:  # a look without a point in time: what is indexed now, in index order
+            self.looks += 1
+            pit_id = f"look{number}"
+            self._pits[pit_id] = self._names(index or "")
+        else:
+            pit_id = body["pit"]["id"]
         if pit_id in self.expired:
             raise LostContext()
         sort = body.get("sort") or [{"_shard_doc": {"order": "asc"}}]
         descending = sort[0][next(iter(sort[0]))]["order"] == "desc"
-        by_time = next(iter(sort[0])) != "_shard_doc"
+        by_time = next(iter(sort[0])) not in ("_shard_doc", "_doc")
         rows = []
         part = body.get("slice")  # a sliced walk (far from the cluster) reads its share of the documents
         for shard_doc, doc in enumerate(self._pits[pit_id]):
@@ -488,3 +494,26 @@ def test_a_sliced_walk_gives_the_unsliced_walks_hits_in_its_order(descending):
     for slices in (2, 3):
         assert [hit["_id"] for hit in walk(es, search, prefetch=True, slices=slices)] == plain
     assert len(plain) == len(set(plain)) == len([d for d in docs if "openReplay" in d.message])
+
+
+@pytest.mark.parametrize("lines,page_size", [(0, 5), (1, 5), (4, 5), (1, 1000)])
+def test_a_look_first_that_holds_every_line_opens_no_point_in_time(lines, page_size):
+    es = FakeES([Doc("app", str(i), T0_MS + i, OURS) for i in range(lines)])
+    search = PagedSearch(index="app", body={"query": {"bool": {"filter": []}}, "sort": [], "size": page_size})
+    stats = WalkStats()
+    hits = list(walk(es, search, stats=stats, prefetch=True, slices=1, look_first=True))
+    assert [h["_id"] for h in hits] == [str(i) for i in range(lines)]
+    assert es.looks == 1 and len(es.searches) == 1 and not es._pits.keys() - {"look0"}  # nothing opened
+    assert es.searches[0]["sort"] == [{"_doc": {"order": "asc"}}] and "pit" not in es.searches[0]
+    assert stats.hits_read == lines and stats.pages == 1
+
+
+@pytest.mark.parametrize("lines,page_size", [(5, 5), (6, 5), (23, 5), (10, 1)])
+def test_a_full_look_first_is_set_aside_and_the_walk_reads_every_line_once_on_a_point_in_time(lines, page_size):
+    es = FakeES([Doc("app", str(i), T0_MS + i, OURS) for i in range(lines)])
+    search = PagedSearch(index="app", body={"query": {"bool": {"filter": []}}, "sort": [], "size": page_size})
+    stats = WalkStats()
+    hits = list(walk(es, search, stats=stats, prefetch=True, slices=1, look_first=True))
+    assert [h["_id"] for h in hits] == [str(i) for i in range(lines)]  # none twice: the look's page was set aside
+    assert es.looks == 1 and "pit" in es.searches[-1] and not es.open_pits
+    assert stats.hits_read == lines  # the look is not counted as read
