@@ -157,9 +157,12 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float, client
         return lambda: check_openreplay_shows(es, settings, deadline, check_id, judged, state)
 
     def judge_latest() -> Finding:
-        # the session to judge is the latest with errors, unless --session names one
-        recent = ahead["recent_sessions"].result()
-        return check_openreplay_shows(es, settings, deadline, "openreplay_v121", recent.data.get("latest"), state)
+        # no --session: the latest session with errors, as recent_sessions found it (none when it failed)
+        try:
+            latest = ahead["recent_sessions"].result().data.get("latest")
+        except Exception:  # noqa: BLE001 — recent_sessions' own finding says what went wrong
+            latest = None
+        return check_openreplay_shows(es, settings, deadline, "openreplay_v121", latest, state)
 
     if es is not None:
         start("key_expiration", lambda: own_key_expiration(es, settings, deadline, key_id))

@@ -496,12 +496,17 @@ def test_a_sliced_walk_gives_the_unsliced_walks_hits_in_its_order(descending):
     assert len(plain) == len(set(plain)) == len([d for d in docs if "openReplay" in d.message])
 
 
-@pytest.mark.parametrize("lines,page_size", [(0, 5), (1, 5), (4, 5), (1, 1000)])
-def test_a_look_first_that_holds_every_line_opens_no_point_in_time(lines, page_size):
+def _walk_looking_first(lines: int, page_size: int) -> tuple[FakeES, WalkStats, list[dict]]:
+    """`lines` lines in index order, walked as `sessions` walks them (look_first)."""
     es = FakeES([Doc("app", str(i), T0_MS + i, OURS) for i in range(lines)])
     search = PagedSearch(index="app", body={"query": {"bool": {"filter": []}}, "sort": [], "size": page_size})
     stats = WalkStats()
-    hits = list(walk(es, search, stats=stats, prefetch=True, slices=1, look_first=True))
+    return es, stats, list(walk(es, search, stats=stats, prefetch=True, slices=1, look_first=True))
+
+
+@pytest.mark.parametrize("lines,page_size", [(0, 5), (1, 5), (4, 5), (1, 1000)])
+def test_a_look_first_that_holds_every_line_opens_no_point_in_time(lines, page_size):
+    es, stats, hits = _walk_looking_first(lines, page_size)
     assert [h["_id"] for h in hits] == [str(i) for i in range(lines)]
     assert es.looks == 1 and len(es.searches) == 1 and not es._pits.keys() - {"look0"}  # nothing opened
     assert es.searches[0]["sort"] == [{"_doc": {"order": "asc"}}] and "pit" not in es.searches[0]
@@ -510,10 +515,7 @@ def test_a_look_first_that_holds_every_line_opens_no_point_in_time(lines, page_s
 
 @pytest.mark.parametrize("lines,page_size", [(5, 5), (6, 5), (23, 5), (10, 1)])
 def test_a_full_look_first_is_set_aside_and_the_walk_reads_every_line_once_on_a_point_in_time(lines, page_size):
-    es = FakeES([Doc("app", str(i), T0_MS + i, OURS) for i in range(lines)])
-    search = PagedSearch(index="app", body={"query": {"bool": {"filter": []}}, "sort": [], "size": page_size})
-    stats = WalkStats()
-    hits = list(walk(es, search, stats=stats, prefetch=True, slices=1, look_first=True))
+    es, stats, hits = _walk_looking_first(lines, page_size)
     assert [h["_id"] for h in hits] == [str(i) for i in range(lines)]  # none twice: the look's page was set aside
     assert es.looks == 1 and "pit" in es.searches[-1] and not es.open_pits
     assert stats.hits_read == lines  # the look is not counted as read
