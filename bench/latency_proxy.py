@@ -220,6 +220,10 @@ class LatencyProxy:
         self._alive.add(me)
         try:
             await self._serve(client_reader, client_writer)
+        except asyncio.CancelledError:
+            # Stopping the proxy cancels open connections; a task that ends cancelled makes asyncio's
+            # stream callback print a traceback (it asks the task for its exception).
+            pass
         finally:
             self._alive.discard(me)
 
