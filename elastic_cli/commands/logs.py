@@ -191,18 +191,6 @@ def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, w
         say("window: ", window.origin if window else "none (all time, or --since/--until as given)")
 
 
-def _shape_cache(settings: Settings, patterns: list[str], policy: Any) -> Any:
-    """Where the last `_field_caps` answer for this cluster, key and patterns is kept (no secret)."""
-    from elastic_cli.config.settings import split_api_key
-    from elastic_cli.search.shape_cache import ShapeCache
-
-    try:
-        key_id = split_api_key(settings.id, settings.api_key)[0]
-    except Exception:  # noqa: BLE001 — the key is unreadable: the client says so; no cache
-        return None
-    return ShapeCache.for_search(settings.url, key_id, patterns, policy) if key_id else None
-
-
 def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
          every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
          fields: str | None, session_id: str, local_time: bool = False,
@@ -216,6 +204,7 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
     from elastic_cli.search.fields import FieldPolicy
     from elastic_cli.search.retry import RetryPolicy, seconds_text
     from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
+    from elastic_cli.search.shape_cache import ShapeCache
 
     patterns = settings.index_patterns
     mode: Mode = (Follow(lag=lag, interval=interval) if follow else Export(page_size=page_size) if every
@@ -225,7 +214,8 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
         retry = RetryPolicy(retry_for=retry_for.total_seconds()) if retry_for is not None else None
         policy = FieldPolicy.from_settings(settings)
         result = session_logs(es, patterns, query, policy, mode, session_start=started,
-                              describe=f" on {settings.url}", cache=_shape_cache(settings, patterns, policy),
+                              describe=f" on {settings.url}",
+                              cache=ShapeCache.for_settings(settings, patterns, policy),
                               retry=retry)
         plan = result.plan
         if not plan.message_types:

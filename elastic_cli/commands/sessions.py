@@ -71,6 +71,7 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     from elastic_cli.search.fields import FieldPolicy
     from elastic_cli.search.retry import RetryPolicy, seconds_text
     from elastic_cli.search.sessions import find_sessions, iter_rows
+    from elastic_cli.search.shape_cache import ShapeCache
 
     patterns = settings.index_patterns
     policy = FieldPolicy.from_settings(settings)
@@ -81,7 +82,8 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
             report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort,
                                    limit=limit, max_sessions=max_sessions, replay_url=settings.replay_url,
                                    on_page=progress.update, retry=RetryPolicy(retry_for=retry_for),
-                                   on_retry=lambda wait: app.warn(f"{wait} (--retry-for {seconds_text(retry_for)})"))
+                                   on_retry=lambda wait: app.warn(f"{wait} (--retry-for {seconds_text(retry_for)})"),
+                                   cache=ShapeCache.for_settings(settings, patterns, policy))
         finally:
             progress.stop()
     if not report.indices_matched:

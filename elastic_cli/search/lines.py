@@ -13,7 +13,7 @@ import heapq
 import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from typing import Any, Callable, Generator, Iterator, Mapping
+from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.openreplay.session_token import contains_marker
@@ -312,22 +312,32 @@ def _ties_across_shards(response: dict, hits: list[dict]) -> bool:
 
 def same_requests(a: list[FirstPage], b: list[FirstPage]) -> bool:
     """Whether two lists of first pages send exactly the same searches (targets and bodies)."""
-    def wire(pages: list[FirstPage]) -> str:
-        return json.dumps([[p.target, p.body] for p in pages], sort_keys=True, default=str)
-    return wire(a) == wire(b)
+    return same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
+
+
+def same_wire(a: Sequence[tuple[str, dict]], b: Sequence[tuple[str, dict]]) -> bool:
+    """Whether two lists of (target, body) searches are exactly the same requests."""
+    def text(requests: Sequence[tuple[str, dict]]) -> str:
+        return json.dumps([[target, body] for target, body in requests], sort_keys=True, default=str)
+    return text(a) == text(b)
 
 
 def msearch(es: Any, pages: list[FirstPage]) -> list[dict] | None:
     """Every first page in one `_msearch`; None when any of them failed (the caller then takes the
     usual path, whose own request says what is wrong)."""
-    if not pages:
+    return msearch_requests(es, [(page.target, page.body) for page in pages])
+
+
+def msearch_requests(es: Any, requests: Sequence[tuple[str, dict]]) -> list[dict] | None:
+    """`msearch` for (target, body) searches (a missing index is no error, as for `walk_pages`)."""
+    if not requests:
         return []
     searches: list[dict] = []
-    for page in pages:
-        searches.append({"index": page.target, "ignore_unavailable": True, "allow_no_indices": True})
-        searches.append(page.body)
+    for target, body in requests:
+        searches.append({"index": target, "ignore_unavailable": True, "allow_no_indices": True})
+        searches.append(body)
     responses = (body_of(es.msearch(searches=searches)) or {}).get("responses") or []
-    if len(responses) != len(pages) or any("error" in r or "hits" not in r for r in responses):
+    if len(responses) != len(requests) or any("error" in r or "hits" not in r for r in responses):
         return None
     return list(responses)
 

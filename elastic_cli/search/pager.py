@@ -166,10 +166,10 @@ def look_body(search: PagedSearch) -> dict:
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
          prefetch: bool = False, stats: WalkStats | None = None,
          on_page: Callable[[int], None] | None = None, slices: int | None = None,
-         look_first: bool = False) -> Generator[Hit, None, None]:
+         look_first: bool = False, looked: dict | None = None) -> Generator[Hit, None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once (one at a time)."""
     return each_hit(walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page, slices=slices,
-                               look_first=look_first))
+                               look_first=look_first, looked=looked))
 
 
 def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, None]:
@@ -184,7 +184,8 @@ def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, No
 def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
                prefetch: bool = False, stats: WalkStats | None = None,
                on_page: Callable[[int], None] | None = None,
-               slices: int | None = None, look_first: bool = False) -> Generator[list[Hit], None, None]:
+               slices: int | None = None, look_first: bool = False, looked: dict | None = None
+               ) -> Generator[list[Hit], None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once, a page at a time
     (a page whose hits `keep` all refuses is not yielded; the walk goes on).
 
@@ -202,12 +203,14 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     every hit, and that is the walk: no point in time opened or closed (two round trips fewer, which
     far from the cluster is most of a small walk). A full one is set aside and the walk starts over on
     a point in time, so its pages stay one consistent view (one round trip more for a big walk).
+    `looked`: that first look's answer when the caller already asked `look_body(search)` (beside
+    another request); it is not asked again.
     """
     stats = stats if stats is not None else WalkStats()
     page_size = int(search.body.get("size") or PAGE_SIZE)
     if look_first:
-        look = _answer(lambda: es.search(index=search.index, body=look_body(search), ignore_unavailable=True),
-                       stats)
+        look = looked if looked is not None else _answer(
+            lambda: es.search(index=search.index, body=look_body(search), ignore_unavailable=True), stats)
         if len(look["hits"]["hits"]) < page_size:
             if shards_were_lost(look):
                 raise ShardsLost(stats.hits_read, describe_failure(look.get("_shards") or {}))

@@ -329,30 +329,18 @@ def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldP
                session_start: datetime | None, describe: str, cache: ShapeCache | None,
                retry: RetryPolicy | None) -> SessionLogs:
     """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
-    from concurrent.futures import ThreadPoolExecutor
+    from elastic_cli.search.early_look import shapes_with_first_pages
 
-    known = cache.load() if cache is not None else None
-    guess = search_plan.plan_from_shapes(known if known is not None else search_plan.guessed_shapes(patterns, policy),
-                                         patterns, query, policy, session_start)
-    sent, _ = _first_look(guess, mode)
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        fresh = pool.submit(search_plan.fetch_shapes, es, patterns, policy)
-        try:
-            # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)
-            answers = log_search.msearch(es.options(max_retries=0) if hasattr(es, "options") else es, sent)
-        except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
-            answers = None
-        shapes = fresh.result()  # its error is the lookup's error, as when it was sent alone
-    finally:
-        pool.shutdown(wait=False)
-    if cache is not None and shapes != known:
-        cache.save(shapes)
-    plan = search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start)
+    def pages_of(shapes: Sequence[search_fields.IndexShape]) -> list[log_search.FirstPage]:
+        return _first_look(search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start), mode)[0]
+
+    early = shapes_with_first_pages(es, patterns, policy, cache, pages_of, lambda page: (page.target, page.body))
+    plan = search_plan.plan_from_shapes(early.shapes, patterns, query, policy, session_start)
     result = _result(es, plan, mode, patterns, describe, policy, retry)
     pages, streams = _first_look(plan, mode)
-    if answers is None or not log_search.same_requests(pages, sent):
-        # the plan the pages were asked with is not this answer's: ask again (never a stale answer)
+    answers = early.answers
+    if answers is None:
+        # the plan the pages were asked with is not this answer's, or they failed: ask again
         try:
             answers = log_search.msearch(es, pages)
         except Exception:  # noqa: BLE001 — the pager's own requests say what is wrong

@@ -25,12 +25,14 @@ from elastic_cli.openreplay.session_token import (
     session_start,
 )
 from elastic_cli.search.coverage import Coverage, LeftOut
+from elastic_cli.search.early_look import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of
-from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, walk
-from elastic_cli.search.plan import IndexGroup, fetch_shapes, group_indices
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, look_body, walk
+from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy, transient_reason
+from elastic_cli.search.shape_cache import ShapeCache
 
 DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
@@ -197,15 +199,28 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                   max_lines: int | None = None, shapes: Sequence[IndexShape] | None = None,
                   page_size: int = PAGE_SIZE, now: datetime | None = None,
                   on_page: Callable[[int], None] | None = None, retry: RetryPolicy | None = None,
-                  on_retry: Callable[[Retrying], None] | None = None) -> SessionsReport:
+                  on_retry: Callable[[Retrying], None] | None = None,
+                  cache: ShapeCache | None = None) -> SessionsReport:
     """The sessions with (error) lines between `since` and `until`, one row each.
 
-    A failure that waiting may fix (a lost connection or point in time, a node that left) is
-    waited out by `retry` (none when not given), and the group being read is counted again from
-    its start."""
+    Without `shapes`, each group's first page goes beside the `_field_caps` request, planned from
+    the shapes `cache` last saw (`early_look`). A failure that waiting may fix (a lost connection
+    or point in time, a node that left) is waited out by `retry` (none when not given), and the
+    group being read is counted again from its start."""
     now = now or datetime.now(timezone.utc)
+
+    def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict]]:
+        dated = [g for g in group_indices(candidate, patterns, policy, errors_only=errors_only)[0]
+                 if g.time_field is not None]
+        return [(g.target, look_body(PagedSearch(index=g.target, body=search_body(
+            g, policy.message_field, since, until, errors_only, page_size)))) for g in dated]
+
+    looked: dict[str, dict] = {}  # a group's first page, answered beside `_field_caps`
     if shapes is None:
-        shapes = fetch_shapes(es, patterns, policy)
+        early = shapes_with_first_pages(es, patterns, policy, cache, first_pages, lambda request: request)
+        shapes = early.shapes
+        if early.answers is not None:
+            looked = {target: answer for (target, _), answer in zip(early.requests, early.answers)}
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=errors_only)
     # a window needs a time: indices without one cannot be asked about the last hour
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
@@ -230,7 +245,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
             # TLS a handshake) each: measured +7.6 RTT at 150 ms against +5.3 unsliced (bench/RESULTS.md)
             # and a window that one page holds needs no point in time (look_first: two round trips fewer)
             lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=counted,
-                         slices=1, look_first=True)
+                         slices=1, look_first=True, looked=looked.pop(group.target, None))  # a group read again asks anew
             try:
                 for hit in lines:
                     lines_read += 1

@@ -14,9 +14,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from elastic_cli.search.fields import FieldPolicy, IndexShape
+
+if TYPE_CHECKING:
+    from elastic_cli.config.settings import Settings
 
 FORMAT = 1
 
@@ -41,6 +44,18 @@ class ShapeCache:
                                policy.level_explicit])
         name = hashlib.sha256(identity.encode()).hexdigest()[:32] + ".json"
         return cls((directory or cache_dir()) / name)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, patterns: Sequence[str], policy: FieldPolicy) -> ShapeCache | None:
+        """The cache of the configured cluster and key for `patterns` (None when the key's id is
+        unreadable: the client then says what is wrong)."""
+        from elastic_cli.config.settings import split_api_key
+
+        try:
+            key_id = split_api_key(settings.id, settings.api_key)[0]
+        except Exception:  # noqa: BLE001 — the key is unreadable: the client says so; no cache
+            return None
+        return cls.for_search(settings.url, key_id, patterns, policy) if key_id else None
 
     def load(self) -> list[IndexShape] | None:
         """The shapes last saved, or None (no file, unreadable, or not what this version writes)."""

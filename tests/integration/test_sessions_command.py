@@ -153,6 +153,53 @@ def test_a_window_one_page_holds_opens_no_point_in_time_and_a_bigger_one_counts_
     assert es.opened == (0 if page_size == 5000 else 2)
 
 
+def test_first_pages_go_beside_field_caps_and_never_answer_from_a_stale_plan(recorded, tmp_path, monkeypatch):
+    """Far from the cluster `_field_caps` then a search is two round trips: each group's first page
+    goes beside `_field_caps` in one `_msearch`, planned from the shapes cached last time, and is
+    used only when the fresh answer plans the same search; otherwise that page is asked again.
+    The rows are the ground truth every time."""
+    import elasticsearch
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.sessions import find_sessions
+    from elastic_cli.search.shape_cache import ShapeCache
+
+    sent: dict[str, int] = defaultdict(int)
+    for name in ("msearch", "search", "open_point_in_time"):
+        real = getattr(elasticsearch.Elasticsearch, name)
+
+        def recording(self, *args, _real=real, _name=name, **kwargs):
+            sent[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(elasticsearch.Elasticsearch, name, recording)
+    key = recorded["key"]
+    es = elasticsearch.Elasticsearch(recorded["url"], api_key=(key["id"], key["api_key"]))
+    patterns, policy = [f"{recorded['prefix']}-*"], FieldPolicy()
+    cache = ShapeCache.for_search(recorded["url"], key["id"], patterns, policy, directory=tmp_path)
+    truth = {sid: t["lines"] for sid, t in recorded["truth"].items()}
+
+    def rows(page_size: int = 5000) -> dict[str, int]:
+        sent.clear()
+        report = find_sessions(es, patterns, policy, datetime.now(timezone.utc) - timedelta(hours=1),
+                               page_size=page_size, cache=cache)
+        return {row.session_id: row.lines for row in report.rows}
+
+    # first use: the guess (one group, the configured fields) is not these two kinds of index
+    assert rows() == truth and dict(sent) == {"msearch": 1, "search": 2}
+    assert cache.load() is not None and key["api_key"] not in cache.path.read_text()
+    # known: both groups' first pages came with `_field_caps`; nothing else is sent
+    assert rows() == truth and dict(sent) == {"msearch": 1}
+    # a window bigger than a page: the early page is set aside, each group walked on a point in time
+    assert rows(page_size=7) == truth and sent["open_point_in_time"] == 2
+    # stale: the cache says the keyword index holds text (a match_phrase there finds nothing)
+    data = json.loads(cache.path.read_text())
+    for shape in data["shapes"]:
+        shape[1] = "text"
+    cache.path.write_text(json.dumps(data))
+    assert rows() == truth and dict(sent) == {"msearch": 1, "search": 2}
+    assert rows() == truth and dict(sent) == {"msearch": 1}  # the cache was corrected
+
+
 def test_sorted_by_recency_or_count_and_limited(recorded):
     truth = recorded["truth"]
     recent = [json.loads(line) for line in recorded["run"]("--limit", "5").stdout.splitlines()]  # piped: ndjson
