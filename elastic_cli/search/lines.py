@@ -317,9 +317,12 @@ def same_requests(a: list[FirstPage], b: list[FirstPage]) -> bool:
 
 def same_wire(a: Sequence[tuple[str, dict]], b: Sequence[tuple[str, dict]]) -> bool:
     """Whether two lists of (target, body) searches are exactly the same requests."""
-    def text(requests: Sequence[tuple[str, dict]]) -> str:
-        return json.dumps([[target, body] for target, body in requests], sort_keys=True, default=str)
-    return text(a) == text(b)
+    return [request_key(*r) for r in a] == [request_key(*r) for r in b]
+
+
+def request_key(target: str, body: dict) -> str:
+    """One search as text: equal exactly when two searches send the same request."""
+    return json.dumps([target, body], sort_keys=True, default=str)
 
 
 def msearch(es: Any, pages: list[FirstPage]) -> list[dict] | None:

@@ -27,7 +27,7 @@ from elastic_cli.openreplay.session_token import (
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.early_look import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
-from elastic_cli.search.lines import message_of
+from elastic_cli.search.lines import message_of, request_key
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, look_body, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
@@ -209,18 +209,22 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     group being read is counted again from its start."""
     now = now or datetime.now(timezone.utc)
 
-    def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict]]:
-        dated = [g for g in group_indices(candidate, patterns, policy, errors_only=errors_only)[0]
-                 if g.time_field is not None]
-        return [(g.target, look_body(PagedSearch(index=g.target, body=search_body(
-            g, policy.message_field, since, until, errors_only, page_size)))) for g in dated]
+    def first_page(group: IndexGroup) -> tuple[str, dict]:
+        body = search_body(group, policy.message_field, since, until, errors_only, page_size)
+        return group.target, look_body(PagedSearch(index=group.target, body=body))
 
-    looked: dict[str, dict] = {}  # a group's first page, answered beside `_field_caps`
+    def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict]]:
+        groups = group_indices(candidate, patterns, policy, errors_only=errors_only)[0]
+        return [first_page(g) for g in groups if g.time_field is not None]
+
+    # each group's first page answered beside `_field_caps`, by its exact request; None when the page
+    # was full: the group is walked on a point in time, its first page not asked again nor kept
+    looked: dict[str, dict | None] = {}
     if shapes is None:
         early = shapes_with_first_pages(es, patterns, policy, cache, first_pages, lambda request: request)
         shapes = early.shapes
-        if early.answers is not None:
-            looked = {target: answer for (target, _), answer in zip(early.requests, early.answers)}
+        for request, answer in zip(early.requests, early.answers or []):
+            looked[request_key(*request)] = answer if len(answer["hits"]["hits"]) < page_size else None
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=errors_only)
     # a window needs a time: indices without one cannot be asked about the last hour
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
@@ -244,8 +248,11 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
             # one slice: a window's lines mostly fit a page or two, and slices cost a round trip (and over
             # TLS a handshake) each: measured +7.6 RTT at 150 ms against +5.3 unsliced (bench/RESULTS.md)
             # and a window that one page holds needs no point in time (look_first: two round trips fewer)
+            key = request_key(*first_page(group))
+            full = key in looked and looked[key] is None
+            early_page = looked.pop(key, None)  # a group read again asks anew
             lines = walk(es, PagedSearch(index=group.target, body=body), stats=stats, prefetch=True, on_page=counted,
-                         slices=1, look_first=True, looked=looked.pop(group.target, None))  # a group read again asks anew
+                         slices=1, look_first=not full, looked=early_page)
             try:
                 for hit in lines:
                     lines_read += 1

@@ -519,3 +519,73 @@ def test_a_full_look_first_is_set_aside_and_the_walk_reads_every_line_once_on_a_
     assert [h["_id"] for h in hits] == [str(i) for i in range(lines)]  # none twice: the look's page was set aside
     assert es.looks == 1 and "pit" in es.searches[-1] and not es.open_pits
     assert stats.hits_read == lines  # the look is not counted as read
+
+
+class ShapedES(FakeES):
+    """FakeES with `_field_caps` (every index: text message, utc_time, tags) and `_msearch`, whose
+    first search without a point in time can answer with a shard lost (a node that left)."""
+
+    def __init__(self, docs: list[Doc], lose_first_look: bool = False):
+        super().__init__(docs)
+        self.lose_first_look = lose_first_look
+        self.msearches = 0
+
+    def field_caps(self, index: str, **params: object) -> dict:
+        names = sorted({d.index for d in self._names(index)})
+        return {"indices": names, "fields": {"message": {"text": {"type": "text"}},
+                                             "utc_time": {"date": {"type": "date"}},
+                                             "tags": {"keyword": {"type": "keyword"}}}}
+
+    def msearch(self, searches: list[dict]) -> dict:
+        self.msearches += 1
+        return {"responses": [self.search(body=body, index=header["index"])
+                              for header, body in zip(searches[::2], searches[1::2])]}
+
+    def search(self, body: dict | None = None, index: str | None = None, query: dict | None = None,
+               **params: object) -> dict:
+        answer = super().search(body=body, index=index, query=query, **params)
+        if body is not None and "pit" not in body and self.lose_first_look:
+            self.lose_first_look = False
+            answer["_shards"] = {"total": 2, "successful": 1, "failed": 1, "failures": [
+                {"shard": 1, "reason": {"type": "node_disconnected_exception", "reason": "node left"}}]}
+        return answer
+
+
+def _sessions_of(es: ShapedES, page_size: int = 5000, retries: list | None = None):
+    from elastic_cli.search.fields import FieldPolicy
+    from elastic_cli.search.retry import RetryPolicy
+    from elastic_cli.search.sessions import find_sessions
+
+    report = find_sessions(es, ["app-*"], FieldPolicy(), T0 - timedelta(hours=1), T0 + timedelta(hours=1),
+                           errors_only=False, page_size=page_size,
+                           retry=RetryPolicy(retry_for=30, first_wait=0.01, max_wait=0.01),
+                           on_retry=(retries if retries is not None else []).append)
+    return report, {row.session_id: row.lines for row in report.rows}
+
+
+def _marked_docs(lines: int) -> list[Doc]:
+    other = "openReplaySession.id=2618307011354435588"
+    return [Doc("app-1", str(i), T0_MS + i, f"{OURS if i % 3 else other} line {i}") for i in range(lines)]
+
+
+@pytest.mark.parametrize("lines,page_size", [(10, 5000), (10, 4)])
+def test_sessions_use_the_first_page_sent_beside_field_caps_and_walk_a_full_one_without_asking_it_again(
+        lines, page_size):
+    es = ShapedES(_marked_docs(lines))
+    report, rows = _sessions_of(es, page_size)
+    assert rows == {"2618307011354435587": sum(1 for i in range(lines) if i % 3),
+                    "2618307011354435588": sum(1 for i in range(lines) if not i % 3)}
+    assert es.msearches == 1 and es.looks == 1  # the guess (configured fields, the pattern) was right
+    assert len(es.searches) == (1 if page_size > lines else 1 + -(-lines // page_size))
+    assert report.coverage(50_000).complete and not es.open_pits
+
+
+def test_a_group_read_again_asks_its_first_page_anew_rather_than_reusing_the_early_one():
+    """The early page lost a shard: the group is read again, and that read sends its own search
+    (reusing the early answer would lose the same shard's lines again, until the retries ran out)."""
+    es = ShapedES(_marked_docs(10), lose_first_look=True)
+    retries: list = []
+    report, rows = _sessions_of(es, retries=retries)
+    assert rows == {"2618307011354435587": 6, "2618307011354435588": 4}
+    assert len(retries) == 1 and es.msearches == 1 and es.looks == 2
+    assert report.coverage(50_000).complete and report.lost_after is None
