@@ -310,11 +310,6 @@ def _ties_across_shards(response: dict, hits: list[dict]) -> bool:
     return len(set(times)) < len(times)
 
 
-def same_requests(a: list[FirstPage], b: list[FirstPage]) -> bool:
-    """Whether two lists of first pages send exactly the same searches (targets and bodies)."""
-    return same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
-
-
 def same_wire(a: Sequence[tuple[str, dict]], b: Sequence[tuple[str, dict]]) -> bool:
     """Whether two lists of (target, body) searches are exactly the same requests."""
     return [request_key(*r) for r in a] == [request_key(*r) for r in b]

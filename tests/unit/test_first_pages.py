@@ -97,11 +97,14 @@ def test_the_count_of_indices_left_out_needs_every_candidate():
 
 
 def test_a_plan_from_other_shapes_sends_other_requests():
+    def same_requests(a: list, b: list) -> bool:  # as `early_look` compares a lookup's first pages
+        return log_search.same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
+
     guessed = log_search.first_pages(plan_for(*search_plan.guessed_shapes(["logs-*"], POLICY)), 11)
-    assert log_search.same_requests(guessed, log_search.first_pages(plan_for(TEXT), 11))
-    assert not log_search.same_requests(guessed, log_search.first_pages(plan_for(TEXT, KEYWORD), 11))
+    assert same_requests(guessed, log_search.first_pages(plan_for(TEXT), 11))
+    assert not same_requests(guessed, log_search.first_pages(plan_for(TEXT, KEYWORD), 11))
     ecs = IndexShape("logs-a", "text", "@timestamp", ("log.level",))
-    assert not log_search.same_requests(guessed, log_search.first_pages(plan_for(ecs), 11))
+    assert not same_requests(guessed, log_search.first_pages(plan_for(ecs), 11))
 
 
 def test_the_shape_cache_round_trips_atomically_with_no_secret(tmp_path):
