@@ -7,13 +7,13 @@ cannot be read or parsed is never overwritten.
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from elastic_cli.config.atomic import atomic_write
 from elastic_cli.config.settings import DEFAULT_PROFILE, KEYS, KEYS_BY_NAME
 from elastic_cli.errors import ConfigError
 
@@ -179,23 +179,3 @@ def save_profile(path: Path, profile: str, updates: Mapping[str, Any], make_defa
         text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
         atomic_write(path, text)
     return config
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `path` whole or not at all: a temporary file beside it (mkstemp: mode 0600), synced,
-    then renamed over it."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -164,7 +164,7 @@ def _from_file(ref: SecretRef, base_dir: Path) -> str:
 
 def write_file(path: Path, secret: str) -> None:
     """Replace a referenced file's content atomically, mode 0600 (keys rotate), as the config file is."""
-    from elastic_cli.config.file import atomic_write
+    from elastic_cli.config.atomic import atomic_write
 
     atomic_write(path, secret + "\n")
 
