@@ -110,11 +110,11 @@ q = LogQuery(markers=tuple(markers(ref)))
 t.append(("parse token, build query", time.perf_counter()))
 import elasticsearch
 t.append(("import elasticsearch", time.perf_counter()))
-from elastic_cli.search import lines as log_search
+from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
 from elastic_cli.cluster.connection import build_client
 from elastic_cli.output.writer import LogWriter
-t.append(("import connection/log_search/output", time.perf_counter()))
+t.append(("import connection/search_lines/output", time.perf_counter()))
 host, port = url.rsplit(":", 1)
 settings = SimpleNamespace(url=url, host=host, port=int(port), id=key_id, api_key=key, timeout=10.0,
                            fingerprint=None, verify_certs=True, ca_certs=None, profile="bench")
@@ -122,7 +122,7 @@ es = build_client(settings)
 t.append(("build_client", time.perf_counter()))
 plan = search_plan.plan_search(es, [index], q)
 t.append(("request 1: _field_caps (+ connect)", time.perf_counter()))
-hits = list(log_search.session_lines(es, plan, limit=101))[:100]
+hits = list(search_lines.session_lines(es, plan, limit=101))[:100]
 t.append(("requests 2-4: open PIT, _search, close PIT (+ parse, marker check)", time.perf_counter()))
 out = io.StringIO()
 w = LogWriter("json", None, "message", markers=[m.text for m in q.markers], color=False, stream=out)

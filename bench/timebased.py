@@ -224,7 +224,7 @@ def main() -> int:
         key = common.read_key(admin, PATTERN)
         env = common.clean_env(tmp)
         from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
-        from elastic_cli.search import lines as log_search
+        from elastic_cli.search import lines as search_lines
         from elastic_cli.search import plan as search_plan
         from elastic_cli.search.query import LogQuery
         from elasticsearch import Elasticsearch
@@ -236,11 +236,11 @@ def main() -> int:
             """(took ms summed over the pager's requests, shards searched, skipped, lines) via the library."""
             ref = parse_session_ref(sess["id"])
             started = session_start(ref.session_id, datetime.now(timezone.utc))
-            win = search_plan.session_window(started, log_search.DEFAULT_SESSION_MARGIN) if window else None
+            win = search_plan.session_window(started, search_lines.DEFAULT_SESSION_MARGIN) if window else None
             query = LogQuery(markers=markers(ref), since=win.since if win else None)
             plan = search_plan.plan_search(es, [PATTERN], query, session_start=started)
-            stats = log_search.SearchStats()
-            lines = list(log_search.session_lines(es, plan, limit=101, stats=stats))
+            stats = search_lines.SearchStats()
+            lines = list(search_lines.session_lines(es, plan, limit=101, stats=stats))
             took = sum(s.took_ms for s in stats.streams)
             return took, stats.shards_total - stats.shards_skipped, stats.shards_skipped, min(len(lines), 100)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from elastic_cli.cluster.connection import body_of, status_of
 from elastic_cli.openreplay import verdicts as v
-from elastic_cli.openreplay.session_token import SessionRef, markers, session_start
+from elastic_cli.openreplay.session_token import SessionRef
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
@@ -44,24 +44,18 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
                  now: datetime | None = None) -> SessionView:
     """Find the session's lines (every level, as v1.21+ has no error filter), run both generations'
     requests, judge every line. Raises what `session_logs` raises (IndexNotFound, ...)."""
-    from elastic_cli.search.fields import FieldPolicy
-    from elastic_cli.search.plan import session_window
-    from elastic_cli.search.query import LogQuery, parse_duration
-    from elastic_cli.search.session_logs import Limited, session_logs
+    from elastic_cli.search.lookup import LookupRequest, lookup, prepare
+    from elastic_cli.search.session_logs import Limited
 
-    now = now or datetime.now(timezone.utc)
-    started = session_start(ref.session_id, now)
-    window = session_window(started, parse_duration(settings.session_margin))
-    since = since or (window.since if window else None)
-    query = LogQuery(markers=markers(ref), message_field=settings.message_field, time_field=settings.time_field,
-                     tags_field=settings.tags_field, errors_only=False, since=since)
+    # every level, as v1.21+ has no error filter
+    search = prepare(settings, ref, LookupRequest(mode=Limited(limit), errors_only=False, since=since), now)
+    started, since = search.started, search.query.since
     # v1.21+'s request does not depend on the lines found: it goes out beside the search for them
     # (far from the cluster each request in turn is a round trip); the v1.20 probe names their ids
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shows") as pool:
         v121_search = pool.submit(_v121_search, es, ref.session_id)
         logs_indices = pool.submit(_logs_indices, es)
-        result = session_logs(es, settings.index_patterns, query, FieldPolicy.from_settings(settings),
-                              Limited(limit), session_start=started, describe=f" on {settings.url}")
+        result = lookup(es, search)
         lines = [hit for page in result.pages() for hit in page]
         since_ms = int(since.timestamp() * 1000) if since else 0
         v120 = v120_answer(es, settings.indexes, since_ms, lines)

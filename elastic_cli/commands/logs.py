@@ -17,15 +17,15 @@ from elastic_cli.commands.options import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
-
     from elastic_cli.cli import AppContext
     from elastic_cli.config.settings import Settings
-    from elastic_cli.search.plan import Window
-    from elastic_cli.search.query import LogQuery
+    from elastic_cli.output import FollowStatus, Progress
+    from elastic_cli.output.writer import LogWriter
+    from elastic_cli.search.lookup import SessionSearch
     from elastic_cli.search.retry import Retrying
+    from elastic_cli.search.session_logs import LookupObservers
 
-DEFAULT_LIMIT = 100
+DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 
 
 @click.command()
@@ -86,51 +86,46 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
       orx-elastic logs TOKEN --explain
       orx-elastic logs 'https://openreplay.example.com/3/session/2618307011354435587?jumpto=1000'
     """
-    from dataclasses import replace
     from datetime import datetime, timezone
 
-    from elastic_cli.openreplay.session_token import markers, parse_session_ref, session_start
-    from elastic_cli.search.plan import session_window
-    from elastic_cli.search.query import LogQuery, output_source_fields, parse_duration, parse_time
+    from elastic_cli.openreplay.session_token import parse_session_ref
+    from elastic_cli.output.writer import LogWriter
+    from elastic_cli.search.lookup import LookupRequest, prepare
+    from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
+    from elastic_cli.search.session_logs import Export, Follow, Limited
 
     _refuse_conflicts(every=every, follow=follow, reverse=reverse)
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
-    follow_lag = parse_duration(lag)
+    mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
+            else Limited(limit=limit, page_size=page_size))
     retry_budget = parse_duration(retry_for)
     settings = app.settings({**settings_flags(params), "session_margin": session_margin})
-    margin = parse_duration(settings.session_margin)
     now = datetime.now(timezone.utc)
-    started = session_start(ref.session_id, now)
-    if started is None:
+    shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    request = LookupRequest(
+        mode=mode, errors_only=not all_levels, reverse=reverse, retry_for=retry_budget,
+        since=parse_time(since, now) if since else None, until=parse_time(until, now) if until else None,
+        session_window=not no_session_window,
+        source_fields=output_source_fields(output, shown, settings.message_field, settings.time_field,
+                                           settings.tags_field))
+    search = prepare(settings, ref, request, now)
+    if search.started is None:
         app.info(f"session {ref.session_id}: its id does not encode a plausible start time; searching all time")
-    window = None if (since or no_session_window) else session_window(started, margin)
-    query = LogQuery(
-        markers=markers(ref),
-        message_field=settings.message_field,
-        time_field=settings.time_field,
-        tags_field=settings.tags_field,
-        errors_only=not all_levels,
-        since=parse_time(since, now) if since else (window.since if window else None),
-        until=parse_time(until, now) if until else None,
-        reverse=reverse,
-    )
     replay = settings.replay_url(ref.session_id)
     if replay and not app.quiet:
         say("replay: ", replay)  # stderr: never in piped data
     if ref.token and ref.expires_at:
         app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
-    if window:
-        app.info(f"searching from {window.since:%Y-%m-%d %H:%M:%S} UTC: {window.origin}")
-    shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    query = replace(query, source_fields=output_source_fields(output, shown, settings.message_field,
-                                                              settings.time_field, settings.tags_field))
+    if search.window:
+        app.info(f"searching from {search.window.since:%Y-%m-%d %H:%M:%S} UTC: {search.window.origin}")
     if explain:  # the body as it would be sent, _source included
-        _explain(app, settings, query, limit, window, every, page_size)
+        _explain(app, search)
         return
-    _run(app, settings, query, started, output, limit, every, follow, interval, follow_lag, page_size, fields,
-         ref.session_id, local_time, retry_budget)
+    writer = LogWriter(output, shown, settings.message_field, markers=[m.text for m in search.query.markers],
+                       color=app.color, replay_url=replay, local_time=local_time)
+    _print_lines(app, settings, search, writer)
 
 
 def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
@@ -150,73 +145,39 @@ def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
         raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
 
 
-def _explain(app: AppContext, settings: Settings, query: LogQuery, limit: int, window: Window | None,
-             every: bool = False, page_size: int | None = None) -> None:
+def _explain(app: AppContext, search: SessionSearch) -> None:
     from dataclasses import replace
 
     from elastic_cli.output import print_json
-    from elastic_cli.search.lines import first_page_body
-    from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PIT_KEEP_ALIVE, PagedSearch, page_body
-    from elastic_cli.search.query import build_search_body, explain_cost
+    from elastic_cli.search.lookup import explain
+    from elastic_cli.search.query import explain_cost
 
-    index = ",".join(settings.index_patterns)
-    pit = "<the id POST /_pit answered>"
-
-    def first_page(q: LogQuery) -> dict:
-        # as it is sent: one line more than the limit (to know whether there are more)
-        size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
-        if not every:  # a lookup's first page, in one _msearch beside _field_caps: no point in time
-            return first_page_body(build_search_body(q, size), q)
-        return page_body(PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse), pit)
-
-    pit_request = f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true"
-    how = ({"point_in_time": pit_request, "request": "POST /_search"} if every else {
-        "request": "POST /_msearch",
-        "header": {"index": index, "ignore_unavailable": True, "allow_no_indices": True},
-        "if_one_page_cannot_hold_the_answer": f"{pit_request}, then POST /_search with the point in time, "
-                                              "_shard_doc last in the sort, and search_after"})
-    print_json({
-        **how,
-        "body": first_page(query),
-        "body_if_message_is_keyword": first_page(replace(query, message_is_keyword=True)),
-        "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
-                   if window else None),
-    })
+    print_json(explain(search))
     if not app.quiet:
-        say("cost: ", explain_cost(query))
-        say("cost if keyword: ", explain_cost(replace(query, message_is_keyword=True)))
+        say("cost: ", explain_cost(search.query))
+        say("cost if keyword: ", explain_cost(replace(search.query, message_is_keyword=True)))
         say("", "this is the first page's request to an index with the configured fields. logs asks _field_caps "
                 "beside it: an index whose time or level field is another (@timestamp, log.level) gets the same body "
                 "with its own fields, and `-v` of a real run names them; later pages add search_after.")
-        say("window: ", window.origin if window else "none (all time, or --since/--until as given)")
+        say("window: ", search.window.origin if search.window else "none (all time, or --since/--until as given)")
 
 
-def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime | None, fmt: str, limit: int,
-         every: bool, follow: bool, interval: float, lag: timedelta, page_size: int | None,
-         fields: str | None, session_id: str, local_time: bool = False,
-         retry_for: timedelta | None = None) -> None:
+def _print_lines(app: AppContext, settings: Settings, search: SessionSearch, writer: LogWriter) -> None:
+    """Run the lookup and write its lines as they come; say what the result lacks."""
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
     from elastic_cli.output import FollowStatus, Progress
-    from elastic_cli.output.writer import LogWriter
     from elastic_cli.search import plan as search_plan
-    from elastic_cli.search.fields import FieldPolicy
-    from elastic_cli.search.retry import RetryPolicy, seconds_text
-    from elastic_cli.search.session_logs import Export, Follow, Limited, Mode, session_logs
-    from elastic_cli.search.shape_cache import ShapeCache
+    from elastic_cli.search.lookup import lookup
+    from elastic_cli.search.session_logs import Export, Follow, Limited
 
-    patterns = settings.index_patterns
-    mode: Mode = (Follow(lag=lag, interval=interval) if follow else Export(page_size=page_size) if every
-                  else Limited(limit=limit, page_size=page_size))
+    follow = isinstance(search.mode, Follow)
+    status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
+    progress = status or Progress(enabled=isinstance(search.mode, Export) and not app.quiet, color=app.color)
     es = build_client(settings)
-    with es, translated_errors(settings, f"search {','.join(patterns)}"):
-        retry = RetryPolicy(retry_for=retry_for.total_seconds()) if retry_for is not None else None
-        policy = FieldPolicy.from_settings(settings)
-        result = session_logs(es, patterns, query, policy, mode, session_start=started,
-                              describe=f" on {settings.url}",
-                              cache=ShapeCache.for_settings(settings, patterns, policy),
-                              retry=retry)
+    with es, translated_errors(settings, f"search {','.join(search.patterns)}"):
+        result = lookup(es, search, _observers(app, search, writer, progress, status))
         plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
@@ -224,34 +185,6 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                  f"{'/'.join(plan.message_types) or 'missing'}")
         for line in search_plan.describe_plan(plan):
             app.info(line)
-        writer = LogWriter(fmt, [f.strip() for f in fields.split(",") if f.strip()] if fields else None,
-                           settings.message_field, markers=[m.text for m in query.markers], color=app.color,
-                           replay_url=settings.replay_url(session_id), local_time=local_time)
-        status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
-        progress = status or Progress(enabled=every and not app.quiet, color=app.color)
-
-        def page_done(seen: int) -> None:
-            if status is None:
-                progress.update(seen)
-            writer.flush()  # a table is printed page by page: nothing waits for the end
-
-        def poll_done() -> None:
-            writer.flush()
-            if status is not None:
-                status.polled(writer.count)
-
-        def retrying(wait: Retrying) -> None:
-            if status is not None:
-                status.retry(str(wait))
-            app.warn(f"{wait} (giving up after {seconds_text(retry.retry_for if retry else 0)} "
-                     "of failures; --retry-for)")
-
-        result.on_page = page_done
-        result.on_poll = poll_done
-        result.on_partial = lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0])
-        result.on_retry = retrying
-        going_on = "printing the lines indexed meanwhile" if follow else "going on after the last line written"
-        result.on_recovered = lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: {going_on}")
         try:
             for page in result.pages():
                 writer.write_page(page)
@@ -274,13 +207,43 @@ def _run(app: AppContext, settings: Settings, query: LogQuery, started: datetime
                  f"{stats.shards_skipped} skipped by the time window")
     if result.coverage.undated_lines:
         app.info(f"{result.coverage.undated_lines} lines carry no time: shown last")
-    more = (f"showing the first {limit} lines; there are more: use --all (or --limit N) for them"
-            if result.coverage.more_beyond_limit else None)
+    more = None
+    if result.coverage.more_beyond_limit and isinstance(search.mode, Limited):
+        more = f"showing the first {search.mode.limit} lines; there are more: use --all (or --limit N) for them"
     finish(app, result.coverage, more=more)
     if writer.count == 0 and not follow:
-        levels = "error lines" if query.errors_only else "lines"
+        levels = "error lines" if search.query.errors_only else "lines"
         raise NoHits(
-            f"no {levels} of session {session_id} in {len(plan.indices)} matching indices",
+            f"no {levels} of session {search.ref.session_id} in {len(plan.indices)} matching indices",
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
+
+
+def _observers(app: AppContext, search: SessionSearch, writer: LogWriter, progress: Progress,
+               status: FollowStatus | None) -> LookupObservers:
+    """What the terminal is told while the lines are read: progress, each poll, retries."""
+    from elastic_cli.search.retry import seconds_text
+    from elastic_cli.search.session_logs import LookupObservers
+
+    def page_done(seen: int) -> None:
+        if status is None:
+            progress.update(seen)
+        writer.flush()  # a table is printed page by page: nothing waits for the end
+
+    def poll_done() -> None:
+        writer.flush()
+        if status is not None:
+            status.polled(writer.count)
+
+    def retrying(wait: Retrying) -> None:
+        if status is not None:
+            status.retry(str(wait))
+        retry_for = search.retry.retry_for if search.retry else 0
+        app.warn(f"{wait} (giving up after {seconds_text(retry_for)} of failures; --retry-for)")
+
+    going_on = "printing the lines indexed meanwhile" if status is not None else "going on after the last line written"
+    return LookupObservers(
+        on_page=page_done, on_poll=poll_done, on_retry=retrying,
+        on_partial=lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0]),
+        on_recovered=lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: {going_on}"))

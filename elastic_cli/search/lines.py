@@ -18,7 +18,15 @@ from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.openreplay.session_token import contains_marker
 from elastic_cli.search.fields import display_index, get_field, level_in
-from elastic_cli.search.pager import MAX_PAGE_SIZE, PAGE_SIZE, PagedSearch, WalkStats, each_hit, walk_pages
+from elastic_cli.search.pager import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    PagedSearch,
+    WalkStats,
+    each_hit,
+    first_page_body,
+    walk_pages,
+)
 from elastic_cli.search.plan import IndexGroup, SearchPlan
 from elastic_cli.search.query import LogQuery, build_search_body
 
@@ -284,20 +292,17 @@ def first_pages(plan: SearchPlan, page_size: int) -> list[FirstPage]:
     found = []
     for group in plan.groups:
         q = plan.query_for(group)
-        found.append(FirstPage(group.target, first_page_body(build_search_body(q, page_size), q), group, q))
+        found.append(FirstPage(group.target, _first_body(group.target, q, page_size), group, q))
     for group in plan.groups:
         undated = plan.undated_query_for(group)
         if undated is not None:
-            found.append(FirstPage(group.target, first_page_body(build_search_body(undated, page_size), undated),
+            found.append(FirstPage(group.target, _first_body(group.target, undated, page_size),
                                    replace(group, time_field=None), undated, undated=True))
     return found
 
 
-def first_page_body(body: dict, q: LogQuery) -> dict:
-    """Lines that share a millisecond in the order a point in time's `_shard_doc` gives them within a
-    shard (`_doc`, which needs no point in time); across shards the orders differ, which
-    `limited_from_first_pages` checks for."""
-    return {**body, "sort": [*(body.get("sort") or []), {"_doc": {"order": "desc" if q.reverse else "asc"}}]}
+def _first_body(target: str, q: LogQuery, page_size: int) -> dict:
+    return first_page_body(PagedSearch(index=target, body=build_search_body(q, page_size), descending=q.reverse))
 
 
 def _ties_across_shards(response: dict, hits: list[dict]) -> bool:

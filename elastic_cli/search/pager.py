@@ -155,9 +155,11 @@ def page_body(search: PagedSearch, pit_id: str, search_after: list | None = None
     return body
 
 
-def look_body(search: PagedSearch) -> dict:
-    """The first page's request without a point in time (`walk_pages(look_first=True)`): the
-    search's sort with `_doc` last, the order of a point in time's first page within a shard."""
+def first_page_body(search: PagedSearch) -> dict:
+    """The first page's request without a point in time, for every search that asks one first (a
+    lookup's streams in one `_msearch`, `sessions`' groups, `walk_pages(look_first=True)`): the
+    search's sort with `_doc` last, the order of a point in time's first page within a shard
+    (across shards the orders differ, which `lines.limited_from_first_pages` checks for)."""
     order = "desc" if search.descending else "asc"
     sort = list(search.body.get("sort") or []) + [{"_doc": {"order": order}}]
     return {**search.body, "sort": sort, "size": int(search.body.get("size") or PAGE_SIZE)}
@@ -203,14 +205,14 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     every hit, and that is the walk: no point in time opened or closed (two round trips fewer, which
     far from the cluster is most of a small walk). A full one is set aside and the walk starts over on
     a point in time, so its pages stay one consistent view (one round trip more for a big walk).
-    `looked`: that first look's answer when the caller already asked `look_body(search)` (beside
+    `looked`: that first look's answer when the caller already asked `first_page_body(search)` (beside
     another request); it is not asked again.
     """
     stats = stats if stats is not None else WalkStats()
     page_size = int(search.body.get("size") or PAGE_SIZE)
     if look_first:
         look = looked if looked is not None else _answer(
-            lambda: es.search(index=search.index, body=look_body(search), ignore_unavailable=True), stats)
+            lambda: es.search(index=search.index, body=first_page_body(search), ignore_unavailable=True), stats)
         if len(look["hits"]["hits"]) < page_size:
             if shards_were_lost(look):
                 raise ShardsLost(stats.hits_read, describe_failure(look.get("_shards") or {}))

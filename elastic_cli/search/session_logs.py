@@ -1,16 +1,11 @@
-"""The use case of `logs`: one session's lines, page by page, with what they cover.
+"""What one session's lookup reads in each mode (a limit, every line, following), page by page, with
+what the result covers. The entry point is `search.lookup` (`prepare`, then `lookup`); this module
+is what it returns.
 
-Usable from Python without click, as sqlite-utils' `Database` is:
-
-    result = session_logs(es, ["*log*"], query, policy, session_start=start, mode=Limited(100))
-    for page in result.pages():
-        ...
-    result.coverage.missing()   # [] when every line of the session was read
-
-The pages come from `log_search` (plan, pager, merge, follow); this module decides what
-a mode reads and records in one `Coverage` what the result lacks: shards that failed or
-timed out, indices left out and how many of the session's lines they hold, a point in
-time that was lost, lines beyond a limit. Nothing here prints.
+The pages come from `lines` (the streams of a plan, merged), `pager` and `follow`; this module decides
+what a mode reads and records in one `Coverage` what the result lacks: shards that failed or
+timed out, indices left out and how many of the session's lines they hold, a point in time that
+was lost, lines beyond a limit. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from typing import Any, Callable, Generator, Iterator, Sequence, Union
 from elastic_cli.errors import IndexNotFound
 from elastic_cli.search import fields as search_fields
 from elastic_cli.search import follow as search_follow
-from elastic_cli.search import lines as log_search
+from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.fields import FieldPolicy
@@ -67,6 +62,17 @@ class Follow:
 Mode = Union[Limited, Export, Follow]
 
 
+@dataclass(frozen=True)
+class LookupObservers:
+    """What a reader of the lines is told while they are read (each may be None)."""
+
+    on_page: Callable[[int], None] | None = None  # hits read so far, after each page
+    on_poll: Callable[[], None] | None = None  # --follow: after each poll
+    on_partial: Callable[[Coverage], None] | None = None  # --follow: the first poll that missed lines
+    on_retry: Callable[[Retrying], None] | None = None  # a failure waited out: "connection lost: retrying in 4 s"
+    on_recovered: Callable[[float], None] | None = None  # the search goes on again, after this many seconds
+
+
 @dataclass
 class SessionLogs:
     """A session's lines (read by `pages()`, once) and their coverage (final when pages end)."""
@@ -75,19 +81,15 @@ class SessionLogs:
     plan: search_plan.SearchPlan
     mode: Mode
     coverage: Coverage
-    stats: log_search.SearchStats = field(default_factory=log_search.SearchStats)
-    on_page: Callable[[int], None] | None = None  # hits read so far, after each page
-    on_poll: Callable[[], None] | None = None  # --follow: after each poll
-    on_partial: Callable[[Coverage], None] | None = None  # --follow: the first poll that missed lines
-    on_retry: Callable[[Retrying], None] | None = None  # a failure waited out: "connection lost: retrying in 4 s"
-    on_recovered: Callable[[float], None] | None = None  # the search goes on again, after this many seconds
+    observers: LookupObservers = field(default_factory=LookupObservers)
+    stats: search_lines.SearchStats = field(default_factory=search_lines.SearchStats)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     patterns: tuple[str, ...] = ()  # what the plan was made from: --follow makes it again, for new indices
     policy: FieldPolicy | None = None
     lines: int = 0
     # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
-    first_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
-    left_out_look: tuple[list[log_search.FirstPage], list[dict]] | None = None
+    first_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
+    left_out_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
 
     def pages(self) -> Iterator[list[dict]]:
         if isinstance(self.mode, Follow):
@@ -95,20 +97,20 @@ class SessionLogs:
             return
         if isinstance(self.mode, Export):
             page_size = self.mode.page_size
-            yield from self._resumable(lambda plan, extra, stats: log_search.session_pages(
+            yield from self._resumable(lambda plan, extra, stats: search_lines.session_pages(
                 self.es, plan, page_size=page_size, prefetch=True, stats=stats, on_page=self._progress(stats)))
         else:
             yield from self._limited(self.mode)
         self._count_left_out()
 
-    def _progress(self, stats: log_search.SearchStats) -> Callable[[int], None] | None:
+    def _progress(self, stats: search_lines.SearchStats) -> Callable[[int], None] | None:
         """`on_page` counting the hits of earlier attempts too (a resumed read starts a new count)."""
-        if self.on_page is None:
+        if self.observers.on_page is None:
             return None
-        before, report = self.stats.hits_read, self.on_page
+        before, report = self.stats.hits_read, self.observers.on_page
         return lambda _n: report(before + stats.hits_read)
 
-    def _resumable(self, read: Callable[[search_plan.SearchPlan, int, log_search.SearchStats], Iterator[list[dict]]]
+    def _resumable(self, read: Callable[[search_plan.SearchPlan, int, search_lines.SearchStats], Iterator[list[dict]]]
                    ) -> Generator[list[dict], None, None]:
         """The pages `read(plan, extra, stats)` gives, each line exactly once however often the read
         is cut: a failure waiting may fix (a lost connection or point in time, a node that left, a
@@ -120,10 +122,10 @@ class SessionLogs:
         or the network's, not the settings'. Given up, what was written stays and the rest is named
         as missing (the partial exit)."""
         point = ResumePoint(reverse=self.plan.query.reverse)
-        retrier = Retrier(self.retry, on_retry=self.on_retry)
+        retrier = Retrier(self.retry, on_retry=self.observers.on_retry)
         plan = self.plan
         while True:
-            stats = log_search.SearchStats()
+            stats = search_lines.SearchStats()
             pages = read(plan, _may_repeat(point), stats)
             try:
                 for page in pages:
@@ -154,8 +156,8 @@ class SessionLogs:
 
     def _recovered(self, retrier: Retrier) -> None:
         lasted = retrier.succeeded()
-        if lasted is not None and self.on_recovered:
-            self.on_recovered(lasted)
+        if lasted is not None and self.observers.on_recovered:
+            self.observers.on_recovered(lasted)
 
     def _limited(self, mode: Limited) -> Iterator[list[dict]]:
         left = mode.limit
@@ -163,22 +165,22 @@ class SessionLogs:
         wanted = mode.limit + 1
         page_size = mode.page_size or min(wanted, MAX_PAGE_SIZE)  # one page holds the answer and its one more
 
-        def read(plan: search_plan.SearchPlan, extra: int, stats: log_search.SearchStats) -> Iterator[list[dict]]:
-            return log_search.session_pages(self.es, plan, limit=wanted - self.lines + extra, page_size=page_size,
+        def read(plan: search_plan.SearchPlan, extra: int, stats: search_lines.SearchStats) -> Iterator[list[dict]]:
+            return search_lines.session_pages(self.es, plan, limit=wanted - self.lines + extra, page_size=page_size,
                                             stats=stats, on_page=self._progress(stats))
 
         first = None
         if self.first_look is not None:
-            first = log_search.limited_from_first_pages(self.plan, *self.first_look, wanted=wanted,
+            first = search_lines.limited_from_first_pages(self.plan, *self.first_look, wanted=wanted,
                                                         stats=self.stats)
             if first is None:
-                self.stats = log_search.SearchStats()  # paged again from the start, with a point in time
+                self.stats = search_lines.SearchStats()  # paged again from the start, with a point in time
         pages: Iterator[list[dict]]
         if first is not None:  # the one round trip held the whole answer
             self._fold_stats(self.stats)
             self.lines += len(first)
-            if self.on_page:
-                self.on_page(self.stats.hits_read)
+            if self.observers.on_page:
+                self.observers.on_page(self.stats.hits_read)
             pages = iter([first] if first else [])
         else:
             pages = self._resumable(read)
@@ -200,16 +202,16 @@ class SessionLogs:
     def _follow(self, mode: Follow) -> Iterator[list[dict]]:
         told = False
 
-        def polled(poll: log_search.SearchStats) -> None:
+        def polled(poll: search_lines.SearchStats) -> None:
             nonlocal told
             self._fold_stats(poll, into_totals=False)
-            if self.on_partial and not told and (poll.shards_failed or poll.timed_out):
+            if self.observers.on_partial and not told and (poll.shards_failed or poll.timed_out):
                 told = True
                 partial = Coverage(shards_total=poll.shards_total, shards_failed=poll.shards_failed,
                                    failure=poll.failure, timed_out=poll.timed_out)
-                self.on_partial(partial)
-            if self.on_poll:
-                self.on_poll()
+                self.observers.on_partial(partial)
+            if self.observers.on_poll:
+                self.observers.on_poll()
 
         def replan() -> search_plan.SearchPlan:
             # new indices (a rollover, tomorrow's daily index) and deleted ones, with their shapes
@@ -220,15 +222,15 @@ class SessionLogs:
             return fresh
 
         self._count_left_out()  # once, before the first line: it does not change while following
-        retrier = Retrier(self.retry, on_retry=self.on_retry)
+        retrier = Retrier(self.retry, on_retry=self.observers.on_retry)
         for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
                                               polls=mode.polls, on_stats=polled, retrier=retrier,
                                               replan=replan if self.patterns else None,
-                                              replan_every=mode.replan_every, on_recovered=self.on_recovered):
+                                              replan_every=mode.replan_every, on_recovered=self.observers.on_recovered):
             self.lines += 1
             yield [hit]
 
-    def _fold_stats(self, stats: log_search.SearchStats, into_totals: bool = True) -> None:
+    def _fold_stats(self, stats: search_lines.SearchStats, into_totals: bool = True) -> None:
         """Add what the server said of a walk (or a poll) to the coverage."""
         cov = self.coverage
         if into_totals:
@@ -250,11 +252,11 @@ class SessionLogs:
         if left is None or any(item.reason == search_plan.NO_LEVEL for item in cov.left_out):
             return
         plan, names = left
-        found = log_search.counted_from_first_pages(*self.left_out_look) if self.left_out_look else None
+        found = search_lines.counted_from_first_pages(*self.left_out_look) if self.left_out_look else None
         if found is None:
             try:
                 candidates = any(_any_line(self.es, plan, g) for g in plan.groups)
-                found = sum(len(page) for page in log_search.session_pages(self.es, plan)) if candidates else 0
+                found = sum(len(page) for page in search_lines.session_pages(self.es, plan)) if candidates else 0
             except Exception:  # noqa: BLE001 — cannot tell: they may hold lines, and that is said
                 found = None
         if found != 0:
@@ -266,8 +268,8 @@ def _may_repeat(point: ResumePoint) -> int:
     return len(point.undated) if point.undated is not None else len(point.at_last_ms)
 
 
-def _added(total: log_search.SearchStats, more: log_search.SearchStats) -> log_search.SearchStats:
-    return log_search.SearchStats(streams=total.streams + more.streams, undated=total.undated + more.undated)
+def _added(total: search_lines.SearchStats, more: search_lines.SearchStats) -> search_lines.SearchStats:
+    return search_lines.SearchStats(streams=total.streams + more.streams, undated=total.undated + more.undated)
 
 
 def _left_out_plan(plan: search_plan.SearchPlan) -> tuple[search_plan.SearchPlan, str] | None:
@@ -285,12 +287,13 @@ def _left_out_plan(plan: search_plan.SearchPlan) -> tuple[search_plan.SearchPlan
 
 
 def _any_line(es: Any, plan: search_plan.SearchPlan, group: search_plan.IndexGroup) -> bool:
-    return log_search.any_hit(es, group.target, plan.query_for(group))
+    return search_lines.any_hit(es, group.target, plan.query_for(group))
 
 
 def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Mode,
                  session_start: datetime | None = None, describe: str = "",
-                 cache: ShapeCache | None = None, retry: RetryPolicy | None = None) -> SessionLogs:
+                 cache: ShapeCache | None = None, retry: RetryPolicy | None = None,
+                 observers: LookupObservers | None = None) -> SessionLogs:
     """Plan the search of one session's lines (one `_field_caps` request) and return them, ready to
     read. Raises IndexNotFound when the patterns match no index (`describe` names where).
 
@@ -298,13 +301,13 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
     planned from the shapes `cache` last saw (or, never seen, from the configured fields); they are
     kept only when the fresh answer plans exactly the same searches, else sent again."""
     if isinstance(mode, Limited):
-        return _looked_up(es, patterns, query, policy, mode, session_start, describe, cache, retry)
+        return _looked_up(es, patterns, query, policy, mode, session_start, describe, cache, retry, observers)
     plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
-    return _result(es, plan, mode, patterns, describe, policy, retry)
+    return _result(es, plan, mode, patterns, describe, policy, retry, observers)
 
 
 def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequence[str], describe: str,
-            policy: FieldPolicy, retry: RetryPolicy | None) -> SessionLogs:
+            policy: FieldPolicy, retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     if not plan.indices:
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
@@ -312,37 +315,37 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
     for index, why in plan.left_out:
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
-    return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, retry=retry or RetryPolicy(),
-                       patterns=tuple(patterns), policy=policy)
+    return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, observers=observers or LookupObservers(),
+                       retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
 
 
-def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[log_search.FirstPage], int]:
+def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[search_lines.FirstPage], int]:
     """A lookup's first pages: every stream's, then those that count the indices left out."""
     page_size = mode.page_size or min(mode.limit + 1, MAX_PAGE_SIZE)
-    pages = log_search.first_pages(plan, page_size)
+    pages = search_lines.first_pages(plan, page_size)
     left = _left_out_plan(plan)
-    extra = log_search.first_pages(left[0], MAX_PAGE_SIZE) if left else []
+    extra = search_lines.first_pages(left[0], MAX_PAGE_SIZE) if left else []
     return pages + extra, len(pages)
 
 
 def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
                session_start: datetime | None, describe: str, cache: ShapeCache | None,
-               retry: RetryPolicy | None) -> SessionLogs:
+               retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
     from elastic_cli.search.early_look import shapes_with_first_pages
 
-    def pages_of(shapes: Sequence[search_fields.IndexShape]) -> list[log_search.FirstPage]:
+    def pages_of(shapes: Sequence[search_fields.IndexShape]) -> list[search_lines.FirstPage]:
         return _first_look(search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start), mode)[0]
 
     early = shapes_with_first_pages(es, patterns, policy, cache, pages_of, lambda page: (page.target, page.body))
     plan = search_plan.plan_from_shapes(early.shapes, patterns, query, policy, session_start)
-    result = _result(es, plan, mode, patterns, describe, policy, retry)
+    result = _result(es, plan, mode, patterns, describe, policy, retry, observers)
     pages, streams = _first_look(plan, mode)
     answers = early.answers
     if answers is None:
         # the plan the pages were asked with is not this answer's, or they failed: ask again
         try:
-            answers = log_search.msearch(es, pages)
+            answers = search_lines.msearch(es, pages)
         except Exception:  # noqa: BLE001 — the pager's own requests say what is wrong
             answers = None
     if answers is not None:

@@ -28,7 +28,7 @@ from elastic_cli.search.coverage import Coverage, LeftOut
 from elastic_cli.search.early_look import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
-from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, look_body, walk
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy, transient_reason
@@ -211,7 +211,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
 
     def first_page(group: IndexGroup) -> tuple[str, dict]:
         body = search_body(group, policy.message_field, since, until, errors_only, page_size)
-        return group.target, look_body(PagedSearch(index=group.target, body=body))
+        return group.target, first_page_body(PagedSearch(index=group.target, body=body))
 
     def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict]]:
         groups = group_indices(candidate, patterns, policy, errors_only=errors_only)[0]

@@ -235,6 +235,9 @@ def test_explain_prints_the_first_page_exactly_as_it_is_sent(logs_env, monkeypat
 
     monkeypatch.setattr(elasticsearch.Elasticsearch, "search", recording)
     monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording_msearch)
+    # one slice: a loaded machine can take 30 ms to open the point in time even on loopback, and the
+    # export then reads it in slices (each body gains its `slice`), which --explain does not print
+    monkeypatch.setattr("elastic_cli.search.pager.slices_for", lambda round_trip: 1)
     index = f"{logs_env['prefix']}-text"
     explained = json.loads(run_logs(logs_env, TOKEN_A, "--explain", "-o", "ndjson", indexes=index).stdout)
     ran = run_logs(logs_env, TOKEN_A, "-o", "ndjson", indexes=index)

@@ -8,7 +8,7 @@ import os
 import stat
 
 from elastic_cli.openreplay.session_token import markers, parse_session_ref
-from elastic_cli.search import lines as log_search
+from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.fields import FieldPolicy, IndexShape
 from elastic_cli.search.query import LogQuery
@@ -39,9 +39,9 @@ def answer(*hits: dict) -> dict:
 
 def test_one_page_that_is_not_full_is_the_whole_answer():
     plan = plan_for(TEXT)
-    pages = log_search.first_pages(plan, 11)
-    stats = log_search.SearchStats()
-    got = log_search.limited_from_first_pages(plan, pages, [answer(hit("logs-a", 1), hit("logs-a", 2))],
+    pages = search_lines.first_pages(plan, 11)
+    stats = search_lines.SearchStats()
+    got = search_lines.limited_from_first_pages(plan, pages, [answer(hit("logs-a", 1), hit("logs-a", 2))],
                                               wanted=11, stats=stats)
     assert [h["_time_ms"] for h in got] == [1, 2]
     assert stats.hits_read == 2 and stats.shards_total == 1
@@ -49,9 +49,9 @@ def test_one_page_that_is_not_full_is_the_whole_answer():
 
 def test_a_full_page_holds_the_answer_when_it_has_enough_session_lines():
     plan = plan_for(TEXT)
-    pages = log_search.first_pages(plan, 3)
-    got = log_search.limited_from_first_pages(plan, pages, [answer(*(hit("logs-a", ms) for ms in (1, 2, 3)))],
-                                              wanted=3, stats=log_search.SearchStats())
+    pages = search_lines.first_pages(plan, 3)
+    got = search_lines.limited_from_first_pages(plan, pages, [answer(*(hit("logs-a", ms) for ms in (1, 2, 3)))],
+                                              wanted=3, stats=search_lines.SearchStats())
     assert [h["_time_ms"] for h in got] == [1, 2, 3]
 
 
@@ -59,14 +59,14 @@ def test_a_full_page_short_of_session_lines_pages_with_a_point_in_time():
     """The phrase query also matched another session's line, which the client check drops: the
     next page would be needed, which only a point in time keeps consistent."""
     plan = plan_for(TEXT)
-    pages = log_search.first_pages(plan, 3)
+    pages = search_lines.first_pages(plan, 3)
     full = answer(hit("logs-a", 1), hit("logs-a", 2, FOREIGN), hit("logs-a", 3))
-    assert log_search.limited_from_first_pages(plan, pages, [full], wanted=3, stats=log_search.SearchStats()) is None
+    assert search_lines.limited_from_first_pages(plan, pages, [full], wanted=3, stats=search_lines.SearchStats()) is None
 
 
 def test_two_streams_a_full_one_must_not_hide_lines_before_those_taken():
     plan = plan_for(TEXT, KEYWORD)
-    pages = log_search.first_pages(plan, 2)
+    pages = search_lines.first_pages(plan, 2)
     assert len(pages) == 2
     by_index = {p.target: i for i, p in enumerate(pages)}
 
@@ -77,34 +77,34 @@ def test_two_streams_a_full_one_must_not_hide_lines_before_those_taken():
 
     # logs-b is full up to 2; logs-a's line at 5 would be taken, but logs-b may hold lines at 3 or 4
     unsure = answers(answer(hit("logs-a", 5)), answer(hit("logs-b", 1), hit("logs-b", 2)))
-    assert log_search.limited_from_first_pages(plan, pages, unsure, wanted=3, stats=log_search.SearchStats()) is None
+    assert search_lines.limited_from_first_pages(plan, pages, unsure, wanted=3, stats=search_lines.SearchStats()) is None
     # enough lines before logs-b's last one: the answer is known
     sure = answers(answer(hit("logs-a", 1)), answer(hit("logs-b", 2), hit("logs-b", 9)))
-    got = log_search.limited_from_first_pages(plan, pages, sure, wanted=2, stats=log_search.SearchStats())
+    got = search_lines.limited_from_first_pages(plan, pages, sure, wanted=2, stats=search_lines.SearchStats())
     assert [(h["_index"], h["_time_ms"]) for h in got] == [("logs-a", 1), ("logs-b", 2)]
     # newest first: the same rule the other way round
     plan = plan_for(TEXT, KEYWORD, reverse=True)
-    pages = log_search.first_pages(plan, 2)
+    pages = search_lines.first_pages(plan, 2)
     unsure = answers(answer(hit("logs-a", 1)), answer(hit("logs-b", 9), hit("logs-b", 8)))
-    assert log_search.limited_from_first_pages(plan, pages, unsure, wanted=3, stats=log_search.SearchStats()) is None
+    assert search_lines.limited_from_first_pages(plan, pages, unsure, wanted=3, stats=search_lines.SearchStats()) is None
 
 
 def test_the_count_of_indices_left_out_needs_every_candidate():
     plan = plan_for(TEXT)
-    pages = log_search.first_pages(plan, 2)
-    assert log_search.counted_from_first_pages(pages, [answer(hit("logs-a", 1), hit("logs-a", 2, FOREIGN))]) is None
-    assert log_search.counted_from_first_pages(pages, [answer(hit("logs-a", 1))]) == 1
+    pages = search_lines.first_pages(plan, 2)
+    assert search_lines.counted_from_first_pages(pages, [answer(hit("logs-a", 1), hit("logs-a", 2, FOREIGN))]) is None
+    assert search_lines.counted_from_first_pages(pages, [answer(hit("logs-a", 1))]) == 1
 
 
 def test_a_plan_from_other_shapes_sends_other_requests():
     def same_requests(a: list, b: list) -> bool:  # as `early_look` compares a lookup's first pages
-        return log_search.same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
+        return search_lines.same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
 
-    guessed = log_search.first_pages(plan_for(*search_plan.guessed_shapes(["logs-*"], POLICY)), 11)
-    assert same_requests(guessed, log_search.first_pages(plan_for(TEXT), 11))
-    assert not same_requests(guessed, log_search.first_pages(plan_for(TEXT, KEYWORD), 11))
+    guessed = search_lines.first_pages(plan_for(*search_plan.guessed_shapes(["logs-*"], POLICY)), 11)
+    assert same_requests(guessed, search_lines.first_pages(plan_for(TEXT), 11))
+    assert not same_requests(guessed, search_lines.first_pages(plan_for(TEXT, KEYWORD), 11))
     ecs = IndexShape("logs-a", "text", "@timestamp", ("log.level",))
-    assert not same_requests(guessed, log_search.first_pages(plan_for(ecs), 11))
+    assert not same_requests(guessed, search_lines.first_pages(plan_for(ecs), 11))
 
 
 def test_the_shape_cache_round_trips_atomically_with_no_secret(tmp_path):
@@ -142,12 +142,12 @@ def test_lines_sharing_a_time_on_several_shards_page_with_a_point_in_time():
     """Without a point in time ties are ordered by `_doc` within each shard; across shards that is
     not `_shard_doc`'s order, so a page from several shards with a tie is not used."""
     plan = plan_for(TEXT)
-    pages = log_search.first_pages(plan, 11)
+    pages = search_lines.first_pages(plan, 11)
     assert pages[0].body["sort"][-1] == {"_doc": {"order": "asc"}}
     two_shards = answer(hit("logs-a", 1), hit("logs-a", 1, OURS + " again"))
     two_shards["_shards"] = {"total": 2, "successful": 2, "skipped": 0, "failed": 0}
-    assert log_search.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
-                                               stats=log_search.SearchStats()) is None
+    assert search_lines.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
+                                               stats=search_lines.SearchStats()) is None
     two_shards["_shards"]["skipped"] = 1  # one shard only held lines
-    assert len(log_search.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
-                                                   stats=log_search.SearchStats())) == 2
+    assert len(search_lines.limited_from_first_pages(plan, pages, [two_shards], wanted=11,
+                                                   stats=search_lines.SearchStats())) == 2

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elastic_cli.openreplay.session_token import markers, parse_session_ref, to_base36
 from elastic_cli.search import follow as search_follow
-from elastic_cli.search import lines as log_search
+from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.pager import PagedSearch, WalkStats, walk
 from elastic_cli.search.query import LogQuery
@@ -171,7 +171,7 @@ def same_millisecond_docs() -> list[Doc]:
 @pytest.mark.parametrize("page_size", [1, 2, 3, 4, 7, 100])
 def test_lines_sharing_a_millisecond_are_all_returned_once_across_page_boundaries(page_size):
     es = FakeES(same_millisecond_docs())
-    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=page_size))
+    lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=page_size))
     assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(10)]
     assert not es.open_pits
 
@@ -180,7 +180,7 @@ def test_lines_sharing_a_millisecond_are_all_returned_once_across_page_boundarie
 def test_a_limit_pages_on_past_dropped_hits_until_it_has_enough(page_size):
     es = FakeES([Doc("app", f"foreign-{i}", T0_MS, FOREIGN) for i in range(40)]
                 + same_millisecond_docs())
-    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=3,
+    lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), limit=3,
                                           page_size=page_size))
     assert [h["_id"] for h in lines] == ["ours-0", "ours-1", "ours-2"]
     assert not es.open_pits  # stopping early still closes the point in time
@@ -188,7 +188,7 @@ def test_a_limit_pages_on_past_dropped_hits_until_it_has_enough(page_size):
 
 def test_without_a_page_size_a_limit_asks_for_one_hit_more_than_it_shows():
     es = FakeES(same_millisecond_docs())
-    list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=4))
+    list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), limit=4))
     assert es.searches[0]["size"] == 5
 
 
@@ -216,14 +216,14 @@ def test_indices_without_a_date_are_merged_after_the_dated_lines_in_either_order
             Doc("plain", "p0", None, OURS)]
     es = FakeES(docs)
     plan = plan_for(session_query(reverse=reverse, since=T0 - timedelta(days=1)), [("dated", True), ("plain", False)])
-    ids = [h["_id"] for h in log_search.session_lines(es, plan)]
+    ids = [h["_id"] for h in search_lines.session_lines(es, plan)]
     assert ids == (["d1", "d0", "p0"] if reverse else ["d0", "d1", "p0"])
 
 
 def test_each_line_gets_its_offset_from_the_session_start():
     start = T0 - timedelta(minutes=3, seconds=12, milliseconds=450)
     es = FakeES([Doc("app", "a", T0_MS, OURS), Doc("plain", "b", None, OURS)])
-    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True), ("plain", False)], start)))
+    lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True), ("plain", False)], start)))
     assert lines[0]["_offset"] == "+03:12.450"
     assert "_offset" not in lines[1]  # no time, no position on the timeline
 
@@ -231,7 +231,7 @@ def test_each_line_gets_its_offset_from_the_session_start():
 @pytest.mark.parametrize("ms, text", [(0, "+00:00.000"), (192450, "+03:12.450"), (-5000, "-00:05.000"),
                                       (3723004, "+1:02:03.004")])
 def test_format_offset(ms, text):
-    assert log_search.format_offset(ms) == text
+    assert search_lines.format_offset(ms) == text
 
 
 class Clock:
@@ -371,15 +371,15 @@ def test_the_fast_session_check_decides_every_hit_as_the_general_one(message, sh
     elif shape == "fields":
         hit["_source"] = {"message": "no marker"}
         hit["fields"] = {"message": message if isinstance(message, list) else [message]}
-    assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+    assert search_lines.session_check(q)(hit) == search_lines.is_session_line(hit, q)
 
 
 def test_the_session_check_reads_a_dotted_message_field_as_the_general_one():
     q = session_query(message_field="log.message")
     for hit in ({"_source": {"log": {"message": OURS}}}, {"_source": {"log.message": OURS}},
                 {"_source": {"log": {"message": FOREIGN}}}, {"fields": {"log.message": [OURS]}}):
-        assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
-    assert log_search.session_check(q)({"_source": {"log": {"message": OURS}}})
+        assert search_lines.session_check(q)(hit) == search_lines.is_session_line(hit, q)
+    assert search_lines.session_check(q)({"_source": {"log": {"message": OURS}}})
 
 
 @pytest.mark.parametrize("limit", [None, 1, 3, 9, 10, 11, 25])
@@ -388,8 +388,8 @@ def test_pages_hold_the_same_lines_in_the_same_order_as_the_line_by_line_walk(li
     docs = same_millisecond_docs() + [Doc("plain", f"undated-{i}", None, f"{OURS} u{i}") for i in range(3)] + \
         [Doc("app", f"later-{i}", T0_MS + 1000 * i, f"{OURS} later {i}") for i in range(8)]
     plan = plan_for(session_query(), [("app", True), ("plain", False)], T0 - timedelta(seconds=5))
-    pages = list(log_search.session_pages(FakeES(docs), plan, limit=limit, page_size=page_size))
-    lines = list(log_search.session_lines(FakeES(docs), plan, limit=limit, page_size=page_size))
+    pages = list(search_lines.session_pages(FakeES(docs), plan, limit=limit, page_size=page_size))
+    lines = list(search_lines.session_lines(FakeES(docs), plan, limit=limit, page_size=page_size))
     assert [h["_id"] for page in pages for h in page] == [h["_id"] for h in lines]
     assert all(pages) and len(lines) == min(limit or 21, 21)
     if limit is None:  # undated lines come last
@@ -402,13 +402,13 @@ def test_pages_hold_the_same_lines_in_the_same_order_as_the_line_by_line_walk(li
 def test_the_fast_session_check_agrees_with_the_general_one_on_any_message(message):
     q = session_query()
     hit = {"_index": "app", "_id": "1", "_source": {"message": message}}
-    assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+    assert search_lines.session_check(q)(hit) == search_lines.is_session_line(hit, q)
 
 
 def test_a_limit_met_by_a_page_asks_for_no_further_page():
     docs = [Doc("app", f"ours-{i}", T0_MS + i, f"{OURS} {i}") for i in range(20)]
     es = FakeES(docs)
-    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), limit=5, page_size=5))
+    lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), limit=5, page_size=5))
     assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(5)]
     assert len(es.searches) == 1 and not es.open_pits
 
@@ -419,7 +419,7 @@ def test_a_marker_without_text_does_not_shift_the_fast_check():
     q = LogQuery(markers=(Marker(""), Marker(OURS)), errors_only=False)
     for message in (f"{OURS} x", f"{FOREIGN} x", "nothing"):
         hit = {"_source": {"message": message}}
-        assert log_search.session_check(q)(hit) == log_search.is_session_line(hit, q)
+        assert search_lines.session_check(q)(hit) == search_lines.is_session_line(hit, q)
 
 
 def test_failed_shards_are_counted_and_the_first_reason_kept_as_plain_text():
@@ -441,8 +441,8 @@ def test_failed_shards_are_counted_and_the_first_reason_kept_as_plain_text():
 
 def test_a_timed_out_page_is_counted_so_a_short_answer_never_looks_whole():
     es = FakeES(same_millisecond_docs(), timed_out_pages={0})
-    stats = log_search.SearchStats()
-    lines = list(log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=100,
+    stats = search_lines.SearchStats()
+    lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=100,
                                           stats=stats))
     assert len(lines) < 10 and stats.timed_out == 1
 
@@ -451,7 +451,7 @@ def test_a_lost_point_in_time_ends_the_walk_with_its_own_error():
     from elastic_cli.search.pager import PointInTimeLost
 
     es = FakeES(same_millisecond_docs())
-    walk_lines = log_search.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=3)
+    walk_lines = search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=3)
     first = [next(walk_lines)["_id"] for _ in range(3)]
     es.expired.update(es.open_pits)
     with pytest.raises(PointInTimeLost) as lost:
@@ -463,13 +463,13 @@ def test_lines_without_a_time_in_a_dated_index_are_found_past_the_window_and_com
     docs = [Doc("app", "dated", T0_MS + 1000, OURS), Doc("app", "timeless", None, OURS),
             Doc("app", "before-the-window", T0_MS - 3_600_000, OURS)]
     es = FakeES(docs)
-    stats = log_search.SearchStats()
+    stats = search_lines.SearchStats()
     query = session_query(since=T0)
-    lines = list(log_search.session_lines(es, plan_for(query, [("app", True)]), stats=stats))
+    lines = list(search_lines.session_lines(es, plan_for(query, [("app", True)]), stats=stats))
     assert [h["_id"] for h in lines] == ["dated", "timeless"] and stats.undated_lines == 1
     # no line without a time: one cheap request says so, and no second stream is opened
     es = FakeES(docs[:1])
-    assert [h["_id"] for h in log_search.session_lines(es, plan_for(query, [("app", True)]))] == ["dated"]
+    assert [h["_id"] for h in search_lines.session_lines(es, plan_for(query, [("app", True)]))] == ["dated"]
     assert len(es.searches) == 1
 
 
@@ -478,7 +478,7 @@ def test_index_patterns_match_as_elasticsearch_reads_them():
     plan = search_plan.SearchPlan(query=session_query(), groups=(search_plan.IndexGroup(
         target="app-*", indices=("app-1",), time_field="utc_time", level_fields=("tags",)),),
         indices=("app-1",), message_types=("text",))
-    assert [h["_id"] for h in log_search.session_lines(es, plan)] == ["a"]
+    assert [h["_id"] for h in search_lines.session_lines(es, plan)] == ["a"]
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -577,7 +577,7 @@ def test_sessions_use_the_first_page_sent_beside_field_caps_and_walk_a_full_one_
                     "2618307011354435588": sum(1 for i in range(lines) if not i % 3)}
     assert es.msearches == 1 and es.looks == 1  # the guess (configured fields, the pattern) was right
     assert len(es.searches) == (1 if page_size > lines else 1 + -(-lines // page_size))
-    assert report.coverage(50_000).complete and not es.open_pits
+    assert not report.coverage(50_000).missing() and not es.open_pits
 
 
 def test_a_group_read_again_asks_its_first_page_anew_rather_than_reusing_the_early_one():
@@ -588,4 +588,4 @@ def test_a_group_read_again_asks_its_first_page_anew_rather_than_reusing_the_ear
     report, rows = _sessions_of(es, retries=retries)
     assert rows == {"2618307011354435587": 6, "2618307011354435588": 4}
     assert len(retries) == 1 and es.msearches == 1 and es.looks == 2
-    assert report.coverage(50_000).complete and report.lost_after is None
+    assert not report.coverage(50_000).missing() and report.lost_after is None

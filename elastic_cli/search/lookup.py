@@ -1,0 +1,141 @@
+"""One session's lines from a session reference: the core call of `logs`, `shows` and
+`check --session`, usable from Python without click.
+
+    search = prepare(settings, parse_session_ref(text), LookupRequest(mode=Limited(100)))
+    result = lookup(es, search, LookupObservers(on_page=...))
+    for page in result.pages():
+        ...
+    result.coverage.missing()   # [] when every line asked for was read
+
+`prepare` is pure: what the flags and the settings ask for (the query, the session window, the
+mode), so `--explain` shows it without connecting. `lookup` plans the search once (one
+`_field_caps`, the first pages beside it) and returns the result, ready to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from elastic_cli.openreplay.session_token import SessionRef, markers, session_start
+from elastic_cli.search.fields import FieldPolicy
+from elastic_cli.search.plan import Window, session_window
+from elastic_cli.search.query import LogQuery, parse_duration
+from elastic_cli.search.retry import RetryPolicy
+from elastic_cli.search.session_logs import Limited, LookupObservers, Mode, SessionLogs, session_logs
+from elastic_cli.search.shape_cache import ShapeCache
+
+if TYPE_CHECKING:
+    from elastic_cli.config.settings import Settings
+
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class LookupRequest:
+    """What to read of a session: the flags of `logs`, as values."""
+
+    mode: Mode = Limited(DEFAULT_LIMIT)
+    errors_only: bool = True
+    since: datetime | None = None  # an explicit lower bound, instead of the session window
+    until: datetime | None = None
+    reverse: bool = False
+    session_window: bool = True  # start from the session's decoded start minus the margin
+    source_fields: tuple[str, ...] | None = None  # None: the whole _source
+    retry_for: timedelta | None = None  # None: the default policy
+    shape_cache: bool = True  # plan from the shapes seen last time (a file under ~/.cache)
+
+
+@dataclass(frozen=True)
+class SessionSearch:
+    """A lookup as planned before anything is sent: what `lookup` runs and `--explain` prints."""
+
+    ref: SessionRef
+    query: LogQuery
+    started: datetime | None  # decoded from the id; None when implausible
+    window: Window | None  # where the search starts from, when the session window applies
+    patterns: tuple[str, ...]
+    policy: FieldPolicy
+    mode: Mode
+    retry: RetryPolicy | None
+    where: str  # " on https://…", for "no index matches …"
+    cache: ShapeCache | None  # the shapes seen last time, to send the first pages at once
+
+
+def prepare(settings: Settings, ref: SessionRef, request: LookupRequest, now: datetime | None = None
+            ) -> SessionSearch:
+    """The query and window one session's lookup sends, from the settings and the request."""
+    now = now or datetime.now(timezone.utc)
+    started = session_start(ref.session_id, now)
+    window = None
+    if request.session_window and request.since is None:
+        window = session_window(started, parse_duration(settings.session_margin))
+    query = LogQuery(
+        markers=markers(ref),
+        message_field=settings.message_field,
+        time_field=settings.time_field,
+        tags_field=settings.tags_field,
+        errors_only=request.errors_only,
+        since=request.since or (window.since if window else None),
+        until=request.until,
+        reverse=request.reverse,
+        source_fields=request.source_fields,
+    )
+    retry = RetryPolicy(retry_for=request.retry_for.total_seconds()) if request.retry_for is not None else None
+    patterns, policy = tuple(settings.index_patterns), FieldPolicy.from_settings(settings)
+    return SessionSearch(ref=ref, query=query, started=started, window=window, patterns=patterns, policy=policy,
+                         mode=request.mode, retry=retry, where=f" on {settings.url}",
+                         cache=ShapeCache.for_settings(settings, patterns, policy) if request.shape_cache else None)
+
+
+def lookup(es: Any, search: SessionSearch, observers: LookupObservers | None = None) -> SessionLogs:
+    """Plan the search (one `_field_caps`; a limited lookup's first pages beside it) and return the
+    session's lines, ready to read with `pages()`. Raises IndexNotFound when the patterns match no
+    index, and what the cluster's answers raise."""
+    return session_logs(es, search.patterns, search.query, search.policy, search.mode,
+                        session_start=search.started, describe=search.where, cache=search.cache, retry=search.retry,
+                        observers=observers)
+
+
+def explain(search: SessionSearch) -> dict:
+    """The first request as it would be sent (`logs --explain`), with the body an index whose
+    message is a keyword field gets, and where the window came from. Sends nothing."""
+    from elastic_cli.search.pager import (
+        MAX_PAGE_SIZE,
+        PAGE_SIZE,
+        PIT_KEEP_ALIVE,
+        PagedSearch,
+        first_page_body,
+        page_body,
+    )
+    from elastic_cli.search.query import build_search_body
+    from elastic_cli.search.session_logs import Export, Follow
+
+    index = ",".join(search.patterns)
+    every = isinstance(search.mode, Export)  # --follow's first request is explained as a lookup's
+    page_size = None if isinstance(search.mode, Follow) else search.mode.page_size
+    limit = search.mode.limit if isinstance(search.mode, Limited) else DEFAULT_LIMIT
+    pit = "<the id POST /_pit answered>"
+
+    def first_page(q: LogQuery) -> dict:
+        # as it is sent: one line more than the limit (to know whether there are more)
+        size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
+        search = PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse)
+        # a lookup's first page goes in one _msearch beside _field_caps, without a point in time
+        return page_body(search, pit) if every else first_page_body(search)
+
+    pit_request = f"POST /{index}/_pit?keep_alive={PIT_KEEP_ALIVE}&ignore_unavailable=true"
+    how = ({"point_in_time": pit_request, "request": "POST /_search"} if every
+           else {"request": "POST /_msearch",
+                 "header": {"index": index, "ignore_unavailable": True, "allow_no_indices": True},
+                 "if_one_page_cannot_hold_the_answer": f"{pit_request}, then POST /_search with the point in time, "
+                                                       "_shard_doc last in the sort, and search_after"})
+    window = search.window
+    return {
+        **how,
+        "body": first_page(search.query),
+        "body_if_message_is_keyword": first_page(replace(search.query, message_is_keyword=True)),
+        "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
+                   if window else None),
+    }
