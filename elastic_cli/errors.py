@@ -89,9 +89,3 @@ class PartialResults(OrxError):
     """The search answered, but some shards failed: what was printed lacks their lines."""
 
     exit_code = 13
-
-
-def partial_results(failed: int, total: int, failure: str, consequence: str) -> PartialResults:
-    """The error for a search whose answer missed `failed` of `total` shards."""
-    return PartialResults(f"{failed} of {total} shards failed, so {consequence}: {failure}",
-                          "fix or leave out the index named (--indexes), then run the command again")

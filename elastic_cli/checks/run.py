@@ -19,15 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from elastic_cli.checks.credentials import check_auth, check_privileges, check_secret, own_key_expiration
 from elastic_cli.checks.data import check_logs_index, check_marked_logs
 from elastic_cli.checks.fields import check_indices, check_message_field, check_tags_field, check_time_field, field_caps
-from elastic_cli.checks.findings import (  # noqa: F401
+from elastic_cli.checks.findings import (
     CHECK_IDS,
     DEFAULT_DEADLINE,
     FAILURE,
-    OK,
     SKIPPED,
-    STATUSES,
     TITLES,
-    WARNING,
     Deadline,
     Finding,
     finding,

@@ -1,4 +1,5 @@
-"""A request as a curl command to paste into a POSIX shell (`--dry-run`), never with a secret in it."""
+"""A request as it is pasted (`--dry-run`): the Kibana Dev Tools console form and a curl command for a
+POSIX shell, never with a secret in either."""
 
 from __future__ import annotations
 
@@ -23,3 +24,8 @@ def curl_post(url: str, endpoint: str, body: Mapping[str, Any], auth_hint: str |
     parts += ["-H", shlex.quote("Content-Type: application/json"),
               "--data-binary", shlex.quote(json.dumps(body, indent=2, ensure_ascii=False))]
     return " ".join(parts) + "\n"
+
+
+def console_post(endpoint: str, body: Mapping[str, Any]) -> str:
+    """Kibana Dev Tools form of `POST <endpoint>` with `body`: paste it into Console."""
+    return f"POST {endpoint}\n{json.dumps(body, indent=2, ensure_ascii=False)}\n"

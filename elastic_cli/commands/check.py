@@ -40,7 +40,8 @@ def check(app: AppContext, output: str, deadline: float, session: str | None, **
       orx-elastic check -o json | jq '.[] | select(.status != "ok")'
       orx-elastic check --session 2618307011354435587
     """
-    from elastic_cli.checks import run as diagnosis
+    from elastic_cli.checks.findings import FAILURE
+    from elastic_cli.checks.run import run_checks
     from elastic_cli.cluster.connection import no_configuration_yet, nothing_configured
     from elastic_cli.errors import CheckFailed
     from elastic_cli.output import print_findings, print_json
@@ -52,13 +53,13 @@ def check(app: AppContext, output: str, deadline: float, session: str | None, **
         from elastic_cli.openreplay.session_token import parse_session_ref
 
         parse_session_ref(session)  # a usage error (exit 2) before anything is sent
-    findings = diagnosis.run_checks(settings, deadline, session=session)
+    findings = run_checks(settings, deadline, session=session)
     shown = [_with_profile(f.to_dict(), app.profile) for f in findings]
     if output == "json":
         print_json(shown)
     else:
         print_findings(shown, color=app.color)
-    failed = [f for f in findings if f.status == diagnosis.FAILURE]
+    failed = [f for f in findings if f.status == FAILURE]
     if failed:
         names = ", ".join(f.id for f in failed)
         raise CheckFailed(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed ({names})",

@@ -57,12 +57,9 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
     if guide_body:
         app.warn(api_keys.GUIDE_WARNING)
     if dry_run:
-        click.echo("# Kibana Dev Tools > Console:")
-        click.echo(api_keys.console_request(body))
-        click.echo("# or curl (asks for the password):" if admin.curl_auth != api_keys.ADMIN_API_KEY_ENV
-                   else f"# or curl (reads ${api_keys.ADMIN_API_KEY_ENV}):")
-        click.echo(api_keys.curl_command(settings.url, body, admin.curl_auth, ca_certs=settings.ca_certs,
-                                         insecure=not settings.verify_certs), nl=False)
+        from elastic_cli.commands.dry_run import print_request
+
+        print_request(settings, admin, api_keys.ENDPOINT, body)
         return
     store = "file"
     if save:

@@ -50,7 +50,9 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
     patterns = settings.index_patterns
     if dry_run:
         body = fixes.remove_alias_body(patterns) if remove else fixes.add_alias_body(patterns)
-        _print_request(settings, admin, body)
+        from elastic_cli.commands.dry_run import print_request
+
+        print_request(settings, admin, fixes.ENDPOINT, body)
         if not remove and not app.quiet:
             say("note: ", "Elasticsearch expands the patterns when the request is sent: indices made later are not "
                           "in the alias. Sent for real, alias first refuses a concrete index `logs`, a mix of "
@@ -106,16 +108,3 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
         click.echo(f"OpenReplay v1.21+'s fetch of session {ref.session_id} finds {check.session_lines} lines "
                    f"(`orx-elastic shows {ref.session_id}` says how each is shown)")
     click.echo("undo: orx-elastic alias --remove" + (f" --username {admin.username}" if admin.username else ""))
-
-
-def _print_request(settings: Any, admin: Any, body: dict) -> None:
-    from elastic_cli.cluster.curl import curl_post
-    from elastic_cli.keys.admin import ADMIN_API_KEY_ENV
-    from elastic_cli.openreplay import fixes
-
-    click.echo("# Kibana Dev Tools > Console:")
-    click.echo(fixes.console_request(body))
-    click.echo("# or curl (asks for the password):" if admin.curl_auth != ADMIN_API_KEY_ENV
-               else f"# or curl (reads ${ADMIN_API_KEY_ENV}):")
-    click.echo(curl_post(settings.url, fixes.ENDPOINT, body, admin.curl_auth, ca_certs=settings.ca_certs,
-                         insecure=not settings.verify_certs, api_key_env=ADMIN_API_KEY_ENV), nl=False)

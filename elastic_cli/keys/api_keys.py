@@ -164,25 +164,6 @@ def create_key_body(name: str, patterns: Sequence[str], expiration: str | None =
     return body
 
 
-def console_request(body: Mapping[str, Any]) -> str:
-    """Kibana Dev Tools form: paste it into Console."""
-    return f"POST {ENDPOINT}\n{json.dumps(body, indent=2, ensure_ascii=False)}\n"
-
-
-
-
-def curl_command(url: str, body: Mapping[str, Any], auth_hint: str | None = None, ca_certs: str | None = None,
-                 insecure: bool = False) -> str:
-    """A curl command for the same request, safe to paste into a POSIX shell.
-
-    The password is never in it: `-u USER` makes curl prompt for it. With
-    auth_hint == ADMIN_API_KEY_ENV the key is read from that environment variable.
-    """
-    from elastic_cli.cluster.curl import curl_post
-
-    return curl_post(url, ENDPOINT, body, auth_hint, ca_certs, insecure, api_key_env=ADMIN_API_KEY_ENV)
-
-
 # ---------------------------------------------------------------- results (pure)
 
 

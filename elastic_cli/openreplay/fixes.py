@@ -36,10 +36,6 @@ def is_our_alias(alias: Mapping[str, Any]) -> bool:
     return ALIAS_MARK in json.dumps(alias.get("filter") or {})
 
 
-def console_request(body: Mapping[str, Any]) -> str:
-    return f"POST {ENDPOINT}\n{json.dumps(body, indent=2, ensure_ascii=False)}\n"
-
-
 # ---------------------------------------------------------------- advice for the shipper
 
 ADVICE_TITLE = "advice (a change in your shipper: orx-elastic cannot make it for you)"

@@ -48,9 +48,6 @@ class LogWriter:
         self.count += len(hits)
         self.format.write([record(hit) for hit in hits])
 
-    def write(self, hit: Mapping[str, Any]) -> None:
-        self.write_page([hit])
-
     def flush(self) -> None:
         """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
         self.format.flush()

@@ -61,10 +61,6 @@ class Coverage:
             reasons.append(self.stopped)
         return reasons
 
-    @property
-    def complete(self) -> bool:
-        return not self.missing()
-
     def partial_error(self, hint: str | None = None) -> PartialResults | None:
         """The error a command ends with when lines are missing (after printing what it read)."""
         reasons = self.missing()

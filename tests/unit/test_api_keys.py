@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from elastic_cli import __version__
+from elastic_cli.cluster.curl import console_post, curl_post
 from elastic_cli.errors import UsageError
 from elastic_cli.keys import api_keys
 
@@ -90,9 +91,14 @@ def test_name_validation():
     assert api_keys.validate_name("openreplay-api-key") == "openreplay-api-key"
 
 
+def curl_command(url: str, body: dict, auth_hint, ca_certs=None, insecure=False) -> str:
+    """create-key --dry-run's curl command, as `commands.dry_run` prints it."""
+    return curl_post(url, api_keys.ENDPOINT, body, auth_hint, ca_certs, insecure, api_key_env=api_keys.ADMIN_API_KEY_ENV)
+
+
 def test_console_request():
     body = api_keys.create_key_body("k", ["*log*"], "90d")
-    text = api_keys.console_request(body)
+    text = console_post(api_keys.ENDPOINT, body)
     first, _, rest = text.partition("\n")
     assert first == "POST /_security/api_key"
     assert json.loads(rest) == body
@@ -101,7 +107,7 @@ def test_console_request():
 @pytest.mark.parametrize("patterns", [["*log*"], ["it's*", "a$b`c", "x;rm-rf~"]])
 def test_curl_body_round_trips_through_the_shell(patterns):
     body = api_keys.create_key_body("k'\"$(x)", patterns, "90d")
-    command = api_keys.curl_command("https://es.example.com:9243", body, "elastic")
+    command = curl_command("https://es.example.com:9243", body, "elastic")
     argv = shlex.split(command)
     assert argv[:5] == ["curl", "-sS", "-X", "POST", "https://es.example.com:9243/_security/api_key"]
     assert json.loads(argv[argv.index("--data-binary") + 1]) == body
@@ -110,14 +116,14 @@ def test_curl_body_round_trips_through_the_shell(patterns):
 
 def test_curl_never_holds_a_password_and_keeps_tls_flags():
     body = api_keys.create_key_body("k", ["*log*"])
-    argv = shlex.split(api_keys.curl_command("http://h:9200", body, None, ca_certs="/tmp/my ca.pem"))
+    argv = shlex.split(curl_command("http://h:9200", body, None, ca_certs="/tmp/my ca.pem"))
     assert argv[argv.index("-u") + 1] == "USERNAME"
     assert argv[argv.index("--cacert") + 1] == "/tmp/my ca.pem"
-    assert "-k" in shlex.split(api_keys.curl_command("http://h:9200", body, None, insecure=True))
+    assert "-k" in shlex.split(curl_command("http://h:9200", body, None, insecure=True))
 
 
 def test_curl_with_admin_api_key_reads_the_environment():
-    command = api_keys.curl_command("http://h:9200", {"name": "k"}, api_keys.ADMIN_API_KEY_ENV)
+    command = curl_command("http://h:9200", {"name": "k"}, api_keys.ADMIN_API_KEY_ENV)
     assert '"Authorization: ApiKey $ORX_ELASTIC_ADMIN_API_KEY"' in command
     assert "-u" not in shlex.split(command)
 

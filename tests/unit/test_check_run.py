@@ -1,4 +1,4 @@
-"""The pure parts of diagnosis and its checks: ordering, skip logic, deadline, classification, queries.
+"""The pure parts of `check` (checks/run.py) and its checks: ordering, skip logic, deadline, classification, queries.
 
 The fake client here only drives the control flow; every real behaviour is tested
 against real Elasticsearch nodes in tests/integration/test_check.py.
@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 from elastic_cli.checks import credentials, data, network
-from elastic_cli.checks import run as diagnosis
-from elastic_cli.checks.run import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
+from elastic_cli.checks.findings import CHECK_IDS, FAILURE, OK, SKIPPED, WARNING, Finding, finding
+from elastic_cli.checks.run import run_checks
 from elastic_cli.config.file import ConfigFile
 from elastic_cli.config.settings import resolve
 
@@ -96,7 +96,7 @@ def ok_net(check_id):
 
 def run(client=None, settings=None, connect=None, tls=None, **kw):
     client = client if client is not None else FakeClient()
-    return diagnosis.run_checks(settings or make_settings(), client_factory=lambda s: client,
+    return run_checks(settings or make_settings(), client_factory=lambda s: client,
                                 connect=connect or ok_net("connect"), tls=tls or ok_net("tls"), **kw)
 
 
@@ -156,7 +156,7 @@ def test_failed_auth_skips_4_to_8():
 
 def test_missing_key_is_an_auth_failure_not_a_crash():
     settings = make_settings(api_key=None, id=None)
-    findings = diagnosis.run_checks(settings, connect=ok_net("connect"), tls=ok_net("tls"))
+    findings = run_checks(settings, connect=ok_net("connect"), tls=ok_net("tls"))
     assert statuses(findings)["auth"] == FAILURE and "no API key" in by_id(findings)["auth"].detail
     assert statuses(findings)["secret"] == SKIPPED
 

@@ -8,7 +8,7 @@ from elastic_cli.search.coverage import Coverage, LeftOut
 def test_a_whole_result_has_no_missing_reason_and_no_error():
     coverage = Coverage(indices_searched=3, shards_total=4, shards_skipped=2, undated_lines=1,
                         more_beyond_limit=True, left_out=[LeftOut("app-bare", "no field message")])
-    assert coverage.complete and coverage.partial_error() is None
+    assert not coverage.missing() and coverage.partial_error() is None
 
 
 def test_each_kind_of_loss_is_a_reason_and_the_error_names_the_first():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from elastic_cli.checks import run as diagnosis
+from elastic_cli.checks import run as check_run
 from elastic_cli.config import endpoint, settings
 from elastic_cli.config import file as config_file
 from elastic_cli.errors import UsageError
@@ -80,7 +80,7 @@ def test_cloud_id_gives_https_host_and_port():
         endpoint.parse_cloud_id("name:not base64!")
 
 
-def test_diagnosis_probes_the_host_and_port_of_the_same_endpoint():
+def test_check_probes_the_host_and_port_of_the_same_endpoint():
     parsed = resolved({"host": "https://[::1]:9243/es"}).endpoint
     assert (parsed.scheme, parsed.hostname, parsed.port, parsed.path) == ("https", "::1", 9243, "/es")
-    assert not hasattr(diagnosis, "host_port")
+    assert not hasattr(check_run, "host_port")

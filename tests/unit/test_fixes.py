@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic_cli.cluster.curl import curl_post
+from elastic_cli.cluster.curl import console_post, curl_post
 from elastic_cli.openreplay import fixes
 
 
@@ -13,7 +13,7 @@ def test_the_alias_body_marks_the_alias_and_remove_undoes_it():
     assert fixes.is_our_alias(body["actions"][0]["add"])
     assert not fixes.is_our_alias({}) and not fixes.is_our_alias({"filter": {"term": {"service": "x"}}})
     assert fixes.remove_alias_body(["x"]) == {"actions": [{"remove": {"index": "x", "alias": "logs"}}]}
-    assert fixes.console_request(body).startswith("POST /_aliases\n{")
+    assert console_post(fixes.ENDPOINT, body).startswith("POST /_aliases\n{")
 
 
 def test_curl_never_holds_a_password_or_key():

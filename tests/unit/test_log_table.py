@@ -29,7 +29,7 @@ def render(hits, fmt="table", width=None, batches=None):
                        stream=stream, width=width)
     for batch in batches or [hits]:
         for h in batch:
-            writer.write(h)
+            writer.write_page([h])
         writer.flush()
     writer.close()
     return stream.getvalue()
@@ -112,7 +112,7 @@ def test_lists_in_csv_are_plain_words():
     assert "[" not in out
     stream = io.StringIO()
     writer = LogWriter("csv", ["utc_time", "tags"], "message", stream=stream, color=False)
-    writer.write(hit(1, tags=("error", "info")))
+    writer.write_page([hit(1, tags=("error", "info"))])
     writer.close()
     assert next(csv.DictReader(io.StringIO(stream.getvalue())))["tags"] == "error, info"
 

@@ -38,7 +38,7 @@ def write_all(fmt, hits, **kwargs):
     writer = LogWriter(fmt, kwargs.pop("fields", None), "message", stream=stream,
                        color=kwargs.pop("color", False), **kwargs)
     for h in hits:
-        writer.write(h)
+        writer.write_page([h])
     writer.close()
     return stream.getvalue()
 
