@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from elastic_cli import errors
+from elastic_cli.cluster.retry_rules import RETRY_STATUSES, status_of
 from elastic_cli.redaction import redact, register_secret
 
 if TYPE_CHECKING:
@@ -20,9 +21,8 @@ if TYPE_CHECKING:
 
     from elastic_cli.config.settings import Settings
 
-# statuses worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.cluster.transport):
+# RETRY_STATUSES: worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.cluster.transport):
 # overload and gateway hiccups. Writes (create, invalidate) are never retried.
-RETRY_STATUSES = (429, 502, 503, 504)
 
 
 def credentials(settings: Settings) -> tuple[str, str] | None:
@@ -207,13 +207,6 @@ def _tls_error(where: str, chain: list[BaseException], settings: Settings) -> er
         return errors.TLSFailed(f"the certificate of {where} does not match the pinned fingerprint",
                                 "check --fingerprint against the one Elasticsearch printed at first start")
     return errors.TLSFailed(f"TLS failed with {where}", "check --ca-certs, --fingerprint and the https:// scheme")
-
-
-def status_of(exc: BaseException) -> int | None:
-    """The HTTP status of a client error (ApiError), or None for a transport error."""
-    meta = getattr(exc, "meta", None)
-    status = getattr(meta, "status", None) or getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
 
 
 def classify_auth_failure(exc: BaseException) -> str:

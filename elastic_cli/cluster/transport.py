@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import random
 import re
 import time
 from datetime import datetime, timezone
@@ -34,12 +33,11 @@ from elastic_transport import (
 from elastic_transport.client_utils import DEFAULT
 
 from elastic_cli.cluster.raw_pages import RawPage
+from elastic_cli.cluster.retry_rules import MAX_WAIT_SECONDS, backoff_seconds
 from elastic_cli.redaction import redact
 
 # POST requests that only read (the search family, key queries, privilege checks)
 _READ_POSTS = re.compile(r"/(_search|_msearch|_count|_field_caps|_pit|_has_privileges|_query/api_key)/?$")
-BACKOFF_SECONDS = 0.5  # first wait; doubles each retry, with jitter
-MAX_WAIT_SECONDS = 30.0  # a Retry-After beyond this is not waited for: the error is shown instead
 # --debug: a successful answer is shown when it is at most this long (search pages run to
 # megabytes of log lines); an error's answer is shown whole, up to ERROR_SHOWN characters
 ANSWER_SHOWN = 2000
@@ -73,11 +71,6 @@ def retry_after_seconds(headers: Mapping[str, str], now: Callable[[], datetime] 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, (moment - now()).total_seconds())
-
-
-def backoff_seconds(attempt: int) -> float:
-    """0.5 s, 1 s, 2 s... each with up to 50 % less, so parallel runs do not retry in step."""
-    return BACKOFF_SECONDS * (2 ** attempt) * random.uniform(0.5, 1.0)
 
 
 class ReadRetryingTransport(Transport):

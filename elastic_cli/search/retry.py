@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# statuses a proxy or a cluster in trouble answers, which a later request may not get
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+from elastic_cli.cluster.retry_rules import MAX_WAIT_SECONDS, RETRY_STATUSES, backoff_seconds, status_of
+
 # shard failure types meaning the copy the search was reading went away (a node left or
 # restarted): the same search on a new point in time reads the promoted replica
 LOST_SHARD_TYPES = frozenset({
@@ -27,8 +27,7 @@ LOST_SHARD_TYPES = frozenset({
     "send_request_transport_exception", "shard_not_found_exception", "index_shard_closed_exception",
     "already_closed_exception", "node_shutdown_exception", "task_cancelled_exception",
 })
-FIRST_WAIT_SECONDS = 1.0
-MAX_WAIT_SECONDS = 30.0
+FIRST_WAIT_SECONDS = 1.0  # the outer wait starts longer than the transport's (`retry_rules.BACKOFF_SECONDS`)
 DEFAULT_RETRY_FOR = "5m"
 
 
@@ -89,20 +88,12 @@ def transient_reason(exc: BaseException) -> str | None:
         return "the cluster did not answer in time"
     if isinstance(exc, ConnectionError):
         return "connection lost"
-    status = _status_of(exc)
-    if status in TRANSIENT_STATUSES:
+    status = status_of(exc)
+    if status in RETRY_STATUSES:
         return f"the cluster answered HTTP {status}"
     if status is not None and status >= 500 and _names_lost_shards(exc):
         return "a node holding the search's shards went away"
     return None
-
-
-def _status_of(exc: BaseException) -> int | None:
-    status = getattr(getattr(exc, "meta", None), "status", None)
-    if isinstance(status, int):
-        return status
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
 
 
 def _names_lost_shards(exc: BaseException) -> bool:
@@ -149,8 +140,7 @@ class RetryPolicy:
         """The wait before retry `attempt` (1, 2, ...): doubling from `first_wait`, capped at
         `max_wait`, up to half less at random so that many clients do not retry in step; never
         less than a `Retry-After` asked for."""
-        base = min(self.max_wait, self.first_wait * 2 ** (attempt - 1))
-        return max(base * (0.5 + rand() / 2), asked or 0.0)
+        return max(backoff_seconds(attempt - 1, self.first_wait, self.max_wait, rand), asked or 0.0)
 
 
 class Retrier:
