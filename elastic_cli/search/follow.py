@@ -19,8 +19,8 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
                  polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None,
                  retrier: Retrier | None = None, replan: Callable[[], SearchPlan] | None = None,
-                 replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic,
-                 on_recovered: Callable[[float], None] | None = None) -> Iterator[dict]:
+                 replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic
+                 ) -> Iterator[dict]:
     """New lines as they are indexed, like `tail -f`.
 
     The first poll reads the session as `session_lines` does. Each later poll asks
@@ -66,9 +66,7 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
         except Exception as exc:  # noqa: BLE001 — as above; the poll runs again with the same bound
             retrier.failed(exc)
             continue
-        lasted = retrier.succeeded()
-        if lasted is not None and on_recovered:
-            on_recovered(lasted)
+        retrier.succeeded()  # says how long a run of failures lasted to the retrier's `on_recovered`
         if on_stats:
             on_stats(poll_stats)
         # from the poll's start: a line indexed while it ran is inside the next one's bound

@@ -144,12 +144,17 @@ class RetryPolicy:
 
 
 class Retrier:
-    """Counts a run of failures; `failed(exc)` waits or raises, `succeeded()` ends the run."""
+    """The one runner of waits for every read that outlives failures (an export, a limited lookup,
+    `--follow`, `sessions`): counts a run of failures; `failed(exc)` waits or raises, `wait_out(exc)`
+    waits or says why it gave up, `succeeded()` ends the run (and tells `on_recovered` how long
+    it lasted)."""
 
     def __init__(self, policy: RetryPolicy, on_retry: Callable[[Retrying], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 on_recovered: Callable[[float], None] | None = None):
         self.policy = policy
         self.on_retry = on_retry
+        self.on_recovered = on_recovered
         self.sleep = sleep
         self.clock = clock
         self.attempt = 0
@@ -172,13 +177,29 @@ class Retrier:
             self.on_retry(Retrying(reason, wait, self.attempt, failing_for))
         self.sleep(wait)
 
+    def wait_out(self, exc: BaseException) -> str | None:
+        """Wait before the next try and return None; or, when failures of this kind lasted past the
+        budget, return what went wrong in words (the read is then partial). Re-raises `exc` when
+        waiting cannot fix it (credentials, a refused request)."""
+        reason = transient_reason(exc)
+        if reason is None:
+            raise exc
+        try:
+            self.failed(exc)
+        except Exception:  # noqa: BLE001 — the same transient failure, for too long
+            return reason
+        return None
+
     def succeeded(self) -> float | None:
-        """End a run of failures; returns how long it lasted (None when there was none)."""
+        """End a run of failures; returns how long it lasted (None when there was none), and says it
+        to `on_recovered`."""
         if self.first_failure is None:
             return None
         lasted = self.clock() - self.first_failure
         self.first_failure = None
         self.attempt = 0
+        if self.on_recovered:
+            self.on_recovered(lasted)
         return lasted
 
 

@@ -29,7 +29,6 @@ from elastic_cli.search.retry import (
     Retrying,
     RetryPolicy,
     seconds_text,
-    transient_reason,
 )
 from elastic_cli.search.shape_cache import ShapeCache
 
@@ -122,28 +121,25 @@ class SessionLogs:
         or the network's, not the settings'. Given up, what was written stays and the rest is named
         as missing (the partial exit)."""
         point = ResumePoint(reverse=self.plan.query.reverse)
-        retrier = Retrier(self.retry, on_retry=self.observers.on_retry)
+        retrier = self._retrier()
         plan = self.plan
         while True:
             stats = search_lines.SearchStats()
             pages = read(plan, _may_repeat(point), stats)
             try:
                 for page in pages:
-                    self._recovered(retrier)
+                    retrier.succeeded()
                     page = point.take(page)
                     if page:
                         self.lines += len(page)
                         yield page
-                self._recovered(retrier)
+                retrier.succeeded()
                 return
             except Exception as exc:
-                if transient_reason(exc) is None:
-                    raise  # not worth waiting for: the error says what to do
-                try:
-                    retrier.failed(exc)  # waits; re-raises once waiting is over
-                except Exception:  # noqa: BLE001 — the same transient failure, for too long
+                gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
+                if gave_up:
                     self.coverage.stopped = (
-                        f"{transient_reason(exc)} after {point.written} lines, and the search could not go on "
+                        f"{gave_up} after {point.written} lines, and the search could not go on "
                         f"within --retry-for ({seconds_text(self.retry.retry_for)}): the lines after those are missing")
                     return
                 plan = replace(self.plan, query=point.query(self.plan.query))
@@ -154,10 +150,8 @@ class SessionLogs:
                 self._fold_stats(stats)
                 self.stats = _added(self.stats, stats)
 
-    def _recovered(self, retrier: Retrier) -> None:
-        lasted = retrier.succeeded()
-        if lasted is not None and self.observers.on_recovered:
-            self.observers.on_recovered(lasted)
+    def _retrier(self) -> Retrier:
+        return Retrier(self.retry, on_retry=self.observers.on_retry, on_recovered=self.observers.on_recovered)
 
     def _limited(self, mode: Limited) -> Iterator[list[dict]]:
         left = mode.limit
@@ -222,11 +216,10 @@ class SessionLogs:
             return fresh
 
         self._count_left_out()  # once, before the first line: it does not change while following
-        retrier = Retrier(self.retry, on_retry=self.observers.on_retry)
         for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
-                                              polls=mode.polls, on_stats=polled, retrier=retrier,
+                                              polls=mode.polls, on_stats=polled, retrier=self._retrier(),
                                               replan=replan if self.patterns else None,
-                                              replan_every=mode.replan_every, on_recovered=self.observers.on_recovered):
+                                              replan_every=mode.replan_every):
             self.lines += 1
             yield [hit]
 

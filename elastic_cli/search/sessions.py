@@ -31,7 +31,7 @@ from elastic_cli.search.lines import message_of, request_key
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp
-from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy, transient_reason
+from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
 from elastic_cli.search.shape_cache import ShapeCache
 
 DEFAULT_MAX_SESSIONS = 50_000
@@ -278,13 +278,9 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                     if stopped:
                         break
             except Exception as exc:
-                reason = transient_reason(exc)
-                if reason is None:
-                    raise  # not worth waiting for: the error says what to do
-                try:
-                    retrier.failed(exc)
-                except Exception:  # noqa: BLE001 — waited out too long: the counts are partial
-                    lost_after, lost_reason = lines_read, reason
+                gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
+                if gave_up:  # waited out too long: the counts are partial
+                    lost_after, lost_reason = lines_read, gave_up
                     stopped = True
                 else:
                     tallies, unparsed, lines_read = copy.deepcopy(before[0]), before[1], before[2]

@@ -302,12 +302,12 @@ def test_follow_rides_out_a_cut_and_prints_what_was_indexed_meanwhile_once():
         if len(waits) == 3:  # back after two failed polls
             es.down = False
 
-    retrier = Retrier(RetryPolicy(retry_for=60, first_wait=0.01), on_retry=lambda r: said.append(str(r)), sleep=sleep)
     recovered: list[float] = []
+    retrier = Retrier(RetryPolicy(retry_for=60, first_wait=0.01), on_retry=lambda r: said.append(str(r)), sleep=sleep,
+                      on_recovered=recovered.append)
     seen = []
     for hit in search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
-                                          clock=clock, sleep=sleep, polls=3, retrier=retrier,
-                                          on_recovered=recovered.append):
+                                          clock=clock, sleep=sleep, polls=3, retrier=retrier):
         seen.append(hit["_id"])
         if hit["_id"] == "before":
             es.docs.append(Doc("app", "meanwhile", T0_MS + 1_000, OURS))  # indexed while the link is down
