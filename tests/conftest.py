@@ -313,7 +313,7 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
     if keyring_core is not None and keyring_backend is not None:
         keyring_core._keyring_backend = None
         vars(keyring_backend.get_all_keyring).pop("saved_result", None)
-    from elastic_cli.cli import DEBUG_LOGGERS
+    from elastic_cli.commands.debug_log import DEBUG_LOGGERS
 
     loggers = [logging.getLogger(name) for name in DEBUG_LOGGERS]
     saved_logging = [(logger.level, list(logger.handlers)) for logger in loggers]

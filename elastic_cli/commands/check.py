@@ -9,7 +9,7 @@ import click
 from elastic_cli.commands.options import connection_options, output_option, settings_flags
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
 
 
 @click.command()

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.cli import say
+from elastic_cli.commands.app import say
 from elastic_cli.commands.options import connection_options, settings_flags
 from elastic_cli.config.endpoint import parse_host, scheme_note
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
 
 PROMPTED = ("host", "port", "id", "api_key", "indexes")
 

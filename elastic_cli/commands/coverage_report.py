@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.search.coverage import Coverage
 
 

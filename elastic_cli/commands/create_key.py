@@ -11,7 +11,7 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
     from elastic_cli.keys.api_keys import CreatedKey
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import shlex
 
-COMMAND_NAMES = ("create-key", "keys", "configure", "config", "check", "logs", "sessions", "completion")
-# `orx-elastic <command> ...` up to the end of the quoted command or the text
-_COMMAND = re.compile(r"\borx-elastic (?=(?:%s)\b)([^`'\n]*)" % "|".join(map(re.escape, COMMAND_NAMES)))
+from elastic_cli.commands.registry import NAMES
+
+# `orx-elastic <command> ...` up to the end of the quoted command or the text; the names are the
+# registry's, so a command added there (shows, alias, ...) is recognised here too
+_COMMAND = re.compile(r"\borx-elastic (?=(?:%s)\b)([^`'\n]*)" % "|".join(map(re.escape, NAMES)))
 
 
 def with_profile(text: str, profile: str | None) -> str:

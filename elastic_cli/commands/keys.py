@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.cli import say
+from elastic_cli.commands.app import say
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
 from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.keys.api_keys import Invalidation
 
 

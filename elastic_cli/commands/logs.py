@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.cli import ReaderGone, say
+from elastic_cli.commands.app import ReaderGone, say
 from elastic_cli.commands.options import (
     OUTPUT_FORMATS,
     connection_options,
@@ -17,7 +17,7 @@ from elastic_cli.commands.options import (
 )
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
     from elastic_cli.output import FollowStatus, Progress
     from elastic_cli.output.writer import LogWriter

@@ -11,7 +11,7 @@ from elastic_cli.commands.key_options import admin_auth_options, admin_from_para
 from elastic_cli.commands.options import connection_options, settings_flags
 
 if TYPE_CHECKING:
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
 
 
 @click.command("alias")
@@ -42,7 +42,7 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
       orx-elastic alias --username elastic --session 2618307011354435587
       orx-elastic alias --username elastic --remove
     """
-    from elastic_cli.cli import say
+    from elastic_cli.commands.app import say
     from elastic_cli.openreplay import fixes
 
     admin = admin_from_params(params, need_password=not dry_run)

@@ -11,7 +11,7 @@ from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, out
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
 
 

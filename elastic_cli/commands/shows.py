@@ -10,7 +10,7 @@ from elastic_cli.commands.options import connection_options, output_option, sett
 
 if TYPE_CHECKING:
     from elastic_cli.checks.shows import SessionView
-    from elastic_cli.cli import AppContext
+    from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
 
 COLUMNS = ["time", "offset", "index", "v1.20", "v1.21+", "detail", "message"]
@@ -48,7 +48,7 @@ def shows(app: AppContext, session: str, output: str, limit: int, since: str | N
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.cli import say
+    from elastic_cli.commands.app import say
     from elastic_cli.openreplay.session_token import parse_session_ref
     from elastic_cli.search.query import parse_time
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from elastic_cli import cli as cli_module
+from elastic_cli.commands.app import AppContext
 from elastic_cli.errors import IndexNotFound
 
 from conftest import Env, run_cli
@@ -31,7 +32,7 @@ def test_warnings_and_chatter_are_inert_and_masked(capsys, monkeypatch):
     monkeypatch.setattr(redaction, "_secrets", set())  # this test's secret only
     monkeypatch.setattr(redaction, "_pattern", None)
     redaction.register_secret(SECRET)
-    app = cli_module.AppContext(verbose=1)
+    app = AppContext(verbose=1)
     app.warn(f"not searched: {NAME}: no level field")
     app.info(f"searching {NAME} with {SECRET}")
     err = capsys.readouterr().err
@@ -77,7 +78,7 @@ def test_keys_invalidate_reports_the_servers_ids_inert(capsys):
     from elastic_cli.keys.api_keys import Invalidation
 
     result = Invalidation(invalidated=[f"id{NAME}"], previously_invalidated=[f"old{NAME}"], errors=[])
-    _report_invalidation(cli_module.AppContext(), result, "x")
+    _report_invalidation(AppContext(), result, "x")
     out, err = capsys.readouterr()
     assert not RAW.search(out + err)
     assert out == f"id{SHOWN}\n" and f"old{SHOWN} was already invalidated" in err

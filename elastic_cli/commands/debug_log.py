@@ -1,0 +1,26 @@
+"""`--debug`: which loggers print, and how (secrets masked, text inert)."""
+
+from __future__ import annotations
+
+import sys
+
+# logger -> the level --debug shows. The tool's transport logs each request (method, path, status,
+# duration, took) and, for an error, what was sent and the server's answer (logger elastic_cli.http).
+# elastic_transport's own request lines say less and would double ours, and its request logger
+# (elastic_transport.node) does not propagate and dumps every body, search pages of log lines
+# included: only elastic_transport's warnings are shown.
+DEBUG_LOGGERS = {"elastic_cli": "DEBUG", "elasticsearch": "DEBUG", "elastic_transport": "WARNING"}
+
+
+def enable_debug_logging() -> None:
+    import logging
+
+    from elastic_cli.output import inert
+    from elastic_cli.redaction import redacting_formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s", then=inert))
+    for name, level in DEBUG_LOGGERS.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
