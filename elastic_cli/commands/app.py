@@ -4,16 +4,14 @@ root group."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import click
 
 if TYPE_CHECKING:
     from elastic_cli.config.file import ConfigFile
     from elastic_cli.config.settings import Settings
+    from elastic_cli.output.streams import Streams
 
 
 class ReaderGone(Exception):
@@ -30,6 +28,20 @@ class AppContext:
     verbose: int = 0
     quiet: bool = False
     color: bool | None = None
+    _streams: Streams | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def streams(self) -> Streams:
+        """stdout, stderr and what they are, decided on first use (not before: --help stays light)."""
+        if self._streams is None:
+            from elastic_cli.output.streams import Streams
+
+            self._streams = Streams.of_process(self.color)
+        return self._streams
+
+    def print(self, text: str = "", end: str = "\n") -> None:
+        """A command's data or report on stdout."""
+        self.streams.print(text, end)
 
     def load_config(self) -> ConfigFile:
         from elastic_cli.config import file as config_file
@@ -80,33 +92,16 @@ def set_current(app: AppContext | None) -> None:
 
 
 def say(prefix: str, message: str) -> None:
-    """A message on stderr. Messages quote the server (index names, reasons): Elasticsearch allows
-    ESC and BEL in an index name, so every message is shown inert, with secrets masked. A command it
-    names carries the active --profile (run as printed, it acts on the same profile). On a terminal,
-    a line too long for it wraps at spaces, under the text after the prefix: the terminal itself
-    would cut words, ids and commands (`inva` / `lidated`)."""
+    """A message on stderr, through the run's streams (inert, masked, wrapped: `Streams.say`). A
+    command it names carries the active --profile: run as printed, it acts on the same profile."""
     from elastic_cli.commands.hints import with_profile
-    from elastic_cli.output import safe_text
 
-    message = safe_text(with_profile(message, _current.profile if _current is not None else None))
-    width = _stderr_width()
-    if width is None or len(prefix) + len(message) <= width:
-        click.echo(prefix + message, err=True)
-        return
-    import textwrap
-
-    # a word longer than the line (a URL, a command's quoted pattern) stays whole
-    lines = textwrap.wrap(message, max(width - len(prefix), 20), break_long_words=False, break_on_hyphens=False)
-    pad = " " * len(prefix)
-    click.echo("\n".join((prefix if i == 0 else pad) + line for i, line in enumerate(lines)) or prefix, err=True)
+    app = _current
+    streams = app.streams if app is not None else _process_streams()
+    streams.say(prefix, with_profile(message, app.profile if app is not None else None))
 
 
-def _stderr_width() -> int | None:
-    try:
-        if not sys.stderr.isatty():
-            return None
-    except (AttributeError, ValueError):
-        return None
-    import shutil
+def _process_streams() -> Streams:
+    from elastic_cli.output.streams import Streams
 
-    return shutil.get_terminal_size().columns  # COLUMNS first, then the terminal
+    return Streams.of_process()

@@ -100,4 +100,4 @@ def path(app: AppContext) -> None:
     """
     from elastic_cli.config.file import default_config_path
 
-    click.echo(str(app.config_path or default_config_path()))
+    app.print(str(app.config_path or default_config_path()))

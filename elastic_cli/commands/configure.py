@@ -143,11 +143,11 @@ def _moving(app: AppContext, path: Any, current: str | None, keychain: bool) -> 
                     raise
                 return _ask_key()
         if not app.quiet:
-            click.echo(f"the api_key is already kept in the {ref.where if ref else 'config file'}", err=True)
+            say("", f"the api_key is already kept in the {ref.where if ref else 'config file'}")
         return {}
     if ref is not None and not keychain and not in_keychain:
         if not app.quiet:
-            click.echo(f"the api_key is read from the {ref.where}, not the keychain: left as it is", err=True)
+            say("", f"the api_key is read from the {ref.where}, not the keychain: left as it is")
         return {}
     return {"api_key": secret_store.resolve(ref, path.parent) if ref is not None else current}
 

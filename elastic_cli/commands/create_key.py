@@ -59,7 +59,7 @@ def create_key(app: AppContext, name: str | None, expiration: str | None, guide_
     if dry_run:
         from elastic_cli.commands.dry_run import print_request
 
-        print_request(settings, admin, api_keys.ENDPOINT, body)
+        print_request(app, settings, admin, api_keys.ENDPOINT, body)
         return
     store = "file"
     if save:

@@ -105,7 +105,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
     if not result.invalidated and not result.previously_invalidated:
         raise UsageError(f"no API key {what}", "see `orx-elastic keys list --all` for ids and names")
     for key_id in result.invalidated:
-        click.echo(inert(key_id))  # the server's ids: data, shown inert
+        app.print(inert(key_id))  # the server's ids: data, shown inert
     if not app.quiet:
         if result.invalidated:
             say("", f"invalidated {len(result.invalidated)} key(s)")

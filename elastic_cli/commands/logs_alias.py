@@ -52,7 +52,7 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
         body = fixes.remove_alias_body(patterns) if remove else fixes.add_alias_body(patterns)
         from elastic_cli.commands.dry_run import print_request
 
-        print_request(settings, admin, fixes.ENDPOINT, body)
+        print_request(app, settings, admin, fixes.ENDPOINT, body)
         if not remove and not app.quiet:
             say("note: ", "Elasticsearch expands the patterns when the request is sent: indices made later are not "
                           "in the alias. Sent for real, alias first refuses a concrete index `logs`, a mix of "
@@ -75,7 +75,7 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
                 alias.remove_alias(es_admin, ours)
         if others and not app.quiet:
             say("left alone: ", f"alias `logs` on {', '.join(others)} (not made by orx-elastic)")
-        click.echo(f"removed alias `logs` from {', '.join(ours)}" if ours else
+        app.print(f"removed alias `logs` from {', '.join(ours)}" if ours else
                    "no alias `logs` made by orx-elastic: nothing to remove")
         return
     es = build_client(settings)
@@ -94,7 +94,7 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
         alias.apply_alias(es_admin, patterns)
     kind = "data streams" if targets.data_streams else "indices"
     names = targets.data_streams or targets.indices
-    click.echo(f"alias `logs` now points at {len(names)} {kind}: {', '.join(names)}")
+    app.print(f"alias `logs` now points at {len(names)} {kind}: {', '.join(names)}")
     with build_client(settings) as es2, translated_errors(settings, "search `logs` as OpenReplay v1.21+ does"):
         check = alias.verify(es2, ref.session_id if ref else None)
     if check.error:
@@ -102,9 +102,9 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
 
         raise PrivilegeMissing(f"v1.21+'s search of `logs` fails with the configured key: {check.error}",
                                "run `orx-elastic check` for the key's privileges")
-    click.echo(f"OpenReplay v1.21+'s save-time check (a search of size 1 on `logs`) passes with the configured key: "
+    app.print(f"OpenReplay v1.21+'s save-time check (a search of size 1 on `logs`) passes with the configured key: "
                f"{check.documents} documents")
     if ref:
-        click.echo(f"OpenReplay v1.21+'s fetch of session {ref.session_id} finds {check.session_lines} lines "
+        app.print(f"OpenReplay v1.21+'s fetch of session {ref.session_id} finds {check.session_lines} lines "
                    f"(`orx-elastic shows {ref.session_id}` says how each is shown)")
-    click.echo("undo: orx-elastic alias --remove" + (f" --username {admin.username}" if admin.username else ""))
+    app.print("undo: orx-elastic alias --remove" + (f" --username {admin.username}" if admin.username else ""))

@@ -98,7 +98,12 @@ def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "js
     receives a concrete format, never None, decided by `default_format`."""
 
     def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-        return value or default_format(piped)
+        from elastic_cli.commands.app import AppContext
+
+        app = ctx.find_object(AppContext)
+        if value or app is None:
+            return value or default_format(piped)
+        return "table" if app.streams.out_is_terminal else piped
 
     return click.option("-o", "--output", type=click.Choice(formats), default=None, callback=resolve,
                         help=f"Output format [default: table on a terminal, {piped} when piped].")

@@ -108,9 +108,9 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         })
         return
     for summary in view.summaries:
-        click.echo(safe_text(summary.text()))
+        app.print(safe_text(summary.text()))
     if view.outside:
-        click.echo(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines not judged here (outside your "
+        app.print(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines not judged here (outside your "
                              "`indexes` or before --since)"))
     if not records:
         return
@@ -120,15 +120,15 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         details = [f"{g}: {judged.verdicts[g].reason}" for g in GENERATIONS if judged.verdicts[g].problems]
         rows.append({"time": record.get("time"), "offset": record.get("offset"), "index": record.get("index"),
                      **cells, "detail": "; ".join(details), "message": record.get("message")})
-    click.echo("")
+    app.print("")
     print_records("table", COLUMNS, rows, color=app.color)
     if codes & {"no-logs-index", "index-not-logs"}:
-        click.echo("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
+        app.print("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
                    "(--dry-run prints the request)")
     if advice:
-        click.echo(f"\n{ADVICE_TITLE}:")
+        app.print(f"\n{ADVICE_TITLE}:")
         for title, snippet in advice:
-            click.echo(f"\n# {title}\n{snippet}")
+            app.print(f"\n# {title}\n{snippet}")
 
 
 def _cell(verdict: Any) -> str:
