@@ -37,9 +37,7 @@ TOOL = [str(ENTRY)] if ENTRY.exists() else [PYTHON, "-m", "elastic_cli"]
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 T0 = datetime(2024, 1, 20, tzinfo=timezone.utc)
 FLAKE_EPOCH_MS = 1550000000000
-WORDS = ("GET POST PUT /api/v1/users /api/v1/orders /health /login timeout upstream retry cache miss hit "
-         "user order payment db query slow connection reset refused ok done started stopped worker job "
-         "queue redis postgres kafka consumer lag rebalance shard node pod container oom killed").split()
+WORDS = ["GET", "POST", "PUT", "/api/v1/users", "/api/v1/orders", "/health", "/login", "timeout", "upstream", "retry", "cache", "miss", "hit", "user", "order", "payment", "db", "query", "slow", "connection", "reset", "refused", "ok", "done", "started", "stopped", "worker", "job", "queue", "redis", "postgres", "kafka", "consumer", "lag", "rebalance", "shard", "node", "pod", "container", "oom", "killed"]
 
 
 # ------------------------------------------------------------------ node

@@ -136,7 +136,7 @@ def load(admin, rng: random.Random, sizes: tuple[int, ...], layout: str = "shuff
                                                              rng.randrange(0, 3 * 3600 * 1000))),
                     "tags": ["error"]}}
                 n += 1
-        for i in range(NOISE_LINES):
+        for _ in range(NOISE_LINES):
             yield {"_index": f"{prefix}-{n % 2}", "_source": {
                 "message": common.noise(rng, rng.randrange(6, 18)),
                 "utc_time": common.iso(common.T0 + timedelta(seconds=rng.randrange(0, 7 * 86400))),
@@ -289,7 +289,7 @@ def main() -> int:
                           common.median([r[2] for r in rs]), max(r[2] for r in rs)) for name, rs in runs.items()}
             med_all[size] = med
             for name, (seconds, cpu, rss, rss_max) in med.items():
-                def vs(other):
+                def vs(other, med=med, seconds=seconds):
                     return f"{med[other][0] / seconds:.2f}x" if other in med else "n/a"
                 rows.append([f"{size:,}", name, f"{seconds:.2f}s", f"{size / seconds:,.0f}", f"{cpu:.2f}s",
                              vs(CURL), vs(DUMP_SCROLL), vs(DUMP_PIT), f"{rss:.0f}MB", f"{rss_max:.0f}MB"])

@@ -150,7 +150,7 @@ def generate(rng: random.Random, now: datetime | None = None):
     now = now or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     t0 = now - timedelta(days=7)
     sessions = []
-    for s in range(SESSIONS):
+    for _ in range(SESSIONS):
         start = now - timedelta(minutes=rng.randrange(60, 20 * 60))
         sid = common.flake_id(rng, start)
         token = common.make_token(rng, sid, start + timedelta(hours=4))
@@ -164,7 +164,7 @@ def generate(rng: random.Random, now: datetime | None = None):
 
     def docs():
         n = 0
-        for s, sess in enumerate(sessions):
+        for sess in sessions:
             for i in range(LINES_PER_SESSION):
                 marker = (f"openReplaySessionToken={sess['token']}" if i % 2 == 0
                           else f"openReplaySession.id={sess['id']}")

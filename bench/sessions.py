@@ -111,7 +111,8 @@ def main() -> None:
             orx = [*common.TOOL, "sessions", "--since", "1h", "-o", "ndjson", "--limit", str(sessions),
                    "--host", n.url, "--id", key["id"], "--api-key", key["api_key"], "--indexes", index]
             floor = [sys.executable, "-c", FLOOR_SCRIPT, n.url, key["id"], key["api_key"], index]
-            results = common.interleave({"orx": lambda: measure(orx, env), "floor": lambda: measure(floor, env)},
+            results = common.interleave({"orx": lambda orx=orx: measure(orx, env),
+                                         "floor": lambda floor=floor: measure(floor, env)},
                                         args.rounds)
             orx_s = common.median([r[0] for r in results["orx"]])
             floor_s = common.median([r[0] for r in results["floor"]])

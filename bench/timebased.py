@@ -52,7 +52,7 @@ PREFIX = "app-logs-"
 TOOK_TARGET = 0.5
 SHARDS_TARGET = 3
 
-SERVICES = [f"{n}-svc" for n in "checkout cart payments users search orders inventory auth gateway mailer".split()]
+SERVICES = [f"{n}-svc" for n in ["checkout", "cart", "payments", "users", "search", "orders", "inventory", "auth", "gateway", "mailer"]]
 HOSTS = [f"ip-10-0-{i // 16}-{i % 16 * 7}.ec2.internal" for i in range(48)]
 PATHS = ["/api/v1/users", "/api/v1/orders", "/api/v1/cart", "/api/v1/payments", "/health", "/login",
          "/api/v2/search", "/api/v1/inventory/items", "/checkout/confirm", "/static/app.js"]

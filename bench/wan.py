@@ -218,6 +218,11 @@ def main() -> int:
     return 0
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
 def measure_all(args, proxy: LatencyProxy, url: str, ca: str, key: dict, tmp: Path, curl: str, use_dump: bool,
                 export_sid: str | None, rtts: list[int], only: set[str]) -> Runner:
     env = common.clean_env(str(tmp))
@@ -329,7 +334,7 @@ def measure_all(args, proxy: LatencyProxy, url: str, ca: str, key: dict, tmp: Pa
                 del exports[name]
                 continue
             count = (int(r.stderr.decode().strip().splitlines()[-1]) if "loop" in name
-                     else sum(1 for line in open(out_path, "rb") if line.strip()))
+                     else _count_lines(out_path))
             print(f"  export: {name} wrote {count:,} lines", file=sys.stderr, flush=True)
             if count != EXPORT_SIZE:
                 print(f"  WARNING: {name} exported {count:,}, expected {EXPORT_SIZE:,}", file=sys.stderr)

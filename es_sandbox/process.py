@@ -43,7 +43,7 @@ def ensure_system_user() -> tuple:
             raise ESSandboxError(
                 f"Elasticsearch refuses to run as root and creating user {ES_SYSTEM_USER!r} "
                 f"failed: {proc.stdout.strip()}"
-            )
+            ) from None
         pw = pwd.getpwnam(ES_SYSTEM_USER)
     return pw.pw_uid, pw.pw_gid
 
@@ -89,7 +89,7 @@ def _stop_all() -> None:
     for node in nodes:
         try:
             node.stop()
-        except Exception as exc:  # pragma: no cover - best effort at exit
+        except Exception as exc:  # noqa: BLE001 — best effort at exit  # pragma: no cover
             print(f"es_sandbox: stopping {node!r} failed: {exc}", file=sys.stderr)
 
 
@@ -116,10 +116,8 @@ def install_handlers() -> None:
             signal.signal(sig, signal.SIG_DFL)
             os.kill(os.getpid(), sig)
 
-        try:
+        with contextlib.suppress(ValueError, OSError):  # pragma: no cover
             signal.signal(signum, handler)
-        except (ValueError, OSError):  # pragma: no cover
-            pass
 
 
 def child_preexec(uid: Optional[int], gid: Optional[int], die_with_parent: bool):

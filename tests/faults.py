@@ -78,10 +78,8 @@ class LoopbackServer:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def count(self) -> int:
         with self.lock:
@@ -92,10 +90,8 @@ class LoopbackServer:
     def close(self) -> None:
         self.closed.set()
         for conn in list(self.connections):
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.sock.close()
 
 
@@ -173,10 +169,8 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
                 pass
             finally:
                 for s in (src, dst):
-                    try:
+                    with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
         back = threading.Thread(target=pump, args=(upstream, conn, True), daemon=True)
         back.start()

@@ -110,9 +110,8 @@ def probe_plain_http(hostname: str, port: int, timeout: float) -> tuple[str, byt
 
 def tls_handshake(hostname: str, port: int, timeout: float, context: ssl.SSLContext) -> tuple[bytes, str]:
     """(DER certificate, TLS version) after a handshake; raises ssl/OS errors."""
-    with _socket(hostname, port, timeout) as sock:
-        with context.wrap_socket(sock, server_hostname=hostname) as tls:
-            return tls.getpeercert(binary_form=True) or b"", tls.version() or ""
+    with _socket(hostname, port, timeout) as sock, context.wrap_socket(sock, server_hostname=hostname) as tls:
+        return tls.getpeercert(binary_form=True) or b"", tls.version() or ""
 
 
 def _unverified_context() -> ssl.SSLContext:

@@ -68,7 +68,9 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run(settings: Settings, deadline: Deadline, deadline_seconds: float, client_factory: Callable[[Any], Any] | None,
+# every request leaves at once and the answers are decided in order: kept as one reading order
+def _run(settings: Settings, deadline: Deadline, deadline_seconds: float,  # noqa: C901
+         client_factory: Callable[[Any], Any] | None,
          connect: Callable[[Any, Deadline], Finding], tls: Callable[[Any, Deadline], Finding],
          start: Callable[[str, Callable[[], Any]], None], ahead: dict[str, Any],
          session: str | None = None) -> list[Finding]:

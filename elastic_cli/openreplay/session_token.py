@@ -88,7 +88,7 @@ def _base58_decoded_length(text: str) -> int:
     return leading_zero_bytes + (number.bit_length() + 7) // 8
 
 
-def parse_session_ref(text: str) -> SessionRef:
+def parse_session_ref(text: str) -> SessionRef:  # noqa: C901 — each accepted form (token, id, replay link) with its own error
     """Parse a session token or a numeric session id; raise UsageError for anything else."""
     if not isinstance(text, str):
         raise _invalid(repr(text), "not text")

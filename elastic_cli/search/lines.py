@@ -103,9 +103,8 @@ def session_check(q: LogQuery) -> Callable[[dict], bool]:
             message = hit["_source"].get(field) if "_source" in hit else None
             if type(message) is str:
                 for text, marker in markers:
-                    if text in message:
-                        if not marker.whole or contains_marker(message, marker):
-                            return True
+                    if text in message and (not marker.whole or contains_marker(message, marker)):
+                        return True
                 return False
         return is_session_line(hit, q)
     return check

@@ -9,6 +9,8 @@ a page from which it drops hits is followed by the next page, never by silence.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import threading
 import time
@@ -253,18 +255,16 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
                 return
             pit_id = keeper.id  # touched while the caller held the page, maybe
             after = last_sort
-            response = _answer(lambda: ahead.next_page() if ahead is not None
-                               else es.search(body=body_for(after, pit_id)), stats)
+            response = _answer(ahead.next_page if ahead is not None
+                               else functools.partial(es.search, body=body_for(after, pit_id)), stats)
     finally:
         keeper.close()
         pit_id = keeper.id
         if ahead is not None:
             # waits for a request still out, so the point in time is closed last, by its newest id
             pit_id = ahead.close() or pit_id
-        try:
+        with contextlib.suppress(Exception):  # it expires by itself; never hide the real error
             es.close_point_in_time(body={"id": pit_id})
-        except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
-            pass
 
 
 def _answer(request: Callable[[], dict], stats: WalkStats) -> dict:
@@ -336,10 +336,8 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
         for ahead in aheads:  # a slice whose pages were never read
             ahead.close()
         keeper.close()
-        try:
+        with contextlib.suppress(Exception):  # it expires by itself; never hide the real error
             es.close_point_in_time(body={"id": keeper.id})
-        except Exception:  # noqa: BLE001 — it expires by itself; never hide the real error
-            pass
 
 
 def _slice_ahead(es: Any, search: PagedSearch, keeper: _PointInTime, slice_id: int, slices: int, page_size: int,

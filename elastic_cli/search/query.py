@@ -61,12 +61,11 @@ class LogQuery:
         if not self.markers:
             # An empty `should` would match every line of every session.
             raise ValueError("LogQuery needs at least one marker")
-        if self.since is not None and self.until is not None:
-            if _as_utc(self.since) > _as_utc(self.until):
-                raise UsageError(
-                    f"--since ({_iso(self.since)}) is after --until ({_iso(self.until)})",
-                    hint="Swap the two values, or leave one out.",
-                )
+        if self.since is not None and self.until is not None and _as_utc(self.since) > _as_utc(self.until):
+            raise UsageError(
+                f"--since ({_iso(self.since)}) is after --until ({_iso(self.until)})",
+                hint="Swap the two values, or leave one out.",
+            )
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -135,7 +135,7 @@ class SessionLogs:
                         yield page
                 retrier.succeeded()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — wait_out re-raises what waiting cannot fix
                 gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
                 if gave_up:
                     self.coverage.stopped = (

@@ -110,6 +110,43 @@ class _Tally:
             self.latest_ms, self.latest = moment, message
 
 
+@dataclass
+class _Counts:
+    """What `find_sessions` has counted so far: a tally per session, and when it stopped counting."""
+
+    max_sessions: int
+    max_lines: int | None
+    tallies: dict[str, _Tally] = field(default_factory=dict)
+    unparsed: int = 0
+    lines_read: int = 0
+    stopped: bool = False  # more sessions than max_sessions, or lines than max_lines
+
+    def add(self, message: Any, moment: int | None) -> bool:
+        """Count one line's sessions; False once counting must stop."""
+        self.lines_read += 1
+        if isinstance(message, list):
+            message = "\n".join(str(m) for m in message)
+        if not isinstance(message, str):
+            return True
+        if self.max_lines is not None and self.lines_read > self.max_lines:
+            self.stopped = True  # a sample, for `check`: the counts are a lower bound
+            return False
+        named, bad = sessions_in_line(message)
+        self.unparsed += bad
+        for session_id, generation in named.items():
+            tally = self.tallies.get(session_id)
+            if tally is None:
+                if len(self.tallies) >= self.max_sessions:
+                    self.stopped = True
+                    continue
+                tally = self.tallies[session_id] = _Tally()
+            tally.add(moment, generation, message)
+        return not self.stopped
+
+    def copy(self) -> _Counts:
+        return copy.deepcopy(self)
+
+
 def _first_line(message: str) -> str:
     return message.strip().split("\n", 1)[0][:300]
 
@@ -229,9 +266,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     # a window needs a time: indices without one cannot be asked about the last hour
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
                       for i in g.indices)
-    tallies: dict[str, _Tally] = {}
-    unparsed = lines_read = 0
-    stopped = False
+    counts = _Counts(max_sessions=max_sessions, max_lines=max_lines)
     lost_after: int | None = None
     lost_reason = ""
     streams: list[WalkStats] = []
@@ -239,7 +274,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     for group in (g for g in groups if g.time_field is not None):
         # a group read again after a failure (its point in time lost, a node gone) starts over
         # from these, so no line is counted twice: its walk's order does not survive a new one
-        before = (copy.deepcopy(tallies), unparsed, lines_read)
+        before = counts.copy()
         while True:
             body = search_body(group, policy.message_field, since, until, errors_only, page_size)
             read_before = sum(s.hits_read for s in streams)
@@ -255,51 +290,31 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                          slices=1, look_first=not full, looked=early_page)
             try:
                 for hit in lines:
-                    lines_read += 1
-                    message = message_of(hit, policy.message_field)
-                    if isinstance(message, list):
-                        message = "\n".join(str(m) for m in message)
-                    if not isinstance(message, str):
-                        continue
-                    if max_lines is not None and lines_read > max_lines:
-                        stopped = True  # a sample, for `check`: the counts are a lower bound
+                    if not counts.add(message_of(hit, policy.message_field), _time_ms(hit, group.time_field)):
                         break
-                    named, bad = sessions_in_line(message)
-                    unparsed += bad
-                    moment = _time_ms(hit, group.time_field)
-                    for session_id, generation in named.items():
-                        tally = tallies.get(session_id)
-                        if tally is None:
-                            if len(tallies) >= max_sessions:
-                                stopped = True
-                                continue
-                            tally = tallies[session_id] = _Tally()
-                        tally.add(moment, generation, message)
-                    if stopped:
-                        break
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — wait_out re-raises what waiting cannot fix
                 gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
                 if gave_up:  # waited out too long: the counts are partial
-                    lost_after, lost_reason = lines_read, gave_up
-                    stopped = True
+                    lost_after, lost_reason = counts.lines_read, gave_up
+                    counts.stopped = True
                 else:
-                    tallies, unparsed, lines_read = copy.deepcopy(before[0]), before[1], before[2]
+                    counts = before.copy()
                     continue
             finally:
                 lines.close()
             retrier.succeeded()
             streams.append(stats)
             break
-        if stopped:
+        if counts.stopped:
             break
     unread = _unread_marked_lines(es, shapes, left_out, policy.message_field, since, until)
-    rows = [_summary(session_id, tally, replay_url(session_id), now) for session_id, tally in tallies.items()]
+    rows = [_summary(session_id, tally, replay_url(session_id), now) for session_id, tally in counts.tallies.items()]
     if sort == "count":
         rows.sort(key=lambda r: (-r.lines, -_ms(r.last_line)))
     else:
         rows.sort(key=lambda r: -_ms(r.last_line))
     return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
-                          lines_read=lines_read, unparsed_markers=unparsed, stopped_at_max=stopped,
+                          lines_read=counts.lines_read, unparsed_markers=counts.unparsed, stopped_at_max=counts.stopped,
                           left_out=left_out, unread=unread, indices_matched=len(shapes),
                           shards_total=sum(s.shards_total for s in streams),
                           shards_failed=sum(s.shards_failed for s in streams),

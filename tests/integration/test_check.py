@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socket
@@ -35,10 +36,8 @@ def _load(admin, index: str, mapping: dict, rows) -> None:
 def _ensure_logs_index(admin) -> None:
     """OpenReplay v1.21+ reads the index `logs`; shared by every test of the node, so create it once."""
     if not admin.indices.exists(index="logs"):
-        try:
+        with contextlib.suppress(Exception):  # created meanwhile by another test module
             admin.indices.create(index="logs", mappings=TEXT_MAPPING)
-        except Exception:  # noqa: BLE001 — created meanwhile by another test module
-            pass
     admin.index(index="logs", document={"message": MARKED[0][0], "utc_time": MARKED[0][1], "tags": ["error"]},
                 refresh=True)
 

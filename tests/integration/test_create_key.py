@@ -329,9 +329,8 @@ def _server_error(es_node, body):
     from elastic_cli.keys.admin import key_errors
 
     settings = resolve(load_config_file(Path("/nonexistent/config.yaml")), None, {"host": es_node.url}, environ={})
-    with pytest.raises(OrxError) as exc:
-        with key_errors(settings, "create API keys", "user 'admin'"):
-            api_keys.create_key(es_node.admin_client(), body)
+    with pytest.raises(OrxError) as exc, key_errors(settings, "create API keys", "user 'admin'"):
+        api_keys.create_key(es_node.admin_client(), body)
     return exc.value
 
 

@@ -71,16 +71,16 @@ def test_a_round_trip_costs_twice_the_delay(echo_server):
 
 
 def test_a_new_connection_costs_one_more_round_trip(echo_server):
-    with LatencyProxy("127.0.0.1", echo_server, DELAY) as proxy:
-        with socket.create_connection(("127.0.0.1", proxy.port)) as sock:
-            start = time.perf_counter()
-            sock.sendall(b"hello")
-            recv_exactly(sock, 5)
-            first = time.perf_counter() - start
-            start = time.perf_counter()
-            sock.sendall(b"again")
-            recv_exactly(sock, 5)
-            second = time.perf_counter() - start
+    with LatencyProxy("127.0.0.1", echo_server, DELAY) as proxy, \
+            socket.create_connection(("127.0.0.1", proxy.port)) as sock:
+        start = time.perf_counter()
+        sock.sendall(b"hello")
+        recv_exactly(sock, 5)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        sock.sendall(b"again")
+        recv_exactly(sock, 5)
+        second = time.perf_counter() - start
     assert 4 * DELAY <= first < 4 * DELAY + 0.06
     assert 2 * DELAY <= second < 2 * DELAY + 0.06
 

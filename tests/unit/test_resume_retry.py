@@ -132,7 +132,7 @@ def test_what_waiting_cannot_fix_is_not_retried(exc):
     with pytest.raises(type(exc)):
         try:
             raise exc
-        except Exception as caught:
+        except Exception as caught:  # noqa: BLE001 — any error: it is the one retried (or not)
             Retrier(RetryPolicy(retry_for=600), sleep=lambda s: pytest.fail("slept")).failed(caught)
 
 
@@ -182,6 +182,6 @@ def test_retry_after_is_read_from_the_answer():
     retrier = Retrier(RetryPolicy(retry_for=60, first_wait=0.1), sleep=slept.append, clock=lambda: now[0])
     try:
         raise _api_error(429, headers={"Retry-After": "7"})
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — the error is the one retried
         retrier.failed(exc)
     assert slept == [7.0]

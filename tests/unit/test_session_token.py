@@ -92,7 +92,9 @@ def test_negative_delay_is_accepted():
 def test_ref_is_hashable_and_frozen():
     ref = parse_session_ref(EXAMPLE)
     assert hash(ref) == hash(parse_session_ref(EXAMPLE))
-    with pytest.raises(Exception):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
         ref.session_id = "1"  # type: ignore[misc]
 
 

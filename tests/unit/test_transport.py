@@ -87,7 +87,7 @@ def test_a_read_gives_up_after_max_retries_with_the_last_answer(transport):
 def test_creating_or_invalidating_a_key_is_sent_once(transport, first):
     for method in ("PUT", "DELETE"):
         Scripted.calls, Scripted.script = [], [first, (200, {})]
-        def send():
+        def send(method=method):
             return transport.perform_request(method, "/_security/api_key",
                                              headers={"content-type": "application/json"}, body={"name": "k"})
         if isinstance(first, Exception):
