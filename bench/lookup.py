@@ -126,8 +126,7 @@ hits = list(search_lines.session_lines(es, plan, limit=101))[:100]
 t.append(("requests 2-4: open PIT, _search, close PIT (+ parse, marker check)", time.perf_counter()))
 out = io.StringIO()
 w = LogWriter("json", None, "message", markers=[m.text for m in q.markers], color=False, stream=out)
-for h in hits:
-    w.write(h)
+w.write_page(hits)
 w.close()
 sys.stdout.write(out.getvalue())
 t.append(("render json", time.perf_counter()))

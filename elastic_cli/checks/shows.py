@@ -18,6 +18,7 @@ from elastic_cli.openreplay.session_token import SessionRef
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
     from elastic_cli.search.coverage import Coverage
+    from elastic_cli.search.session_line import SessionLine
 
 DEFAULT_LIMIT = 5000  # more than v1.21's 1000, so "beyond the first 1000" can be told
 _ID_BATCH = 1000
@@ -27,7 +28,7 @@ _ID_BATCH = 1000
 class SessionView:
     ref: SessionRef
     started: datetime | None
-    lines: list[dict]
+    lines: list[SessionLine]
     answers: dict[str, v.Answer]
     judged: list[v.LineVerdicts]
     summaries: list[v.Summary]
@@ -56,14 +57,14 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
         v121_search = pool.submit(_v121_search, es, ref.session_id)
         logs_indices = pool.submit(_logs_indices, es)
         result = lookup(es, search)
-        lines = [hit for page in result.pages() for hit in page]
+        lines = [line for page in result.pages() for line in page]
         since_ms = int(since.timestamp() * 1000) if since else 0
         v120 = v120_answer(es, settings.indexes, since_ms, lines)
         answers = {v.V121: v121_answer(es, ref.session_id, lines, v121_search.result(), logs_indices.result),
                    v.V120: v120}
     fetched_ms = int(fetched_at.timestamp() * 1000) if fetched_at else None
     judged = v.judge(lines, ref.session_id, answers, fetched_at_ms=fetched_ms)
-    keys = {(str(h.get("_index")), str(h.get("_id"))) for h in lines}
+    keys = {_line_key(line) for line in lines}
     return SessionView(ref=ref, started=started, lines=lines, answers=answers, judged=judged,
                        summaries=v.summarize(judged, answers), coverage=result.coverage,
                        requests={v.V120: v.v120_request(settings.indexes, since_ms),
@@ -107,7 +108,11 @@ def _v121_search(es: Any, session_id: str) -> dict | v.Answer:
         return v.Answer(error=failure[0], error_text=failure[1])
 
 
-def v121_answer(es: Any, session_id: str, lines: Sequence[dict], answered: dict | v.Answer | None = None,
+def _line_key(line: SessionLine) -> tuple[str, str]:
+    return (str(line.hit.get("_index")), str(line.hit.get("_id")))
+
+
+def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered: dict | v.Answer | None = None,
                 logs_indices: Callable[[], tuple[frozenset[str] | None, frozenset[str]]] | None = None) -> v.Answer:
     """v1.21+'s fetch as it sends it (`answered`, when it was sent already), which indices `logs`
     covers, and (when it returned its 1000 and some lines are not among them) which of those lines
@@ -119,8 +124,8 @@ def v121_answer(es: Any, session_id: str, lines: Sequence[dict], answered: dict 
     hits = _hit_keys(body)
     covered, keyword = logs_indices() if logs_indices is not None else _logs_indices(es)
     matched = None
-    missing = [str(h.get("_id")) for h in lines if (str(h.get("_index")), str(h.get("_id"))) not in hits
-               and (covered is None or str(h.get("_index")) in covered)]
+    missing = [str(line.hit.get("_id")) for line in lines if _line_key(line) not in hits
+               and (covered is None or str(line.hit.get("_index")) in covered)]
     if total > v.V121_SIZE and missing:
         found: set[tuple[str, str]] = set()
         for start in range(0, len(missing), _ID_BATCH):
@@ -155,12 +160,12 @@ def _logs_indices(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
     return indices, frozenset(keyword)
 
 
-def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[dict]) -> v.Answer:
+def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLine]) -> v.Answer:
     """The v1.20 poller's search on `indexes`, narrowed to the ids of the lines found; the shard
     failures it meets (its sort on `utc_time` fails on an index that lacks the field) are kept."""
     hits: set[tuple[str, str]] = set()
     failed: dict[str, str] = {}
-    ids = sorted({str(h.get("_id")) for h in lines})
+    ids = sorted({str(line.hit.get("_id")) for line in lines})
     for start in range(0, len(ids), _ID_BATCH):
         probe = v.v120_probe(indexes, since_ms, ids[start:start + _ID_BATCH])
         try:

@@ -89,8 +89,8 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
 
     shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
     records = []
-    for judged in view.judged:
-        record = log_record(judged.line, shape)
+    for line, judged in zip(view.lines, view.judged):  # judged in the lines' order
+        record = log_record(line, shape)
         record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
         records.append(record)
     from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for

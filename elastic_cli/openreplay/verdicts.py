@@ -13,8 +13,8 @@ The facts come from OpenReplay's sources (see ../shared/CONTEXT.md, section 2):
   `term` `tags: error`, sorted by `utc_time`; each hit needs `_source.utc_time` as an RFC 3339
   string, and its token is cut by `(?i)openReplaySessionToken=([0-9a-zA-Z\\.]+)` (first match).
 
-A line is a hit as `logs` reads it (`_index`, `_id`, `_source`, `_time_ms`, `_data_stream`);
-what each generation's own request returned is an `Answer`. The functions here only compare.
+A line is one as `logs` reads it (a `Line`: the hit, its time, its index's name); what each
+generation's own request returned is an `Answer`. The functions here only compare.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
@@ -181,17 +181,30 @@ def v121_probe(session_id: str, ids: Sequence[str]) -> Request:
 
 # ---------------------------------------------------------------- the verdicts
 
-def _key(line: Mapping[str, Any]) -> tuple[str, str]:
-    return (str(line.get("_index") or ""), str(line.get("_id") or ""))
+class Line(Protocol):
+    """A line of the session as `logs` read it (`search.session_line.SessionLine` is one)."""
+
+    @property
+    def hit(self) -> Mapping[str, Any]: ...
+
+    @property
+    def time_ms(self) -> int | None: ...
+
+    @property
+    def index_name(self) -> str: ...  # a data stream by its name
 
 
-def _source(line: Mapping[str, Any]) -> Mapping[str, Any]:
-    source = line.get("_source")
+def _key(line: Line) -> tuple[str, str]:
+    return (str(line.hit.get("_index") or ""), str(line.hit.get("_id") or ""))
+
+
+def _source(line: Line) -> Mapping[str, Any]:
+    source = line.hit.get("_source")
     return source if isinstance(source, Mapping) else {}
 
 
-def _index_name(line: Mapping[str, Any]) -> str:
-    return str(line.get("_data_stream") or line.get("_index") or "")
+def _index_name(line: Line) -> str:
+    return str(line.index_name or line.hit.get("_index") or "")
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -234,7 +247,7 @@ def panel_problems(source: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def v121_verdict(line: Mapping[str, Any], session_id: str, answer: Answer,
+def v121_verdict(line: Line, session_id: str, answer: Answer,
                  fetched_at_ms: int | None = None) -> Verdict:
     """Whether v1.21+ shows the line, from its answer and what the panel does with a hit."""
     source = _source(line)
@@ -260,7 +273,7 @@ def v121_verdict(line: Mapping[str, Any], session_id: str, answer: Answer,
                                                    "(no sort: which ones is up to Elasticsearch)"))
         else:
             problems.append(Problem("not-matched", "v1.21's query does not match it"))
-    moment = line.get("_time_ms")
+    moment = line.time_ms
     if fetched_at_ms is not None and isinstance(moment, int) and moment > fetched_at_ms:
         problems.append(Problem("after-fetch", SUMMARY["after-fetch"]))
     if isinstance(message, str):
@@ -268,7 +281,7 @@ def v121_verdict(line: Mapping[str, Any], session_id: str, answer: Answer,
     return Verdict(V121, tuple(problems))
 
 
-def v120_verdict(line: Mapping[str, Any], session_id: str, answer: Answer) -> Verdict:
+def v120_verdict(line: Line, session_id: str, answer: Answer) -> Verdict:
     """Whether the v1.20 poller shows the line: in its answer, then its own checks of the hit."""
     source = _source(line)
     message = source.get("message")
@@ -321,7 +334,7 @@ def v120_verdict(line: Mapping[str, Any], session_id: str, answer: Answer) -> Ve
 
 @dataclass(frozen=True)
 class LineVerdicts:
-    line: Mapping[str, Any]
+    line: Line
     verdicts: Mapping[str, Verdict]
 
 
@@ -340,7 +353,7 @@ class Summary:
         return {"shown": self.shown, "lines": self.lines, "reason": self.reason or None, "summary": self.text()}
 
 
-def judge(lines: Sequence[Mapping[str, Any]], session_id: str, answers: Mapping[str, Answer],
+def judge(lines: Sequence[Line], session_id: str, answers: Mapping[str, Answer],
           fetched_at_ms: int | None = None) -> list[LineVerdicts]:
     """Both verdicts for every line; a hit that breaks v1.21+'s panel hides the session's other lines."""
     judged = [LineVerdicts(line, {V120: v120_verdict(line, session_id, answers[V120]),

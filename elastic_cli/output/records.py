@@ -1,8 +1,8 @@
 """The record of one log line: what every format writes (pure).
 
 `LogRecord` is the JSON record README documents (keys may be added, never renamed): built once
-per line from a hit the search annotated (`search.lines`: `_time_ms`, `_level`, `_data_stream`,
-`_offset`), and read by each format: JSON as it is, csv without `_source`, the table its columns.
+per line from the `SessionLine` the search made of a hit (its time, level, index, offset), and read
+by each format: JSON as it is, csv without `_source`, the table its columns.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Optional, Sequence, TypedDict
 
 from elastic_cli.search.fields import get_field, level_of
 from elastic_cli.search.lines import message_of
+from elastic_cli.search.session_line import SessionLine
 
 
 class LogRecord(TypedDict, total=False):
@@ -41,17 +42,16 @@ class RecordShape:
     fields: Optional[tuple[str, ...]] = None
     replay_url: Optional[str] = None  # the session's replay link (no jumpto)
 
-    def record(self, hit: Mapping[str, Any]) -> dict[str, Any]:
-        return selected_record(hit, self.fields, self) if self.fields else log_record(hit, self)
+    def record(self, line: SessionLine) -> dict[str, Any]:
+        return selected_record(line, self.fields, self) if self.fields else log_record(line, self)
 
 
-def log_record(hit: Mapping[str, Any], shape: RecordShape) -> dict[str, Any]:
+def log_record(line: SessionLine, shape: RecordShape) -> dict[str, Any]:
     """The whole record of a line, keys in README's order; `_source` last (the largest).
 
     An export's hot loop (a million lines): the usual hit (a top-level message, a level the
     search already made one word) takes the short paths."""
-    moment = hit.get("_time_ms")
-    level = hit.get("_level")
+    hit, moment, level, index_name, offset_ms = line
     if type(level) is str:
         level = level.lower()  # what level_of makes of one word, without its list
     elif level is not None:
@@ -60,29 +60,29 @@ def log_record(hit: Mapping[str, Any], shape: RecordShape) -> dict[str, Any]:
     field = shape.message_field
     message = (source.get(field) if "fields" not in hit and "." not in field and type(source) is dict
                else message_of(hit, field))
-    index = hit.get("_index")
     record: dict[str, Any] = {
-        "_index": index, "_id": hit.get("_id"),
+        "_index": hit.get("_index"), "_id": hit.get("_id"),
         "time": iso_ms(moment) if moment is not None else None,
-        "index": hit.get("_data_stream") or index,
+        "index": index_name,
         "level": level,
         "message": message,
     }
-    if "_offset" in hit:
-        record["offset"] = hit["_offset"]
-        record["offset_ms"] = hit.get("_offset_ms")
+    if offset_ms is not None:
+        record["offset"] = format_offset(offset_ms)
+        record["offset_ms"] = offset_ms
     if shape.replay_url:
-        record["replay_url"] = replay_moment(shape.replay_url, hit.get("_offset_ms"))
-    record["_source"] = hit.get("_source")
+        record["replay_url"] = replay_moment(shape.replay_url, offset_ms)
+    record["_source"] = source
     return record
 
 
-def selected_record(hit: Mapping[str, Any], fields: Sequence[str], shape: RecordShape) -> dict[str, Any]:
+def selected_record(line: SessionLine, fields: Sequence[str], shape: RecordShape) -> dict[str, Any]:
     """`_index`, `_id` and the --fields asked for: the record's own names, else source fields."""
-    own = {"_index": hit.get("_index"), "_id": hit.get("_id"), "offset": hit.get("_offset"),
-           "offset_ms": hit.get("_offset_ms")}
+    hit, offset_ms = line.hit, line.offset_ms
+    own = {"_index": hit.get("_index"), "_id": hit.get("_id"),
+           "offset": format_offset(offset_ms) if offset_ms is not None else None, "offset_ms": offset_ms}
     if shape.replay_url:
-        own["replay_url"] = replay_moment(shape.replay_url, hit.get("_offset_ms"))
+        own["replay_url"] = replay_moment(shape.replay_url, offset_ms)
     source = hit.get("_source") or {}
     picked = {name: own.get(name) if name in OWN_FIELDS else get_field(source, name) for name in fields}
     return {"_index": own["_index"], "_id": own["_id"], **picked}
@@ -109,3 +109,20 @@ def iso_ms(ms: int) -> str:
 
 
 _MILLIS = [f"{n:03d}" for n in range(1000)]
+
+
+def format_offset(ms: int) -> str:
+    """A position on the replay's timeline: +03:12.450, +1:02:03.004, -00:05.000."""
+    sign = "-" if ms < 0 else "+"
+    seconds, millis = divmod(abs(ms), 1000)
+    return f"{_offset_seconds(sign, seconds)}.{millis:03d}"
+
+
+@lru_cache(maxsize=4096)
+def _offset_seconds(sign: str, seconds: int) -> str:
+    # an export's lines come in time order: thousands of lines share each second
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{sign}{minutes:02d}:{seconds:02d}"

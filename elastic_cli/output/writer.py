@@ -8,10 +8,11 @@ As httpie hands its stream of messages to one writer, `logs` hands pages of anno
 from __future__ import annotations
 
 import sys
-from typing import IO, Any, Mapping, Sequence
+from typing import IO, Any, Sequence
 
 from elastic_cli.output import formats
 from elastic_cli.output.records import RecordShape
+from elastic_cli.search.session_line import SessionLine
 
 
 def make_format(fmt: str, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
@@ -43,10 +44,10 @@ class LogWriter:
                                   width=width, **table)
         self.count = 0
 
-    def write_page(self, hits: Sequence[Mapping[str, Any]]) -> None:
+    def write_page(self, lines: Sequence[SessionLine]) -> None:
         record = self.shape.record
-        self.count += len(hits)
-        self.format.write([record(hit) for hit in hits])
+        self.count += len(lines)
+        self.format.write([record(line) for line in lines])
 
     def flush(self) -> None:
         """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 from elastic_cli.search.lines import SearchStats, session_lines
 from elastic_cli.search.plan import SearchPlan
 from elastic_cli.search.retry import Retrier, RetryPolicy
+from elastic_cli.search.session_line import SessionLine
 
 # how often a follow looks again for the indices its patterns match (one `_field_caps`)
 REPLAN_SECONDS = 5.0
@@ -20,7 +21,7 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
                  polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None,
                  retrier: Retrier | None = None, replan: Callable[[], SearchPlan] | None = None,
                  replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic
-                 ) -> Iterator[dict]:
+                 ) -> Iterator[SessionLine]:
     """New lines as they are indexed, like `tail -f`.
 
     The first poll reads the session as `session_lines` does. Each later poll asks
@@ -57,12 +58,12 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
         poll_stats = SearchStats()
         started = clock()
         try:
-            for hit in session_lines(es, poll_plan, stats=poll_stats):
-                key = (hit["_index"], hit["_id"])
+            for line in session_lines(es, poll_plan, stats=poll_stats):
+                key = line.id
                 if key in printed:
                     continue
-                printed[key] = hit.get("_time_ms")
-                yield hit
+                printed[key] = line.time_ms
+                yield line
         except Exception as exc:  # noqa: BLE001 — as above; the poll runs again with the same bound
             retrier.failed(exc)
             continue

@@ -1,6 +1,6 @@
 """The lines of one session in one time order: each group of a plan is one sorted stream from the
-pager, each hit annotated with what its index's shape says (time, level, data stream, offset on the
-replay's timeline), and the streams merged.
+pager, each hit made a `SessionLine` with what its index's shape says (time, level, data stream,
+offset on the replay's timeline), and the streams merged.
 
 Every hit is checked on the client (`is_session_line`), because an analysed
 phrase search is case-insensitive and may split a token: what reaches the user
@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from elastic_cli.cluster.connection import body_of
@@ -21,6 +21,7 @@ from elastic_cli.search.fields import display_index, get_field, level_in
 from elastic_cli.search.pager import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
+    Hit,
     PagedSearch,
     WalkStats,
     each_hit,
@@ -29,6 +30,7 @@ from elastic_cli.search.pager import (
 )
 from elastic_cli.search.plan import IndexGroup, SearchPlan
 from elastic_cli.search.query import LogQuery, build_search_body
+from elastic_cli.search.session_line import SessionLine
 
 # time values are epoch ms; a missing value sorts as Long.MIN/MAX
 _PLAUSIBLE_MS = 10**15
@@ -118,57 +120,36 @@ def hit_time_ms(hit: dict) -> int | None:
     return None
 
 
-def format_offset(ms: int) -> str:
-    """A position on the replay's timeline: +03:12.450, +1:02:03.004, -00:05.000."""
-    sign = "-" if ms < 0 else "+"
-    seconds, millis = divmod(abs(ms), 1000)
-    return f"{_offset_seconds(sign, seconds)}.{millis:03d}"
-
-
-@lru_cache(maxsize=4096)
-def _offset_seconds(sign: str, seconds: int) -> str:
-    # an export's lines come in time order: thousands of lines share each second
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{sign}{minutes:02d}:{seconds:02d}"
-
-
-def _describe(hits: list[dict], group: IndexGroup, start_ms: int | None) -> list[dict]:
-    """Each hit of a page, with what its index's shape says: `_time_ms` (from the sort value of
-    its index's time field), `_level` (one word, from its level fields), `_data_stream`, and
-    `_offset`/`_offset_ms` from the session start: what the record of each line is made of.
-    The page's hot loop: names are bound once, index names displayed once per page."""
+def _describe(hits: list[Hit], group: IndexGroup, start_ms: int | None) -> list[SessionLine]:
+    """Each hit of a page as a `SessionLine`: its time (the sort value of its index's time field),
+    its level (one word, from its level fields), its index (a data stream by name) and its offset
+    from the session start. The page's hot loop: names are bound once, index names displayed once
+    per page."""
     level_fields, has_time = group.level_fields, group.has_time
     streams: dict[str, str] = {}
+    described = []
     for hit in hits:
-        source = hit.get("_source") or {}
-        hit["_level"] = level_in(source, level_fields) if level_fields else None
+        level = level_in(hit.get("_source") or {}, level_fields) if level_fields else None
         index = hit.get("_index") or ""
         stream = streams.get(index)
         if stream is None:
             stream = streams[index] = display_index(index)
-        if stream != index:
-            hit["_data_stream"] = stream
         moment = hit_time_ms(hit) if has_time else None  # else the sort value is _shard_doc
-        hit["_time_ms"] = moment
-        if start_ms is not None and moment is not None:
-            hit["_offset_ms"] = moment - start_ms
-            hit["_offset"] = format_offset(moment - start_ms)
-    return hits
+        offset = moment - start_ms if start_ms is not None and moment is not None else None
+        described.append(SessionLine(hit, moment, level, stream, offset))
+    return described
 
 
 def session_lines(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
                   prefetch: bool = False, stats: SearchStats | None = None,
-                  on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
+                  on_page: Callable[[int], None] | None = None) -> Iterator[SessionLine]:
     """The session's lines in one time order, each exactly once; at most `limit` when given."""
     return each_hit(session_pages(es, plan, limit, page_size, prefetch, stats, on_page))
 
 
 def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size: int | None = None,
                   prefetch: bool = False, stats: SearchStats | None = None,
-                  on_page: Callable[[int], None] | None = None) -> Generator[list[dict], None, None]:
+                  on_page: Callable[[int], None] | None = None) -> Generator[list[SessionLine], None, None]:
     """`session_lines`, a list of lines at a time (an export's writer handles a page per call).
 
     Each group of indices is one sorted stream from the pager; streams are merged on
@@ -186,7 +167,8 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         if on_page:
             on_page(stats.hits_read)  # all streams together
 
-    walks, streams = [], []
+    walks: list[Generator[list[Hit], None, None]] = []
+    streams: list[Generator[list[SessionLine], None, None]] = []
     for group in plan.groups:
         q = plan.query_for(group)
         search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
@@ -206,11 +188,13 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     try:
         if not streams:
             return
-        pages: Iterator[list[dict]]
+        pages: Iterator[list[SessionLine]]
         if len(streams) == 1:
             pages = streams[0]
         else:
-            merged = heapq.merge(*(each_hit(s) for s in streams), key=_merge_key(reverse), reverse=reverse)
+            key = _merge_key(reverse)
+            merged = heapq.merge(*(each_hit(s) for s in streams), key=lambda line: key(line.time_ms),
+                                 reverse=reverse)
             pages = _chunks(merged, page_size)
         left = limit
         for page in pages:
@@ -235,14 +219,14 @@ def any_hit(es: Any, target: str, query: LogQuery) -> bool:
     return bool(total.get("value") if isinstance(total, dict) else total)
 
 
-def _described_pages(pages: Iterator[list[dict]], group: IndexGroup, start_ms: int | None
-                     ) -> Generator[list[dict], None, None]:
+def _described_pages(pages: Iterator[list[Hit]], group: IndexGroup, start_ms: int | None
+                     ) -> Generator[list[SessionLine], None, None]:
     for page in pages:
         yield _describe(page, group, start_ms)
 
 
-def _chunks(hits: Iterator[dict], size: int) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
+def _chunks(hits: Iterator[SessionLine], size: int) -> Iterator[list[SessionLine]]:
+    chunk: list[SessionLine] = []
     for hit in hits:
         chunk.append(hit)
         if len(chunk) >= size:
@@ -252,10 +236,10 @@ def _chunks(hits: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _merge_key(reverse: bool) -> Callable[[dict], tuple]:
-    # undated lines come after the dated ones, in either direction
-    def key(hit: dict) -> tuple:
-        moment = hit.get("_time_ms")
+def _merge_key(reverse: bool) -> Callable[[int | None], tuple[int, int]]:
+    """A line's place in the merge, from its time: undated lines come after the dated ones, in
+    either direction."""
+    def key(moment: int | None) -> tuple[int, int]:
         if reverse:
             return (0, 0) if moment is None else (1, moment)
         return (1, 0) if moment is None else (0, moment)
@@ -345,7 +329,7 @@ def msearch_requests(es: Any, requests: Sequence[tuple[str, dict]]) -> list[dict
 
 
 def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses: list[dict], wanted: int,
-                             stats: SearchStats) -> list[dict] | None:
+                             stats: SearchStats) -> list[SessionLine] | None:
     """The first `wanted` lines of the session in order, as `session_lines(limit=wanted)` would give
     them, from each stream's first page; None when the pages cannot tell (then page with a point in
     time). Fills `stats` as the walks would (an undated stream counts only when it has a hit, as the
@@ -353,8 +337,8 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
     reverse = plan.query.reverse
     start_ms = int(plan.session_start.timestamp() * 1000) if plan.session_start else None
     key = _merge_key(reverse)
-    streams: list[list[dict]] = []
-    full: dict[int, tuple] = {}  # stream -> the merge key of its last hit read (more may follow it)
+    streams: list[list[SessionLine]] = []
+    full: dict[int, tuple[int, int]] = {}  # stream -> the merge key of its last hit read (more may follow it)
     for page, response in zip(pages, responses):
         hits = response["hits"]["hits"]
         if page.undated and not hits:
@@ -370,20 +354,21 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
         walk_stats.kept += len(kept)
         if len(hits) >= page.size:
             moment = hit_time_ms(hits[-1]) if page.group.has_time else None
-            full[len(streams)] = key({"_time_ms": moment})
+            full[len(streams)] = key(moment)
         streams.append(kept)
-    tagged = [[(hit, i) for hit in kept] for i, kept in enumerate(streams)]
-    merged = list(heapq.merge(*tagged, key=lambda pair: key(pair[0]), reverse=reverse))[:wanted]
+    tagged = [[(line, i) for line in kept] for i, kept in enumerate(streams)]
+    merged = list(heapq.merge(*tagged, key=lambda pair: key(pair[0].time_ms), reverse=reverse))[:wanted]
     if full:
         if len(merged) < wanted:
             return None  # the full streams' next pages are needed
         for stream, last_read in full.items():
             # a line of this stream not read yet sorts after `last_read`: every line taken from the
             # other streams must sort strictly before it (a tie could go either way)
-            for hit, i in merged:
-                if i != stream and ((key(hit) >= last_read) if not reverse else (key(hit) <= last_read)):
+            for line, i in merged:
+                place = key(line.time_ms)
+                if i != stream and ((place >= last_read) if not reverse else (place <= last_read)):
                     return None
-    return [hit for hit, _ in merged]
+    return [line for line, _ in merged]
 
 
 def counted_from_first_pages(pages: list[FirstPage], responses: list[dict]) -> int | None:

@@ -16,7 +16,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, TypeVar
 
 from elastic_cli.search.retry import PointInTimeLost, ShardsLost, shards_were_lost
 
@@ -42,6 +42,7 @@ SLICE_FROM_SECONDS = 0.03
 MAX_SLICES = 3
 
 Hit = dict
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,8 @@ def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit:
                                look_first=look_first, looked=looked))
 
 
-def each_hit(pages: Generator[list[Hit], None, None]) -> Generator[Hit, None, None]:
-    """The hits of a stream of pages, one at a time; closing it closes the pages' walk."""
+def each_hit(pages: Generator[list[Item], None, None]) -> Generator[Item, None, None]:
+    """The hits (or lines) of a stream of pages, one at a time; closing it closes the pages' walk."""
     try:
         for page in pages:
             yield from page

@@ -16,12 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from elastic_cli.search.query import LogQuery
+from elastic_cli.search.session_line import SessionLine
 
 Key = tuple[str, str]  # (index, id): a document's identity across points in time
-
-
-def _key(hit: dict) -> Key:
-    return (hit.get("_index") or "", hit.get("_id") or "")
 
 
 @dataclass
@@ -32,12 +29,12 @@ class ResumePoint:
     undated: set[Key] | None = None  # the undated lines written (None: none yet, dated ones may follow)
     written: int = 0
 
-    def take(self, page: Iterable[dict]) -> list[dict]:
+    def take(self, page: Iterable[SessionLine]) -> list[SessionLine]:
         """The lines of `page` not written before, recorded as written."""
         fresh = []
-        for hit in page:
-            key = _key(hit)
-            moment = hit.get("_time_ms")
+        for line in page:
+            key = line.id
+            moment = line.time_ms
             if moment is None:
                 if self.undated is None:
                     self.undated = set()
@@ -54,7 +51,7 @@ class ResumePoint:
                 if moment != self.last_ms:
                     self.last_ms, self.at_last_ms = moment, set()
                 self.at_last_ms.add(key)
-            fresh.append(hit)
+            fresh.append(line)
         self.written += len(fresh)
         return fresh
 

@@ -30,6 +30,7 @@ from elastic_cli.search.retry import (
     RetryPolicy,
     seconds_text,
 )
+from elastic_cli.search.session_line import SessionLine
 from elastic_cli.search.shape_cache import ShapeCache
 
 
@@ -90,7 +91,7 @@ class SessionLogs:
     first_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
     left_out_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
 
-    def pages(self) -> Iterator[list[dict]]:
+    def pages(self) -> Iterator[list[SessionLine]]:
         if isinstance(self.mode, Follow):
             yield from self._follow(self.mode)
             return
@@ -109,8 +110,8 @@ class SessionLogs:
         before, report = self.stats.hits_read, self.observers.on_page
         return lambda _n: report(before + stats.hits_read)
 
-    def _resumable(self, read: Callable[[search_plan.SearchPlan, int, search_lines.SearchStats], Iterator[list[dict]]]
-                   ) -> Generator[list[dict], None, None]:
+    def _resumable(self, read: Callable[[search_plan.SearchPlan, int, search_lines.SearchStats], Iterator[list[SessionLine]]]
+                   ) -> Generator[list[SessionLine], None, None]:
         """The pages `read(plan, extra, stats)` gives, each line exactly once however often the read
         is cut: a failure waiting may fix (a lost connection or point in time, a node that left, a
         503) is waited out and the read goes on from the last line written (`ResumePoint`), for
@@ -153,13 +154,13 @@ class SessionLogs:
     def _retrier(self) -> Retrier:
         return Retrier(self.retry, on_retry=self.observers.on_retry, on_recovered=self.observers.on_recovered)
 
-    def _limited(self, mode: Limited) -> Iterator[list[dict]]:
+    def _limited(self, mode: Limited) -> Iterator[list[SessionLine]]:
         left = mode.limit
         # one line more than shown says whether there are more, without another request
         wanted = mode.limit + 1
         page_size = mode.page_size or min(wanted, MAX_PAGE_SIZE)  # one page holds the answer and its one more
 
-        def read(plan: search_plan.SearchPlan, extra: int, stats: search_lines.SearchStats) -> Iterator[list[dict]]:
+        def read(plan: search_plan.SearchPlan, extra: int, stats: search_lines.SearchStats) -> Iterator[list[SessionLine]]:
             return search_lines.session_pages(self.es, plan, limit=wanted - self.lines + extra, page_size=page_size,
                                             stats=stats, on_page=self._progress(stats))
 
@@ -169,7 +170,7 @@ class SessionLogs:
                                                         stats=self.stats)
             if first is None:
                 self.stats = search_lines.SearchStats()  # paged again from the start, with a point in time
-        pages: Iterator[list[dict]]
+        pages: Iterator[list[SessionLine]]
         if first is not None:  # the one round trip held the whole answer
             self._fold_stats(self.stats)
             self.lines += len(first)
@@ -193,7 +194,7 @@ class SessionLogs:
             if close:
                 close()
 
-    def _follow(self, mode: Follow) -> Iterator[list[dict]]:
+    def _follow(self, mode: Follow) -> Iterator[list[SessionLine]]:
         told = False
 
         def polled(poll: search_lines.SearchStats) -> None:
@@ -216,12 +217,12 @@ class SessionLogs:
             return fresh
 
         self._count_left_out()  # once, before the first line: it does not change while following
-        for hit in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
+        for line in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
                                               polls=mode.polls, on_stats=polled, retrier=self._retrier(),
                                               replan=replan if self.patterns else None,
                                               replan_every=mode.replan_every):
             self.lines += 1
-            yield [hit]
+            yield [line]
 
     def _fold_stats(self, stats: search_lines.SearchStats, into_totals: bool = True) -> None:
         """Add what the server said of a walk (or a poll) to the coverage."""

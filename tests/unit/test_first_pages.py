@@ -43,7 +43,7 @@ def test_one_page_that_is_not_full_is_the_whole_answer():
     stats = search_lines.SearchStats()
     got = search_lines.limited_from_first_pages(plan, pages, [answer(hit("logs-a", 1), hit("logs-a", 2))],
                                               wanted=11, stats=stats)
-    assert [h["_time_ms"] for h in got] == [1, 2]
+    assert [line.time_ms for line in got] == [1, 2]
     assert stats.hits_read == 2 and stats.shards_total == 1
 
 
@@ -52,7 +52,7 @@ def test_a_full_page_holds_the_answer_when_it_has_enough_session_lines():
     pages = search_lines.first_pages(plan, 3)
     got = search_lines.limited_from_first_pages(plan, pages, [answer(*(hit("logs-a", ms) for ms in (1, 2, 3)))],
                                               wanted=3, stats=search_lines.SearchStats())
-    assert [h["_time_ms"] for h in got] == [1, 2, 3]
+    assert [line.time_ms for line in got] == [1, 2, 3]
 
 
 def test_a_full_page_short_of_session_lines_pages_with_a_point_in_time():
@@ -81,7 +81,7 @@ def test_two_streams_a_full_one_must_not_hide_lines_before_those_taken():
     # enough lines before logs-b's last one: the answer is known
     sure = answers(answer(hit("logs-a", 1)), answer(hit("logs-b", 2), hit("logs-b", 9)))
     got = search_lines.limited_from_first_pages(plan, pages, sure, wanted=2, stats=search_lines.SearchStats())
-    assert [(h["_index"], h["_time_ms"]) for h in got] == [("logs-a", 1), ("logs-b", 2)]
+    assert [(line.hit["_index"], line.time_ms) for line in got] == [("logs-a", 1), ("logs-b", 2)]
     # newest first: the same rule the other way round
     plan = plan_for(TEXT, KEYWORD, reverse=True)
     pages = search_lines.first_pages(plan, 2)

@@ -9,18 +9,18 @@ from datetime import datetime, timezone
 
 import pytest
 from elastic_cli.output.writer import LogWriter
+from elastic_cli.search.session_line import SessionLine
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 MARKER = f"openReplaySessionToken={TOKEN}"
 
 
-def hit(second, message=f"POST /api/checkout 500 {MARKER}", index="app-logs", tags=("error",), offset=None):
+def hit(second, message=f"POST /api/checkout 500 {MARKER}", index="app-logs", tags=("error",), offset_ms=None):
+    """A line as the search hands it on: the hit, with its time, level, index and offset."""
     moment = datetime(2024, 1, 24, 3, 51, second, 250_000, tzinfo=timezone.utc)
-    h = {"_index": index, "_id": f"id{second}", "_time_ms": int(moment.timestamp() * 1000), "_level": list(tags),
+    h = {"_index": index, "_id": f"id{second}",
          "_source": {"message": message, "utc_time": f"2024-01-24T03:51:{second:02d}.250Z", "tags": list(tags)}}
-    if offset:
-        h["_offset"] = offset
-    return h
+    return SessionLine(h, int(moment.timestamp() * 1000), list(tags), index, offset_ms)
 
 
 def render(hits, fmt="table", width=None, batches=None):
@@ -85,7 +85,7 @@ def test_at_120_columns_the_message_sits_beside_the_columns():
 
 
 def test_offset_from_session_start_is_a_column_when_the_search_knows_it():
-    out = render([hit(1, offset="+03:12.450"), hit(2, offset="+03:13.450")], width=120)
+    out = render([hit(1, offset_ms=192_450), hit(2, offset_ms=193_450)], width=120)
     assert out.splitlines()[0].split()[:2] == ["time", "offset"]
     assert "+03:12.450" in out
     assert "offset" not in render([hit(1)], width=120).splitlines()[0]
@@ -130,10 +130,8 @@ def test_compact_time(value, shown):
 
 
 def test_a_day_change_gets_its_own_date_line():
-    late = hit(1)
-    late["_time_ms"] = int(datetime(2024, 1, 24, 23, 59, 59, tzinfo=timezone.utc).timestamp() * 1000)
-    early = hit(2)
-    early["_time_ms"] = int(datetime(2024, 1, 25, 0, 0, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    late = hit(1)._replace(time_ms=int(datetime(2024, 1, 24, 23, 59, 59, tzinfo=timezone.utc).timestamp() * 1000))
+    early = hit(2)._replace(time_ms=int(datetime(2024, 1, 25, 0, 0, 1, tzinfo=timezone.utc).timestamp() * 1000))
     lines = render([late, early], width=120).splitlines()
     dates = [line for line in lines if line.startswith("──")]
     assert dates == ["── 2024-01-24 (UTC) ──", "── 2024-01-25 (UTC) ──"]
@@ -146,7 +144,7 @@ def test_the_offset_links_to_the_replay_at_that_moment_on_a_terminal():
         stream = io.StringIO()
         writer = LogWriter("table", None, "message", markers=[MARKER], color=color, stream=stream, width=120,
                            replay_url=replay)
-        writer.write_page([hit(1, offset="+03:12.450") | {"_offset_ms": 192_450}])
+        writer.write_page([hit(1, offset_ms=192_450)])
         writer.close()
         return stream.getvalue()
 

@@ -22,6 +22,7 @@ from elastic_cli.output import (
     safe_text,
 )
 from elastic_cli.output.writer import LogWriter
+from elastic_cli.search.session_line import SessionLine
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"
 
@@ -29,8 +30,9 @@ HOSTILE = "\x1b[2J\x1b]0;pwned\x07 [bold red]not markup[/] \r\x00 \udcff end"
 def hit(n, message="line", tags=("error",), **extra):
     """A hit as the search hands it on: with the time and level its index's fields resolved to."""
     moment = datetime(2024, 1, 24, 4, n, tzinfo=timezone.utc)
-    return {"_index": "app-logs", "_id": f"id{n}", "_time_ms": int(moment.timestamp() * 1000), "_level": list(tags),
-            "_source": {"message": message, "utc_time": f"2024-01-24T04:0{n}:00Z", "tags": list(tags), **extra}}
+    h = {"_index": "app-logs", "_id": f"id{n}",
+         "_source": {"message": message, "utc_time": f"2024-01-24T04:0{n}:00Z", "tags": list(tags), **extra}}
+    return SessionLine(h, int(moment.timestamp() * 1000), list(tags), "app-logs", None)
 
 
 def write_all(fmt, hits, **kwargs):
@@ -76,7 +78,7 @@ def test_csv_parses_and_defuses_formulas():
 
 def test_fields_pick_source_fields_including_dotted_names():
     h = hit(1, host={"name": "web-1"})
-    h["_source"]["log.level"] = "ERROR"
+    h.hit["_source"]["log.level"] = "ERROR"
     out = write_all("csv", [h], fields=["utc_time", "host.name", "log.level"])
     assert list(csv.DictReader(io.StringIO(out))) == [
         {"utc_time": "2024-01-24T04:01:00Z", "host.name": "web-1", "log.level": "ERROR"}]
@@ -114,7 +116,7 @@ def test_json_escapes_c1_controls_too():
 def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
     from elastic_cli.output import json_lines
 
-    records = [hit(1, "plain ascii"), hit(2, "é ü 日本 \x9b \x7f \n tab\t"), {"_id": 2**70, "n": [1.5, None, True]},
+    records = [hit(1, "plain ascii").hit, hit(2, "é ü 日本 \x9b \x7f \n tab\t").hit, {"_id": 2**70, "n": [1.5, None, True]},
                {"_source": {"bad": "\ud800"}}, {1: "int key"}]
     with_orjson = [json_lines._json_line(r) for r in records]
     monkeypatch.setattr(json_lines, "_orjson_dumps", False)
@@ -130,7 +132,7 @@ def test_a_page_written_at_once_is_the_same_text_as_its_lines_written_one_by_one
 
     if not with_orjson:
         monkeypatch.setattr(json_lines, "_orjson_dumps", False)
-    hits = [hit(1, "plain ascii"), hit(2, "é 日本 \x9b \x7f \n"), {**hit(3), "_offset": "+00:03.000"},
+    hits = [hit(1, "plain ascii"), hit(2, "é 日本 \x9b \x7f \n"), hit(3)._replace(offset_ms=3000),
             hit(4, "a number orjson refuses", big=2**70), hit(5, HOSTILE)]
     stream = io.StringIO()
     writer = LogWriter("ndjson", None, "message", stream=stream, color=False)
@@ -157,8 +159,8 @@ def test_a_page_in_other_formats_is_written_as_its_lines(fmt, fields):
 
 def test_the_json_record_carries_time_offset_level_index_message_and_the_replay_moment():
     h = hit(1)
-    h.update({"_time_ms": 1706068860123, "_offset_ms": 3_720_799, "_offset": "+1:02:00.799", "_level": "ERROR",
-              "_data_stream": "logs-shop-default", "_index": ".ds-logs-shop-default-2024.01.24-000001"})
+    h.hit["_index"] = ".ds-logs-shop-default-2024.01.24-000001"
+    h = h._replace(time_ms=1706068860123, offset_ms=3_720_799, level="ERROR", index_name="logs-shop-default")
     out = io.StringIO()
     writer = LogWriter("ndjson", None, "message", stream=out,
                        replay_url="https://or.example.com/3/session/2618307011354435587")
@@ -168,7 +170,7 @@ def test_the_json_record_carries_time_offset_level_index_message_and_the_replay_
     assert record["time"] == "2024-01-24T04:01:00.123Z" and record["offset_ms"] == 3_720_799
     assert record["offset"] == "+1:02:00.799" and record["level"] == "error"
     assert record["index"] == "logs-shop-default" and record["_index"].startswith(".ds-")
-    assert record["message"] == h["_source"]["message"] and record["_source"] == h["_source"]
+    assert record["message"] == h.source["message"] and record["_source"] == h.source
     assert record["replay_url"] == "https://or.example.com/3/session/2618307011354435587?jumpto=3720799"
 
 

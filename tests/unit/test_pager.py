@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from elastic_cli.openreplay.session_token import markers, parse_session_ref, to_base36
+from elastic_cli.output.records import format_offset
 from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
@@ -172,7 +173,7 @@ def same_millisecond_docs() -> list[Doc]:
 def test_lines_sharing_a_millisecond_are_all_returned_once_across_page_boundaries(page_size):
     es = FakeES(same_millisecond_docs())
     lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=page_size))
-    assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(10)]
+    assert [h.hit["_id"] for h in lines] == [f"ours-{i}" for i in range(10)]
     assert not es.open_pits
 
 
@@ -182,7 +183,7 @@ def test_a_limit_pages_on_past_dropped_hits_until_it_has_enough(page_size):
                 + same_millisecond_docs())
     lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), limit=3,
                                           page_size=page_size))
-    assert [h["_id"] for h in lines] == ["ours-0", "ours-1", "ours-2"]
+    assert [h.hit["_id"] for h in lines] == ["ours-0", "ours-1", "ours-2"]
     assert not es.open_pits  # stopping early still closes the point in time
 
 
@@ -216,7 +217,7 @@ def test_indices_without_a_date_are_merged_after_the_dated_lines_in_either_order
             Doc("plain", "p0", None, OURS)]
     es = FakeES(docs)
     plan = plan_for(session_query(reverse=reverse, since=T0 - timedelta(days=1)), [("dated", True), ("plain", False)])
-    ids = [h["_id"] for h in search_lines.session_lines(es, plan)]
+    ids = [h.hit["_id"] for h in search_lines.session_lines(es, plan)]
     assert ids == (["d1", "d0", "p0"] if reverse else ["d0", "d1", "p0"])
 
 
@@ -224,14 +225,14 @@ def test_each_line_gets_its_offset_from_the_session_start():
     start = T0 - timedelta(minutes=3, seconds=12, milliseconds=450)
     es = FakeES([Doc("app", "a", T0_MS, OURS), Doc("plain", "b", None, OURS)])
     lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True), ("plain", False)], start)))
-    assert lines[0]["_offset"] == "+03:12.450"
-    assert "_offset" not in lines[1]  # no time, no position on the timeline
+    assert lines[0].offset_ms == 192_450
+    assert lines[1].offset_ms is None  # no time, no position on the timeline
 
 
 @pytest.mark.parametrize("ms, text", [(0, "+00:00.000"), (192450, "+03:12.450"), (-5000, "-00:05.000"),
                                       (3723004, "+1:02:03.004")])
 def test_format_offset(ms, text):
-    assert search_lines.format_offset(ms) == text
+    assert format_offset(ms) == text
 
 
 class Clock:
@@ -255,8 +256,8 @@ def test_follow_is_not_blinded_by_a_line_from_a_clock_an_hour_ahead():
 
     seen = []
     for hit in lines:
-        seen.append(hit["_id"])
-        if hit["_id"] == "skewed":
+        seen.append(hit.hit["_id"])
+        if hit.hit["_id"] == "skewed":
             # indexed after the first poll: a normal line, and one whose own time is 40 s old
             es.docs.append(Doc("app", "normal", T0_MS + 5_000, f"{OURS} normal"))
             es.docs.append(Doc("app", "late", T0_MS - 40_000, f"{OURS} indexed late, within the lag"))
@@ -270,7 +271,7 @@ def test_follow_misses_only_a_line_indexed_later_than_the_lag():
     seen = []
     for hit in search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
                                        clock=clock, sleep=lambda s: None, polls=2):
-        seen.append(hit["_id"])
+        seen.append(hit.hit["_id"])
         es.docs.append(Doc("app", "too-late", T0_MS - 120_000, OURS))  # 2 min behind the clock
         es.docs.append(Doc("app", "in-time", T0_MS - 30_000, OURS))
     assert seen == ["first", "in-time"]
@@ -308,8 +309,8 @@ def test_follow_rides_out_a_cut_and_prints_what_was_indexed_meanwhile_once():
     seen = []
     for hit in search_follow.follow_lines(es, plan_for(session_query(), [("app", True)]), lag=timedelta(minutes=1),
                                           clock=clock, sleep=sleep, polls=3, retrier=retrier):
-        seen.append(hit["_id"])
-        if hit["_id"] == "before":
+        seen.append(hit.hit["_id"])
+        if hit.hit["_id"] == "before":
             es.docs.append(Doc("app", "meanwhile", T0_MS + 1_000, OURS))  # indexed while the link is down
             es.down = True
             clock.now += timedelta(minutes=5)  # a long cut: far past the lag
@@ -344,8 +345,8 @@ def test_follow_sees_an_index_created_after_it_started():
     for hit in search_follow.follow_lines(es, plans[0], lag=timedelta(minutes=1), clock=clock,
                                           sleep=lambda s: ticks.__setitem__(0, ticks[0] + 10), polls=3,
                                           replan=replan, replan_every=5, monotonic=lambda: ticks[0]):
-        seen.append(hit["_id"])
-        if hit["_id"] == "old":
+        seen.append(hit.hit["_id"])
+        if hit.hit["_id"] == "old":
             es.docs.append(Doc("app-2", "rolled-over", T0_MS + 1_000, OURS))  # tomorrow's index
     assert sorted(seen) == ["old", "other-shape", "rolled-over"] and len(plans) > 1
 
@@ -390,11 +391,11 @@ def test_pages_hold_the_same_lines_in_the_same_order_as_the_line_by_line_walk(li
     plan = plan_for(session_query(), [("app", True), ("plain", False)], T0 - timedelta(seconds=5))
     pages = list(search_lines.session_pages(FakeES(docs), plan, limit=limit, page_size=page_size))
     lines = list(search_lines.session_lines(FakeES(docs), plan, limit=limit, page_size=page_size))
-    assert [h["_id"] for page in pages for h in page] == [h["_id"] for h in lines]
+    assert [h.hit["_id"] for page in pages for h in page] == [h.hit["_id"] for h in lines]
     assert all(pages) and len(lines) == min(limit or 21, 21)
     if limit is None:  # undated lines come last
-        assert [h["_id"] for h in lines[-3:]] == ["undated-0", "undated-1", "undated-2"]
-    assert all(h["_offset"].startswith("+") for h in lines if h["_time_ms"] is not None)
+        assert [h.hit["_id"] for h in lines[-3:]] == ["undated-0", "undated-1", "undated-2"]
+    assert all(h.offset_ms >= 0 for h in lines if h.time_ms is not None)
 
 
 @settings(max_examples=300, deadline=None)
@@ -409,7 +410,7 @@ def test_a_limit_met_by_a_page_asks_for_no_further_page():
     docs = [Doc("app", f"ours-{i}", T0_MS + i, f"{OURS} {i}") for i in range(20)]
     es = FakeES(docs)
     lines = list(search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), limit=5, page_size=5))
-    assert [h["_id"] for h in lines] == [f"ours-{i}" for i in range(5)]
+    assert [h.hit["_id"] for h in lines] == [f"ours-{i}" for i in range(5)]
     assert len(es.searches) == 1 and not es.open_pits
 
 
@@ -452,7 +453,7 @@ def test_a_lost_point_in_time_ends_the_walk_with_its_own_error():
 
     es = FakeES(same_millisecond_docs())
     walk_lines = search_lines.session_lines(es, plan_for(session_query(), [("app", True)]), page_size=3)
-    first = [next(walk_lines)["_id"] for _ in range(3)]
+    first = [next(walk_lines).hit["_id"] for _ in range(3)]
     es.expired.update(es.open_pits)
     with pytest.raises(PointInTimeLost) as lost:
         list(walk_lines)
@@ -466,10 +467,10 @@ def test_lines_without_a_time_in_a_dated_index_are_found_past_the_window_and_com
     stats = search_lines.SearchStats()
     query = session_query(since=T0)
     lines = list(search_lines.session_lines(es, plan_for(query, [("app", True)]), stats=stats))
-    assert [h["_id"] for h in lines] == ["dated", "timeless"] and stats.undated_lines == 1
+    assert [h.hit["_id"] for h in lines] == ["dated", "timeless"] and stats.undated_lines == 1
     # no line without a time: one cheap request says so, and no second stream is opened
     es = FakeES(docs[:1])
-    assert [h["_id"] for h in search_lines.session_lines(es, plan_for(query, [("app", True)]))] == ["dated"]
+    assert [h.hit["_id"] for h in search_lines.session_lines(es, plan_for(query, [("app", True)]))] == ["dated"]
     assert len(es.searches) == 1
 
 
@@ -478,7 +479,7 @@ def test_index_patterns_match_as_elasticsearch_reads_them():
     plan = search_plan.SearchPlan(query=session_query(), groups=(search_plan.IndexGroup(
         target="app-*", indices=("app-1",), time_field="utc_time", level_fields=("tags",)),),
         indices=("app-1",), message_types=("text",))
-    assert [h["_id"] for h in search_lines.session_lines(es, plan)] == ["a"]
+    assert [h.hit["_id"] for h in search_lines.session_lines(es, plan)] == ["a"]
 
 
 @pytest.mark.parametrize("descending", [False, True])

@@ -19,6 +19,7 @@ from elastic_cli.search.retry import (
     shards_were_lost,
     transient_reason,
 )
+from elastic_cli.search.session_line import SessionLine
 from elastic_transport import ApiResponseMeta, ConnectionError, ConnectionTimeout, HttpHeaders, TlsError
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,28 +32,28 @@ def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else int((moment - EPOCH) / timedelta(milliseconds=1))
 
 
-def _hit(n: int, moment: int | None) -> dict:
-    return {"_index": f"i{n % 3}", "_id": str(n), "_time_ms": moment}
+def _hit(n: int, moment: int | None) -> SessionLine:
+    return SessionLine({"_index": f"i{n % 3}", "_id": str(n)}, moment, None, f"i{n % 3}", None)
 
 
 class _Cut(Exception):
     pass
 
 
-def _read(lines: list[dict], query: LogQuery, reverse: bool, cut_after: int | None, rng: random.Random):
+def _read(lines: list[SessionLine], query: LogQuery, reverse: bool, cut_after: int | None, rng: random.Random):
     """A search's answer to `query`: dated lines in time order (those sharing a millisecond in an
     order each new point in time may change), then the undated ones; cut after `cut_after`."""
     since, until = _ms(query.since), _ms(query.until)
-    dated = [h for h in lines if h["_time_ms"] is not None
-             and (since is None or h["_time_ms"] >= since) and (until is None or h["_time_ms"] <= until)]
+    dated = [h for h in lines if h.time_ms is not None
+             and (since is None or h.time_ms >= since) and (until is None or h.time_ms <= until)]
     rng.shuffle(dated)
-    dated.sort(key=lambda h: h["_time_ms"], reverse=reverse)
-    undated = [h for h in lines if h["_time_ms"] is None]
+    dated.sort(key=lambda h: h.time_ms, reverse=reverse)
+    undated = [h for h in lines if h.time_ms is None]
     rng.shuffle(undated)
     for count, hit in enumerate(dated + undated):
         if cut_after is not None and count == cut_after:
             raise _Cut()
-        yield dict(hit)
+        yield hit._replace(hit=dict(hit.hit))
 
 
 @settings(max_examples=300, deadline=None)
@@ -63,7 +64,7 @@ def test_a_read_cut_anywhere_writes_every_line_once_in_order(times, cuts, revers
     rng = random.Random(seed)
     point = ResumePoint(reverse=reverse)
     query = LogQuery(markers=MARKERS, time_field="utc_time")
-    written: list[dict] = []
+    written: list[SessionLine] = []
     attempts = list(cuts) + [None]
     for cut in attempts:
         try:
@@ -72,11 +73,11 @@ def test_a_read_cut_anywhere_writes_every_line_once_in_order(times, cuts, revers
             break
         except _Cut:
             continue
-    assert sorted(h["_id"] for h in written) == sorted(h["_id"] for h in lines)
-    dated = [h["_time_ms"] for h in written if h["_time_ms"] is not None]
+    assert sorted(h.hit["_id"] for h in written) == sorted(h.hit["_id"] for h in lines)
+    dated = [h.time_ms for h in written if h.time_ms is not None]
     assert dated == sorted(dated, reverse=reverse)
-    undated_from = next((i for i, h in enumerate(written) if h["_time_ms"] is None), len(written))
-    assert all(h["_time_ms"] is None for h in written[undated_from:])  # undated last, in either order
+    undated_from = next((i for i, h in enumerate(written) if h.time_ms is None), len(written))
+    assert all(h.time_ms is None for h in written[undated_from:])  # undated last, in either order
     assert point.written == len(lines)
 
 

@@ -14,6 +14,7 @@ from elastic_cli.openreplay.verdicts import (
     v121_request,
     v121_verdict,
 )
+from elastic_cli.search.session_line import SessionLine
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 SID = "2618307011354435587"
@@ -21,7 +22,8 @@ NEG = "jw4wdfpgqhoj.-3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 
 
 def line(_id="1", index="logs", **source):
-    return {"_index": index, "_id": _id, "_source": source, "_time_ms": 1_706_063_400_000}
+    """A line as `logs` reads it (verdicts take any `Line`: the search's SessionLine is one)."""
+    return SessionLine({"_index": index, "_id": _id, "_source": source}, 1_706_063_400_000, None, index, None)
 
 
 def both(message, **source):
@@ -33,7 +35,7 @@ GOOD_120 = dict(utc_time="2024-01-24T02:30:00Z", tags=["error"])
 
 
 def hits(*lines):
-    return frozenset((ln["_index"], ln["_id"]) for ln in lines)
+    return frozenset(ln.id for ln in lines)
 
 
 def test_requests_have_the_exact_shapes_openreplay_sends():
@@ -103,8 +105,8 @@ def test_panel_reasons_ecs_level_case_and_timestamp():
 def test_fetched_once():
     a = line("a", message=f"openReplaySession.id={SID} x", **GOOD_121)
     answer = Answer(hits=hits(a), total=1)
-    assert v121_verdict(a, SID, answer, fetched_at_ms=a["_time_ms"] - 1).problems[0].code == "after-fetch"
-    assert v121_verdict(a, SID, answer, fetched_at_ms=a["_time_ms"]).shown
+    assert v121_verdict(a, SID, answer, fetched_at_ms=a.time_ms - 1).problems[0].code == "after-fetch"
+    assert v121_verdict(a, SID, answer, fetched_at_ms=a.time_ms).shown
 
 
 def test_v120_token_cut_at_minus():
