@@ -19,13 +19,13 @@ PROPAGATE_FIX = ("propagate the session token to the backend and log it with eve
                  "'Getting the session token into your logs'")
 
 
-def marker_query(message_field: str, message_types: Sequence[str]) -> dict:
+def marker_query(message_field: str, message_types: Sequence[str]) -> dict[str, Any]:
     """Documents carrying either OpenReplay marker (any session), for the mapping's type(s).
 
     On text, the standard analyzer indexes `openreplaysessiontoken` and `openreplaysession.id`
     as terms, so a phrase of the marker name (without `=`) finds them; on keyword, a wildcard.
     """
-    clauses: list[dict] = []
+    clauses: list[dict[str, Any]] = []
     types = set(message_types) or {"text"}
     if types - KEYWORD_TYPES:
         for prefix in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX):
@@ -36,14 +36,14 @@ def marker_query(message_field: str, message_types: Sequence[str]) -> dict:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -> dict:
+def _one_marker(message_field: str, message_types: Sequence[str], prefix: str) -> dict[str, Any]:
     query = marker_query(message_field, message_types)
     query["bool"]["should"] = [c for c in query["bool"]["should"]
                                if prefix.rstrip("=") in str(c)]
     return query
 
 
-def errors_query(shapes: Sequence[IndexShape]) -> dict:
+def errors_query(shapes: Sequence[IndexShape]) -> dict[str, Any]:
     """Error lines as `logs` tells them: each index by its own level fields (pure)."""
     by_fields: dict[tuple[str, ...], list[str]] = {}
     for shape in shapes:
@@ -114,7 +114,7 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
     return finding("marked_logs", OK, detail, **data)
 
 
-def _extreme(aggregations: dict, name: str, count: int, pick: Any) -> str | None:
+def _extreme(aggregations: dict[str, Any], name: str, count: int, pick: Any) -> str | None:
     """The newest (or oldest) time over each time field's aggregation, as the server wrote it."""
     found = [(agg["value"], agg.get("value_as_string")) for agg in
              (aggregations.get(f"{name}_{n}") or {} for n in range(count)) if agg.get("value") is not None]

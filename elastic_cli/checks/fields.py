@@ -16,7 +16,7 @@ TEXT_TYPES = {"text", "match_only_text"}
 DATE_TYPES = {"date", "date_nanos"}
 
 
-def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict:
+def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str]) -> dict[str, Any]:
     """One `_field_caps` answer for every check: the configured fields and the candidates `logs`
     falls back to, with unmapped entries so each index's shape can be resolved as `logs` does."""
     from elastic_cli.search.fields import FieldPolicy
@@ -26,7 +26,7 @@ def field_caps(es: Any, settings: Settings, deadline: Deadline, patterns: Sequen
         include_unmapped=True, ignore_unavailable=True, allow_no_indices=True))  # string is URL-encoded
 
 
-def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict) -> Finding:
+def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Sequence[str], caps: dict[str, Any]) -> Finding:
     indices = sorted(caps.get("indices") or [])
     shown = ", ".join(indices[:10]) + (f", ... ({len(indices) - 10} more)" if len(indices) > 10 else "")
     if not indices:
@@ -49,7 +49,7 @@ def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Seq
     return finding("indices", OK, f"{len(indices)} indices match ({shown}), {docs} documents; a search works", **data)
 
 
-def types_of(caps: dict, name: str) -> dict[str, list[str] | None]:
+def types_of(caps: dict[str, Any], name: str) -> dict[str, list[str] | None]:
     """type -> indices having it (None = all matched indices), from a field_caps answer."""
     entry = (caps.get("fields") or {}).get(name) or {}
     return {kind: info.get("indices") for kind, info in entry.items() if kind != "unmapped"}
@@ -61,7 +61,7 @@ def _where(indices: list[str] | None) -> str:
     return " in " + ", ".join(indices[:5]) + (" ..." if len(indices) > 5 else "")
 
 
-def check_message_field(settings: Settings, caps: dict) -> Finding:
+def check_message_field(settings: Settings, caps: dict[str, Any]) -> Finding:
     name = settings.message_field
     types = types_of(caps, name)
     data: dict[str, Any] = {"field": name, "types": sorted(types)}
@@ -86,7 +86,7 @@ def check_message_field(settings: Settings, caps: dict) -> Finding:
     return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(types))} (a phrase search works)", **data)
 
 
-def check_time_field(settings: Settings, caps: dict) -> Finding:
+def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:
     name = settings.time_field
     types = types_of(caps, name)
     data: dict[str, Any] = {"field": name, "types": sorted(types)}
@@ -102,7 +102,7 @@ def check_time_field(settings: Settings, caps: dict) -> Finding:
     return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
 
 
-def check_tags_field(settings: Settings, caps: dict) -> Finding:
+def check_tags_field(settings: Settings, caps: dict[str, Any]) -> Finding:
     name = settings.tags_field
     types = types_of(caps, name)
     data: dict[str, Any] = {"field": name, "types": sorted(types)}

@@ -56,7 +56,7 @@ def run_checks(settings: Settings, deadline_seconds: float = DEFAULT_DEADLINE, *
     # (no connection, TLS, authentication) is discarded and its check said as skipped. The key is only
     # ever sent where `logs` would send it: the client refuses a certificate it cannot verify.
     pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="check")
-    ahead: dict[str, Future] = {}
+    ahead: dict[str, Future[Any]] = {}
 
     def start(check_id: str, fn: Callable[[], Any]) -> None:
         if check_id not in ahead:
@@ -124,7 +124,7 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float,  # noq
 
     caps_lock = threading.Lock()
 
-    def caps() -> dict:
+    def caps() -> dict[str, Any]:
         with caps_lock:  # one `_field_caps` request, whichever check asks first
             if "caps" not in state:
                 state["caps"] = field_caps(es, settings, deadline, patterns)
@@ -132,7 +132,7 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float,  # noq
                 state["shapes"] = index_shapes(settings, state["caps"])
         return state["caps"]
 
-    def with_caps(fn: Callable[[dict], Finding]) -> Callable[[], Finding]:
+    def with_caps(fn: Callable[[dict[str, Any]], Finding]) -> Callable[[], Finding]:
         return lambda: fn(caps())
 
     def with_shapes(fn: Callable[[list[IndexShape]], Finding]) -> Callable[[], Finding]:

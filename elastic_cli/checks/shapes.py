@@ -36,7 +36,7 @@ def _indices_with_marked_lines(es: Any, settings: Settings, deadline: Deadline, 
     return counts
 
 
-def index_shapes(settings: Settings, caps: dict) -> list[IndexShape]:
+def index_shapes(settings: Settings, caps: dict[str, Any]) -> list[IndexShape]:
     """What `logs` and `sessions` use in each matched index, from check's one `_field_caps` answer."""
     return resolve_shapes(caps, FieldPolicy.from_settings(settings))
 

@@ -92,11 +92,11 @@ def _api_failure(exc: BaseException) -> tuple[str, str] | None:
     return "request-failed", text[:300]
 
 
-def _hit_keys(body: dict) -> frozenset[tuple[str, str]]:
+def _hit_keys(body: dict[str, Any]) -> frozenset[tuple[str, str]]:
     return frozenset((str(h.get("_index")), str(h.get("_id"))) for h in (body.get("hits") or {}).get("hits") or [])
 
 
-def _v121_search(es: Any, session_id: str) -> dict | v.Answer:
+def _v121_search(es: Any, session_id: str) -> dict[str, Any] | v.Answer:
     """v1.21+'s fetch as it sends it: its answer, or the failure it meets as an Answer."""
     request = v.v121_request(session_id)
     try:
@@ -112,7 +112,7 @@ def _line_key(line: SessionLine) -> tuple[str, str]:
     return (str(line.hit.get("_index")), str(line.hit.get("_id")))
 
 
-def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered: dict | v.Answer | None = None,
+def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered: dict[str, Any] | v.Answer | None = None,
                 logs_indices: Callable[[], tuple[frozenset[str] | None, frozenset[str]]] | None = None) -> v.Answer:
     """v1.21+'s fetch as it sends it (`answered`, when it was sent already), which indices `logs`
     covers, and (when it returned its 1000 and some lines are not among them) which of those lines
@@ -135,7 +135,7 @@ def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered
     return v.Answer(hits=hits, total=total, matched=matched, logs_indices=covered, keyword_indices=keyword)
 
 
-def _body_args(body: Mapping[str, Any]) -> dict:
+def _body_args(body: Mapping[str, Any]) -> dict[str, Any]:
     args = dict(body)
     if "_source" in args:
         args["source"] = args.pop("_source")

@@ -73,7 +73,7 @@ def may_be_full(data: bytes, page_size: int) -> bool:
     return data.count(_HIT_ID_KEY) >= page_size
 
 
-def last_sort_key(data: bytes) -> list | None:
+def last_sort_key(data: bytes) -> list[Any] | None:
     """The `sort` values of the page's last hit, read from the end of the bytes, or None.
 
     A guess: each hit ends with its sort values, so the last `"sort":[` is the last hit's,

@@ -16,7 +16,7 @@ CONFIG_ENV = "ORX_ELASTIC_CONFIG"
 PROFILE_ENV = "ORX_ELASTIC_PROFILE"
 
 
-def _set_on_app(apply: Callable[[AppContext, Any], None]) -> Callable:
+def _set_on_app(apply: Callable[[AppContext, Any], None]) -> Callable[..., Any]:
     """An option callback that hands a value given after the subcommand to the AppContext."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SHOWN_ONCE = "The api_key is shown only this once:\nElasticsearch cannot show it again."
 
 
-def admin_auth_options(func: Callable) -> Callable:
+def admin_auth_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = (
         click.option("--username", "-u", envvar="ORX_ELASTIC_USERNAME",
                      help="User allowed to manage API keys (env ORX_ELASTIC_USERNAME)."),

@@ -42,7 +42,7 @@ CONNECTION_FLAGS = {
 }
 
 
-def connection_options(func: Callable) -> Callable:
+def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(list(CONNECTION_FLAGS.values())):
         func = option(func)
     return func
@@ -53,12 +53,12 @@ def connection_options(func: Callable) -> Callable:
 ENDPOINT_FLAG_NAMES = ("--host", "--port", "--cloud-id", "--ca-certs", "--fingerprint", "--insecure", "--timeout")
 
 
-def endpoint_options(*extra: str) -> Callable[[Callable], Callable]:
+def endpoint_options(*extra: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The endpoint flags (and the `extra` connection flags named, e.g. "--indexes"), as
     connection_options gives them: a command lists only the flags it reads."""
     wanted = set(ENDPOINT_FLAG_NAMES) | set(extra)
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         for flag, option in reversed(list(CONNECTION_FLAGS.items())):
             if flag in wanted:
                 func = option(func)
@@ -93,7 +93,7 @@ def default_format(piped: str, stdout: Any = None) -> str:
     return "table" if on_terminal else piped
 
 
-def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "json") -> Callable:
+def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "json") -> Callable[..., Any]:
     """-o/--output, shared by every command (as sqlite-utils' output_options): the command
     receives a concrete format, never None, decided by `default_format`."""
 
@@ -109,7 +109,7 @@ def output_option(formats: tuple[str, ...] = ("table", "json"), piped: str = "js
                         help=f"Output format [default: table on a terminal, {piped} when piped].")
 
 
-def retry_option(func: Callable) -> Callable:
+def retry_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--retry-for`: how long a started read waits out failures (logs, sessions)."""
     from elastic_cli.search.retry import DEFAULT_RETRY_FOR  # a light module: no client imported
 

@@ -146,7 +146,7 @@ def v121_request(session_id: str) -> Request:
     })
 
 
-def v120_query(since_ms: int) -> dict:
+def v120_query(since_ms: int) -> dict[str, Any]:
     """The v1.20 poller's query (elasticsearch.go): any token line, from its last poll, tagged error."""
     return {"bool": {"filter": [
         {"match": {"message": {"query": TOKEN_MARKER_PREFIX}}},

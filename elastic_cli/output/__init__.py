@@ -48,7 +48,7 @@ def print_panel(title: str, rows: Sequence[Sequence[Any]], color: bool | None = 
     console(stderr, color).print(Panel(body, title=_text(title, "bold"), title_align="left", expand=False))
 
 
-def print_json(data: Any, stream: IO | None = None) -> None:
+def print_json(data: Any, stream: IO[str] | None = None) -> None:
     (stream or sys.stdout).write(json_text(data, indent=2) + "\n")
 
 
@@ -176,7 +176,7 @@ FREE_TEXT_COLUMNS = ("latest_message", "message", "detail")
 
 
 def print_records(fmt: str, columns: Sequence[str], records: Sequence[Mapping[str, Any]],
-                  color: bool | None = None, stream: IO | None = None) -> None:
+                  color: bool | None = None, stream: IO[str] | None = None) -> None:
     """Rows of plain values (sessions, keys): JSON, NDJSON and csv by the same formats as log lines,
     a table that never breaks what a user copies."""
     if fmt == "table":

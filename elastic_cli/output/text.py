@@ -42,7 +42,7 @@ def safe_text(text: Any) -> str:
     return inert(redact("" if text is None else str(text)))
 
 
-def is_terminal(stream: IO | None = None) -> bool:
+def is_terminal(stream: IO[str] | None = None) -> bool:
     stream = sys.stdout if stream is None else stream
     try:
         return stream.isatty()

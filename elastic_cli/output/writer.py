@@ -34,7 +34,7 @@ class LogWriter:
     """Writes a session's lines as they arrive, so `--all` streams with flat memory."""
 
     def __init__(self, fmt: str, fields: Sequence[str] | None = None, message_field: str = "message",
-                 markers: Sequence[str] = (), color: bool | None = None, stream: IO | None = None,
+                 markers: Sequence[str] = (), color: bool | None = None, stream: IO[str] | None = None,
                  replay_url: str | None = None, width: int | None = None, **table: Any):
         self.fmt = fmt
         self.stream = stream or sys.stdout

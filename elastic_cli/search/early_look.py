@@ -26,12 +26,12 @@ class EarlyLook(Generic[Request]):
 
     shapes: list[IndexShape]
     requests: list[Request]
-    answers: list[dict] | None
+    answers: list[dict[str, Any]] | None
 
 
 def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolicy, cache: ShapeCache | None,
                             plan: Callable[[Sequence[IndexShape]], list[Request]],
-                            wire: Callable[[Request], tuple[str, dict]]) -> EarlyLook[Request]:
+                            wire: Callable[[Request], tuple[str, dict[str, Any]]]) -> EarlyLook[Request]:
     """`_field_caps` for `patterns`, and beside it the first pages `plan` makes of the last known
     shapes (`wire` gives a page's target and body). The `_field_caps` request's error is this call's
     error, as when it is sent alone; a failed early search is only a guess that did not pay."""
@@ -42,7 +42,7 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         fresh = pool.submit(fetch_shapes, es, patterns, policy)
-        answers: list[dict] | None
+        answers: list[dict[str, Any]] | None
         try:
             # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)
             answers = msearch_requests(es.options(max_retries=0) if hasattr(es, "options") else es,

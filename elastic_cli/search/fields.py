@@ -121,7 +121,7 @@ def resolve_shapes(field_caps: Mapping[str, Any], policy: FieldPolicy) -> list[I
     return shapes
 
 
-def error_filter(level_fields: str | Sequence[str]) -> dict:
+def error_filter(level_fields: str | Sequence[str]) -> dict[str, Any]:
     """Lines whose level is an error word in any of the fields, in any case, on keyword and
     text mappings alike."""
     fields = (level_fields,) if isinstance(level_fields, str) else tuple(level_fields)

@@ -85,14 +85,14 @@ def message_of(hit: Mapping[str, Any], message_field: str) -> Any:
     return get_field(hit.get("_source") or {}, message_field)
 
 
-def is_session_line(hit: dict, q: LogQuery) -> bool:
+def is_session_line(hit: dict[str, Any], q: LogQuery) -> bool:
     message = message_of(hit, q.message_field)
     if isinstance(message, list):
         message = "\n".join(str(m) for m in message)
     return isinstance(message, str) and any(contains_marker(message, m) for m in q.markers)
 
 
-def session_check(q: LogQuery) -> Callable[[dict], bool]:
+def session_check(q: LogQuery) -> Callable[[dict[str, Any]], bool]:
     """`is_session_line` for one query, made cheap for the usual hit: a top-level string
     message that holds a marker's text is decided without the general path."""
     field = q.message_field
@@ -100,7 +100,7 @@ def session_check(q: LogQuery) -> Callable[[dict], bool]:
     if "." in field:  # a sub-field or a nested name: the general path
         return partial(is_session_line, q=q)
 
-    def check(hit: dict) -> bool:
+    def check(hit: dict[str, Any]) -> bool:
         if "fields" not in hit:
             message = hit["_source"].get(field) if "_source" in hit else None
             if type(message) is str:
@@ -112,7 +112,7 @@ def session_check(q: LogQuery) -> Callable[[dict], bool]:
     return check
 
 
-def hit_time_ms(hit: dict) -> int | None:
+def hit_time_ms(hit: dict[str, Any]) -> int | None:
     """The hit's time (its first sort value, epoch ms), or None when it has none."""
     sort = hit.get("sort") or []
     if sort and isinstance(sort[0], (int, float)) and abs(sort[0]) < _PLAUSIBLE_MS:
@@ -260,7 +260,7 @@ class FirstPage:
     """One stream's first page, asked for without a point in time."""
 
     target: str
-    body: dict
+    body: dict[str, Any]
     group: IndexGroup  # as its lines are described (no time field for the undated lines)
     query: LogQuery
     undated: bool = False
@@ -284,11 +284,11 @@ def first_pages(plan: SearchPlan, page_size: int) -> list[FirstPage]:
     return found
 
 
-def _first_body(target: str, q: LogQuery, page_size: int) -> dict:
+def _first_body(target: str, q: LogQuery, page_size: int) -> dict[str, Any]:
     return first_page_body(PagedSearch(index=target, body=build_search_body(q, page_size), descending=q.reverse))
 
 
-def _ties_across_shards(response: dict, hits: list[dict]) -> bool:
+def _ties_across_shards(response: dict[str, Any], hits: list[dict[str, Any]]) -> bool:
     """Whether the page could order lines that share a time otherwise than `_shard_doc` would:
     more than one shard answered and two lines share a time."""
     shards = response.get("_shards") or {}
@@ -298,27 +298,27 @@ def _ties_across_shards(response: dict, hits: list[dict]) -> bool:
     return len(set(times)) < len(times)
 
 
-def same_wire(a: Sequence[tuple[str, dict]], b: Sequence[tuple[str, dict]]) -> bool:
+def same_wire(a: Sequence[tuple[str, dict[str, Any]]], b: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     """Whether two lists of (target, body) searches are exactly the same requests."""
     return [request_key(*r) for r in a] == [request_key(*r) for r in b]
 
 
-def request_key(target: str, body: dict) -> str:
+def request_key(target: str, body: dict[str, Any]) -> str:
     """One search as text: equal exactly when two searches send the same request."""
     return json.dumps([target, body], sort_keys=True, default=str)
 
 
-def msearch(es: Any, pages: list[FirstPage]) -> list[dict] | None:
+def msearch(es: Any, pages: list[FirstPage]) -> list[dict[str, Any]] | None:
     """Every first page in one `_msearch`; None when any of them failed (the caller then takes the
     usual path, whose own request says what is wrong)."""
     return msearch_requests(es, [(page.target, page.body) for page in pages])
 
 
-def msearch_requests(es: Any, requests: Sequence[tuple[str, dict]]) -> list[dict] | None:
+def msearch_requests(es: Any, requests: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]] | None:
     """`msearch` for (target, body) searches (a missing index is no error, as for `walk_pages`)."""
     if not requests:
         return []
-    searches: list[dict] = []
+    searches: list[dict[str, Any]] = []
     for target, body in requests:
         searches.append({"index": target, "ignore_unavailable": True, "allow_no_indices": True})
         searches.append(body)
@@ -328,7 +328,7 @@ def msearch_requests(es: Any, requests: Sequence[tuple[str, dict]]) -> list[dict
     return list(responses)
 
 
-def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses: list[dict], wanted: int,
+def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses: list[dict[str, Any]], wanted: int,
                              stats: SearchStats) -> list[SessionLine] | None:
     """The first `wanted` lines of the session in order, as `session_lines(limit=wanted)` would give
     them, from each stream's first page; None when the pages cannot tell (then page with a point in
@@ -371,7 +371,7 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
     return [line for line, _ in merged]
 
 
-def counted_from_first_pages(pages: list[FirstPage], responses: list[dict]) -> int | None:
+def counted_from_first_pages(pages: list[FirstPage], responses: list[dict[str, Any]]) -> int | None:
     """How many session lines the pages hold, when they hold every candidate (none is full)."""
     total = 0
     for page, response in zip(pages, responses):

@@ -98,7 +98,7 @@ def lookup(es: Any, search: SessionSearch, observers: LookupObservers | None = N
                         observers=observers)
 
 
-def explain(search: SessionSearch) -> dict:
+def explain(search: SessionSearch) -> dict[str, Any]:
     """The first request as it would be sent (`logs --explain`), with the body an index whose
     message is a keyword field gets, and where the window came from. Sends nothing."""
     from elastic_cli.search.pager import (
@@ -118,7 +118,7 @@ def explain(search: SessionSearch) -> dict:
     limit = search.mode.limit if isinstance(search.mode, Limited) else DEFAULT_LIMIT
     pit = "<the id POST /_pit answered>"
 
-    def first_page(q: LogQuery) -> dict:
+    def first_page(q: LogQuery) -> dict[str, Any]:
         # as it is sent: one line more than the limit (to know whether there are more)
         size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
         search = PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse)

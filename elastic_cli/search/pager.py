@@ -41,7 +41,7 @@ SEND_GRACE_SECONDS = 0.001
 SLICE_FROM_SECONDS = 0.03
 MAX_SLICES = 3
 
-Hit = dict
+Hit = dict[str, Any]  # a search hit as Elasticsearch answers it
 Item = TypeVar("Item")
 
 
@@ -50,7 +50,7 @@ class PagedSearch:
     """One sorted stream: where to look, what to look for, in which order."""
 
     index: str  # comma-separated names or patterns the point in time is opened on
-    body: dict  # query, sort (without the tiebreaker), size, fields...
+    body: dict[str, Any]  # query, sort (without the tiebreaker), size, fields...
     descending: bool = False
 
 
@@ -70,7 +70,7 @@ class WalkStats:
     asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
 
-    def add_page(self, response: dict, hits: int) -> None:
+    def add_page(self, response: dict[str, Any], hits: int) -> None:
         shards = response.get("_shards") or {}
         if self.pages == 0:
             self.shards_total = int(shards.get("total") or 0)
@@ -87,7 +87,7 @@ class WalkStats:
         self.took_ms += int(response.get("took") or 0)
 
 
-def describe_failure(shards: dict) -> str:
+def describe_failure(shards: dict[str, Any]) -> str:
     """`index[shard]: type: reason` of the first failure in a response's `_shards`, as plain text
     (a reason may quote a document)."""
     failure = (shards.get("failures") or [{}])[0]
@@ -146,7 +146,7 @@ class _PointInTime:
         self.stop.set()
 
 
-def page_body(search: PagedSearch, pit_id: str, search_after: list | None = None) -> dict:
+def page_body(search: PagedSearch, pit_id: str, search_after: list[Any] | None = None) -> dict[str, Any]:
     """The body of one page's request, exactly as the walk sends it (`logs --explain` prints it):
     the search's sort with `_shard_doc` last, the point in time and its keep-alive."""
     order = "desc" if search.descending else "asc"
@@ -158,7 +158,7 @@ def page_body(search: PagedSearch, pit_id: str, search_after: list | None = None
     return body
 
 
-def first_page_body(search: PagedSearch) -> dict:
+def first_page_body(search: PagedSearch) -> dict[str, Any]:
     """The first page's request without a point in time, for every search that asks one first (a
     lookup's streams in one `_msearch`, `sessions`' groups, `walk_pages(look_first=True)`): the
     search's sort with `_doc` last, the order of a point in time's first page within a shard
@@ -171,7 +171,7 @@ def first_page_body(search: PagedSearch) -> dict:
 def walk(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
          prefetch: bool = False, stats: WalkStats | None = None,
          on_page: Callable[[int], None] | None = None, slices: int | None = None,
-         look_first: bool = False, looked: dict | None = None) -> Generator[Hit, None, None]:
+         look_first: bool = False, looked: dict[str, Any] | None = None) -> Generator[Hit, None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once (one at a time)."""
     return each_hit(walk_pages(es, search, keep, prefetch=prefetch, stats=stats, on_page=on_page, slices=slices,
                                look_first=look_first, looked=looked))
@@ -189,7 +189,7 @@ def each_hit(pages: Generator[list[Item], None, None]) -> Generator[Item, None, 
 def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambda hit: True,
                prefetch: bool = False, stats: WalkStats | None = None,
                on_page: Callable[[int], None] | None = None,
-               slices: int | None = None, look_first: bool = False, looked: dict | None = None
+               slices: int | None = None, look_first: bool = False, looked: dict[str, Any] | None = None
                ) -> Generator[list[Hit], None, None]:
     """Every hit of `search` that `keep` accepts, in sort order, exactly once, a page at a time
     (a page whose hits `keep` all refuses is not yielded; the walk goes on).
@@ -238,7 +238,7 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
         yield from _sliced_pages(es, search, keep, keeper, slices, page_size, stats, on_page)
         return
 
-    def body_for(search_after: list | None, pit_id: str) -> dict:
+    def body_for(search_after: list[Any] | None, pit_id: str) -> dict[str, Any]:
         return page_body(search, pit_id, search_after)
 
     ahead = _PagesAhead(es, body_for, page_size, stats) if prefetch else None
@@ -268,7 +268,7 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
             es.close_point_in_time(body={"id": pit_id})
 
 
-def _answer(request: Callable[[], dict], stats: WalkStats) -> dict:
+def _answer(request: Callable[[], dict[str, Any]], stats: WalkStats) -> dict[str, Any]:
     """A page's answer; a point in time gone missing is said as such (`PointInTimeLost`)."""
     try:
         return request()
@@ -278,9 +278,9 @@ def _answer(request: Callable[[], dict], stats: WalkStats) -> dict:
         raise
 
 
-def _take_page(response: dict, keeper: _PointInTime, page_size: int, stats: WalkStats, keep: Callable[[Hit], bool],
-               on_page: Callable[[int], None] | None, ask: Callable[[list, str], None] | None
-               ) -> tuple[list[Hit], list | None]:
+def _take_page(response: dict[str, Any], keeper: _PointInTime, page_size: int, stats: WalkStats, keep: Callable[[Hit], bool],
+               on_page: Callable[[int], None] | None, ask: Callable[[list[Any], str], None] | None
+               ) -> tuple[list[Hit], list[Any] | None]:
     """The hits of one answer that `keep` accepts, and the sort key to page on from (None: the last
     page). A full page has the next one asked for (`ask`) before this one is handled."""
     keeper.used(response.get("pit_id"))
@@ -344,7 +344,7 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
 def _slice_ahead(es: Any, search: PagedSearch, keeper: _PointInTime, slice_id: int, slices: int, page_size: int,
                  stats: WalkStats) -> _PagesAhead:
     """One slice's pages, its first one already asked for."""
-    def body_for(search_after: list | None, pit_id: str) -> dict:
+    def body_for(search_after: list[Any] | None, pit_id: str) -> dict[str, Any]:
         return {**page_body(search, pit_id, search_after), "slice": {"id": slice_id, "max": slices}}
 
     ahead = _PagesAhead(es, body_for, page_size, stats)
@@ -378,20 +378,20 @@ class _PagesAhead:
     new point in time id) only means the page is asked for again.
     """
 
-    def __init__(self, es: Any, body_for: Callable[[list | None, str], dict], page_size: int,
+    def __init__(self, es: Any, body_for: Callable[[list[Any] | None, str], dict[str, Any]], page_size: int,
                  stats: WalkStats):
         self.es = es
         self.body_for = body_for
         self.page_size = page_size
         self.stats = stats
         self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending: Future | None = None
-        self.guess: tuple[list, str] | None = None
+        self.pending: Future[Any] | None = None
+        self.guess: tuple[list[Any], str] | None = None
         self.sending = threading.Event()
         self.pit_id = ""  # the point in time id of the last request sent
         self.newest_pit_id = ""  # the id in the last answer, read or not (set by the worker)
 
-    def _request(self, search_after: list | None, pit_id: str) -> Any:
+    def _request(self, search_after: list[Any] | None, pit_id: str) -> Any:
         from elastic_cli.cluster.raw_pages import RawPage, raw_pit_id, raw_search_pages
 
         self.sending.set()
@@ -402,7 +402,7 @@ class _PagesAhead:
         self.newest_pit_id = answered or self.newest_pit_id
         return body
 
-    def _submit(self, search_after: list | None, pit_id: str) -> None:
+    def _submit(self, search_after: list[Any] | None, pit_id: str) -> None:
         self.sending.clear()
         self.pit_id = pit_id
         self.pending = self.pool.submit(self._request, search_after, pit_id)
@@ -413,7 +413,7 @@ class _PagesAhead:
             self.stats.thrown_away += 1
         self.pending = None
 
-    def ask(self, search_after: list | None, pit_id: str) -> None:
+    def ask(self, search_after: list[Any] | None, pit_id: str) -> None:
         # compared as the JSON they are sent as: 1 and 1.0 are equal in Python, not on the wire
         if self.guess is not None and json.dumps(self.guess) == json.dumps((search_after, pit_id)):
             self.stats.asked_ahead += 1
@@ -423,7 +423,7 @@ class _PagesAhead:
             self._submit(search_after, pit_id)
         self.guess = None
 
-    def next_page(self) -> dict:
+    def next_page(self) -> dict[str, Any]:
         from elastic_cli.cluster import raw_pages
 
         assert self.pending is not None, "ask() first"

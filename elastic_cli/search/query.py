@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from typing import Any, Sequence
 
 from elastic_cli.errors import UsageError
 from elastic_cli.openreplay.session_token import Marker
@@ -93,13 +93,13 @@ def marker_regexp(marker: Marker | str) -> str:
     return ".*" + escape_lucene_regexp(marker.text) + tail
 
 
-def _marker_clauses(q: LogQuery, marker: Marker) -> list[dict]:
+def _marker_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
     if q.message_is_mixed:
         return [*_phrase_clauses(q, marker), _regexp_clause(q, marker)]
     return [_regexp_clause(q, marker)] if q.message_is_keyword else _phrase_clauses(q, marker)
 
 
-def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict]:
+def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
     if marker.whole:
         return [{"match_phrase": {q.message_field: marker.text}}]
     # `openReplaySessionToken=<base36 id>.`: the analyzer keeps the id as a term of its
@@ -110,16 +110,16 @@ def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict]:
     return [{"match_phrase_prefix": {q.message_field: {"query": phrase, "max_expansions": 1000}}}]
 
 
-def _regexp_clause(q: LogQuery, marker: Marker) -> dict:
+def _regexp_clause(q: LogQuery, marker: Marker) -> dict[str, Any]:
     # A keyword field holds the whole line as one term: a phrase would only
     # match a line that *is* the marker, so match the whole value instead.
     # flags NONE: only the core syntax; the optional operators stay literal.
     return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
 
 
-def build_query(q: LogQuery) -> dict:
+def build_query(q: LogQuery) -> dict[str, Any]:
     """The `query` clause: any marker, optionally errors only and a time range; filters, no scoring."""
-    filters: list[dict] = [
+    filters: list[dict[str, Any]] = [
         {
             "bool": {
                 "should": [clause for m in q.markers for clause in _marker_clauses(q, m)],
@@ -132,7 +132,7 @@ def build_query(q: LogQuery) -> dict:
     if q.lacking_field is not None:
         filters.append({"bool": {"must_not": [{"exists": {"field": q.lacking_field}}]}})
     if q.time_field is not None and (q.since is not None or q.until is not None):
-        bounds: dict = {}
+        bounds: dict[str, Any] = {}
         if q.since is not None:
             bounds["gte"] = _iso(q.since)
         if q.until is not None:
@@ -142,7 +142,7 @@ def build_query(q: LogQuery) -> dict:
     return {"bool": {"filter": filters}}
 
 
-def build_sort(q: LogQuery) -> list:
+def build_sort(q: LogQuery) -> list[Any]:
     """Oldest first (newest first with reverse); unmapped_type so indexes without the field
     don't fail; numeric_type so date_nanos fields sort in milliseconds like date fields."""
     if q.time_field is None:
@@ -151,9 +151,9 @@ def build_sort(q: LogQuery) -> list:
     return [{q.time_field: {"order": order, "unmapped_type": "date", "numeric_type": "date"}}]
 
 
-def build_search_body(q: LogQuery, size: int) -> dict:
+def build_search_body(q: LogQuery, size: int) -> dict[str, Any]:
     """The whole search request body for one page (without the point in time the pager adds)."""
-    body: dict = {
+    body: dict[str, Any] = {
         "query": build_query(q),
         "sort": build_sort(q),
         "size": size,

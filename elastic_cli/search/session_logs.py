@@ -88,8 +88,8 @@ class SessionLogs:
     policy: FieldPolicy | None = None
     lines: int = 0
     # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
-    first_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
-    left_out_look: tuple[list[search_lines.FirstPage], list[dict]] | None = None
+    first_look: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
+    left_out_look: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
 
     def pages(self) -> Iterator[list[SessionLine]]:
         if isinstance(self.mode, Follow):

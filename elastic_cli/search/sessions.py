@@ -188,7 +188,7 @@ def _session_of(marker: str, value: str) -> str | None:
     return None
 
 
-def marked_lines_query(message_field: str, message_is_keyword: bool) -> dict:
+def marked_lines_query(message_field: str, message_is_keyword: bool) -> dict[str, Any]:
     """Lines carrying either marker, the cheap way for each mapping.
 
     On text the standard analyzer keeps each marker word as one term
@@ -205,7 +205,7 @@ def marked_lines_query(message_field: str, message_is_keyword: bool) -> dict:
 
 
 def search_body(group: IndexGroup, message_field: str, since: datetime, until: datetime | None,
-                errors_only: bool, page_size: int) -> dict:
+                errors_only: bool, page_size: int) -> dict[str, Any]:
     """One group's request: marked lines in the window, only the message and the time read."""
     bounds: dict[str, Any] = {"gte": _iso(since), "format": "strict_date_optional_time"}
     if until is not None:
@@ -246,17 +246,17 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     group being read is counted again from its start."""
     now = now or datetime.now(timezone.utc)
 
-    def first_page(group: IndexGroup) -> tuple[str, dict]:
+    def first_page(group: IndexGroup) -> tuple[str, dict[str, Any]]:
         body = search_body(group, policy.message_field, since, until, errors_only, page_size)
         return group.target, first_page_body(PagedSearch(index=group.target, body=body))
 
-    def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict]]:
+    def first_pages(candidate: Sequence[IndexShape]) -> list[tuple[str, dict[str, Any]]]:
         groups = group_indices(candidate, patterns, policy, errors_only=errors_only)[0]
         return [first_page(g) for g in groups if g.time_field is not None]
 
     # each group's first page answered beside `_field_caps`, by its exact request; None when the page
     # was full: the group is walked on a point in time, its first page not asked again nor kept
-    looked: dict[str, dict | None] = {}
+    looked: dict[str, dict[str, Any] | None] = {}
     if shapes is None:
         early = shapes_with_first_pages(es, patterns, policy, cache, first_pages, lambda request: request)
         shapes = early.shapes
@@ -359,7 +359,7 @@ def _ms(moment: datetime | None) -> float:
     return moment.timestamp() * 1000 if moment else float("-inf")
 
 
-def _time_ms(hit: dict, time_field: str | None) -> int | None:
+def _time_ms(hit: dict[str, Any], time_field: str | None) -> int | None:
     values = (hit.get("fields") or {}).get(time_field or "") or []
     if not values:
         return None
@@ -383,7 +383,7 @@ def _summary(session_id: str, tally: _Tally, link: str | None, now: datetime) ->
         latest_message=_first_line(tally.latest), replay_url=link)
 
 
-def iter_rows(report: SessionsReport) -> Iterator[dict]:
+def iter_rows(report: SessionsReport) -> Iterator[dict[str, Any]]:
     """Rows as plain values for json, ndjson, csv and the table (times in ISO 8601 UTC)."""
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
