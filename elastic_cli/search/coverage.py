@@ -25,6 +25,21 @@ class LeftOut:
     of_session: bool = True
 
 
+@dataclass(frozen=True)
+class GaveUp:
+    """A read that stopped on a failure waited out for too long (`Retrier.wait_out`): the one way
+    `logs` and `sessions` say it, with what the output lacks because of it."""
+
+    reason: str  # what went wrong, in words: "connection lost"
+    after: int  # lines read (or written) before it
+    lacking: str  # what is missing: "the lines after those are missing"
+    budget: str = ""  # the --retry-for waited, as a person says it ("5 min")
+
+    def text(self) -> str:
+        within = f"within --retry-for ({self.budget})" if self.budget else "within --retry-for"
+        return f"{self.reason} after {self.after} lines, and the search could not go on {within}: {self.lacking}"
+
+
 @dataclass
 class Coverage:
     """Filled while a search runs; read when it is over (or stopped)."""
@@ -38,7 +53,8 @@ class Coverage:
     timed_out: int = 0  # pages a shard answered after running out of time: lines may be missing
     undated_lines: int = 0  # lines without a time in a dated index: shown last, outside any window
     more_beyond_limit: bool = False  # the limit was reached and more lines exist (asked for: not missing)
-    stopped: str = ""  # why reading stopped before the end (the point in time was lost, a cap was hit)
+    stopped: str = ""  # why reading stopped before the end, other than a failure (a cap was hit)
+    gave_up: GaveUp | None = None  # reading stopped on a failure that lasted past --retry-for
 
     def missing(self) -> list[str]:
         """One sentence per reason lines are known to be missing; empty when the result is whole."""
@@ -57,6 +73,8 @@ class Coverage:
             elif left.lines:
                 one = lines.replace("lines", "line", 1) if left.lines == 1 else lines
                 reasons.append(f"{left.lines} {one} in {left.index} not {done}: {left.reason}")
+        if self.gave_up:
+            reasons.append(self.gave_up.text())
         if self.stopped:
             reasons.append(self.stopped)
         return reasons
@@ -78,6 +96,6 @@ def _hint(coverage: Coverage) -> str:
                 "(--since/--until, --indexes)")
     if any(left.lines != 0 for left in coverage.left_out):
         return "--all-levels shows every line of those indices (their level cannot be told)"
-    if "--retry-for" in coverage.stopped:
+    if coverage.gave_up:
         return "run the command again once the cluster answers, or give --retry-for longer"
     return "run the command again"

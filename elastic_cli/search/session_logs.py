@@ -19,7 +19,7 @@ from elastic_cli.search import fields as search_fields
 from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
-from elastic_cli.search.coverage import Coverage, LeftOut
+from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.pager import MAX_PAGE_SIZE
 from elastic_cli.search.query import LogQuery
@@ -139,9 +139,8 @@ class SessionLogs:
             except Exception as exc:  # noqa: BLE001 — wait_out re-raises what waiting cannot fix
                 gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
                 if gave_up:
-                    self.coverage.stopped = (
-                        f"{gave_up} after {point.written} lines, and the search could not go on "
-                        f"within --retry-for ({seconds_text(self.retry.retry_for)}): the lines after those are missing")
+                    self.coverage.gave_up = GaveUp(gave_up, point.written, "the lines after those are missing",
+                                                   budget=seconds_text(self.retry.retry_for))
                     return
                 plan = replace(self.plan, query=point.query(self.plan.query))
             finally:

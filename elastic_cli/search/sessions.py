@@ -24,7 +24,7 @@ from elastic_cli.openreplay.session_token import (
     parse_session_ref,
     session_start,
 )
-from elastic_cli.search.coverage import Coverage, LeftOut
+from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.early_look import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
@@ -71,22 +71,18 @@ class SessionsReport:
     shards_failed: int = 0  # shards that answered with an error: their lines were not counted
     failure: str = ""  # the first failure's index, shard and reason
     timed_out: int = 0  # pages a shard answered after running out of time: lines may be uncounted
-    lost_after: int | None = None  # lines read when reading stopped on a failure (None: it did not)
-    lost_reason: str = ""  # that failure, in words ("connection lost")
+    gave_up: GaveUp | None = None  # reading stopped on a failure waited out too long
 
     def coverage(self, max_sessions: int) -> Coverage:
         """What the rows lack, in the terms every command reports."""
         stopped = ""
-        if self.lost_after is not None:
-            stopped = (f"{self.lost_reason or 'the search failed'} after {self.lost_after} lines, and it could not go "
-                       "on within --retry-for: the counts leave out the lines after those")
-        elif self.stopped_at_max:
+        if self.stopped_at_max and self.gave_up is None:
             stopped = f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial"
         return Coverage(indices_searched=self.indices_matched - len(self.left_out),
                         left_out=[LeftOut(index, why, lines=unread, of_session=False) for (index, why), unread
                                   in zip(self.left_out, self.unread or (0,) * len(self.left_out))],
                         shards_total=self.shards_total, shards_failed=self.shards_failed, failure=self.failure,
-                        timed_out=self.timed_out, stopped=stopped)
+                        timed_out=self.timed_out, stopped=stopped, gave_up=self.gave_up)
 
 
 @dataclass
@@ -267,8 +263,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
                       for i in g.indices)
     counts = _Counts(max_sessions=max_sessions, max_lines=max_lines)
-    lost_after: int | None = None
-    lost_reason = ""
+    gave_up: GaveUp | None = None
     streams: list[WalkStats] = []
     retrier = Retrier(retry or RetryPolicy(retry_for=0), on_retry=on_retry)
     for group in (g for g in groups if g.time_field is not None):
@@ -293,9 +288,9 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                     if not counts.add(message_of(hit, policy.message_field), _time_ms(hit, group.time_field)):
                         break
             except Exception as exc:  # noqa: BLE001 — wait_out re-raises what waiting cannot fix
-                gave_up = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
-                if gave_up:  # waited out too long: the counts are partial
-                    lost_after, lost_reason = counts.lines_read, gave_up
+                reason = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
+                if reason:  # waited out too long: the counts are partial
+                    gave_up = GaveUp(reason, counts.lines_read, "the counts leave out the lines after those")
                     counts.stopped = True
                 else:
                     counts = before.copy()
@@ -319,8 +314,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                           shards_total=sum(s.shards_total for s in streams),
                           shards_failed=sum(s.shards_failed for s in streams),
                           failure=next((s.failure for s in streams if s.failure), ""),
-                          timed_out=sum(s.timed_out for s in streams), lost_after=lost_after,
-                          lost_reason=lost_reason)
+                          timed_out=sum(s.timed_out for s in streams), gave_up=gave_up)
 
 
 def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequence[tuple[str, str]],

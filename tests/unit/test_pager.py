@@ -589,4 +589,4 @@ def test_a_group_read_again_asks_its_first_page_anew_rather_than_reusing_the_ear
     report, rows = _sessions_of(es, retries=retries)
     assert rows == {"2618307011354435587": 6, "2618307011354435588": 4}
     assert len(retries) == 1 and es.msearches == 1 and es.looks == 2
-    assert not report.coverage(50_000).missing() and report.lost_after is None
+    assert not report.coverage(50_000).missing() and report.gave_up is None
