@@ -1,0 +1,122 @@
+"""How `logs` prints a lookup: its lines written as they are read (progress, --follow's status,
+retries and recoveries said on stderr), then what the result lacks; or, with --explain, the request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from elastic_cli.commands.app import ReaderGone, say
+
+if TYPE_CHECKING:
+    from elastic_cli.commands.app import AppContext
+    from elastic_cli.config.settings import Settings
+    from elastic_cli.output import FollowStatus, Progress
+    from elastic_cli.output.writer import LogWriter
+    from elastic_cli.search.lookup import SessionSearch
+    from elastic_cli.search.retry import Retrying
+    from elastic_cli.search.session_logs import LookupObservers
+
+
+def print_explain(app: AppContext, search: SessionSearch) -> None:
+    """`logs --explain`: the first request as it would be sent (stdout), and what it costs (stderr)."""
+    from dataclasses import replace
+
+    from elastic_cli.output import print_json
+    from elastic_cli.search.lookup import explain as explained
+    from elastic_cli.search.query import explain_cost
+
+    print_json(explained(search))
+    if not app.quiet:
+        say("cost: ", explain_cost(search.query))
+        say("cost if keyword: ", explain_cost(replace(search.query, message_is_keyword=True)))
+        say("", "this is the first page's request to an index with the configured fields. logs asks _field_caps "
+                "beside it: an index whose time or level field is another (@timestamp, log.level) gets the same body "
+                "with its own fields, and `-v` of a real run names them; later pages add search_after.")
+        say("window: ", search.window.origin if search.window else "none (all time, or --since/--until as given)")
+
+
+def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writer: LogWriter) -> None:
+    """Run the lookup and write its lines as they come; say what the result lacks."""
+    from elastic_cli.cluster.connection import build_client, translated_errors
+    from elastic_cli.commands.coverage_report import finish
+    from elastic_cli.errors import NoHits
+    from elastic_cli.output import FollowStatus, Progress
+    from elastic_cli.search import plan as search_plan
+    from elastic_cli.search.lookup import lookup
+    from elastic_cli.search.session_logs import Export, Follow, Limited
+
+    follow = isinstance(search.mode, Follow)
+    status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
+    progress = status or Progress(enabled=isinstance(search.mode, Export) and not app.quiet, color=app.color)
+    es = build_client(settings)
+    with es, translated_errors(settings, f"search {','.join(search.patterns)}"):
+        result = lookup(es, search, _observers(app, search, writer, progress, status))
+        plan = result.plan
+        if not plan.message_types:
+            app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
+        app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
+                 f"{'/'.join(plan.message_types) or 'missing'}")
+        for line in search_plan.describe_plan(plan):
+            app.info(line)
+        try:
+            for page in result.pages():
+                writer.write_page(page)
+        except KeyboardInterrupt:
+            if not follow:
+                raise
+        except (ReaderGone, BrokenPipeError):
+            raise  # the reader stopped reading: nothing to tell it
+        except Exception:
+            if writer.count:  # the error's own message follows; it must not read as a whole output
+                n = writer.count
+                app.notice(f"the output is partial: {n} line{'s were' if n != 1 else ' was'} written before this error")
+            raise
+        finally:
+            progress.stop()
+            writer.close()
+    stats = result.stats
+    if stats.streams:
+        app.info(f"read {stats.hits_read} hits; shards: {stats.shards_total} searched, "
+                 f"{stats.shards_skipped} skipped by the time window")
+    if result.coverage.undated_lines:
+        app.info(f"{result.coverage.undated_lines} lines carry no time: shown last")
+    more = None
+    if result.coverage.more_beyond_limit and isinstance(search.mode, Limited):
+        more = f"showing the first {search.mode.limit} lines; there are more: use --all (or --limit N) for them"
+    finish(app, result.coverage, more=more)
+    if writer.count == 0 and not follow:
+        levels = "error lines" if search.query.errors_only else "lines"
+        raise NoHits(
+            f"no {levels} of session {search.ref.session_id} in {len(plan.indices)} matching indices",
+            "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
+            "or the time range; run `orx-elastic check`",
+        )
+
+
+def _observers(app: AppContext, search: SessionSearch, writer: LogWriter, progress: Progress,
+               status: FollowStatus | None) -> LookupObservers:
+    """What the terminal is told while the lines are read: progress, each poll, retries."""
+    from elastic_cli.search.retry import seconds_text
+    from elastic_cli.search.session_logs import LookupObservers
+
+    def page_done(seen: int) -> None:
+        if status is None:
+            progress.update(seen)
+        writer.flush()  # a table is printed page by page: nothing waits for the end
+
+    def poll_done() -> None:
+        writer.flush()
+        if status is not None:
+            status.polled(writer.count)
+
+    def retrying(wait: Retrying) -> None:
+        if status is not None:
+            status.retry(str(wait))
+        retry_for = search.retry.retry_for if search.retry else 0
+        app.warn(f"{wait} (giving up after {seconds_text(retry_for)} of failures; --retry-for)")
+
+    going_on = "printing the lines indexed meanwhile" if status is not None else "going on after the last line written"
+    return LookupObservers(
+        on_page=page_done, on_poll=poll_done, on_retry=retrying,
+        on_partial=lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0]),
+        on_recovered=lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: {going_on}"))
