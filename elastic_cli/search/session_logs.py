@@ -88,8 +88,8 @@ class SessionLogs:
     policy: FieldPolicy | None = None
     lines: int = 0
     # a Limited lookup's first pages, read with the plan (one `_msearch`): the pages, their answers
-    first_look: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
-    left_out_look: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
+    first_answers: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
+    left_out_answers: tuple[list[search_lines.FirstPage], list[dict[str, Any]]] | None = None
 
     def pages(self) -> Iterator[list[SessionLine]]:
         if isinstance(self.mode, Follow):
@@ -164,8 +164,8 @@ class SessionLogs:
                                             stats=stats, on_page=self._progress(stats))
 
         first = None
-        if self.first_look is not None:
-            first = search_lines.limited_from_first_pages(self.plan, *self.first_look, wanted=wanted,
+        if self.first_answers is not None:
+            first = search_lines.limited_from_first_pages(self.plan, *self.first_answers, wanted=wanted,
                                                         stats=self.stats)
             if first is None:
                 self.stats = search_lines.SearchStats()  # paged again from the start, with a point in time
@@ -245,7 +245,7 @@ class SessionLogs:
         if left is None or any(item.reason == search_plan.NO_LEVEL for item in cov.left_out):
             return
         plan, names = left
-        found = search_lines.counted_from_first_pages(*self.left_out_look) if self.left_out_look else None
+        found = search_lines.counted_from_first_pages(*self.left_out_answers) if self.left_out_answers else None
         if found is None:
             try:
                 candidates = any(_any_line(self.es, plan, g) for g in plan.groups)
@@ -294,7 +294,7 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
     planned from the shapes `cache` last saw (or, never seen, from the configured fields); they are
     kept only when the fresh answer plans exactly the same searches, else sent again."""
     if isinstance(mode, Limited):
-        return _looked_up(es, patterns, query, policy, mode, session_start, describe, cache, retry, observers)
+        return _limited_lookup(es, patterns, query, policy, mode, session_start, describe, cache, retry, observers)
     plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
     return _result(es, plan, mode, patterns, describe, policy, retry, observers)
 
@@ -312,7 +312,7 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
                        retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
 
 
-def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[search_lines.FirstPage], int]:
+def _first_pages_of(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[search_lines.FirstPage], int]:
     """A lookup's first pages: every stream's, then those that count the indices left out."""
     page_size = mode.page_size or min(mode.limit + 1, MAX_PAGE_SIZE)
     pages = search_lines.first_pages(plan, page_size)
@@ -321,19 +321,19 @@ def _first_look(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[searc
     return pages + extra, len(pages)
 
 
-def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
+def _limited_lookup(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
                session_start: datetime | None, describe: str, cache: ShapeCache | None,
                retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
-    from elastic_cli.search.early_look import shapes_with_first_pages
+    from elastic_cli.search.early_pages import shapes_with_first_pages
 
     def pages_of(shapes: Sequence[search_fields.IndexShape]) -> list[search_lines.FirstPage]:
-        return _first_look(search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start), mode)[0]
+        return _first_pages_of(search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start), mode)[0]
 
     early = shapes_with_first_pages(es, patterns, policy, cache, pages_of, lambda page: (page.target, page.body))
     plan = search_plan.plan_from_shapes(early.shapes, patterns, query, policy, session_start)
     result = _result(es, plan, mode, patterns, describe, policy, retry, observers)
-    pages, streams = _first_look(plan, mode)
+    pages, streams = _first_pages_of(plan, mode)
     answers = early.answers
     if answers is None:
         # the plan the pages were asked with is not this answer's, or they failed: ask again
@@ -342,6 +342,6 @@ def _looked_up(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldP
         except Exception:  # noqa: BLE001 — the pager's own requests say what is wrong
             answers = None
     if answers is not None:
-        result.first_look = (pages[:streams], answers[:streams])
-        result.left_out_look = (pages[streams:], answers[streams:]) if len(pages) > streams else None
+        result.first_answers = (pages[:streams], answers[:streams])
+        result.left_out_answers = (pages[streams:], answers[streams:]) if len(pages) > streams else None
     return result

@@ -25,7 +25,7 @@ from elastic_cli.openreplay.session_token import (
     session_start,
 )
 from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
-from elastic_cli.search.early_look import shapes_with_first_pages
+from elastic_cli.search.early_pages import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
@@ -237,7 +237,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     """The sessions with (error) lines between `since` and `until`, one row each.
 
     Without `shapes`, each group's first page goes beside the `_field_caps` request, planned from
-    the shapes `cache` last saw (`early_look`). A failure that waiting may fix (a lost connection
+    the shapes `cache` last saw (`early_pages`). A failure that waiting may fix (a lost connection
     or point in time, a node that left) is waited out by `retry` (none when not given), and the
     group being read is counted again from its start."""
     now = now or datetime.now(timezone.utc)

@@ -97,7 +97,7 @@ def test_the_count_of_indices_left_out_needs_every_candidate():
 
 
 def test_a_plan_from_other_shapes_sends_other_requests():
-    def same_requests(a: list, b: list) -> bool:  # as `early_look` compares a lookup's first pages
+    def same_requests(a: list, b: list) -> bool:  # as `early_pages` compares a lookup's first pages
         return search_lines.same_wire([(p.target, p.body) for p in a], [(p.target, p.body) for p in b])
 
     guessed = search_lines.first_pages(plan_for(*search_plan.guessed_shapes(["logs-*"], POLICY)), 11)

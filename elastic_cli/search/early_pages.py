@@ -20,7 +20,7 @@ Request = TypeVar("Request")
 
 
 @dataclass
-class EarlyLook(Generic[Request]):
+class EarlyPages(Generic[Request]):
     """The fresh shapes, the first pages they plan, and those pages' answers when the early
     requests were exactly these (else None: ask again)."""
 
@@ -31,7 +31,7 @@ class EarlyLook(Generic[Request]):
 
 def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolicy, cache: ShapeCache | None,
                             plan: Callable[[Sequence[IndexShape]], list[Request]],
-                            wire: Callable[[Request], tuple[str, dict[str, Any]]]) -> EarlyLook[Request]:
+                            wire: Callable[[Request], tuple[str, dict[str, Any]]]) -> EarlyPages[Request]:
     """`_field_caps` for `patterns`, and beside it the first pages `plan` makes of the last known
     shapes (`wire` gives a page's target and body). The `_field_caps` request's error is this call's
     error, as when it is sent alone; a failed early search is only a guess that did not pay."""
@@ -57,4 +57,4 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
     requests = plan(shapes)
     if answers is not None and not same_wire([wire(r) for r in requests], [wire(r) for r in sent]):
         answers = None  # planned from shapes the cluster no longer has: never a stale answer
-    return EarlyLook(shapes=list(shapes), requests=requests, answers=answers)
+    return EarlyPages(shapes=list(shapes), requests=requests, answers=answers)
