@@ -1,0 +1,116 @@
+"""`orx-elastic canary URL`: send a fresh test session to the backend, find its line in the cluster."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.openreplay.propagation import CANARY_HEADER, DEFAULT_GENERATION, GENERATIONS
+
+if TYPE_CHECKING:
+    from elastic_cli.checks.canary import CanaryResult
+    from elastic_cli.cli import AppContext
+
+
+@click.command(help=f"""Send one request with a fresh test session to your backend, then search the
+cluster until a line of that session is searchable, and say what it found.
+
+The request (GET URL) carries the session header (--header; its value is the test
+token, or the id for an ...-Id header) and {CANARY_HEADER}: the middleware that
+`orx-elastic instrument` prints logs one line for it, so a healthy backend needs no
+error to be proven. Nothing else is sent to the backend: never the API key.
+
+\b
+Found: the line, and the seconds from the request until it was searchable (exit 0).
+Not found, the cause, in this order:
+  14  the header did not reach the backend (a proxy drops it, or CORS)
+  15  the backend logged the line without the marker
+  16  the marker is there, in a shape OpenReplay will not show (as `shows` judges)
+  17  nothing searchable within --wait (shipper lag, or no middleware)
+
+\b
+Examples:
+  orx-elastic canary https://api.example.com/health
+  orx-elastic canary http://127.0.0.1:8080/ --wait 2m --header X-OpenReplay-Session-Id
+""")
+@click.argument("url")
+@connection_options
+@click.option("--header", default="X-OpenReplay-SessionToken", show_default=True,
+              help="The session header to send (the tracker's; an ...-Id header carries the id).")
+@click.option("--wait", default="60s", show_default=True, help="How long to search for the line (30s, 2m).")
+@click.option("--generation", type=click.Choice(list(GENERATIONS)), default=DEFAULT_GENERATION, show_default=True,
+              help="Which OpenReplay the line's shape is judged for.")
+@click.pass_obj
+def canary(app: AppContext, url: str, header: str, wait: str, generation: str, **params: Any) -> None:
+    import secrets
+    import time
+
+    from elastic_cli import __version__
+    from elastic_cli.checks import canary as core
+    from elastic_cli.cli import say
+    from elastic_cli.cluster.connection import build_client, translated_errors
+    from elastic_cli.errors import ConnectionFailed, UsageError
+    from elastic_cli.openreplay.propagation import fresh_session
+    from elastic_cli.output import safe_text
+    from elastic_cli.search.query import parse_duration
+
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"not an http(s) URL: {safe_text(url[:80])}", "give your backend's URL, e.g. http://127.0.0.1:8080/")
+    wait_seconds = parse_duration(wait).total_seconds()
+    settings = app.settings(settings_flags(params))
+    session = fresh_session(int(time.time() * 1000), secrets.randbits(24), secrets.token_bytes(32),
+                            secrets.token_hex(12))
+    try:
+        sent = core.send(url, header, session, settings.timeout, f"orx-elastic-canary/{__version__}")
+    except (OSError, ValueError) as exc:
+        raise ConnectionFailed(f"the backend did not answer at {safe_text(url)}: {safe_text(str(exc))[:200]}",
+                               "check the URL, and that the backend runs") from None
+    if not app.quiet:
+        say("", f"sent GET {url} with {header} (session {session.session_id}) and {CANARY_HEADER}: "
+                f"HTTP {sent.status}; searching {settings.indexes} for up to {wait}")
+    es = build_client(settings)
+    with es, translated_errors(settings, f"search {settings.indexes}"):
+        result = core.await_line(es, settings, session, sent, wait_seconds, generation)
+    _report(app, result, wait)
+
+
+def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
+    from elastic_cli import errors
+    from elastic_cli.checks import canary as core
+    from elastic_cli.openreplay.verdicts import GENERATIONS as SHOWN_BY
+    from elastic_cli.output import safe_text
+
+    sid, header = result.session.session_id, result.sent.header
+    if result.line is not None:
+        source = result.line.get("_source") or {}
+        index = result.line.get("_data_stream") or result.line.get("_index")
+        click.echo(safe_text(f"found in {index}, {result.delay:.1f} s after the request "
+                             f"({result.polls} searches): {source.get('message')}"))
+    if result.outcome == core.FOUND:
+        for generation in SHOWN_BY:
+            if generation in result.problems:
+                click.echo(f"OpenReplay {generation}: shows lines like it"
+                           + (" (when they are errors: v1.20 shows lines tagged error)" if generation == "v1.20" else ""))
+        return
+    if result.outcome == core.NO_HEADER:
+        raise errors.CanaryHeaderDropped(
+            f"the backend logged the canary's line without a session: {header} did not reach it",
+            f"a proxy drops it (nginx drops header names with dots or underscores) or CORS does not allow it "
+            f"(Access-Control-Allow-Headers); send {header} (`orx-elastic instrument browser`)")
+    if result.outcome == core.NO_MARKER:
+        raise errors.CanaryMarkerMissing(
+            f"the backend received session {sid} but logged the canary's line without its marker",
+            "put the filter on the handler that ships the lines, not on a logger (openreplay_logging.install("
+            "handler)); pino: openReplayPinoOptions(...); winston: openReplayFormat() (`orx-elastic instrument`)")
+    if result.outcome == core.SHAPE:
+        said = "; ".join(f"{g}: {p[0].text}" for g, p in result.problems.items() if p)
+        raise errors.CanaryShape(
+            f"the line carries the marker, in a shape OpenReplay will not show ({said})",
+            f"`orx-elastic shows {sid}` says why for each line; `orx-elastic instrument STACK` writes `level`, "
+            "`@timestamp` and both markers")
+    raise errors.CanaryTimeout(
+        f"no line of canary session {sid} became searchable within {wait} ({result.polls} searches)",
+        "in order: the middleware is not installed or the request missed it (it logs one line per canary); "
+        "the shipper lags (try --wait 2m) or writes to indices outside `indexes`")
