@@ -52,13 +52,20 @@ def canary(app: AppContext, url: str, header: str, wait: str, generation: str, *
     from elastic_cli.cli import say
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.errors import ConnectionFailed, UsageError
-    from elastic_cli.openreplay.propagation import fresh_session
+    from elastic_cli.openreplay.propagation import carries_id, fresh_session
     from elastic_cli.output import safe_text
     from elastic_cli.search.query import parse_duration
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"not an http(s) URL: {safe_text(url[:80])}", "give your backend's URL, e.g. http://127.0.0.1:8080/")
     wait_seconds = parse_duration(wait).total_seconds()
+    if carries_id(header):  # no token reaches the backend, so none can be logged
+        if generation == "v1.20":
+            raise UsageError(f"{header} carries the session id, and OpenReplay v1.20 reads only the token",
+                             "send a token header: --header X-OpenReplay-SessionToken")
+        if generation == "both" and not app.quiet:
+            say("note: ", f"{header} carries the id, not the token: judged for OpenReplay v1.21+ only")
+        generation = "v1.21"
     settings = app.settings(settings_flags(params))
     session = fresh_session(int(time.time() * 1000), secrets.randbits(24), secrets.token_bytes(32),
                             secrets.token_hex(12))

@@ -94,8 +94,13 @@ class CanarySession:
     nonce: str  # the canary header's value: the printed middleware logs it, so its line is found
 
     def header_value(self, header: str) -> str:
-        """An id header gets the id; any other (the tracker's token headers) the token."""
-        return self.session_id if header.lower().replace(".", "-").endswith("-id") else self.token
+        return self.session_id if carries_id(header) else self.token
+
+
+def carries_id(header: str) -> bool:
+    """An id header (X-OpenReplay-Session-Id, openReplaySession.id) carries the id; any other (the
+    tracker's token headers) the token."""
+    return header.lower().replace(".", "-").endswith("-id")
 
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
