@@ -27,7 +27,8 @@ EXIT_CODES = {
     14: ("canary-no-header", "`canary`: the backend logged the canary's line without a session (a proxy or CORS "
                              "dropped the header)"),
     15: ("canary-no-marker", "`canary`: the backend received the session but logged the line without its marker"),
-    16: ("canary-shape", "`canary`: the line carries the marker, in a shape OpenReplay will not show"),
+    16: ("canary-shape", "`canary`: the line carries the marker, but OpenReplay will not show it (its shape, or "
+                         "its index is not behind `logs`)"),
     17: ("canary-timeout", "`canary`: no line of the test session became searchable within --wait"),
 }
 

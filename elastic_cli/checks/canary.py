@@ -95,7 +95,7 @@ def await_line(es: Any, settings: Settings, session: CanarySession, sent: Sent, 
         polls += 1
         lines = search_once(es, settings, session, sent.started - CLOCK_SLACK)
         if lines:
-            result = judge(session, sent, lines, generation)
+            result = judge(session, sent, lines, generation, logs_indices(es) if GENERATIONS[generation][1] else None)
             result.delay, result.polls = max(polled_at - sent.at, 0.0), polls
             return result
         if clock() >= deadline:
@@ -108,9 +108,18 @@ def _message(line: dict, message_field: str = "message") -> str:
     return value if isinstance(value, str) else ""
 
 
-def judge(session: CanarySession, sent: Sent, lines: list[dict], generation: str) -> CanaryResult:
+def logs_indices(es: Any) -> frozenset[str] | None:
+    """The indices behind `logs`, which OpenReplay v1.21+ searches (None: no `logs`)."""
+    from elastic_cli.checks.shows import logs_coverage
+
+    return logs_coverage(es)[0]
+
+
+def judge(session: CanarySession, sent: Sent, lines: list[dict], generation: str,
+          in_logs: frozenset[str] | None = None) -> CanaryResult:
     """What the lines found say: the canary's own line first (it tells a dropped header), else any
-    marked line of the session; a marked line is then judged by `shows`' rules for its shape."""
+    marked line of the session; a marked line is then judged by `shows`' rules for its shape, and for
+    v1.21+ whether its index is behind `logs` (`in_logs`: those indices; None: not asked)."""
     ref = parse_session_ref(session.session_id)
     marked = [h for h in lines if any(contains_marker(_message(h), m) for m in markers(ref))]
     own = [h for h in lines if contains_marker(_message(h), session.nonce)]
@@ -120,6 +129,9 @@ def judge(session: CanarySession, sent: Sent, lines: list[dict], generation: str
         return CanaryResult(session, sent, outcome, line=own[0])
     line = next((h for h in own if h in marked), marked[0] if marked else lines[0])
     problems = shape_problems(line, session.session_id, generation)
+    if in_logs is not None and str(line.get("_index")) not in in_logs and v.V121 in problems:
+        problems[v.V121].append(v.Problem("index-not-logs", f"its index {line.get('_data_stream') or line.get('_index')} "
+                                                            "is not `logs` (nor behind an alias `logs`)"))
     return CanaryResult(session, sent, SHAPE if any(problems.values()) else FOUND, line=line, problems=problems)
 
 

@@ -59,7 +59,7 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
     # (far from the cluster each request in turn is a round trip); the v1.20 probe names their ids
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shows") as pool:
         v121_search = pool.submit(_v121_search, es, ref.session_id)
-        logs_indices = pool.submit(_logs_indices, es)
+        logs_indices = pool.submit(logs_coverage, es)
         result = session_logs(es, settings.index_patterns, query, FieldPolicy.from_settings(settings),
                               Limited(limit), session_start=started, describe=f" on {settings.url}")
         lines = [hit for page in result.pages() for hit in page]
@@ -123,7 +123,7 @@ def v121_answer(es: Any, session_id: str, lines: Sequence[dict], answered: dict 
         return body
     total = ((body.get("hits") or {}).get("total") or {}).get("value", 0)
     hits = _hit_keys(body)
-    covered, keyword = logs_indices() if logs_indices is not None else _logs_indices(es)
+    covered, keyword = logs_indices() if logs_indices is not None else logs_coverage(es)
     matched = None
     missing = [str(h.get("_id")) for h in lines if (str(h.get("_index")), str(h.get("_id"))) not in hits
                and (covered is None or str(h.get("_index")) in covered)]
@@ -143,7 +143,7 @@ def _body_args(body: Mapping[str, Any]) -> dict:
     return args
 
 
-def _logs_indices(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
+def logs_coverage(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
     """The concrete indices `logs` resolves to, and those where `message` is a keyword (one
     `_field_caps`, which `read` allows)."""
     try:
@@ -245,7 +245,11 @@ def check_openreplay_shows(es: Any, settings: Settings, deadline: Any, check_id:
 
 
 def _fix_for(view: SessionView, generation: str, details: str) -> str:
+    from elastic_cli.openreplay.propagation import KIT_CODES, KIT_HINT
+
     codes = {p.code for j in view.judged for p in j.verdicts[generation].problems if p.hides}
     if generation == v.V121 and codes & {"no-logs-index", "index-not-logs"}:
         return f"{details}; `orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
+    if codes & KIT_CODES:  # the lines' shape: the backend's logging code is what to change
+        return f"{details}; {KIT_HINT}"
     return details

@@ -27,7 +27,8 @@ Found: the line, and the seconds from the request until it was searchable (exit 
 Not found, the cause, in this order:
   14  the header did not reach the backend (a proxy drops it, or CORS)
   15  the backend logged the line without the marker
-  16  the marker is there, in a shape OpenReplay will not show (as `shows` judges)
+  16  the marker is there, but OpenReplay will not show the line (as `shows`
+      judges its shape; or its index is not behind `logs`)
   17  nothing searchable within --wait (shipper lag, or no middleware)
 
 \b
@@ -93,13 +94,15 @@ def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
     if result.line is not None:
         source = result.line.get("_source") or {}
         index = result.line.get("_data_stream") or result.line.get("_index")
-        click.echo(safe_text(f"found in {index}, {result.delay:.1f} s after the request "
-                             f"({result.polls} searches): {source.get('message')}"))
+        click.echo(safe_text(f"found in {index}, searchable {result.delay:.1f} s after the request "
+                             f"({result.polls} searches):"))
+        click.echo("  " + safe_text(str(source.get("message"))))
     if result.outcome == core.FOUND:
         for generation in SHOWN_BY:
             if generation in result.problems:
                 click.echo(f"OpenReplay {generation}: shows lines like it"
-                           + (" (when they are errors: v1.20 shows lines tagged error)" if generation == "v1.20" else ""))
+                           + (" (when they are errors: v1.20 shows lines tagged error)" if generation == "v1.20"
+                              else " (its index is behind `logs`)"))
         return
     if result.outcome == core.NO_HEADER:
         raise errors.CanaryHeaderDropped(
@@ -113,10 +116,12 @@ def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
             "handler)); pino: openReplayPinoOptions(...); winston: openReplayFormat() (`orx-elastic instrument`)")
     if result.outcome == core.SHAPE:
         said = "; ".join(f"{g}: {p[0].text}" for g, p in result.problems.items() if p)
-        raise errors.CanaryShape(
-            f"the line carries the marker, in a shape OpenReplay will not show ({said})",
-            f"`orx-elastic shows {sid}` says why for each line; `orx-elastic instrument STACK` writes `level`, "
-            "`@timestamp` and both markers")
+        codes = {p.code for found in result.problems.values() for p in found}
+        fix = (f"`orx-elastic shows {sid}` says why for each line; `orx-elastic instrument STACK` writes `level`, "
+               "`@timestamp` and both markers")
+        if codes == {"index-not-logs"}:
+            fix = "`orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
+        raise errors.CanaryShape(f"the line carries the marker, but OpenReplay will not show it ({said})", fix)
     raise errors.CanaryTimeout(
         f"no line of canary session {sid} became searchable within {wait} ({result.polls} searches)",
         "in order: the middleware is not installed or the request missed it (it logs one line per canary); "

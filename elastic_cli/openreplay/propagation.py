@@ -14,6 +14,12 @@ from importlib import resources
 from elastic_cli.errors import UsageError
 from elastic_cli.openreplay.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 
+# verdict codes (openreplay.verdicts) that the kit's code avoids: `check` and `shows` point to it for them
+KIT_CODES = frozenset({"no-token", "token-cut", "other-token-first", "no-id-marker", "no-level", "level-not-text",
+                       "panel-broken", "level-case", "no-timestamp", "no-utc-time", "utc-time-not-date"})
+KIT_HINT = ("`orx-elastic instrument STACK` prints logging code that writes both markers, `level` and `@timestamp`; "
+            "`orx-elastic canary URL` proves it end to end")
+
 # sent by `orx-elastic canary`; the printed middleware logs one line when it is present
 CANARY_HEADER = "X-Orx-Canary"
 GENERATIONS = {"v1.20": (True, False), "v1.21": (False, True), "both": (True, True)}

@@ -69,3 +69,10 @@ def test_the_request_carries_the_session_and_the_canary_header_and_never_a_key()
     assert sent.status == 503  # an error status is an answer: the line may be logged all the same
     assert {k.lower(): v for k, v in seen[0].items() if k.lower() not in ("host", "connection", "accept-encoding")} == {
         "x-openreplay-sessiontoken": SESSION.token, CANARY_HEADER.lower(): SESSION.nonce, "user-agent": "ua/1"}
+
+
+def test_a_line_outside_logs_is_not_shown_by_v121():
+    line = good(f"{MARKERS} {OWN}")
+    result = canary.judge(SESSION, SENT, [line], "both", in_logs=frozenset({"other-index"}))
+    assert result.outcome == canary.SHAPE and [p.code for p in result.problems["v1.21+"]] == ["index-not-logs"]
+    assert canary.judge(SESSION, SENT, [line], "both", in_logs=frozenset({"app"})).outcome == canary.FOUND

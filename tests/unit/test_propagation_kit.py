@@ -10,15 +10,14 @@ import io
 import json
 import logging
 import subprocess
-import sys
 import uuid
 from types import SimpleNamespace
 
 import pytest
-
-from conftest import run_cli
 from elastic_cli.openreplay import propagation
 from elastic_cli.openreplay.session_token import parse_session_ref
+
+from conftest import run_cli
 
 TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 SESSION_ID = "2618307011354435587"
