@@ -105,10 +105,14 @@ def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
                               else " (its index is behind `logs`)"))
         return
     if result.outcome == core.NO_HEADER:
+        if any(c in header for c in "._"):
+            fix = ("nginx (and other proxies) drop header names with dots or underscores: send X-OpenReplay-SessionToken "
+                   "(the tracker's) or X-OpenReplay-Session-Id")
+        else:
+            fix = (f"let {header} through the proxy, and allow it in CORS (Access-Control-Allow-Headers) when the "
+                   "browser calls another origin (`orx-elastic instrument browser`)")
         raise errors.CanaryHeaderDropped(
-            f"the backend logged the canary's line without a session: {header} did not reach it",
-            f"a proxy drops it (nginx drops header names with dots or underscores) or CORS does not allow it "
-            f"(Access-Control-Allow-Headers); send {header} (`orx-elastic instrument browser`)")
+            f"the backend logged the canary's line without a session: {header} did not reach it", fix)
     if result.outcome == core.NO_MARKER:
         raise errors.CanaryMarkerMissing(
             f"the backend received session {sid} but logged the canary's line without its marker",

@@ -8,6 +8,7 @@ the integration tests run exactly this output.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -89,6 +90,17 @@ def render(stack_name: str, generation: str = DEFAULT_GENERATION, version: str =
     }.items():
         text = text.replace(key, value)
     return text
+
+
+_PRINTED = re.compile(r"(<!-- printed: instrument (?P<stack>[a-z-]+) -->\n```(?P<lang>\w*)\n)(?P<body>.*?)"
+                      r"(```\n<!-- end printed -->)", re.S)
+
+
+def render_readme(readme: str, version: str) -> str:
+    """README with each `<!-- printed: instrument STACK -->` block rewritten as the command prints it
+    (scripts/gen-docs), so README shows the real output."""
+    return _PRINTED.sub(lambda m: m.group(1) + render(m.group("stack"), DEFAULT_GENERATION, version) + m.group(5),
+                        readme)
 
 
 # ---------------------------------------------------------------- the canary's synthetic session
