@@ -18,22 +18,14 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
+from elastic_cli.openreplay.session_token import to_base36
 
 from conftest import Env, run_cli
+from logs_index import drop_logs
 from propagation_apps import get, start_express, start_flask, start_nginx
 
 SIG = "ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"  # 32 bytes in base58, as a real token's signature
 STACKS = ("python-flask", "node-express-pino")
-
-
-def to36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
 
 
 @dataclass(frozen=True)
@@ -46,15 +38,7 @@ def new_session() -> Session:
     """A session that starts now (a flake id: start time above 24 bits), and a token of its shape."""
     now = int(time.time() * 1000)
     sid = ((now - 1550000000000) << 24) | secrets.randbits(24)
-    return Session(str(sid), f"{to36(sid)}.0.{to36(now + 7_200_000)}.{SIG}")
-
-
-def drop_logs(admin) -> None:
-    if admin.indices.exists_alias(name="logs"):
-        for index in admin.indices.get_alias(name="logs"):
-            admin.indices.delete_alias(index=index, name="logs")
-    if admin.indices.exists(index="logs"):
-        admin.indices.delete(index="logs")
+    return Session(str(sid), f"{to_base36(sid)}.0.{to_base36(now + 7_200_000)}.{SIG}")
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +127,7 @@ def test_the_printed_code_marks_every_line_of_a_session_and_only_its_own(cluster
         # the app's logger and its child logger, each line marked once, at its start
         assert messages == sorted([f"{marker}checkout failed for cart {cart}", f"{marker}card declined"]), \
             backends.apps[stack].output()
-        assert not any(other.id in m or to36(int(other.id)) in m for m in messages)
+        assert not any(other.id in m or to_base36(int(other.id)) in m for m in messages)
         assert all(m.count("openReplaySession.id=") == 1 for m in messages)
         by_id = lines_of(cluster.env, session.id, 2)
         assert sorted(line["_id"] for line in by_id) == sorted(line["_id"] for line in by_token)
