@@ -204,3 +204,19 @@ def test_the_canary_session_is_a_token_the_tool_and_the_kit_read_alike(tmp_path)
     assert kit.session_from_headers(headers(**{"X-OpenReplay-SessionToken": session.token})).session_id == ref.session_id
     assert session.header_value("openReplaySession.id") == session.session_id
     assert session.header_value("X-OpenReplay-Session-Token") == session.token
+
+
+def test_under_an_ecs_formatter_the_line_keeps_log_level_and_gets_level_and_the_marker(tmp_path, captured):
+    import ecs_logging
+
+    kit = load("python-flask", tmp_path)
+    root, handler, stream = captured
+    handler.setFormatter(ecs_logging.StdlibFormatter())
+    kit.install(handler)
+    reset = kit.enter_request(headers(**{"X-OpenReplay-Session-Token": TOKEN}))
+    logging.getLogger("shopapp.orders").warning("slow")
+    kit.leave_request(reset)
+    doc = docs(stream)[0]
+    assert doc["message"] == f"openReplaySessionToken={TOKEN} openReplaySession.id={SESSION_ID} slow"
+    assert doc["log.level"] == "warning" and doc["level"] == "warning"
+    assert doc["openreplay_session_id"] == SESSION_ID
