@@ -19,7 +19,8 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 NODE_DIR = TESTS / "node"
 FLASK_APP = TESTS / "apps" / "flask_app.py"
-EXPRESS_APP = NODE_DIR / "express_app.js"
+EXPRESS_APP = NODE_DIR / "express_app.js"  # pino, shipped by pino-elasticsearch
+EXPRESS_WINSTON_APP = NODE_DIR / "express_winston_app.js"  # winston, to a file
 
 
 @dataclass
@@ -77,13 +78,13 @@ def start_flask(workdir: Path, module_dir: Path, mode: str, env: dict) -> Proces
     return Process(f"flask ({mode})", popen, _port_line(popen, log, "the Flask app"), log)
 
 
-def start_express(workdir: Path, module: Path, env: dict) -> Process:
+def start_express(workdir: Path, module: Path, env: dict, script: Path = EXPRESS_APP) -> Process:
     node = _need("node", "the Express app runs the printed middleware")
     if not (NODE_DIR / "node_modules" / "pino-elasticsearch").is_dir():
         pytest.fail(f"the test's Node packages are not installed: run `npm ci --prefix {NODE_DIR}` (.ci/run does)",
                     pytrace=False)
-    log = workdir / "express.log"
-    popen = subprocess.Popen([node, str(EXPRESS_APP), str(module)], stdout=subprocess.PIPE, stderr=log.open("w"),
+    log = workdir / f"{script.stem}.log"
+    popen = subprocess.Popen([node, str(script), str(module)], stdout=subprocess.PIPE, stderr=log.open("w"),
                              text=True, cwd=NODE_DIR,
                              env={**os.environ, **env, "NODE_PATH": str(NODE_DIR / "node_modules")})
     return Process("express", popen, _port_line(popen, log, "the Express app"), log)

@@ -22,7 +22,7 @@ from elastic_cli.openreplay.session_token import to_base36
 
 from conftest import Env, run_cli
 from logs_index import drop_logs
-from propagation_apps import get, start_express, start_flask, start_nginx
+from propagation_apps import EXPRESS_WINSTON_APP, get, start_express, start_flask, start_nginx
 
 SIG = "ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"  # 32 bytes in base58, as a real token's signature
 STACKS = ("python-flask", "node-express-pino")
@@ -190,3 +190,31 @@ def test_canary_says_when_nothing_arrives_in_time(cluster, backends):
     assert result.exit_code == 17, result.output
     assert "within 3s" in result.stderr and "shipper" in result.stderr
     assert took < 20
+
+
+def test_the_printed_winston_format_marks_child_loggers_and_keeps_sessions_apart(tmp_path):
+    """No cluster needed: the printed winston file in an Express app, writing the lines a shipper reads."""
+    module = printed("node-express-winston", tmp_path, "openreplay-logging.js")
+    log_file = tmp_path / "app.log"
+    app = start_express(tmp_path, module, {"LOG_FILE": str(log_file)}, script=EXPRESS_WINSTON_APP)
+    a, b = new_session(), new_session()
+    try:
+        requests = [(f"{app.url}/checkout?cart=a", {"X-OpenReplay-SessionToken": a.token}),
+                    (f"{app.url}/checkout?cart=b", {"X-OpenReplay-Session-Id": b.id})]
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(lambda r: get(*r), requests)) == [402, 402], app.output()
+        end = time.monotonic() + 20
+        while (not log_file.exists() or len(log_file.read_text().splitlines()) < 4) and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        app.stop()
+    docs = [json.loads(line) for line in log_file.read_text().splitlines()]
+    marker_a = f"openReplaySessionToken={a.token} openReplaySession.id={a.id} "
+    marker_b = f"openReplaySession.id={b.id} "  # an id header: no token to write
+    assert sorted(d["message"] for d in docs) == sorted([
+        f"{marker_a}checkout failed for cart a", f"{marker_a}card declined",
+        f"{marker_b}checkout failed for cart b", f"{marker_b}card declined"]), app.output()
+    for doc in docs:
+        session = a if doc["message"].startswith(marker_a) else b
+        assert doc["openreplay"] == {"session_id": session.id} and doc["level"] == "error"
+        assert doc["@timestamp"] and doc["tags"] == ["error"]
