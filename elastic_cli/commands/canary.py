@@ -96,7 +96,7 @@ def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
         index = result.line.get("_data_stream") or result.line.get("_index")
         click.echo(safe_text(f"found in {index}, searchable {result.delay:.1f} s after the request "
                              f"({result.polls} searches):"))
-        click.echo("  " + safe_text(str(source.get("message"))))
+        click.echo("  message: " + safe_text(str(source.get("message"))))
     if result.outcome == core.FOUND:
         for generation in SHOWN_BY:
             if generation in result.problems:
