@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from elastic_cli.commands.options import connection_options, settings_flags
 from elastic_cli.openreplay.propagation import CANARY_HEADER, DEFAULT_GENERATION, GENERATIONS
+
+# an HTTP token (RFC 9110): anything else could not be sent, or would split the request
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
 
 if TYPE_CHECKING:
     from elastic_cli.checks.canary import CanaryResult
@@ -59,6 +63,9 @@ def canary(app: AppContext, url: str, header: str, wait: str, generation: str, *
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"not an http(s) URL: {safe_text(url[:80])}", "give your backend's URL, e.g. http://127.0.0.1:8080/")
+    if not _HEADER_NAME.fullmatch(header):
+        raise UsageError(f"not an HTTP header name: {safe_text(header[:80])!r}",
+                         "give a name such as X-OpenReplay-SessionToken (letters, digits, - . _)")
     wait_seconds = parse_duration(wait).total_seconds()
     if carries_id(header):  # no token reaches the backend, so none can be logged
         if generation == "v1.20":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 
 from elastic_cli.checks import canary
@@ -76,3 +77,23 @@ def test_a_line_outside_logs_is_not_shown_by_v121():
     result = canary.judge(SESSION, SENT, [line], "both", in_logs=frozenset({"other-index"}))
     assert result.outcome == canary.SHAPE and [p.code for p in result.problems["v1.21+"]] == ["index-not-logs"]
     assert canary.judge(SESSION, SENT, [line], "both", in_logs=frozenset({"app"})).outcome == canary.FOUND
+
+
+def test_a_wrong_url_or_header_name_is_a_usage_error_before_anything_is_sent(clean_env):
+    from conftest import run_cli
+
+    for args in (["ftp://backend/"], ["http://127.0.0.1:9/", "--header", "X-Session\r\nHost: evil"],
+                 ["http://127.0.0.1:9/", "--header", "openReplaySession.id", "--generation", "v1.20"]):
+        result = run_cli("canary", *args, env=clean_env)
+        assert result.exit_code == 2 and result.stderr.startswith("error: "), result.output
+        assert "\r" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backend_that_does_not_answer_is_said_before_the_cluster_is_asked(clean_env):
+    from conftest import run_cli
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run_cli("canary", f"http://127.0.0.1:{port}/", env=clean_env)
+    assert result.exit_code == 4 and "the backend did not answer" in result.stderr, result.output
