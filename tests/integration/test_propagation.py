@@ -199,8 +199,8 @@ def test_the_printed_winston_format_marks_child_loggers_and_keeps_sessions_apart
     app = start_express(tmp_path, module, {"LOG_FILE": str(log_file)}, script=EXPRESS_WINSTON_APP)
     a, b = new_session(), new_session()
     try:
-        requests = [(f"{app.url}/checkout?cart=a", {"X-OpenReplay-SessionToken": a.token}),
-                    (f"{app.url}/checkout?cart=b", {"X-OpenReplay-Session-Id": b.id})]
+        requests = [(f"{app.url}/checkout?cart=a&together=1", {"X-OpenReplay-SessionToken": a.token}),
+                    (f"{app.url}/checkout?cart=b&together=1", {"X-OpenReplay-Session-Id": b.id})]
         with ThreadPoolExecutor(2) as pool:
             assert list(pool.map(lambda r: get(*r), requests)) == [402, 402], app.output()
         end = time.monotonic() + 20

@@ -4,6 +4,7 @@
 'use strict';
 const { openReplayMiddleware, openReplayPinoOptions } = require(process.argv[2]);
 const express = require('express');
+const shop = require('./shop');
 const pino = require('pino');
 const pinoElasticsearch = require('pino-elasticsearch');
 
@@ -16,22 +17,7 @@ destination.on('error', (error) => console.error(`pino-elasticsearch: ${error.me
 const logger = pino(openReplayPinoOptions({ level: 'info' }), destination);
 const payments = logger.child({ module: 'payments' });
 
-// two sessions' requests in flight at once
-let waiting = [];
-function together() {
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    if (waiting.length === 2) { waiting.forEach((go) => go()); waiting = []; }
-  });
-}
-
 const app = express();
 app.use(openReplayMiddleware({ logger }));
-app.get('/', (req, res) => res.send('ok'));
-app.get('/checkout', async (req, res) => {
-  logger.error(`checkout failed for cart ${req.query.cart}`);
-  if (req.query.together) await together();
-  payments.error('card declined');
-  res.status(402).send('declined');
-});
+shop(app, logger, payments);
 const server = app.listen(0, '127.0.0.1', () => console.log(server.address().port));

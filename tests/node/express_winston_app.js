@@ -4,6 +4,7 @@
 'use strict';
 const { openReplayMiddleware, openReplayFormat } = require(process.argv[2]);
 const express = require('express');
+const shop = require('./shop');
 const winston = require('winston');
 
 const logger = winston.createLogger({
@@ -13,20 +14,7 @@ const logger = winston.createLogger({
 });
 const payments = logger.child({ module: 'payments' });
 
-let waiting = [];
-function together() {
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    if (waiting.length === 2) { waiting.forEach((go) => go()); waiting = []; }
-  });
-}
-
 const app = express();
 app.use(openReplayMiddleware({ logger }));
-app.get('/checkout', async (req, res) => {
-  logger.error(`checkout failed for cart ${req.query.cart}`);
-  await together();
-  payments.error('card declined');
-  res.status(402).send('declined');
-});
+shop(app, logger, payments);
 const server = app.listen(0, '127.0.0.1', () => console.log(server.address().port));
