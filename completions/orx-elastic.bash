@@ -5,7 +5,7 @@
 _orx_elastic_node() {
     # $1: command path; sets subs (subcommands), opts (options), vopts (options taking a value)
     case "$1" in
-        '') subs='create-key keys configure config check logs shows alias sessions completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        '') subs='create-key keys configure config check logs shows alias sessions instrument canary completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --save --keychain --no-keychain -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration -o --output --config --profile' ;;
         'keys') subs='invalidate list rotate'; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'keys invalidate') subs=''; opts='--name --host --port --cloud-id --id --ca-certs --fingerprint --insecure --no-insecure --timeout -u --username --password --admin-api-key --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--name --host --port --cloud-id --id --ca-certs --fingerprint --timeout -u --username --password --admin-api-key --config --profile' ;;
@@ -20,6 +20,8 @@ _orx_elastic_node() {
         'shows') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --limit --since --fetched-at --explain --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --limit --since --fetched-at --config --profile' ;;
         'alias') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --remove --dry-run --session --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --session --config --profile' ;;
         'sessions') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --all-levels --sort --limit --max-sessions --retry-for --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --sort --limit --max-sessions --retry-for --config --profile' ;;
+        'instrument') subs=''; opts='--generation --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--generation --config --profile' ;;
+        'canary') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --header --wait --generation --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id --header --wait --generation --config --profile' ;;
         'completion') subs=''; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         *) subs=''; opts=''; vopts='' ;;
     esac
@@ -78,6 +80,14 @@ _orx_elastic_value() {
         'sessions|--sort') _orx_elastic_words 'recent count' "$3" ;;
         'sessions|--config') _orx_elastic_files "$3" file ;;
         'sessions|--profile') _orx_elastic_profiles "$3" ;;
+        'instrument|--generation') _orx_elastic_words 'v1.20 v1.21 both' "$3" ;;
+        'instrument|--config') _orx_elastic_files "$3" file ;;
+        'instrument|--profile') _orx_elastic_profiles "$3" ;;
+        'instrument|#1') _orx_elastic_words 'python-flask python-django python-fastapi python-wsgi node-express-pino node-express-winston browser' "$3" ;;
+        'canary|--ca-certs') _orx_elastic_files "$3" file ;;
+        'canary|--generation') _orx_elastic_words 'v1.20 v1.21 both' "$3" ;;
+        'canary|--config') _orx_elastic_files "$3" file ;;
+        'canary|--profile') _orx_elastic_profiles "$3" ;;
         'completion|--config') _orx_elastic_files "$3" file ;;
         'completion|--profile') _orx_elastic_profiles "$3" ;;
         'completion|#1') _orx_elastic_words 'bash zsh fish' "$3" ;;

@@ -24,6 +24,12 @@ EXIT_CODES = {
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
     13: ("partial", "lines are known to be missing (a shard failed or timed out, a failure not over within --retry-for, "
                     "an index without a level, --max-sessions): the output is what could be read"),
+    14: ("canary-no-header", "`canary`: the backend logged the canary's line without a session (a proxy or CORS "
+                             "dropped the header)"),
+    15: ("canary-no-marker", "`canary`: the backend received the session but logged the line without its marker"),
+    16: ("canary-shape", "`canary`: the line carries the marker, but OpenReplay will not show it (its shape, or "
+                         "its index is not behind `logs`)"),
+    17: ("canary-timeout", "`canary`: no line of the test session became searchable within --wait"),
 }
 
 
@@ -89,3 +95,19 @@ class PartialResults(OrxError):
     """The search answered, but some shards failed: what was printed lacks their lines."""
 
     exit_code = 13
+
+
+class CanaryHeaderDropped(OrxError):
+    exit_code = 14
+
+
+class CanaryMarkerMissing(OrxError):
+    exit_code = 15
+
+
+class CanaryShape(OrxError):
+    exit_code = 16
+
+
+class CanaryTimeout(OrxError):
+    exit_code = 17

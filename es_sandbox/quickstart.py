@@ -44,6 +44,7 @@ def next_commands() -> List[str]:
         f"  orx-elastic logs {SAMPLE_SESSION_ID} --all-levels --profile {PROFILE}",
         f"  orx-elastic logs {SAMPLE_TOKEN} -o json --profile {PROFILE}",
         f"  orx-elastic config show --profile {PROFILE}",
+        "  orx-elastic instrument --help    the code that puts the session in your backend's logs",
         "  orx-elastic --help",
         f"  {prog} tour      more commands against this node",
         f"  {prog} stop      stop the node (the profile `{PROFILE}` stays in your config)",

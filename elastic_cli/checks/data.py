@@ -14,9 +14,9 @@ from elastic_cli.search.pager import describe_failure
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
-PROPAGATE_FIX = ("propagate the session token to the backend and log it with every line "
-                 f"({TOKEN_MARKER_PREFIX}<token> or {SESSION_ID_MARKER_PREFIX}<id>): see the README section "
-                 "'Getting the session token into your logs'")
+PROPAGATE_FIX = ("propagate the session to the backend and log it with every line "
+                 f"({TOKEN_MARKER_PREFIX}<token> and {SESSION_ID_MARKER_PREFIX}<id>): "
+                 "`orx-elastic instrument STACK` prints the code, `orx-elastic canary URL` proves it")
 
 
 def marker_query(message_field: str, message_types: Sequence[str]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
     # (far from the cluster each request in turn is a round trip); the v1.20 probe names their ids
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shows") as pool:
         v121_search = pool.submit(_v121_search, es, ref.session_id)
-        logs_indices = pool.submit(_logs_indices, es)
+        logs_indices = pool.submit(logs_coverage, es)
         result = lookup(es, search)
         lines = [line for page in result.pages() for line in page]
         since_ms = int(since.timestamp() * 1000) if since else 0
@@ -122,7 +122,7 @@ def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered
         return body
     total = ((body.get("hits") or {}).get("total") or {}).get("value", 0)
     hits = _hit_keys(body)
-    covered, keyword = logs_indices() if logs_indices is not None else _logs_indices(es)
+    covered, keyword = logs_indices() if logs_indices is not None else logs_coverage(es)
     matched = None
     missing = [str(line.hit.get("_id")) for line in lines if _line_key(line) not in hits
                and (covered is None or str(line.hit.get("_index")) in covered)]
@@ -142,7 +142,7 @@ def _body_args(body: Mapping[str, Any]) -> dict[str, Any]:
     return args
 
 
-def _logs_indices(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
+def logs_coverage(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
     """The concrete indices `logs` resolves to, and those where `message` is a keyword (one
     `_field_caps`, which `read` allows)."""
     try:
@@ -244,7 +244,11 @@ def check_openreplay_shows(es: Any, settings: Settings, deadline: Any, check_id:
 
 
 def _fix_for(view: SessionView, generation: str, details: str) -> str:
+    from elastic_cli.openreplay.propagation import KIT_CODES, KIT_HINT
+
     codes = {p.code for j in view.judged for p in j.verdicts[generation].problems if p.hides}
     if generation == v.V121 and codes & {"no-logs-index", "index-not-logs"}:
         return f"{details}; `orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
+    if codes & KIT_CODES:  # the lines' shape: the backend's logging code is what to change
+        return f"{details}; {KIT_HINT}"
     return details

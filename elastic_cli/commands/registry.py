@@ -14,6 +14,8 @@ COMMANDS = {
     "shows": ("elastic_cli.commands.shows:shows", "Say which lines of a session OpenReplay v1.20 and v1.21+ show, and why not."),
     "alias": ("elastic_cli.commands.logs_alias:logs_alias", "Point an alias `logs` at your log indices, for OpenReplay v1.21+."),
     "sessions": ("elastic_cli.commands.sessions:sessions", "List the sessions whose backend logged errors, with replay links."),
+    "instrument": ("elastic_cli.commands.instrument:instrument", "Print the code that puts the session marker in your backend's logs."),
+    "canary": ("elastic_cli.commands.canary:canary", "Send a test session to your backend and find its log line in the cluster."),
     "completion": ("elastic_cli.commands.completion:completion", "Print the completion script for bash, zsh or fish."),
 }
 

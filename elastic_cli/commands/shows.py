@@ -94,6 +94,7 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
         records.append(record)
     from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for
+    from elastic_cli.openreplay.propagation import KIT_HINT
     from elastic_cli.openreplay.verdicts import V121
 
     codes = {p.code for j in view.judged for p in j.verdicts[V121].problems}
@@ -105,6 +106,7 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
             "outside_indexes": view.outside,
             "lines": records,
             "advice": [{"for": title, "snippet": snippet} for title, snippet in advice],
+            "hint": KIT_HINT if _needs_kit(view) else None,
         })
         return
     for summary in view.summaries:
@@ -125,10 +127,19 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
     if codes & {"no-logs-index", "index-not-logs"}:
         app.print("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
                    "(--dry-run prints the request)")
+    if _needs_kit(view):
+        click.echo(f"\nhint: {KIT_HINT}")
     if advice:
         app.print(f"\n{ADVICE_TITLE}:")
         for title, snippet in advice:
             app.print(f"\n# {title}\n{snippet}")
+
+
+def _needs_kit(view: SessionView) -> bool:
+    """A line hidden (or shown wrongly) for a shape the propagation kit's code does not write."""
+    from elastic_cli.openreplay.propagation import KIT_CODES
+
+    return any(p.code in KIT_CODES for j in view.judged for verdict in j.verdicts.values() for p in verdict.problems)
 
 
 def _cell(verdict: Any) -> str:
@@ -146,4 +157,5 @@ def _finish(app: AppContext, view: SessionView, limit: int) -> None:
     finish(app, view.coverage, more=more)
     if not view.lines:
         raise NoHits(f"no line of session {view.ref.session_id} in the indices `indexes` matches",
-                     "the backend may not log the marker: run `orx-elastic check`")
+                     "the backend may not log the marker: `orx-elastic canary URL` tells why, "
+                     "`orx-elastic instrument STACK` prints the code that logs it")

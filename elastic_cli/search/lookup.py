@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from elastic_cli.openreplay.session_token import SessionRef, markers, session_start
+from elastic_cli.openreplay.session_token import Marker, SessionRef, markers, session_start
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.plan import Window, session_window
 from elastic_cli.search.query import LogQuery, parse_duration
@@ -45,6 +45,7 @@ class LookupRequest:
     source_fields: tuple[str, ...] | None = None  # None: the whole _source
     retry_for: timedelta | None = None  # None: the default policy
     shape_cache: bool = True  # plan from the shapes seen last time (a file under ~/.cache)
+    also: tuple[str, ...] = ()  # texts a line may carry instead of the session's markers (the canary's nonce)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def prepare(settings: Settings, ref: SessionRef, request: LookupRequest, now: da
     if request.session_window and request.since is None:
         window = session_window(started, parse_duration(settings.session_margin))
     query = LogQuery(
-        markers=markers(ref),
+        markers=(*markers(ref), *(Marker(text) for text in request.also)),
         message_field=settings.message_field,
         time_field=settings.time_field,
         tags_field=settings.tags_field,

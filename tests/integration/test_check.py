@@ -316,7 +316,7 @@ def test_no_marked_logs(http_env, tmp_path):
     marked = by_id["marked_logs"]
     assert rc == 0 and marked["status"] == "warning" and marked["data"]["marked"] == 0
     assert "openReplaySessionToken=" in marked["detail"] and "propagate" in marked["fix"].lower()
-    assert "README" in marked["fix"]
+    assert "orx-elastic instrument" in marked["fix"] and "orx-elastic canary" in marked["fix"]
 
 
 def test_a_failing_shard_is_a_failure_that_names_the_index(http_env, tmp_path):

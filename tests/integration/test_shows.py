@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import Env, run_cli
+from logs_index import drop_logs
 
 SIG = "ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 START = datetime(2024, 1, 24, 2, 27, 39, 324000, tzinfo=timezone.utc)
@@ -78,15 +79,6 @@ MAPPINGS = {
     "strtime": {"message": {"type": "text"}, "utc_time": {"type": "keyword"}, "tags": {"type": "keyword"}},
     "ecs": {"message": {"type": "text"}, "@timestamp": {"type": "date"}, "log.level": {"type": "keyword"}},
 }
-
-
-def drop_logs(admin) -> None:
-    """No index or alias `logs` on the node."""
-    if admin.indices.exists_alias(name="logs"):
-        for index in admin.indices.get_alias(name="logs"):
-            admin.indices.delete_alias(index=index, name="logs")
-    if admin.indices.exists(index="logs"):
-        admin.indices.delete(index="logs")
 
 
 @pytest.fixture(scope="module")

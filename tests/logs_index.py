@@ -1,0 +1,13 @@
+"""OpenReplay v1.21+'s index `logs` is global to a node: the modules that make one (an index or an alias)
+remove it with this, so the next module starts without it."""
+
+from __future__ import annotations
+
+
+def drop_logs(admin) -> None:
+    """No index or alias `logs` on the node."""
+    if admin.indices.exists_alias(name="logs"):
+        for index in admin.indices.get_alias(name="logs"):
+            admin.indices.delete_alias(index=index, name="logs")
+    if admin.indices.exists(index="logs"):
+        admin.indices.delete(index="logs")
