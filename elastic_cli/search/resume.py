@@ -7,6 +7,12 @@ in either direction), so the read goes on from the time of the last line written
 millisecond included), skipping the lines of that millisecond it already wrote; once the
 undated lines have begun, every dated line was written, and only the undated ones written
 so far are skipped. Pure: no request is made here.
+
+A line's time here is the value the cluster sorted it by, however implausible (epoch microseconds
+in a `date` field read as milliseconds: year ~56,000): the display may call it no time, but were it
+"undated" here, every dated line after it would be taken for one already written and dropped. A
+bound that no `datetime` can hold is left out: the read then starts over, and `take` skips what was
+written.
 """
 
 from __future__ import annotations
@@ -18,10 +24,26 @@ from typing import Iterable
 from elastic_cli.search.query import LogQuery
 
 Key = tuple[str, str]  # (index, id): a document's identity across points in time
+# the sort values Elasticsearch gives a line that lacks the sort field (Long.MIN_VALUE, Long.MAX_VALUE)
+_MISSING = (-(2**63), 2**63 - 1)
 
 
 def _key(hit: dict) -> Key:
     return (hit.get("_index") or "", hit.get("_id") or "")
+
+
+def sorted_time_ms(hit: dict) -> int | None:
+    """The time the cluster ordered `hit` by: its annotated `_time_ms`, else (a time the display
+    found implausible) the first of its sort values when it was sorted by a time and a tiebreaker
+    and has a value; None for a line without a time (sorted by the tiebreaker alone, or missing)."""
+    moment = hit.get("_time_ms")
+    if moment is not None:
+        return int(moment)
+    sort = hit.get("sort") or []
+    first = sort[0] if len(sort) >= 2 else None
+    if isinstance(first, int) and not isinstance(first, bool) and first not in _MISSING:
+        return first
+    return None
 
 
 @dataclass
@@ -37,7 +59,7 @@ class ResumePoint:
         fresh = []
         for hit in page:
             key = _key(hit)
-            moment = hit.get("_time_ms")
+            moment = sorted_time_ms(hit)
             if moment is None:
                 if self.undated is None:
                     self.undated = set()
@@ -70,6 +92,8 @@ class ResumePoint:
             # that millisecond again (its lines not yet written); one more either way covers
             # a nanosecond time that the bound's milliseconds would cut
             bound = _at(self.last_ms + 1) if self.reverse else _at(self.last_ms)
+        if bound is None:
+            return query  # beyond any datetime: read from the start again, `take` skips what was written
         if self.reverse:
             until = bound if query.until is None else min(query.until, bound)
             return replace(query, until=until)
@@ -77,5 +101,8 @@ class ResumePoint:
         return replace(query, since=since)
 
 
-def _at(ms: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+def _at(ms: int) -> datetime | None:
+    try:
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    except OverflowError:
+        return None
