@@ -192,16 +192,33 @@ def _failed_shards(body: Any) -> dict[str, str]:
     error = body.get("error")
     if not isinstance(error, dict):
         return {}
-    out = {}
+    out: dict[str, str] = {}
     for failure in error.get("failed_shards") or error.get("failures") or []:
-        reason = failure.get("reason") or {}
-        text = reason.get("reason", "") if isinstance(reason, dict) else str(reason)
-        caused = reason.get("caused_by") if isinstance(reason, dict) else None
-        if isinstance(caused, dict) and caused.get("reason"):
-            text = caused["reason"]
-        if failure.get("index"):
-            out[str(failure["index"])] = "".join(c if c.isprintable() else " " for c in text)[:300]
+        if isinstance(failure, dict) and failure.get("index") and str(failure["index"]) not in out:
+            out[str(failure["index"])] = shard_failure_text(failure)
     return out
+
+
+def shard_failure_text(failure: dict[str, Any]) -> str:
+    """What one shard failure says, as plain text naming the shard: the innermost reason given, else
+    the failure's type (an unassigned shard's `no_shard_available_action_exception` has `"reason":
+    null`), else that none was given."""
+    reason = failure.get("reason")
+    text, kind = "", ""
+    if isinstance(reason, dict):
+        kind = str(reason.get("type") or "")
+        caused = reason.get("caused_by")
+        text = str((caused.get("reason") if isinstance(caused, dict) else None) or reason.get("reason") or "")
+    elif reason is not None:
+        text = str(reason)
+    if not text:
+        text = f"{kind} (no reason given{_NO_NODE if kind == _NO_SHARD else ''})" if kind else "no reason given"
+    text = f"shard {failure.get('shard', '?')}: {text}"
+    return "".join(c if c.isprintable() else " " for c in text)[:300]
+
+
+_NO_SHARD = "no_shard_available_action_exception"
+_NO_NODE = ": no node holds a copy of it, e.g. it is unassigned"
 
 
 # ---------------------------------------------------------------- as `check` findings

@@ -134,10 +134,10 @@ class TableFormat:
         if self.fields:
             cells = {name: _cell_text(record.get(name)) for name in self.fields if name != self.wrapped}
             return log_table.Row(cells, self._message_text(record.get(self.wrapped or "")))
-        shown_time, date = log_table.compact_time(record.get("time"), self.zone)
+        shown_time, date, zone = log_table.zoned_time(record.get("time"), self.zone)
         cells = {"time": inert(shown_time), "offset": inert(record.get("offset") or ""),
                  "index": inert(record.get("index") or ""), "level": inert(record.get("level") or "")}
-        return log_table.Row(cells, self._message_text(record.get("message")), date)
+        return log_table.Row(cells, self._message_text(record.get("message")), date, zone)
 
     def _message_text(self, value: Any) -> str:
         cut = log_table.cut_message(_display(value), self.max_message_lines, self.max_message_chars)
@@ -170,7 +170,7 @@ class TableFormat:
         for row, date_line in log_table.date_lines(rows, self.last_date, self.zone_name):
             if date_line:
                 out.print(Text(date_line, style="dim"), soft_wrap=True)
-                self.last_date = row.date
+                self.last_date = log_table.day_key(row)
             link = links.get(id(row))
             for fixed, message in log_table.row_lines(row, layout, self.width):
                 line = Text(fixed)

@@ -2,8 +2,9 @@
 
 Rules a reader notices:
 - a long message is cut (lines, then characters) with a "… N more" marker; other formats keep it whole;
-- time is compact (HH:MM:SS.mmm, UTC or with --local-time this machine's zone) with a date line
-  whenever the day changes;
+- time is compact (HH:MM:SS.mmm, UTC or with --local-time this machine's zone, with the offset in
+  force on that date: a July line in summer time, a January one in winter time) with a date line
+  whenever the day (or, at a daylight-saving change, the zone's name) changes;
 - the index column appears only when lines come from more than one index, the offset from
   session start only when the search knows it;
 - a word is never split if it fits the message width (a 69-character token is copied from
@@ -15,8 +16,9 @@ Rules a reader notices:
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 
 MAX_MESSAGE_LINES = 40
@@ -77,23 +79,71 @@ def parse_time(value: Any) -> datetime | None:
 def compact_time(value: Any, zone: tzinfo | None = None) -> tuple[str, str | None]:
     """(`03:51:12.000`, `2024-01-24`) for a time, in UTC or `zone`; (the value as text, None) for
     anything else."""
+    shown, date, _name = zoned_time(value, zone)
+    return shown, date
+
+
+def zoned_time(value: Any, zone: tzinfo | None = None) -> tuple[str, str | None, str | None]:
+    """`compact_time` and the name of the zone it is shown in on that date (`CET`, `CEST`; None
+    for UTC or no time). A moment the zone's rules cannot place (far past or future for the C
+    library) is shown in UTC and named so."""
     parsed = parse_time(value)
     if parsed is None:
-        return ("" if value is None else str(value)), None
+        return ("" if value is None else str(value)), None, None
+    name = None
     if zone is not None:
-        parsed = parsed.astimezone(zone)
-    return parsed.strftime("%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}", parsed.strftime("%Y-%m-%d")
+        try:
+            parsed = parsed.astimezone(zone)
+            name = zone_name(parsed)
+        except (OverflowError, OSError, ValueError):
+            name = "UTC"
+    return parsed.strftime("%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}", parsed.strftime("%Y-%m-%d"), name
+
+
+def zone_name(moment: datetime) -> str:
+    """How a date line names the zone of an aware moment: `CEST`, or `UTC+05:30` when it has no name."""
+    name = moment.tzname() or ""
+    if not name or name[0] in "+-":
+        offset = moment.strftime("%z")
+        name = f"UTC{offset[:3]}:{offset[3:]}" if offset and offset != "+0000" else "UTC"
+    return name
+
+
+class LocalZone(tzinfo):
+    """This machine's zone as the C library knows it (TZ, /etc/localtime): each moment gets the
+    offset and name in force on its own date, not today's (`datetime.now().astimezone().tzinfo`
+    is a fixed offset: a summer line would be shown in winter time)."""
+
+    def fromutc(self, dt: datetime) -> datetime:
+        utc = dt.replace(tzinfo=timezone.utc)
+        local = time.localtime(utc.timestamp())
+        return (dt.replace(tzinfo=None) + timedelta(seconds=local.tm_gmtoff)).replace(tzinfo=self)
+
+    def _at(self, dt: datetime | None) -> time.struct_time:
+        if dt is None:
+            return time.localtime()
+        # the local wall time read back through the zone's rules (-1: the C library decides DST)
+        stamp = time.mktime((dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, 0, 0, -1))
+        return time.localtime(stamp)
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(seconds=self._at(dt).tm_gmtoff)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return self._at(dt).tm_zone
+
+    def __repr__(self) -> str:
+        return "LocalZone()"
 
 
 def local_zone() -> tuple[tzinfo, str]:
-    """This machine's zone, and how a date line names it (`JST`, or `UTC+05:30` when it has no name)."""
-    now = datetime.now().astimezone()
-    zone = now.tzinfo or timezone.utc
-    name = now.tzname() or ""
-    if not name or name[0] in "+-":
-        offset = now.strftime("%z")
-        name = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-    return zone, name
+    """This machine's zone (the rules, not today's offset), and how a date line names it today
+    (`JST`, or `UTC+05:30` when it has no name); each date line names the zone of its own date."""
+    zone = LocalZone()
+    return zone, zone_name(datetime.now(timezone.utc).astimezone(zone))
 
 
 def wrap(line: str, width: int | None) -> list[str]:
@@ -128,6 +178,7 @@ class Row:
     cells: Mapping[str, str]
     message: str
     date: str | None = None  # the day of its time, for the date lines
+    zone: str | None = None  # the zone that day's time is shown in (None: the table's)
 
 
 @dataclass(frozen=True)
@@ -184,10 +235,18 @@ def row_lines(row: Row, layout: Layout, width: int | None) -> list[tuple[str, st
 
 def date_lines(rows: Iterable[Row], last_date: str | None, zone_name: str = "UTC"
                ) -> Iterable[tuple[Row, str | None]]:
-    """Each row with the date line to print before it (None when the day did not change)."""
+    """Each row with the date line to print before it (None when the day did not change, nor the
+    zone's name: a daylight-saving change names the new zone on a line of its own)."""
     for row in rows:
-        if row.date is not None and row.date != last_date:
-            yield row, f"── {row.date} ({zone_name}) ──"
-            last_date = row.date
+        if row.date is not None and day_key(row) != last_date:
+            yield row, f"── {row.date} ({row.zone or zone_name}) ──"
+            last_date = day_key(row)
         else:
             yield row, None
+
+
+def day_key(row: Row) -> str | None:
+    """What a new date line is printed for: the day, and the zone's name when it has one."""
+    if row.date is None:
+        return None
+    return f"{row.date} {row.zone}" if row.zone else row.date

@@ -20,10 +20,41 @@ TIME_CANDIDATES = ("@timestamp", "utc_time", "timestamp")
 LEVEL_CANDIDATES = ("log.level", "level", "severity")
 TIME_TYPES = frozenset({"date", "date_nanos"})
 KEYWORD_TYPES = frozenset({"keyword", "constant_keyword", "wildcard"})
-# a level is a word: a numeric `severity` (syslog 0-7) cannot be compared with "error"
+# a level is a word: a numeric `severity` (syslog 0-7, lower is worse) cannot be compared with "error"
 WORD_TYPES = KEYWORD_TYPES | {"text", "match_only_text"}
-# compared case-insensitively: error, ERROR and Error are one level
-ERROR_LEVELS = ("error", "err", "fatal", "critical", "crit", "emerg", "emergency", "alert")
+# ... but a number in a field named `level` is pino's or bunyan's (10 trace ... 50 error, 60 fatal)
+NUMBER_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float",
+                          "scaled_float"})
+NUMERIC_LEVEL_NAME = "level"
+NUMERIC_ERROR_FROM = 50
+# The words loggers write for an error or worse, compared trimmed and in any case (README: "What
+# counts as an error"): syslog severities 0-3 and their long names; Java (log4j, logback: ERROR, FATAL;
+# java.util.logging: SEVERE); Go (zap: DPANIC, PANIC, FATAL; logrus: panic, fatal; slog: ERROR, and
+# ERROR+N above it); Node (pino, bunyan, winston: error, fatal); Python (ERROR, CRITICAL, FATAL);
+# .NET (Serilog: Error, Fatal and the short ERR, FTL; Microsoft.Extensions.Logging's console: fail, crit).
+ERROR_LEVELS = ("error", "err", "fatal", "critical", "crit", "emerg", "emergency", "alert", "severe", "panic",
+                "dpanic", "fail", "ftl")
+_ERROR_WORD = re.compile(r"(?:%s|error\+[0-9]+)" % "|".join(ERROR_LEVELS))
+_NUMERIC_ERROR_TEXT = re.compile(r"0*(?:[5-9][0-9]|[1-9][0-9]{2,})")
+_TRIMMED = " \t\r\n"
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# The same rule as a Lucene regexp over a whole keyword value or one term of a text field: optional
+# blanks, an error word in any case (or ERROR+N), or a pino/bunyan level written as text (50 or more).
+ERROR_LEVEL_REGEXP = "[ \t\r\n]*(%s|%s[+][0-9]+|0*([5-9][0-9]|[1-9][0-9][0-9]+))[ \t\r\n]*" % (
+    "|".join(_any_case(word) for word in ERROR_LEVELS), _any_case("error"))
+
+
+def is_level_field(name: str, field_type: str | None) -> bool:
+    """Whether a field of this type can say a line's level: words, or a number in a `level` field."""
+    if field_type in WORD_TYPES:
+        return True
+    return field_type in NUMBER_TYPES and name.rsplit(".", 1)[-1] == NUMERIC_LEVEL_NAME
+
 
 # .ds-<data stream>-<yyyy.MM.dd>-<generation>: a data stream's backing index
 _BACKING_INDEX = re.compile(r"^\.(?:ds|fs)-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
@@ -115,18 +146,32 @@ def resolve_shapes(field_caps: Mapping[str, Any], policy: FieldPolicy) -> list[I
     shapes = []
     for index in indices:
         time_field = next((f for f in time_order if types[f].get(index) in TIME_TYPES), None)
-        level_fields = tuple(f for f in level_order if types[f].get(index) in WORD_TYPES)
+        level_fields = tuple(f for f in level_order if is_level_field(f, types[f].get(index)))
         shapes.append(IndexShape(index=index, message_type=types[policy.message_field].get(index),
                                  time_field=time_field, level_fields=level_fields))
     return shapes
 
 
 def error_filter(level_fields: str | Sequence[str]) -> dict[str, Any]:
-    """Lines whose level is an error word in any of the fields, in any case, on keyword and
-    text mappings alike."""
+    """Lines whose level is an error in any of the fields (README: "What counts as an error").
+
+    One group of indices may map a level field as keyword in one index, text in another and a number
+    in a third (pino), so each clause must be right, and harmless, on all three: the words are a
+    `query_string` regexp with `lenient` (on a number field it matches nothing instead of failing the
+    shard), in any case by its character classes and trimmed of blanks on a keyword's whole value, one
+    term at a time on a text field; the numbers are a range that applies only where the words' regexp
+    cannot run (a field every value of which matches `.*` is words, not numbers)."""
     fields = (level_fields,) if isinstance(level_fields, str) else tuple(level_fields)
-    return {"bool": {"should": [{"term": {name: {"value": word, "case_insensitive": True}}}
-                                for name in fields for word in ERROR_LEVELS], "minimum_should_match": 1}}
+    should: list[dict[str, Any]] = []
+    for name in fields:
+        should.append(_lenient_regexp(name, ERROR_LEVEL_REGEXP))
+        should.append({"bool": {"filter": [{"range": {name: {"gte": NUMERIC_ERROR_FROM}}}],
+                                "must_not": [_lenient_regexp(name, ".*")]}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _lenient_regexp(name: str, regexp: str) -> dict[str, Any]:
+    return {"query_string": {"query": f"/{regexp}/", "fields": [name], "lenient": True}}
 
 
 # the words a level is shown as when a field holds several (Kibana's tags: ["success", "info"])
@@ -134,18 +179,43 @@ SHOWN_LEVELS = ("error", "warning", "warn", "info", "success", "debug")
 
 
 def level_of(value: Any) -> str:
-    """One level word for a level field's value (`["success", "info"]` -> info; ERROR -> error)."""
+    """One level word for a level field's value (`["success", "info"]` -> info; ERROR -> error;
+    pino's 50 -> error)."""
     values = value if isinstance(value, list) else [value]
-    lowered = [str(v).lower() for v in values if v is not None]
+    lowered = [_word_of(v) for v in values if v is not None]
     for level in SHOWN_LEVELS:
         if level in lowered:
             return level
     return ",".join(lowered)
 
 
+# pino's and bunyan's numbers, as their own names
+_PINO_NAMES = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
+
+
+def _word_of(value: Any) -> str:
+    if _is_number(value):
+        return _PINO_NAMES.get(value, str(value)) if isinstance(value, int) else str(value)
+    return str(value).strip(_TRIMMED).lower()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def is_error_value(value: Any) -> bool:
+    """Whether a level field's value is an error as `error_filter` decides on a keyword (or number)
+    field: a word of ERROR_LEVELS (or ERROR+N) trimmed, in any case; a number of 50 or more."""
     values = value if isinstance(value, list) else [value]
-    return any(str(v).lower() in ERROR_LEVELS for v in values if v is not None)
+    for v in values:
+        if _is_number(v):
+            if v >= NUMERIC_ERROR_FROM:
+                return True
+        elif isinstance(v, str):
+            word = v.strip(_TRIMMED).lower()
+            if _ERROR_WORD.fullmatch(word) or _NUMERIC_ERROR_TEXT.fullmatch(word):
+                return True
+    return False
 
 
 def level_in(source: Mapping[str, Any], level_fields: Sequence[str]) -> str | None:

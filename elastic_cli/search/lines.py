@@ -32,8 +32,8 @@ from elastic_cli.search.plan import IndexGroup, SearchPlan
 from elastic_cli.search.query import LogQuery, build_search_body
 from elastic_cli.search.session_line import SessionLine
 
-# time values are epoch ms; a missing value sorts as Long.MIN/MAX
-_PLAUSIBLE_MS = 10**15
+# the sort values Elasticsearch gives a line that lacks the sort field (Long.MIN_VALUE, Long.MAX_VALUE)
+_MISSING = (-(2**63), 2**63 - 1)
 
 
 @dataclass
@@ -113,9 +113,11 @@ def session_check(q: LogQuery) -> Callable[[dict[str, Any]], bool]:
 
 
 def hit_time_ms(hit: dict[str, Any]) -> int | None:
-    """The hit's time (its first sort value, epoch ms), or None when it has none."""
+    """The hit's time: its first sort value (epoch ms), however implausible (a line's order, its resume
+    point and its merge place come from it: a far-future time is a time, not none); None when it has
+    none (the missing value sorts as Long.MIN/MAX)."""
     sort = hit.get("sort") or []
-    if sort and isinstance(sort[0], (int, float)) and abs(sort[0]) < _PLAUSIBLE_MS:
+    if sort and isinstance(sort[0], (int, float)) and not isinstance(sort[0], bool) and sort[0] not in _MISSING:
         return int(sort[0])
     return None
 

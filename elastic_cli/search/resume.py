@@ -7,6 +7,12 @@ in either direction), so the read goes on from the time of the last line written
 millisecond included), skipping the lines of that millisecond it already wrote; once the
 undated lines have begun, every dated line was written, and only the undated ones written
 so far are skipped. Pure: no request is made here.
+
+A line's time here is the value the cluster sorted it by, however implausible (epoch microseconds
+in a `date` field read as milliseconds: year ~56,000; `SessionLine.time_ms` keeps it): were it
+"undated" here, every dated line after it would be taken for one already written and dropped. A
+bound that no `datetime` can hold is left out: the read then starts over, and `take` skips what was
+written.
 """
 
 from __future__ import annotations
@@ -67,6 +73,8 @@ class ResumePoint:
             # that millisecond again (its lines not yet written); one more either way covers
             # a nanosecond time that the bound's milliseconds would cut
             bound = _at(self.last_ms + 1) if self.reverse else _at(self.last_ms)
+        if bound is None:
+            return query  # beyond any datetime: read from the start again, `take` skips what was written
         if self.reverse:
             until = bound if query.until is None else min(query.until, bound)
             return replace(query, until=until)
@@ -74,5 +82,8 @@ class ResumePoint:
         return replace(query, since=since)
 
 
-def _at(ms: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+def _at(ms: int) -> datetime | None:
+    try:
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    except OverflowError:
+        return None

@@ -5,6 +5,11 @@ the search is only used when the fresh answer plans exactly the same requests, s
 costs a round trip, never a wrong answer. Keyed by the cluster's URL, the key id (never the secret),
 the patterns and the field names asked; holds index names and field names only. A file that cannot
 be read or parsed is ignored; one that cannot be written is not an error.
+
+The cache is only ever a small regular file: anything else at its path (a FIFO, which would block a
+read forever; a symlink, to `/dev/zero` say; a device; a file larger than `MAX_BYTES`) is ignored
+without being read, and the next save replaces it with a regular file (the rename replaces the
+directory entry, never what a symlink points to).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -22,6 +28,10 @@ if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
 FORMAT = 1
+# far above what any cluster's shapes take (about 100 bytes an index): a larger file is not ours
+MAX_BYTES = 4 * 1024 * 1024
+# never wait on a FIFO's writer, never follow a symlink (the cache writes regular files only)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
 def cache_dir() -> Path:
@@ -60,7 +70,10 @@ class ShapeCache:
     def load(self) -> list[IndexShape] | None:
         """The shapes last saved, or None (no file, unreadable, or not what this version writes)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = read_small_regular_file(self.path, MAX_BYTES)
+            if raw is None:
+                return None
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 return None
             shapes = []
@@ -90,6 +103,29 @@ class ShapeCache:
                 raise
         except Exception:  # noqa: BLE001 — a read-only home must not fail a lookup
             pass
+
+
+def read_small_regular_file(path: Path, max_bytes: int) -> bytes | None:
+    """The bytes of `path` when it is a regular file (not a symlink) of at most `max_bytes`, else
+    None. Decided on the opened descriptor (what is read is what was checked), and read with a cap
+    (a file that grows while read is refused too). OSError when it cannot be opened."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                return None
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _str_or_none(value: object) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elastic_cli.errors import UsageError
 from elastic_cli.openreplay.session_token import Marker, contains_marker, markers, parse_session_ref
+from elastic_cli.search.fields import error_filter
 from elastic_cli.search.query import (
     LogQuery,
     build_query,
@@ -53,10 +54,7 @@ def test_text_field_uses_a_phrase_for_the_id_and_a_phrase_prefix_for_any_token_o
                         "minimum_should_match": 1,
                     }
                 },
-                {"bool": {"should": [{"term": {"tags": {"value": word, "case_insensitive": True}}}
-                                     for word in ("error", "err", "fatal", "critical", "crit", "emerg",
-                                                  "emergency", "alert")],
-                           "minimum_should_match": 1}},
+                error_filter("tags"),  # the level words: tests/unit/test_level_words.py
             ]
         }
     }
