@@ -16,37 +16,40 @@ from elastic_cli.search.lines import msearch_requests, same_wire
 from elastic_cli.search.plan import fetch_shapes, guessed_shapes
 from elastic_cli.search.shape_cache import ShapeCache
 
-Request = TypeVar("Request")
+Planned = TypeVar("Planned")
 
 
 @dataclass
-class EarlyPages(Generic[Request]):
-    """The fresh shapes, the first pages they plan, and those pages' answers when the early
-    requests were exactly these (else None: ask again)."""
+class EarlyPages(Generic[Planned]):
+    """The fresh shapes, what `plan` made of them (the first pages among it), and those pages'
+    answers when the early requests were exactly these (else None: ask again)."""
 
     shapes: list[IndexShape]
-    requests: list[Request]
+    planned: Planned
     answers: list[dict[str, Any]] | None
 
 
 def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolicy, cache: ShapeCache | None,
-                            plan: Callable[[Sequence[IndexShape]], list[Request]],
-                            wire: Callable[[Request], tuple[str, dict[str, Any]]]) -> EarlyPages[Request]:
+                            plan: Callable[[Sequence[IndexShape]], Planned],
+                            wire: Callable[[Planned], list[tuple[str, dict[str, Any]]]]) -> EarlyPages[Planned]:
     """`_field_caps` for `patterns`, and beside it the first pages `plan` makes of the last known
-    shapes (`wire` gives a page's target and body). The `_field_caps` request's error is this call's
-    error, as when it is sent alone; a failed early search is only a guess that did not pay."""
+    shapes (`wire` gives the pages' targets and bodies). Planned once more only when the fresh shapes
+    differ from the known ones (else the plan is reused: planning is pure). The `_field_caps`
+    request's error is this call's error, as when it is sent alone; a failed early search is only a
+    guess that did not pay."""
     from concurrent.futures import ThreadPoolExecutor
 
     known = cache.load() if cache is not None else None
-    sent = plan(known if known is not None else guessed_shapes(patterns, policy))
+    guessed = known if known is not None else guessed_shapes(patterns, policy)
+    sent_plan = plan(guessed)
+    sent = wire(sent_plan)
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         fresh = pool.submit(fetch_shapes, es, patterns, policy)
         answers: list[dict[str, Any]] | None
         try:
             # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)
-            answers = msearch_requests(es.options(max_retries=0) if hasattr(es, "options") else es,
-                                       [wire(r) for r in sent])
+            answers = msearch_requests(es.options(max_retries=0) if hasattr(es, "options") else es, sent)
         except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
             answers = None
         shapes = fresh.result()
@@ -54,7 +57,7 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
         pool.shutdown(wait=False)
     if cache is not None and shapes != known:
         cache.save(shapes)
-    requests = plan(shapes)
-    if answers is not None and not same_wire([wire(r) for r in requests], [wire(r) for r in sent]):
+    planned = sent_plan if list(shapes) == list(guessed) else plan(shapes)
+    if answers is not None and not same_wire(wire(planned), sent):
         answers = None  # planned from shapes the cluster no longer has: never a stale answer
-    return EarlyPages(shapes=list(shapes), requests=requests, answers=answers)
+    return EarlyPages(shapes=list(shapes), planned=planned, answers=answers)

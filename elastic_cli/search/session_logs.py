@@ -322,18 +322,20 @@ def _first_pages_of(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[s
 
 
 def _limited_lookup(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy, mode: Limited,
-               session_start: datetime | None, describe: str, cache: ShapeCache | None,
-               retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
+                    session_start: datetime | None, describe: str, cache: ShapeCache | None,
+                    retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     """`session_logs` for a Limited lookup: `_field_caps` and the first pages side by side."""
     from elastic_cli.search.early_pages import shapes_with_first_pages
 
-    def pages_of(shapes: Sequence[search_fields.IndexShape]) -> list[search_lines.FirstPage]:
-        return _first_pages_of(search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start), mode)[0]
+    def planned(shapes: Sequence[search_fields.IndexShape]) -> tuple[search_plan.SearchPlan,
+                                                                      list[search_lines.FirstPage], int]:
+        plan = search_plan.plan_from_shapes(shapes, patterns, query, policy, session_start)
+        return (plan, *_first_pages_of(plan, mode))
 
-    early = shapes_with_first_pages(es, patterns, policy, cache, pages_of, lambda page: (page.target, page.body))
-    plan = search_plan.plan_from_shapes(early.shapes, patterns, query, policy, session_start)
+    early = shapes_with_first_pages(es, patterns, policy, cache, planned,
+                                    lambda made: [(page.target, page.body) for page in made[1]])
+    plan, pages, streams = early.planned
     result = _result(es, plan, mode, patterns, describe, policy, retry, observers)
-    pages, streams = _first_pages_of(plan, mode)
     answers = early.answers
     if answers is None:
         # the plan the pages were asked with is not this answer's, or they failed: ask again

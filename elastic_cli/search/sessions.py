@@ -254,9 +254,9 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     # was full: the group is walked on a point in time, its first page not asked again nor kept
     looked: dict[str, dict[str, Any] | None] = {}
     if shapes is None:
-        early = shapes_with_first_pages(es, patterns, policy, cache, first_pages, lambda request: request)
+        early = shapes_with_first_pages(es, patterns, policy, cache, first_pages, lambda requests: requests)
         shapes = early.shapes
-        for request, answer in zip(early.requests, early.answers or []):
+        for request, answer in zip(early.planned, early.answers or []):
             looked[request_key(*request)] = answer if len(answer["hits"]["hits"]) < page_size else None
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=errors_only)
     # a window needs a time: indices without one cannot be asked about the last hour
