@@ -9,13 +9,12 @@ the table shows it inert.
 from __future__ import annotations
 
 import csv
-import os
 from datetime import tzinfo
 from typing import IO, Any, Mapping, Sequence
 
 from elastic_cli.output import log_table
 from elastic_cli.output.json_lines import _json_line, _json_lines
-from elastic_cli.output.text import _cell_text, _csv_cell, _display, console, inert, is_terminal
+from elastic_cli.output.text import _cell_text, _csv_cell, _display, console, inert, is_terminal, piped_columns
 
 Record = Mapping[str, Any]
 # values the tool writes itself (times, offsets, links): never a formula to defuse
@@ -105,9 +104,8 @@ class TableFormat:
         self.markers = [m for m in markers if m]
         self.max_message_lines, self.max_message_chars = max_message_lines, max_message_chars
         # on a terminal: its width; piped (-o table > file): COLUMNS if set, else lines are never wrapped
-        piped_width = os.environ.get("COLUMNS", "")
         self.width = width if width is not None else (
-            console(stream=stream).width if is_terminal(stream) or piped_width.isdigit() else None)
+            console(stream=stream).width if is_terminal(stream) or piped_columns() else None)
         self.fields = list(fields) if fields else None
         # --fields: the message field wraps wherever it is listed; without it, the last field does
         self.wrapped = (None if not self.fields else

@@ -6,12 +6,11 @@ at the terminal's width so that words, ids and commands are never cut in two).""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from typing import IO
 
-from elastic_cli.output.text import is_terminal, safe_text
+from elastic_cli.output.text import is_terminal, piped_columns, safe_text
 
 
 @dataclass
@@ -27,10 +26,9 @@ class Streams:
     @classmethod
     def of_process(cls, color: bool | None = None) -> Streams:
         """The process's own streams, as they are now (a test's in-process run replaces them first)."""
-        columns = os.environ.get("COLUMNS", "")
         return cls(out=sys.stdout, err=sys.stderr, out_is_terminal=is_terminal(sys.stdout),
                    err_is_terminal=is_terminal(sys.stderr), stdin_is_terminal=is_terminal(sys.stdin),
-                   color=color, columns=int(columns) if columns.isdigit() and int(columns) > 0 else None)
+                   color=color, columns=piped_columns())
 
     def print(self, text: str = "", end: str = "\n") -> None:
         """Data (or a command's own report) on stdout."""

@@ -42,6 +42,13 @@ def safe_text(text: Any) -> str:
     return inert(redact("" if text is None else str(text)))
 
 
+def piped_columns() -> int | None:
+    """The width COLUMNS asks of output that goes to no terminal (`COLUMNS=80 ... -o table | less`);
+    None when it is not set. The one reader of COLUMNS."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 def is_terminal(stream: IO[str] | None = None) -> bool:
     stream = sys.stdout if stream is None else stream
     try:
@@ -70,10 +77,9 @@ def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | N
     stream = stream or (sys.stderr if stderr else sys.stdout)
     use_color = is_terminal(stream) if color is None else color
     on_terminal = is_terminal(stream)
-    # piped: the width COLUMNS asks for (`COLUMNS=80 ... -o table | less`), else wide enough
-    # that no id or line is cut or wrapped for the reader's tools
-    columns = os.environ.get("COLUMNS", "")
-    width = None if on_terminal else (int(columns) if columns.isdigit() and int(columns) > 0 else 4096)
+    # piped: the width COLUMNS asks for, else wide enough that no id or line is cut or wrapped for the
+    # reader's tools
+    width = None if on_terminal else (piped_columns() or 4096)
     return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
                    emoji=False, force_terminal=use_color if use_color else None, width=width)
 
