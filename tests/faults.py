@@ -54,6 +54,7 @@ class LoopbackServer:
         self.connections: list[socket.socket] = []
         self.seen: list[tuple[str, str]] = []  # (method, path) of requests, for handlers that note them
         self.times: list[float] = []  # when each counted request arrived
+        self.received = bytearray()  # every byte clients sent, for handlers that record them
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -182,6 +183,41 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
         back.start()
         pump(conn, upstream, False)
         back.join(30)
+        upstream.close()
+
+    return handle
+
+
+def record_and_forward(port: int):
+    """Forwards bytes both ways, untouched (TLS too), to the node on `port`, and keeps every byte
+    the client sent in `server.received`: what crossed the network, as an observer would see it."""
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", port))
+
+        def back() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    chunk = upstream.recv(65536)
+                    if not chunk:
+                        break
+                    conn.sendall(chunk)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+        thread = threading.Thread(target=back, daemon=True)
+        thread.start()
+        with contextlib.suppress(OSError):
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                with server.lock:
+                    server.received += chunk
+                upstream.sendall(chunk)
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_RDWR)
+        thread.join(30)
         upstream.close()
 
     return handle

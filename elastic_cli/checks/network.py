@@ -14,11 +14,11 @@ import time
 from typing import TYPE_CHECKING
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding
+from elastic_cli.cluster.plain_http import probe_plain_http
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
-HTTP_PROBE = b"GET /_security/_authenticate HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
 # OpenSSL's words for "the other side answered, but not with TLS"
 _NOT_TLS_REASONS = ("wrong version number", "wrong_version_number", "record layer failure", "record_layer_failure",
                     "packet length too long", "http request", "unknown protocol", "unexpected eof")
@@ -85,27 +85,6 @@ def check_connect(settings: Settings, deadline: Deadline) -> Finding:
 
 def _socket(hostname: str, port: int, timeout: float) -> socket.socket:
     return socket.create_connection((hostname, port), timeout=timeout)
-
-
-def probe_plain_http(hostname: str, port: int, timeout: float) -> tuple[str, bytes]:
-    """Send a plain HTTP request: ('http', first bytes) | ('tls-alert', ..) | ('closed', b'') | ('other', ..)."""
-    try:
-        with _socket(hostname, port, timeout) as sock:
-            sock.sendall(HTTP_PROBE % hostname.encode("idna" if hostname.isascii() else "utf-8"))
-            first = sock.recv(64)
-    except (ConnectionResetError, BrokenPipeError):
-        return "closed", b""
-    except socket.timeout:
-        return "silent", b""
-    except OSError:
-        return "closed", b""
-    if first.startswith(b"HTTP/"):
-        return "http", first
-    if not first:
-        return "closed", first
-    if first[:1] == b"\x15" and first[1:2] == b"\x03":  # a TLS alert record
-        return "tls-alert", first
-    return "other", first
 
 
 def tls_handshake(hostname: str, port: int, timeout: float, context: ssl.SSLContext) -> tuple[bytes, str]:

@@ -60,6 +60,7 @@ def no_configuration_yet(settings: Settings) -> errors.ConfigError:
 def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
                  max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
+    gate = _plain_http_gate(settings)  # first: its probe runs while the client is imported
     from elasticsearch import Elasticsearch
 
     from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
@@ -98,10 +99,22 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         elif settings.ca_certs:
             options["ca_certs"] = settings.ca_certs
     try:
-        return Elasticsearch(settings.url, **options)
+        client = Elasticsearch(settings.url, **options)
     except (ValueError, TypeError, OSError) as exc:
         raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
                                  "check host, port, ca_certs and fingerprint") from None
+    client.transport.plain_http_gate = gate  # shared by client.options(...) copies
+    return client
+
+
+def _plain_http_gate(settings: Settings) -> Any:
+    """For an http:// host, the probe that must answer plain HTTP before credentials leave."""
+    if not settings.host.startswith("http://"):
+        return None
+    from elastic_cli.cluster.plain_http import PlainHttpGate
+
+    endpoint = settings.endpoint
+    return PlainHttpGate(endpoint.hostname, settings.port, settings.timeout)
 
 
 def body_of(response: Any) -> Any:
@@ -150,6 +163,14 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
     if not isinstance(exc, elastic_transport.TransportError):
         return None
     chain = list(cause_chain(exc))
+    if _find(chain, _expects_https()):
+        return errors.TLSFailed(
+            f"{where} speaks HTTPS, not plain HTTP: the API key was not sent",
+            "use https:// in --host (Elasticsearch 8+ enables TLS on HTTP by default)")
+    if _find(chain, _not_plain_http()):
+        return errors.ConnectionFailed(
+            f"{where} does not answer HTTP: {_first_line(redact(str(exc)))}; the API key was not sent",
+            "check that this port is Elasticsearch's HTTP port (not 9300, the transport port)")
     if isinstance(exc, elastic_transport.ConnectionTimeout):
         return errors.ConnectionFailed(
             f"{where} did not answer within {settings.timeout:g}s",
@@ -328,6 +349,18 @@ def cause_chain(exc: BaseException) -> Iterator[BaseException]:
 def _find(chain: list[BaseException], kind: type[BaseException] | tuple[type[BaseException], ...]
           ) -> BaseException | None:
     return next((item for item in chain if isinstance(item, kind)), None)
+
+
+def _expects_https() -> type[BaseException]:
+    from elastic_cli.cluster.transport import ExpectsHttps
+
+    return ExpectsHttps
+
+
+def _not_plain_http() -> type[BaseException]:
+    from elastic_cli.cluster.transport import NotPlainHttp
+
+    return NotPlainHttp
 
 
 def _name_resolution_error() -> type[BaseException]:

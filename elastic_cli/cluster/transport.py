@@ -33,6 +33,7 @@ from elastic_transport import (
 )
 from elastic_transport.client_utils import DEFAULT
 
+from elastic_cli.cluster import plain_http
 from elastic_cli.cluster.raw_pages import RawPage
 from elastic_cli.redaction import redact
 
@@ -80,8 +81,18 @@ def backoff_seconds(attempt: int) -> float:
     return BACKOFF_SECONDS * (2 ** attempt) * random.uniform(0.5, 1.0)
 
 
+class ExpectsHttps(TlsError):
+    """An http:// host whose port speaks TLS: nothing with credentials was sent."""
+
+
+class NotPlainHttp(ConnectionError):
+    """An http:// host whose port did not answer a plain HTTP request: nothing with credentials was sent."""
+
+
 class ReadRetryingTransport(Transport):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
+    # set by connection.build_client for an http:// host: no request leaves before it says plain HTTP
+    plain_http_gate: plain_http.PlainHttpGate | None = None
 
     def perform_request(self, method: str, target: str, **kwargs: Any) -> TransportApiResponse:
         max_retries = kwargs.pop("max_retries", DEFAULT)
@@ -121,6 +132,7 @@ class ReadRetryingTransport(Transport):
     def _send(self, method: str, target: str, kwargs: dict[str, Any]) -> TransportApiResponse:
         """One request, without the base class's retries; logged for --debug."""
         started = time.monotonic()
+        self._plain_http_only()
         try:
             response = super().perform_request(method, target, max_retries=0, retry_on_status=(),
                                                retry_on_timeout=False, **kwargs)
@@ -131,6 +143,25 @@ class ReadRetryingTransport(Transport):
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s", exchange_text(method, target, kwargs, time.monotonic() - started, response))
         return response
+
+    def _plain_http_only(self) -> None:
+        """Over http://, raise before sending anything unless the port answered plain HTTP."""
+        gate = self.plain_http_gate
+        if gate is None:
+            return
+        verdict = gate.verdict()
+        where = f"{gate.hostname}:{gate.port}"
+        if verdict.kind == plain_http.HTTP:
+            return
+        if verdict.kind == plain_http.TLS:
+            raise ExpectsHttps(f"{where} speaks TLS: {verdict.detail}")
+        if verdict.kind == plain_http.SILENT:
+            raise ConnectionTimeout(f"{where} did not answer a plain HTTP request")
+        cause = {plain_http.REFUSED: ConnectionRefusedError(f"connection refused by {where}"),
+                 plain_http.UNRESOLVED: OSError(f"cannot resolve {gate.hostname}")}.get(verdict.kind)
+        if cause is not None:
+            raise ConnectionError(str(cause), errors=(cause,))
+        raise NotPlainHttp(f"{where} did not answer a plain HTTP request: {verdict.detail}")
 
 
 # ---------------------------------------------------------------- --debug's lines
