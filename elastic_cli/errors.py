@@ -24,6 +24,7 @@ EXIT_CODES = {
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
     13: ("partial", "lines are known to be missing (a shard failed or timed out, a failure not over within --retry-for, "
                     "an index without a level, --max-sessions): the output is what could be read"),
+    14: ("write", "cannot write the output or the config file (disk full, read-only, no permission)"),
 }
 
 
@@ -89,6 +90,17 @@ class PartialResults(OrxError):
     """The search answered, but some shards failed: what was printed lacks their lines."""
 
     exit_code = 13
+
+
+class WriteFailed(OrxError):
+    """Writing stdout or the config file failed (ENOSPC, EROFS, EACCES, EIO): nothing the cluster did."""
+
+    exit_code = 14
+
+
+def write_failed(what: str, exc: OSError, fix: str) -> WriteFailed:
+    reason = exc.strerror or type(exc).__name__
+    return WriteFailed(f"cannot write {what}: {reason}", fix)
 
 
 def partial_results(failed: int, total: int, failure: str, consequence: str) -> PartialResults:

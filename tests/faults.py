@@ -188,12 +188,13 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
     return handle
 
 
-def record_and_forward(port: int):
-    """Forwards bytes both ways, untouched (TLS too), to the node on `port`, and keeps every byte
-    the client sent in `server.received`: what crossed the network, as an observer would see it."""
+def record_and_forward(port: int | Callable[[], int]):
+    """Forwards bytes both ways, untouched (TLS too), to the node on `port` (or the port a callable
+    names at each connection: the node behind the address can change), and keeps every byte the
+    client sent in `server.received`: what crossed the network, as an observer would see it."""
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
-        upstream = socket.create_connection(("127.0.0.1", port))
+        upstream = socket.create_connection(("127.0.0.1", port() if callable(port) else port))
 
         def back() -> None:
             with contextlib.suppress(OSError):

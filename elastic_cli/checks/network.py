@@ -7,7 +7,6 @@ refused, which certificate was offered, whether the other side speaks TLS at all
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import socket
 import ssl
 import time
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding
 from elastic_cli.cluster.plain_http import probe_plain_http
+from elastic_cli.config.endpoint import UNENCRYPTED, UNENCRYPTED_FIX, is_loopback
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
@@ -31,13 +31,7 @@ def host_port(settings: Settings) -> tuple[str, str, int]:
 
 
 def is_local(hostname: str) -> bool:
-    if hostname == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return False
-    return address.is_loopback
+    return is_loopback(hostname)
 
 
 # ---------------------------------------------------------------- 1. TCP
@@ -148,8 +142,7 @@ def _check_plain(hostname: str, port: int, timeout: float) -> Finding:
     if kind == "http":
         if is_local(hostname):
             return finding("tls", OK, "plain HTTP (no TLS), on this machine", scheme="http")
-        return finding("tls", WARNING, "plain HTTP: the API key and the logs cross the network unencrypted",
-                       "enable TLS on the cluster's HTTP layer and use https://", scheme="http")
+        return finding("tls", WARNING, UNENCRYPTED, UNENCRYPTED_FIX, scheme="http")
     # not an HTTP answer: does it speak TLS?
     try:
         der, version = tls_handshake(hostname, port, timeout, _unverified_context())

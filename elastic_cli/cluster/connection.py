@@ -111,10 +111,10 @@ def _plain_http_gate(settings: Settings) -> Any:
     """For an http:// host, the probe that must answer plain HTTP before credentials leave."""
     if not settings.host.startswith("http://"):
         return None
-    from elastic_cli.cluster.plain_http import PlainHttpGate
+    from elastic_cli.cluster.plain_http import PlainHttpGate, marks_dir
 
     endpoint = settings.endpoint
-    return PlainHttpGate(endpoint.hostname, settings.port, settings.timeout)
+    return PlainHttpGate(endpoint.hostname, settings.port, settings.timeout, marks_dir())
 
 
 def body_of(response: Any) -> Any:
@@ -162,6 +162,11 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
         return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):
         return None
+    if isinstance(exc, elastic_transport.SerializationError):
+        return errors.ConnectionFailed(
+            f"{where} sent an answer that is not valid JSON (cut short, or not Elasticsearch's)",
+            "try again; if it persists, look at what answers on this address (a proxy that cuts or rewrites "
+            "answers): --debug shows the answer")
     chain = list(cause_chain(exc))
     if _find(chain, _expects_https()):
         return errors.TLSFailed(
@@ -276,6 +281,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
     where = settings.url
     status = status_of(exc)
     error_type, reason = error_details(exc)
+    if status is not None and 300 <= status < 400:
+        return _redirect(exc, status, where)
     if not _from_elasticsearch(exc) and status not in RETRY_STATUSES:
         # Elasticsearch names itself on every answer (7.14+); a proxy's 502-504 still means the
         # cluster behind it is unavailable, so those stay below
@@ -303,6 +310,27 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
                                          "set xpack.security.authc.api_key.enabled: true on the cluster")
     return errors.RequestRejected(f"Elasticsearch rejected the request (HTTP {status}, {error_type}): {reason}",
                                   "check the values passed; run with --debug for the full answer")
+
+
+def _redirect(exc: BaseException, status: int, where: str) -> errors.OrxError:
+    """A 301/302/307/308: not followed (the key would go wherever it points), but named, with its target."""
+    from urllib.parse import urljoin, urlsplit
+
+    headers = getattr(getattr(exc, "meta", None), "headers", None) or {}
+    location = next((str(v) for k, v in headers.items() if k.lower() == "location"), "").strip()
+    if not location:
+        return errors.ConnectionFailed(f"{where} answered with a redirect (HTTP {status}) that names no target",
+                                       "check host, port and path prefix: the cluster is not at this address")
+    target = urljoin(where + "/", location)
+    parts = urlsplit(target)
+    shown = redact(target)[:200]
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+    if origin and origin != where:
+        hint = (f"if the cluster is there, use --host {redact(origin)[:200]} (orx-elastic configure --host ...); "
+                "orx-elastic does not follow redirects, so the key goes only where you point it")
+    else:
+        hint = "check the path prefix in --host: the cluster does not answer at this path"
+    return errors.ConnectionFailed(f"{where} redirects (HTTP {status}) to {shown}", hint)
 
 
 def _from_elasticsearch(exc: BaseException) -> bool:

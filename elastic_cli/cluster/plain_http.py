@@ -5,18 +5,26 @@ A request carries its `Authorization` header in its first bytes: sent to a port 
 network in clear before the server could refuse it. So for an http:// host the client first asks
 without credentials (`GET /_security/_authenticate`, the request `check`'s TLS probe sends) and
 sends the key only once the answer is plain HTTP. The probe starts when the client is built, before
-the client library is imported (about 0.2 s here), so it overlaps that import: on a near cluster it
-costs nothing, far away at most the one round trip the import does not cover, once per run.
+the client library is imported (about 0.2 s here), so it overlaps that import.
+
+Far away the probe costs its round trips (connect, ask), so an address that answered plain HTTP is
+remembered in the user's cache directory (`plain-http/`, the address only): later runs send at once,
+as to an https:// host. Such an address already received the key in clear; should it speak TLS
+later, the first request fails on a connection-level error, the mark is dropped and the retry probes
+(and says "speaks HTTPS"); the next runs probe again.
 
 Plain sockets only: importing this module imports neither the client nor urllib3.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 HTTP_PROBE = b"GET /_security/_authenticate HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
 
@@ -106,17 +114,30 @@ def probe(hostname: str, port: int, timeout: float) -> Verdict:
     return Verdict(NOT_HTTP, f"it sent {first[:16]!r}" if first else "it closed the connection")
 
 
+def marks_dir() -> Path:
+    """$XDG_CACHE_HOME/orx-elastic/plain-http, else ~/.cache/... (LOCALAPPDATA on Windows)."""
+    base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
+    return (Path(base) if base else Path.home() / ".cache") / "orx-elastic" / "plain-http"
+
+
 class PlainHttpGate:
     """One probe per run, started at once in a thread; `verdict()` waits for it. A verdict that
     may pass (no answer, refused, a cut) is asked again by the next caller, so a retried request
-    probes anew; one that says TLS stands."""
+    probes anew; one that says TLS stands. An address remembered as plain HTTP is not probed."""
 
-    def __init__(self, hostname: str, port: int, timeout: float) -> None:
+    def __init__(self, hostname: str, port: int, timeout: float, marks: Path | None = None) -> None:
         self.hostname, self.port, self.timeout = hostname, port, timeout
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._verdict: Verdict | None = None
-        self._start()
+        address = f"http://{hostname}:{port}"
+        self.mark = (marks / hashlib.sha256(address.encode()).hexdigest()[:32]) if marks is not None else None
+        self.remembered = self.mark is not None and self.mark.is_file()
+        if self.remembered:
+            self._verdict = Verdict(HTTP, "remembered")
+            self._done.set()
+        else:
+            self._start()
 
     def _start(self) -> None:
         self._done.clear()
@@ -127,7 +148,30 @@ class PlainHttpGate:
             self._verdict = probe(self.hostname, self.port, self.timeout)
         except Exception as exc:  # noqa: BLE001 — a probe that breaks must not let the key go
             self._verdict = Verdict(NOT_HTTP, f"the probe failed: {type(exc).__name__}")
+        if self._verdict.kind == HTTP and self.mark is not None:
+            self._remember(self.mark)
         self._done.set()
+
+    @staticmethod
+    def _remember(mark: Path) -> None:
+        try:  # a cache that cannot be written only costs the probe next time
+            mark.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            mark.write_text("plain HTTP answered\n", encoding="utf-8")
+        except OSError:
+            pass
+
+    def forget(self) -> None:
+        """A request failed at the connection level: no longer trust a remembered answer; the
+        next request probes first."""
+        with self._lock:
+            if self.mark is not None:
+                try:
+                    self.mark.unlink()
+                except OSError:
+                    pass
+            if self.remembered:
+                self.remembered = False
+                self._start()
 
     def verdict(self) -> Verdict:
         with self._lock:  # requests of one wave wait for the same probe

@@ -139,6 +139,9 @@ class ReadRetryingTransport(Transport):
         except TransportError as exc:
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s", failure_text(method, target, kwargs, time.monotonic() - started, exc))
+            if self.plain_http_gate is not None and isinstance(exc, ConnectionError) \
+                    and not isinstance(exc, ConnectionTimeout):
+                self.plain_http_gate.forget()  # a port remembered as plain HTTP may speak TLS now
             raise
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s", exchange_text(method, target, kwargs, time.monotonic() - started, response))
