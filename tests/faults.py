@@ -123,6 +123,20 @@ def answer_status(status: int, reason: str, retry_after: int | None = None):
     return handle
 
 
+def answer_raw(status: str, headers: dict[str, str], body: bytes = b""):
+    """Every request gets `HTTP/1.1 <status>` with `headers` and `body` as given (Content-Length
+    added unless `headers` names one): a redirect, a body cut short, a page that is not JSON."""
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        while _read_request(conn):
+            server.count()
+            lines = [f"HTTP/1.1 {status}"] + [f"{k}: {v}" for k, v in headers.items()]
+            if not any(k.lower() == "content-length" for k in headers):
+                lines.append(f"Content-Length: {len(body)}")
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    return handle
+
+
 def never_answer(server: LoopbackServer, conn: socket.socket) -> None:
     """Reads the request and says nothing until the test ends."""
     _read_request(conn)
