@@ -296,6 +296,19 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
             f"{where} rejected the credentials: {why}",
             "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
         )
+    remote = [p for p in settings.index_patterns if ":" in p]  # `cluster:index`: cross-cluster search
+    if error_type == "no_such_remote_cluster_exception":  # 8.x answers 403, 9.x 404: the same root cause
+        return errors.IndexNotFound(
+            f"{reason}: {', '.join(remote) or 'a pattern'} asks for cross-cluster search, and {where} has no "
+            "remote cluster of that name",
+            "drop the `cluster:` prefix from --indexes, or connect the remote cluster on the cluster "
+            "(Kibana: Stack Management > Remote Clusters; or cluster.remote.NAME.seeds)")
+    if status == 403 and remote:
+        return errors.PrivilegeMissing(
+            f"not allowed to {action}: {reason}",
+            f"grant the key `read` on the local patterns; for {', '.join(remote)} (cross-cluster search) the key "
+            "needs `remote_indices` privileges, or a role on the remote cluster: `orx-elastic create-key` grants "
+            "local indices only")
     if status == 403:
         return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
                                        "grant the key `read` on the index patterns (`orx-elastic create-key`)")
