@@ -173,6 +173,9 @@ class PlainHttpGate:
                 self.remembered = False
                 self._start()
 
+    def answered(self) -> bool:
+        return self._done.is_set()
+
     def verdict(self) -> Verdict:
         with self._lock:  # requests of one wave wait for the same probe
             self._done.wait()

@@ -152,6 +152,8 @@ class ReadRetryingTransport(Transport):
         gate = self.plain_http_gate
         if gate is None:
             return
+        if not gate.answered():
+            self._connect_meanwhile()
         verdict = gate.verdict()
         where = f"{gate.hostname}:{gate.port}"
         if verdict.kind == plain_http.HTTP:
@@ -165,6 +167,23 @@ class ReadRetryingTransport(Transport):
         if cause is not None:
             raise ConnectionError(str(cause), errors=(cause,))
         raise NotPlainHttp(f"{where} did not answer a plain HTTP request: {verdict.detail}")
+
+    def _connect_meanwhile(self) -> None:
+        """While the probe is out, open the TCP connection this request will use (nothing is sent
+        on it before the probe's answer), so the probe's round trips overlap the connect. Best effort:
+        urllib3's pool is asked through its own methods; anything unexpected leaves it to connect later."""
+        try:
+            pool = self.node_pool.get().pool  # type: ignore[attr-defined]
+            conn = pool._get_conn(timeout=0.001)
+        except Exception:  # noqa: BLE001 — another node class, a full pool: connect as usual
+            return
+        try:
+            if getattr(conn, "sock", None) is None:
+                conn.connect()
+        except Exception:  # noqa: BLE001 — urllib3's NewConnectionError and kin: the request says what fails
+            conn.close()
+        finally:
+            pool._put_conn(conn)
 
 
 # ---------------------------------------------------------------- --debug's lines
