@@ -103,7 +103,7 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
     except (ValueError, TypeError, OSError) as exc:
         raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
                                  "check host, port, ca_certs and fingerprint") from None
-    client.transport.plain_http_gate = gate  # shared by client.options(...) copies
+    client.transport.plain_http_gate = gate  # type: ignore[attr-defined]  # ReadRetryingTransport; shared by options() copies
     return client
 
 
