@@ -109,15 +109,24 @@ def serving(handle, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServe
         server.close()
 
 
+def carries_credentials(head: bytes) -> bool:
+    return b"\r\nauthorization:" in head.lower()
+
+
 def answer_status(status: int, reason: str, retry_after: int | None = None):
     """Every request gets `status` (e.g. 429, 503) with a small JSON error body
-    (and a Retry-After header, in seconds, when given)."""
+    (and a Retry-After header, in seconds, when given). Only requests that carry credentials are
+    counted: over http:// the tool first asks without them (its probe for a TLS port)."""
     body = ('{"error":{"type":"test","reason":"%s"},"status":%d}' % (reason, status)).encode()
     extra = b"Retry-After: %d\r\n" % retry_after if retry_after is not None else b""
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
-        while _read_request(conn):
-            server.count()
+        while True:
+            head = _read_request(conn)
+            if not head:
+                break
+            if carries_credentials(head):  # the tool's probe before the key (over http://) is not counted
+                server.count()
             conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
                          % (status, reason.encode()) + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
     return handle
