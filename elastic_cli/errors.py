@@ -24,7 +24,8 @@ EXIT_CODES = {
     12: ("unavailable", "the cluster is unavailable, overloaded or has the feature disabled"),
     13: ("partial", "lines are known to be missing (a shard failed or timed out, a failure not over within --retry-for, "
                     "an index without a level, --max-sessions): the output is what could be read"),
-    14: ("write", "cannot write the output or the config file (disk full, read-only, no permission)"),
+    # 14-17 are `canary`'s on main (merged beside this branch)
+    18: ("write", "cannot write the output or the config file (disk full, read-only, no permission)"),
 }
 
 
@@ -95,7 +96,7 @@ class PartialResults(OrxError):
 class WriteFailed(OrxError):
     """Writing stdout or the config file failed (ENOSPC, EROFS, EACCES, EIO): nothing the cluster did."""
 
-    exit_code = 14
+    exit_code = 18
 
 
 def write_failed(what: str, exc: OSError, fix: str) -> WriteFailed:

@@ -81,7 +81,7 @@ def test_logs_to_a_full_disk_says_so_and_claims_no_lines(node_env):
         result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300,
                                 env={**env, "XDG_CACHE_HOME": str(node_env["cache"])})
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 14, result.stderr
+    assert result.returncode == 18, result.stderr
     assert len(errors) == 1 and "cannot write the output: No space left on device" in errors[0]
     assert "were written" not in result.stderr and "Traceback" not in result.stderr
 

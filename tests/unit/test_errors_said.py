@@ -134,7 +134,7 @@ def test_a_full_disk_during_configure_leaves_the_file_as_it_was(env, tmp_path, m
     monkeypatch.setattr(os, "fsync", full)
     result = run_cli("--config", str(path), "configure", "--host", "https://b.example.com", env=env)
     line = _one_error(result)
-    assert result.exit_code == 14 and "No space left on device" in line and str(path) in line
+    assert result.exit_code == 18 and "No space left on device" in line and str(path) in line
     assert path.read_bytes() == before
     assert yaml.safe_load(before)["profiles"]["default"]["host"] == "https://a.example.com"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "c.yaml.lock", "cache"] or \
