@@ -8,8 +8,7 @@ import csv
 import io
 import re
 
-from elastic_cli.output import inert
-from elastic_cli.output.writer import LogWriter
+from elastic_cli.output import inert, print_records
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -21,15 +20,14 @@ RAW = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI}]")
 
 
 def csv_of(messages, terminal=False):
+    """`-o csv` of rows whose `message` is each text (the format `logs` and `sessions` write with)."""
+
     class Stream(io.StringIO):
         def isatty(self) -> bool:
             return terminal
 
     stream = Stream()
-    writer = LogWriter("csv", ["message", "level"], "message", stream=stream, color=False)
-    for n, message in enumerate(messages):
-        writer.write({"_index": "app-logs", "_id": f"id{n}", "_source": {"message": message, "level": "error"}})
-    writer.close()
+    print_records("csv", ["message", "level"], [{"message": m, "level": "error"} for m in messages], stream=stream)
     return stream.getvalue()
 
 
