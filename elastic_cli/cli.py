@@ -6,6 +6,7 @@ completion never import the Elasticsearch client or rich.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from elastic_cli import __version__
-from elastic_cli.errors import EXIT_CODES, OrxError
+from elastic_cli.errors import EXIT_CODES, OrxError, write_failed
 
 if TYPE_CHECKING:
     from elastic_cli.config.file import ConfigFile
@@ -377,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
         _discard_stdout()
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
+        if isinstance(exc, OSError) and exc.errno in _FULL and not debug:  # files write through OrxError
+            sys.exit(_unwritten(exc))
         if debug:
             _print_traceback()
             sys.exit(1)
@@ -411,6 +414,20 @@ def _closest_first(exc: click.ClickException) -> None:
     exc.possibilities = None  # type: ignore[misc]  # the message says it now
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # errors only a write gets
+
+
+def _unwritten(exc: BaseException) -> int:
+    """stdout refused the last buffered bytes (a full disk, `> /dev/full`): said, as the log writer says it."""
+    if not isinstance(exc, OSError):
+        return 1
+    failed = write_failed("the output", exc, "free space where the output goes (or write it elsewhere), then run "
+                                             "the command again")
+    say("error: ", failed.message)
+    say("  fix: ", failed.hint or "")
+    return failed.exit_code
+
+
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so the writes still buffered (and the last flush) go nowhere
     instead of raising again on the closed pipe."""
@@ -441,8 +458,8 @@ def entry() -> None:
         # the reader went away before the last buffered lines (`| head -1`): a quiet end, as
         # when it goes away mid-run (main)
         _discard_stdout()
-    except (ValueError, OSError):
-        code = code or 1
+    except (ValueError, OSError) as exc:
+        code = code or _unwritten(exc)
     try:
         sys.stderr.flush()
     except (ValueError, OSError):

@@ -139,3 +139,24 @@ def test_a_full_disk_during_configure_leaves_the_file_as_it_was(env, tmp_path, m
     assert yaml.safe_load(before)["profiles"]["default"]["host"] == "https://a.example.com"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "c.yaml.lock", "cache"] or \
         not [p for p in tmp_path.iterdir() if p.name.startswith(".c.yaml.")]  # no temporary file left
+
+
+# ---------------------------------------------------------------- stdout that refuses bytes
+
+
+def test_any_command_s_output_to_a_full_disk_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.yaml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_")}
+    base = [sys.executable, "-m", "elastic_cli", "--config", str(path)]
+    subprocess.run([*base, "configure", "--host", "https://a.example.com", "--id", "kid", "--api-key", SECRET],
+                   env=env, check=True, capture_output=True)
+    # a panel printed during the run, a JSON document, a line left buffered until the exit
+    for command in (["config", "show"], ["config", "show", "-o", "json"], ["config", "path"]):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([*base, *command], stdout=full, stderr=subprocess.PIPE, text=True, env=env)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.returncode == 18, (command, result.stderr)
+        assert errors == ["error: cannot write the output: No space left on device"], result.stderr
