@@ -9,8 +9,9 @@ direction sends it when it is due, so chunks that arrive together leave together
 in series, no bandwidth limit). A round trip through the proxy costs 2 x delay.
 
 A real remote connect costs a round trip too (SYN, SYN-ACK) that loopback does not: with
-`connect_rtt` (default on) the first bytes a client sends on a new connection leave one more round
-trip later, as they would after a remote handshake.
+`connect_rtt` (default on) the first bytes a client sends on a new connection leave no earlier than
+one round trip after the connection was accepted (plus the delay), as they would after a remote
+handshake: sent at once after connecting, they pay that round trip; sent later, less or nothing.
 
 What it counts, per `snapshot()` (reset with `reset()`):
   * connections, bytes each way;
@@ -239,7 +240,8 @@ class LatencyProxy:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.lock:
             self.counts.connections += 1
-        state = {"last": "down", "http": HttpRequestCounter(), "tls": None, "first": True}
+        state = {"last": "down", "http": HttpRequestCounter(), "tls": None, "first": True,
+                 "accepted": asyncio.get_running_loop().time()}
         up = asyncio.ensure_future(self._pipe(client_reader, server_writer, state, upstream=True))
         down = asyncio.ensure_future(self._pipe(server_reader, client_writer, state, upstream=False))
         self._alive.update((up, down))
@@ -297,7 +299,10 @@ class LatencyProxy:
                             with self.lock:
                                 self.counts.tls_connections += 1
                         if self.connect_rtt:
-                            due += 2 * self.delay  # the round trip a remote TCP handshake costs
+                            # the round trip a remote TCP handshake costs, from the connect: a client
+                            # that connected early and sends later (it waited for something else)
+                            # has its connection ready by then
+                            due = max(now, state["accepted"] + 2 * self.delay) + self.delay
                     if state["last"] == "down":
                         self._client_flight(state, now)
                     state["last"] = "up"

@@ -9,6 +9,7 @@ client or rich. What commands share lives in `commands/`: `app` (AppContext, `sa
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from elastic_cli.commands.debug_log import enable_debug_logging
 from elastic_cli.commands.global_options import CONFIG_ENV, GLOBAL_HELP, PROFILE_ENV
 from elastic_cli.commands.group import LazyGroup
 from elastic_cli.commands.secret_args import register_secrets
-from elastic_cli.errors import EXIT_CODES, OrxError
+from elastic_cli.errors import EXIT_CODES, OrxError, write_failed
 
 
 def _exit_code_epilog() -> str:
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         _discard_stdout()
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 — last line of defence: one line, no traceback
+        if isinstance(exc, OSError) and exc.errno in _FULL and not debug:  # files write through OrxError
+            sys.exit(_unwritten(exc))
         if debug:
             _print_traceback()
             sys.exit(1)
@@ -131,6 +134,20 @@ def _closest_first(exc: click.ClickException) -> None:
     exc.possibilities = None  # type: ignore[misc]  # the message says it now
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # errors only a write gets
+
+
+def _unwritten(exc: BaseException) -> int:
+    """stdout refused the last buffered bytes (a full disk, `> /dev/full`): said, as the log writer says it."""
+    if not isinstance(exc, OSError):
+        return 1
+    failed = write_failed("the output", exc, "free space where the output goes (or write it elsewhere), then run "
+                                             "the command again")
+    say("error: ", failed.message)
+    say("  fix: ", failed.hint or "")
+    return failed.exit_code
+
+
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so the writes still buffered (and the last flush) go nowhere
     instead of raising again on the closed pipe."""
@@ -161,8 +178,8 @@ def entry() -> None:
         # the reader went away before the last buffered lines (`| head -1`): a quiet end, as
         # when it goes away mid-run (main)
         _discard_stdout()
-    except (ValueError, OSError):
-        code = code or 1
+    except (ValueError, OSError) as exc:
+        code = code or _unwritten(exc)
     try:
         sys.stderr.flush()
     except (ValueError, OSError):

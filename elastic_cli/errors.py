@@ -30,6 +30,7 @@ EXIT_CODES = {
     16: ("canary-shape", "`canary`: the line carries the marker, but OpenReplay will not show it (its shape, or "
                          "its index is not behind `logs`)"),
     17: ("canary-timeout", "`canary`: no line of the test session became searchable within --wait"),
+    18: ("write", "cannot write the output or the config file (disk full, read-only, no permission)"),
 }
 
 
@@ -111,3 +112,14 @@ class CanaryShape(OrxError):
 
 class CanaryTimeout(OrxError):
     exit_code = 17
+
+
+class WriteFailed(OrxError):
+    """Writing stdout or the config file failed (ENOSPC, EROFS, EACCES, EIO): nothing the cluster did."""
+
+    exit_code = 18
+
+
+def write_failed(what: str, exc: OSError, fix: str) -> WriteFailed:
+    reason = exc.strerror or type(exc).__name__
+    return WriteFailed(f"cannot write {what}: {reason}", fix)

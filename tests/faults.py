@@ -54,6 +54,7 @@ class LoopbackServer:
         self.connections: list[socket.socket] = []
         self.seen: list[tuple[str, str]] = []  # (method, path) of requests, for handlers that note them
         self.times: list[float] = []  # when each counted request arrived
+        self.received = bytearray()  # every byte clients sent, for handlers that record them
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -104,17 +105,40 @@ def serving(handle, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServe
         server.close()
 
 
+def carries_credentials(head: bytes) -> bool:
+    return b"\r\nauthorization:" in head.lower()
+
+
 def answer_status(status: int, reason: str, retry_after: int | None = None):
     """Every request gets `status` (e.g. 429, 503) with a small JSON error body
-    (and a Retry-After header, in seconds, when given)."""
+    (and a Retry-After header, in seconds, when given). Only requests that carry credentials are
+    counted: over http:// the tool first asks without them (its probe for a TLS port)."""
     body = ('{"error":{"type":"test","reason":"%s"},"status":%d}' % (reason, status)).encode()
     extra = b"Retry-After: %d\r\n" % retry_after if retry_after is not None else b""
 
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
-        while _read_request(conn):
-            server.count()
+        while True:
+            head = _read_request(conn)
+            if not head:
+                break
+            if carries_credentials(head):  # the tool's probe before the key (over http://) is not counted
+                server.count()
             conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-elastic-product: Elasticsearch\r\n"
                          % (status, reason.encode()) + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return handle
+
+
+def answer_raw(status: str, headers: dict[str, str], body: bytes = b""):
+    """Every request gets `HTTP/1.1 <status>` with `headers` and `body` as given (Content-Length
+    added unless `headers` names one): a redirect, a body cut short, a page that is not JSON."""
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        while _read_request(conn):
+            server.count()
+            lines = [f"HTTP/1.1 {status}"] + [f"{k}: {v}" for k, v in headers.items()]
+            if not any(k.lower() == "content-length" for k in headers):
+                lines.append(f"Content-Length: {len(body)}")
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
     return handle
 
 
@@ -176,6 +200,42 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
         back.start()
         pump(conn, upstream, False)
         back.join(30)
+        upstream.close()
+
+    return handle
+
+
+def record_and_forward(port: int | Callable[[], int]):
+    """Forwards bytes both ways, untouched (TLS too), to the node on `port` (or the port a callable
+    names at each connection: the node behind the address can change), and keeps every byte the
+    client sent in `server.received`: what crossed the network, as an observer would see it."""
+
+    def handle(server: LoopbackServer, conn: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", port() if callable(port) else port))
+
+        def back() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    chunk = upstream.recv(65536)
+                    if not chunk:
+                        break
+                    conn.sendall(chunk)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+        thread = threading.Thread(target=back, daemon=True)
+        thread.start()
+        with contextlib.suppress(OSError):
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                with server.lock:
+                    server.received += chunk
+                upstream.sendall(chunk)
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_RDWR)
+        thread.join(30)
         upstream.close()
 
     return handle

@@ -7,18 +7,18 @@ refused, which certificate was offered, whether the other side speaks TLS at all
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import socket
 import ssl
 import time
 from typing import TYPE_CHECKING
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding
+from elastic_cli.cluster.plain_http import probe_plain_http
+from elastic_cli.config.endpoint import UNENCRYPTED, UNENCRYPTED_FIX, is_loopback
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
-HTTP_PROBE = b"GET /_security/_authenticate HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
 # OpenSSL's words for "the other side answered, but not with TLS"
 _NOT_TLS_REASONS = ("wrong version number", "wrong_version_number", "record layer failure", "record_layer_failure",
                     "packet length too long", "http request", "unknown protocol", "unexpected eof")
@@ -31,13 +31,7 @@ def host_port(settings: Settings) -> tuple[str, str, int]:
 
 
 def is_local(hostname: str) -> bool:
-    if hostname == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return False
-    return address.is_loopback
+    return is_loopback(hostname)
 
 
 # ---------------------------------------------------------------- 1. TCP
@@ -85,27 +79,6 @@ def check_connect(settings: Settings, deadline: Deadline) -> Finding:
 
 def _socket(hostname: str, port: int, timeout: float) -> socket.socket:
     return socket.create_connection((hostname, port), timeout=timeout)
-
-
-def probe_plain_http(hostname: str, port: int, timeout: float) -> tuple[str, bytes]:
-    """Send a plain HTTP request: ('http', first bytes) | ('tls-alert', ..) | ('closed', b'') | ('other', ..)."""
-    try:
-        with _socket(hostname, port, timeout) as sock:
-            sock.sendall(HTTP_PROBE % hostname.encode("idna" if hostname.isascii() else "utf-8"))
-            first = sock.recv(64)
-    except (ConnectionResetError, BrokenPipeError):
-        return "closed", b""
-    except socket.timeout:
-        return "silent", b""
-    except OSError:
-        return "closed", b""
-    if first.startswith(b"HTTP/"):
-        return "http", first
-    if not first:
-        return "closed", first
-    if first[:1] == b"\x15" and first[1:2] == b"\x03":  # a TLS alert record
-        return "tls-alert", first
-    return "other", first
 
 
 def tls_handshake(hostname: str, port: int, timeout: float, context: ssl.SSLContext) -> tuple[bytes, str]:
@@ -168,8 +141,7 @@ def _check_plain(hostname: str, port: int, timeout: float) -> Finding:
     if kind == "http":
         if is_local(hostname):
             return finding("tls", OK, "plain HTTP (no TLS), on this machine", scheme="http")
-        return finding("tls", WARNING, "plain HTTP: the API key and the logs cross the network unencrypted",
-                       "enable TLS on the cluster's HTTP layer and use https://", scheme="http")
+        return finding("tls", WARNING, UNENCRYPTED, UNENCRYPTED_FIX, scheme="http")
     # not an HTTP answer: does it speak TLS?
     try:
         der, version = tls_handshake(hostname, port, timeout, _unverified_context())

@@ -60,6 +60,7 @@ def no_configuration_yet(settings: Settings) -> errors.ConfigError:
 def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
                  max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
+    gate = _plain_http_gate(settings)  # first: its probe runs while the client is imported
     from elasticsearch import Elasticsearch
 
     from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
@@ -98,10 +99,22 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         elif settings.ca_certs:
             options["ca_certs"] = settings.ca_certs
     try:
-        return Elasticsearch(settings.url, **options)
+        client = Elasticsearch(settings.url, **options)
     except (ValueError, TypeError, OSError) as exc:
         raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
                                  "check host, port, ca_certs and fingerprint") from None
+    client.transport.plain_http_gate = gate  # type: ignore[attr-defined]  # ReadRetryingTransport; shared by options() copies
+    return client
+
+
+def _plain_http_gate(settings: Settings) -> Any:
+    """For an http:// host, the probe that must answer plain HTTP before credentials leave."""
+    if not settings.host.startswith("http://"):
+        return None
+    from elastic_cli.cluster.plain_http import PlainHttpGate, marks_dir
+
+    endpoint = settings.endpoint
+    return PlainHttpGate(endpoint.hostname, settings.port, settings.timeout, marks_dir())
 
 
 def body_of(response: Any) -> Any:
@@ -149,7 +162,20 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
         return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):
         return None
+    if isinstance(exc, elastic_transport.SerializationError):
+        return errors.ConnectionFailed(
+            f"{where} sent an answer that is not valid JSON (cut short, or not Elasticsearch's)",
+            "try again; if it persists, look at what answers on this address (a proxy that cuts or rewrites "
+            "answers): --debug shows the answer")
     chain = list(cause_chain(exc))
+    if _find(chain, _expects_https()):
+        return errors.TLSFailed(
+            f"{where} speaks HTTPS, not plain HTTP: the API key was not sent",
+            "use https:// in --host (Elasticsearch 8+ enables TLS on HTTP by default)")
+    if _find(chain, _not_plain_http()):
+        return errors.ConnectionFailed(
+            f"{where} does not answer HTTP: {_first_line(redact(str(exc)))}; the API key was not sent",
+            "check that this port is Elasticsearch's HTTP port (not 9300, the transport port)")
     if isinstance(exc, elastic_transport.ConnectionTimeout):
         return errors.ConnectionFailed(
             f"{where} did not answer within {settings.timeout:g}s",
@@ -248,6 +274,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
     where = settings.url
     status = status_of(exc)
     error_type, reason = error_details(exc)
+    if status is not None and 300 <= status < 400:
+        return _redirect(exc, status, where)
     if not _from_elasticsearch(exc) and status not in RETRY_STATUSES:
         # Elasticsearch names itself on every answer (7.14+); a proxy's 502-504 still means the
         # cluster behind it is unavailable, so those stay below
@@ -261,6 +289,19 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
             f"{where} rejected the credentials: {why}",
             "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
         )
+    remote = [p for p in settings.index_patterns if ":" in p]  # `cluster:index`: cross-cluster search
+    if error_type == "no_such_remote_cluster_exception":  # 8.x answers 403, 9.x 404: the same root cause
+        return errors.IndexNotFound(
+            f"{reason}: {', '.join(remote) or 'a pattern'} asks for cross-cluster search, and {where} has no "
+            "remote cluster of that name",
+            "drop the `cluster:` prefix from --indexes, or connect the remote cluster on the cluster "
+            "(Kibana: Stack Management > Remote Clusters; or cluster.remote.NAME.seeds)")
+    if status == 403 and remote:
+        return errors.PrivilegeMissing(
+            f"not allowed to {action}: {reason}",
+            f"grant the key `read` on the local patterns; for {', '.join(remote)} (cross-cluster search) the key "
+            "needs `remote_indices` privileges, or a role on the remote cluster: `orx-elastic create-key` grants "
+            "local indices only")
     if status == 403:
         return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
                                        "grant the key `read` on the index patterns (`orx-elastic create-key`)")
@@ -275,6 +316,27 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
                                          "set xpack.security.authc.api_key.enabled: true on the cluster")
     return errors.RequestRejected(f"Elasticsearch rejected the request (HTTP {status}, {error_type}): {reason}",
                                   "check the values passed; run with --debug for the full answer")
+
+
+def _redirect(exc: BaseException, status: int, where: str) -> errors.OrxError:
+    """A 301/302/307/308: not followed (the key would go wherever it points), but named, with its target."""
+    from urllib.parse import urljoin, urlsplit
+
+    headers = getattr(getattr(exc, "meta", None), "headers", None) or {}
+    location = next((str(v) for k, v in headers.items() if k.lower() == "location"), "").strip()
+    if not location:
+        return errors.ConnectionFailed(f"{where} answered with a redirect (HTTP {status}) that names no target",
+                                       "check host, port and path prefix: the cluster is not at this address")
+    target = urljoin(where + "/", location)
+    parts = urlsplit(target)
+    shown = redact(target)[:200]
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+    if origin and origin != where:
+        hint = (f"if the cluster is there, use --host {redact(origin)[:200]} (orx-elastic configure --host ...); "
+                "orx-elastic does not follow redirects, so the key goes only where you point it")
+    else:
+        hint = "check the path prefix in --host: the cluster does not answer at this path"
+    return errors.ConnectionFailed(f"{where} redirects (HTTP {status}) to {shown}", hint)
 
 
 def _from_elasticsearch(exc: BaseException) -> bool:
@@ -321,6 +383,18 @@ def cause_chain(exc: BaseException) -> Iterator[BaseException]:
 def _find(chain: list[BaseException], kind: type[BaseException] | tuple[type[BaseException], ...]
           ) -> BaseException | None:
     return next((item for item in chain if isinstance(item, kind)), None)
+
+
+def _expects_https() -> type[BaseException]:
+    from elastic_cli.cluster.transport import ExpectsHttps
+
+    return ExpectsHttps
+
+
+def _not_plain_http() -> type[BaseException]:
+    from elastic_cli.cluster.transport import NotPlainHttp
+
+    return NotPlainHttp
 
 
 def _name_resolution_error() -> type[BaseException]:

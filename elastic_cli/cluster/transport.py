@@ -32,6 +32,7 @@ from elastic_transport import (
 )
 from elastic_transport.client_utils import DEFAULT
 
+from elastic_cli.cluster import plain_http
 from elastic_cli.cluster.raw_pages import RawPage
 from elastic_cli.cluster.retry_rules import MAX_WAIT_SECONDS, backoff_seconds
 from elastic_cli.redaction import redact
@@ -73,8 +74,18 @@ def retry_after_seconds(headers: Mapping[str, str], now: Callable[[], datetime] 
     return max(0.0, (moment - now()).total_seconds())
 
 
+class ExpectsHttps(TlsError):
+    """An http:// host whose port speaks TLS: nothing with credentials was sent."""
+
+
+class NotPlainHttp(ConnectionError):
+    """An http:// host whose port did not answer a plain HTTP request: nothing with credentials was sent."""
+
+
 class ReadRetryingTransport(Transport):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
+    # set by connection.build_client for an http:// host: no request leaves before it says plain HTTP
+    plain_http_gate: plain_http.PlainHttpGate | None = None
 
     def perform_request(self, method: str, target: str, **kwargs: Any) -> TransportApiResponse:
         max_retries = kwargs.pop("max_retries", DEFAULT)
@@ -114,16 +125,58 @@ class ReadRetryingTransport(Transport):
     def _send(self, method: str, target: str, kwargs: dict[str, Any]) -> TransportApiResponse:
         """One request, without the base class's retries; logged for --debug."""
         started = time.monotonic()
+        self._plain_http_only()
         try:
             response = super().perform_request(method, target, max_retries=0, retry_on_status=(),
                                                retry_on_timeout=False, **kwargs)
         except TransportError as exc:
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s", failure_text(method, target, kwargs, time.monotonic() - started, exc))
+            if self.plain_http_gate is not None and isinstance(exc, ConnectionError) \
+                    and not isinstance(exc, ConnectionTimeout):
+                self.plain_http_gate.forget()  # a port remembered as plain HTTP may speak TLS now
             raise
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s", exchange_text(method, target, kwargs, time.monotonic() - started, response))
         return response
+
+    def _plain_http_only(self) -> None:
+        """Over http://, raise before sending anything unless the port answered plain HTTP."""
+        gate = self.plain_http_gate
+        if gate is None:
+            return
+        if not gate.answered():
+            self._connect_meanwhile()
+        verdict = gate.verdict()
+        where = f"{gate.hostname}:{gate.port}"
+        if verdict.kind == plain_http.HTTP:
+            return
+        if verdict.kind == plain_http.TLS:
+            raise ExpectsHttps(f"{where} speaks TLS: {verdict.detail}")
+        if verdict.kind == plain_http.SILENT:
+            raise ConnectionTimeout(f"{where} did not answer a plain HTTP request")
+        cause = {plain_http.REFUSED: ConnectionRefusedError(f"connection refused by {where}"),
+                 plain_http.UNRESOLVED: OSError(f"cannot resolve {gate.hostname}")}.get(verdict.kind)
+        if cause is not None:
+            raise ConnectionError(str(cause), errors=(cause,))
+        raise NotPlainHttp(f"{where} did not answer a plain HTTP request: {verdict.detail}")
+
+    def _connect_meanwhile(self) -> None:
+        """While the probe is out, open the TCP connection this request will use (nothing is sent
+        on it before the probe's answer), so the probe's round trips overlap the connect. Best effort:
+        urllib3's pool is asked through its own methods; anything unexpected leaves it to connect later."""
+        try:
+            pool = self.node_pool.get().pool  # type: ignore[attr-defined]
+            conn = pool._get_conn(timeout=0.001)
+        except Exception:  # noqa: BLE001 — another node class, a full pool: connect as usual
+            return
+        try:
+            if getattr(conn, "sock", None) is None:
+                conn.connect()
+        except Exception:  # noqa: BLE001 — urllib3's NewConnectionError and kin: the request says what fails
+            conn.close()
+        finally:
+            pool._put_conn(conn)
 
 
 # ---------------------------------------------------------------- --debug's lines

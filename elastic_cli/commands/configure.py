@@ -10,7 +10,7 @@ import click
 
 from elastic_cli.commands.app import say
 from elastic_cli.commands.options import connection_options, settings_flags
-from elastic_cli.config.endpoint import parse_host, scheme_note
+from elastic_cli.config.endpoint import UNENCRYPTED, UNENCRYPTED_FIX, parse_host, scheme_note
 from elastic_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -72,6 +72,10 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
         updates["host"] = where.host
         if "port" not in updates:  # a new host without a port means 9200, not the port saved for the old one
             updates["port"] = where.port  # None: drop the saved port, the default applies
+    if "host" in updates or "api_key" in updates:
+        saved_host = updates["host"] if "host" in updates else stored.get("host")
+        if saved_host and parse_host(str(saved_host)).in_clear_off_machine:
+            app.warn(f"{UNENCRYPTED} ({saved_host}); {UNENCRYPTED_FIX}")
     if "api_key" in updates:
         key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
         updates["api_key"] = secret

@@ -128,7 +128,7 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         app.print("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
                    "(--dry-run prints the request)")
     if _needs_kit(view):
-        click.echo(f"\nhint: {KIT_HINT}")
+        app.print(f"\nhint: {KIT_HINT}")
     if advice:
         app.print(f"\n{ADVICE_TITLE}:")
         for title, snippet in advice:

@@ -6,6 +6,7 @@ Pure and cheap to import: the standard library only, elastic_transport only for 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -32,11 +33,32 @@ class Endpoint:
         hostname = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
         return f"{self.scheme}://{hostname}{self.path}"
 
+    @property
+    def in_clear_off_machine(self) -> bool:
+        """Plain http:// to a host that is not this machine: the API key crosses a network unencrypted."""
+        return self.scheme == "http" and not is_loopback(self.hostname)
+
     def url(self, port: int | None) -> str:
         """The full URL; `port` (or this endpoint's own, or 9200) fills a missing port."""
         hostname = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
         chosen = port if port is not None else self.port if self.port is not None else DEFAULT_PORT
         return f"{self.scheme}://{hostname}:{chosen}{self.path}"
+
+
+UNENCRYPTED = "plain http:// to a host that is not this machine: the API key and the logs cross the network unencrypted"
+UNENCRYPTED_FIX = "enable TLS on the cluster's HTTP layer and use https://"
+
+
+def is_loopback(hostname: str) -> bool:
+    """`localhost`, or a loopback address (127.0.0.0/8, ::1, ::ffff:127.x); a name is not resolved."""
+    if hostname.lower() in ("localhost", "localhost.") or hostname.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(hostname.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def parse_host(text: str) -> Endpoint:
@@ -51,7 +73,12 @@ def parse_host(text: str) -> Endpoint:
         raise UsageError(f"host {shown!r} is not a URL: its scheme is mistyped", f"use {meant[:80]}")
     if "://" not in candidate:
         candidate = "https://" + candidate
-    parts = urlsplit(candidate)
+    try:
+        parts = urlsplit(candidate)
+        parts.hostname  # noqa: B018 — an unclosed `[::1` is found here or above
+    except ValueError as exc:
+        raise UsageError(f"host {shown!r} is not a valid URL ({exc})",
+                         "write an IPv6 address in brackets with the port after them, e.g. http://[::1]:9200") from None
     scheme = parts.scheme.lower()
     if "@" in parts.netloc:
         raise UsageError("the host URL holds user:password@ credentials, which orx-elastic does not take from a URL",

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 
 from elastic_cli.config.atomic import atomic_write
 from elastic_cli.config.settings import DEFAULT_PROFILE, KEYS, KEYS_BY_NAME
-from elastic_cli.errors import ConfigError
+from elastic_cli.errors import ConfigError, write_failed
 
 
 def default_config_path() -> Path:
@@ -41,6 +41,19 @@ class ConfigFile:
 
 def _where(path: Path, node: Any) -> str:
     return f"{path}:{node.start_mark.line + 1}"
+
+
+def _refuse_duplicates(path: Path, node: Any, within: str) -> None:
+    """YAML reads a key given twice as its last value: a profile edited by hand would silently use
+    the second `api_key` or `host`. Refused, naming both lines."""
+    first: dict[str, Any] = {}
+    for key_node, _ in node.value:
+        name = str(key_node.value)
+        if name in first:
+            raise ConfigError(
+                f"{_where(path, key_node)}: '{name}' is given twice {within} (first on line "
+                f"{first[name].start_mark.line + 1})", "keep one of them and delete the other")
+        first[name] = key_node
 
 
 def load_config_file(path: Path) -> ConfigFile:
@@ -74,6 +87,7 @@ def load_config_file(path: Path) -> ConfigFile:
         return config
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{_where(path, root)}: the file must be a mapping with 'profiles:'", "see `orx-elastic config --help`")
+    _refuse_duplicates(path, root, "at the top level")
     for key_node, value_node in root.value:
         top = key_node.value
         if top == "default_profile":
@@ -83,6 +97,7 @@ def load_config_file(path: Path) -> ConfigFile:
         elif top == "profiles":
             if not isinstance(value_node, yaml.MappingNode):
                 raise ConfigError(f"{_where(path, value_node)}: 'profiles' must be a mapping of profile names")
+            _refuse_duplicates(path, value_node, "under 'profiles' (a profile name)")
             for name_node, profile_node in value_node.value:
                 config.profiles[str(name_node.value)] = _read_profile(path, name_node.value, profile_node)
         else:
@@ -100,6 +115,7 @@ def _read_profile(path: Path, name: str, node: Any) -> dict[str, Any]:
         return {}
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(f"{_where(path, node)}: profile '{name}' must be a mapping of settings")
+    _refuse_duplicates(path, node, f"in profile '{name}'")
     profile: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key = KEYS_BY_NAME.get(key_node.value)
@@ -177,5 +193,9 @@ def save_profile(path: Path, profile: str, updates: Mapping[str, Any], make_defa
         document = {"default_profile": config.default_profile, "profiles": config.profiles}
         text = "# orx-elastic settings: holds an API key, keep it private (mode 0600).\n"
         text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
-        atomic_write(path, text)
+        try:
+            atomic_write(path, text)
+        except OSError as exc:  # a full disk, a read-only or foreign directory: the file is as it was
+            raise write_failed(f"{path}", exc, f"free space or fix the permissions in {path.parent}, then run "
+                               "the command again (the file was left as it was)") from exc
     return config

@@ -71,7 +71,9 @@ class CsvFormat:
         for record in records:
             if self.writer is None:
                 self.columns = self.columns or [k for k in record if k != "_source"]
-                self.writer = csv.DictWriter(self.stream, fieldnames=self.columns, extrasaction="ignore")
+                # every cell quoted (OWASP): a separator inside one never splits it for a reader
+                self.writer = csv.DictWriter(self.stream, fieldnames=self.columns, extrasaction="ignore",
+                                             quoting=csv.QUOTE_ALL)
                 self.writer.writeheader()
             cells = {k: ("" if record.get(k) is None else record[k]) if k in OURS else _csv_cell(record.get(k))
                      for k in self.columns or ()}
@@ -82,7 +84,7 @@ class CsvFormat:
 
     def close(self, count: int) -> None:
         if self.writer is None and self.columns:  # no row: the header still says what the columns are
-            csv.DictWriter(self.stream, fieldnames=self.columns).writeheader()
+            csv.DictWriter(self.stream, fieldnames=self.columns, quoting=csv.QUOTE_ALL).writeheader()
         self.stream.flush()
 
 

@@ -18,15 +18,23 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-# C0/C1 controls except tab and newline; ESC sequences are made visible, not executed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls except tab and newline: ESC sequences are made visible, not executed. And the
+# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which reorder
+# what a terminal shows ("Trojan Source", CVE-2021-42574): a line would read other than it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def inert(text: Any) -> str:
-    """Untrusted text made safe for a terminal: control characters shown as \\xNN."""
+    """Untrusted text made safe for a terminal: control characters shown as \\xNN, bidirectional
+    overrides and isolates as \\u202e."""
     text = "" if text is None else str(text)
     text = text.encode("utf-8", "backslashreplace").decode("utf-8", "replace") if _has_surrogates(text) else text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_visible, text)
 
 
 def _has_surrogates(text: str) -> bool:
@@ -110,8 +118,17 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+# Where a spreadsheet may start a cell: the start, and after any separator of any convention (`,`
+# `;` tab, a line break), past spaces and quotes. A cell is quoted whole, but a reader set to
+# another separator splits it anyway (OWASP, CSV injection: `total;=1+1` is two cells in a `;`
+# locale, the second a formula), so every such start that begins a formula gets a `'`.
+_PART_START = re.compile(r"(?:^|(?<=[,;\t\r\n]))[ \"\t\r\n,;]*(?=[=+\-@])")
+
+
 def _csv_cell(value: Any) -> str:
+    """A cell no spreadsheet reads as a formula: = + - @ at the start of any part it could be split
+    into gets a `'` before it, as does a leading tab or carriage return (OWASP's list)."""
     text = _display(value)
-    # a cell starting with = + - @ is a formula to spreadsheets, and so is one after a leading tab
-    # or carriage return (OWASP's CSV injection list): keep it text
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text[:1] in ("\t", "\r"):
+        text = "'" + text
+    return _PART_START.sub(lambda m: m.group() + "'", text)

@@ -8,8 +8,9 @@ As httpie hands its stream of messages to one writer, `logs` hands pages of anno
 from __future__ import annotations
 
 import sys
-from typing import IO, Any, Sequence
+from typing import IO, Any, Callable, Sequence
 
+from elastic_cli.errors import write_failed
 from elastic_cli.output import formats
 from elastic_cli.output.records import RecordShape
 from elastic_cli.search.session_line import SessionLine
@@ -42,16 +43,54 @@ class LogWriter:
                                  replay_url=replay_url)
         self.format = make_format(fmt, self.stream, message_field, fields=fields, markers=markers, color=color,
                                   width=width, **table)
-        self.count = 0
+        self.count = 0  # lines handed to the format; after a failed write, those known to be out
+        self.flushed = 0  # lines out to the system at the last flush that worked
+        self.failed = False
 
     def write_page(self, lines: Sequence[SessionLine]) -> None:
         record = self.shape.record
         self.count += len(lines)
-        self.format.write([record(line) for line in lines])
+        self._guarded(lambda: self.format.write([record(line) for line in lines]))
 
     def flush(self) -> None:
         """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
-        self.format.flush()
+        self._guarded(self.format.flush)
+        self.flushed = self.count
 
     def close(self) -> None:
-        self.format.close(self.count)
+        if self.failed:  # the stream already refused: a last flush would fail again, past the first error
+            return
+        self._guarded(lambda: self.format.close(self.count))
+        self.flushed = self.count
+
+    def _guarded(self, act: Callable[[], None]) -> None:
+        """A stream that refuses bytes (a full disk, `> /dev/full`) ends the output with one error
+        saying so, and `count` says how many lines surely went out, not how many were handed over."""
+        if self.failed:
+            return
+        try:
+            act()
+        except BrokenPipeError:
+            raise  # the reader left: the entry point ends quietly
+        except OSError as exc:
+            self.failed = True
+            self.count = self.flushed
+            _drop_buffered(self.stream)
+            raise write_failed("the output", exc, "free space where the output goes (or write it elsewhere), "
+                                                  "then run the command again") from exc
+
+
+def _drop_buffered(stream: IO[str]) -> None:
+    """Point the stream's file at /dev/null, so what is still buffered cannot fail again at exit."""
+    import os
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    os.dup2(devnull, fd)
+    os.close(devnull)

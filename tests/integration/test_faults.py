@@ -223,7 +223,7 @@ def test_https_to_http_port_and_http_to_https_port(env, es_tls_node):
     result = cli(env, "logs", SESSION, host=env["node"].url.replace("http://", "https://"))
     assert result.returncode == 5 and "plain HTTP" in one_error_line(result)
     result = cli(env, "logs", SESSION, host=es_tls_node.url.replace("https://", "http://"))
-    assert result.returncode == 5 and "it probably expects HTTPS" in one_error_line(result)
+    assert result.returncode == 5 and "speaks HTTPS" in one_error_line(result)
 
 
 def test_self_signed_without_ca_and_wrong_fingerprint(env, es_tls_node):
