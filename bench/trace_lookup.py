@@ -102,16 +102,19 @@ def main() -> int:
         env = {**common.clean_env(tmp), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
         argv = ["logs", str(session_id), "-o", "json", "--host", n.url, "--id", key["id"], "--api-key",
                 key["api_key"], "--indexes", "trace-*"]
-        print(f"orx-elastic logs <id> -o json, 3 lines, Elasticsearch {n.version}, first use (no shape cache)")
+        print(f"orx-elastic logs <id> -o json, 3 lines, Elasticsearch {n.version}: first use (no shape cache), "
+              "then repeated (the shapes cached by the first)")
         rows = []
         for label, tree in trees.items():
-            found = trace(tree, argv, dict(env, PYTHONPATH=str(tree)))
-            counted = {name: found["calls"].get(name, 0) for name in WATCHED if found["calls"].get(name)}
-            rows.append([label, str(found["exit"]), str(len(found["files"])), str(found["moves"]),
-                         ", ".join(f"{k} {v}" for k, v in counted.items())])
-            if os.environ.get("TRACE_FILES"):
-                print(f"{label}: {' '.join(found['files'])}")
-        print(common.table(["tree", "exit", "files visited", "moves between files", "planning calls"], rows))
+            tree_env = dict(env, PYTHONPATH=str(tree), XDG_CACHE_HOME=str(Path(tmp) / label.replace(" ", "-")))
+            for use in ("first use", "repeated"):
+                found = trace(tree, argv, tree_env)
+                counted = {name: found["calls"].get(name, 0) for name in WATCHED if found["calls"].get(name)}
+                rows.append([label, use, str(found["exit"]), str(len(found["files"])), str(found["moves"]),
+                             ", ".join(f"{k} {v}" for k, v in counted.items())])
+                if os.environ.get("TRACE_FILES"):
+                    print(f"{label}, {use}: {' '.join(found['files'])}")
+        print(common.table(["tree", "run", "exit", "files visited", "moves between files", "planning calls"], rows))
     return 0
 
 
