@@ -91,6 +91,14 @@ def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:
     types = types_of(caps, name)
     data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
+        fallback = _fallback_time_fields(settings, caps)
+        if fallback:  # `logs` reads these indices by their own time field: only v1.20 needs `name`
+            used = "/".join(fallback)
+            return finding("time_field", WARNING, f"no matched index has a field {name!r}, which OpenReplay up to "
+                           f"v1.20 filters on: v1.20 shows nothing from these indices; `logs` and `sessions` read "
+                           f"{used}, and OpenReplay v1.21+ needs no time field",
+                           f"only for OpenReplay v1.20: add {name!r} (a date) to the logs; nothing to do for v1.21+",
+                           fallback=fallback, **data)
         return finding("time_field", FAILURE, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "filters on it (so it finds nothing) and `logs` sorts by it",
                        f"set --time-field to the field with the log time, or add {name!r} (a date) to the logs",
@@ -100,6 +108,17 @@ def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:
                        "time ranges and sorting compare it as text",
                        f"map {name!r} as date in the index template", **data)
     return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
+
+
+def _fallback_time_fields(settings: Settings, caps: dict[str, Any]) -> list[str]:
+    """The date fields `logs` reads instead of a missing configured one (ECS `@timestamp`), as it
+    resolves each index; [] when the user named the field (never replaced) or no index has one."""
+    from elastic_cli.search.fields import FieldPolicy, resolve_shapes
+
+    policy = FieldPolicy.from_settings(settings)
+    if policy.time_explicit:
+        return []
+    return sorted({shape.time_field for shape in resolve_shapes(caps, policy) if shape.time_field})
 
 
 def check_tags_field(settings: Settings, caps: dict[str, Any]) -> Finding:

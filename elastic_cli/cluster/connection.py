@@ -280,8 +280,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
         # Elasticsearch names itself on every answer (7.14+); a proxy's 502-504 still means the
         # cluster behind it is unavailable, so those stay below
         return errors.ConnectionFailed(
-            f"{where} is not Elasticsearch: it answered HTTP {status} without the X-Elastic-Product header"
-            + (f" ({reason[:60]})" if reason else ""),
+            f"{where} is not Elasticsearch: it answered HTTP {status} without the X-Elastic-Product header, "
+            + _what_it_answered(exc),
             "check host and port (Elasticsearch listens on 9200 by default; Elastic Cloud on 443 or 9243)")
     if status == 401:
         why = describe_auth_failure(classify_auth_failure(exc), settings.id)
@@ -337,6 +337,21 @@ def _redirect(exc: BaseException, status: int, where: str) -> errors.OrxError:
     else:
         hint = "check the path prefix in --host: the cluster does not answer at this path"
     return errors.ConnectionFailed(f"{where} redirects (HTTP {status}) to {shown}", hint)
+
+
+def _what_it_answered(exc: BaseException) -> str:
+    """The body of another server's answer, in a few words: `an empty answer`, or how it begins."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, dict) and body:
+        import json
+
+        body = json.dumps(body, ensure_ascii=False)
+    text = " ".join(redact(str(body)).split()) if body not in (None, "", {}) else ""
+    if not text:
+        return "with an empty answer"
+    return f"with an answer that begins {text[:60]!r}" + ("" if len(text) <= 60 else " ...")
 
 
 def _from_elasticsearch(exc: BaseException) -> bool:

@@ -82,6 +82,13 @@ class NotPlainHttp(ConnectionError):
     """An http:// host whose port did not answer a plain HTTP request: nothing with credentials was sent."""
 
 
+def refused(exc: BaseException) -> bool:
+    """The connect was refused (no listener on the port): found in what the exception wraps."""
+    from elastic_cli.cluster.connection import cause_chain
+
+    return any(isinstance(item, ConnectionRefusedError) for item in cause_chain(exc))
+
+
 class ReadRetryingTransport(Transport):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     # set by connection.build_client for an http:// host: no request leaves before it says plain HTTP
@@ -106,8 +113,10 @@ class ReadRetryingTransport(Transport):
                 if not on_timeout or attempt >= retries:
                     raise
                 wait = backoff_seconds(attempt)
-            except ConnectionError:
-                if attempt >= retries:
+            except ConnectionError as exc:
+                # nothing listens there (a node down, a wrong port): asking again within a second or two
+                # only makes the user wait for the same answer; a long search waits it out (search.retry)
+                if attempt >= retries or refused(exc):
                     raise
                 wait = backoff_seconds(attempt)
             else:
