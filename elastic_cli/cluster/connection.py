@@ -87,7 +87,7 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         elif require_auth:
             raise errors.ConfigError(
                 f"no API key configured for profile '{settings.profile}'",
-                "run `orx-elastic create-key --save` or `orx-elastic configure --id ID --api-key KEY`",
+                f"run `{errors.new_key_command()}` or `orx-elastic configure --id ID --api-key KEY`",
             )
     if settings.host.startswith("https://"):
         if settings.fingerprint:
@@ -287,7 +287,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
         why = describe_auth_failure(classify_auth_failure(exc), settings.id)
         return errors.AuthenticationFailed(
             f"{where} rejected the credentials: {why}",
-            "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
+            f"create a new key with admin credentials: `{errors.new_key_command()}` (or --admin-api-key), "
+            "or fix id/api_key with `orx-elastic configure`",
         )
     remote = [p for p in settings.index_patterns if ":" in p]  # `cluster:index`: cross-cluster search
     if error_type == "no_such_remote_cluster_exception":  # 8.x answers 403, 9.x 404: the same root cause
@@ -304,7 +305,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
             "local indices only")
     if status == 403:
         return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
-                                       "grant the key `read` on the index patterns (`orx-elastic create-key`)")
+                                       "grant the key `read` on the index patterns (a new key, with admin "
+                                       f"credentials: `{errors.new_key_command()}`)")
     if status == 404 and error_type == "index_not_found_exception":
         return errors.IndexNotFound(f"no index matches: {reason}",
                                     "check `indexes` (orx-elastic configure --indexes 'app-*,*log*')")

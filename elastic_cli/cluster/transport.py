@@ -83,10 +83,21 @@ class NotPlainHttp(ConnectionError):
 
 
 def refused(exc: BaseException) -> bool:
-    """The connect was refused (no listener on the port): found in what the exception wraps."""
-    from elastic_cli.cluster.connection import cause_chain
-
-    return any(isinstance(item, ConnectionRefusedError) for item in cause_chain(exc))
+    """The connect was refused (no listener on the port): found in what the exception wraps (its
+    `errors`, causes and contexts, as urllib3 and elastic_transport chain them)."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        wrapped = getattr(current, "errors", None)
+        pending.extend(wrapped if isinstance(wrapped, (tuple, list)) else ())
+        pending.extend([*current.args, current.__cause__, current.__context__])
+    return False
 
 
 class ReadRetryingTransport(Transport):

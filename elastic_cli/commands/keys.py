@@ -9,7 +9,7 @@ import click
 from elastic_cli.commands.app import say
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
 from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
-from elastic_cli.errors import UsageError
+from elastic_cli.errors import UsageError, new_key_command
 
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
@@ -92,7 +92,7 @@ def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: 
         result = api_keys.invalidate_keys(admin_client(settings, admin), ids=[key_id] if key_id else None, name=name)
     _report_invalidation(app, result, key_id or f"named {name!r}")
     if settings.id and settings.id in result.invalidated:
-        app.warn(f"profile '{settings.profile}' used this key: create a new one with `orx-elastic create-key --save`")
+        app.warn(f"profile '{settings.profile}' used this key: create a new one with `{new_key_command()}`")
 
 
 def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> None:

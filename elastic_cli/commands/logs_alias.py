@@ -82,11 +82,12 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
     with es, translated_errors(settings, "check the key's privileges on `logs`"):
         readable = alias.key_may_read_logs(es)
     if not readable:
-        from elastic_cli.errors import PrivilegeMissing
+        from elastic_cli.errors import PrivilegeMissing, new_key_command
 
+        command = new_key_command(f"--indexes '{settings.indexes},logs'")
         raise PrivilegeMissing(
             f"the configured key {settings.id or ''} may not read `logs`: OpenReplay would get 403 through the alias",
-            f"make a key whose patterns name it: `orx-elastic create-key --indexes '{settings.indexes},logs' --save`"
+            f"make a key whose patterns name it: `{command}`"
             " (and paste it into OpenReplay), then run alias again")
     with key_errors(settings, "manage aliases", admin):
         es_admin = admin_client(settings, admin)

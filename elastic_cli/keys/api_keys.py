@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from elastic_cli.cluster.connection import body_of
-from elastic_cli.errors import UsageError
+from elastic_cli.errors import UsageError, new_key_command
 from elastic_cli.keys.admin import ADMIN_API_KEY_ENV, NEW_KEY, key_errors, server_reason  # noqa: F401
 
 DEFAULT_KEY_NAME = "openreplay-api-key"
@@ -384,7 +384,7 @@ def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequ
     info = get_key(client, old_id)
     if info is None:
         raise ConfigError(f"Elasticsearch knows no API key {old_id} (the profile's key)",
-                          "create a new one with `orx-elastic create-key --save`")
+                          f"create a new one with `{new_key_command()}`")
     body, notes = rotation_body({"id": old_id, **info}, fallback_patterns, keep_privileges)
     created = create_key(client, body)
     try:
@@ -486,7 +486,7 @@ class ProfileKeyStore:
         key_id, secret, _ = split_api_key(settings.id, settings.api_key)
         if not key_id or not settings.sources.get("api_key", "").startswith("file"):
             raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
-                              "create one with `orx-elastic create-key --save`")
+                              f"create one with `{new_key_command()}`")
         ref = settings.api_key_ref
         if ref is not None and ref.kind == "env":
             raise ConfigError(f"profile '{settings.profile}' reads its api_key from the {ref.where}: "

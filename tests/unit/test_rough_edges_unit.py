@@ -179,10 +179,11 @@ def test_a_mistyped_scheme_is_refused_with_the_fix(capsys, tmp_path):
 
 def test_the_next_hint_carries_the_profile(capsys, tmp_path):
     config = tmp_path / "config.yaml"
+    key = ("--id", "key-id", "--api-key", "key-secret")
     code, _, err = run(capsys, "--config", str(config), "--profile", "manual", "configure",
-                       "--host", "http://127.0.0.1:9200")
+                       "--host", "http://127.0.0.1:9200", *key)
     assert code == 0 and "next: orx-elastic --profile manual check" in err
-    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http://127.0.0.1:9200")
+    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http://127.0.0.1:9200", *key)
     assert code == 0 and "next: orx-elastic check" in err  # the default profile needs no flag
 
 
