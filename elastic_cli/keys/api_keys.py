@@ -209,12 +209,26 @@ class KeyInfo:
     expires: str | None   # ISO 8601 UTC, None = never
     invalidated: bool
     username: str | None
+    expired: bool = False  # its expiration has passed (Elasticsearch rejects it, though not invalidated)
+    invalidated_at: str | None = None  # ISO 8601 UTC, when Elasticsearch says (8.12+)
 
     @classmethod
-    def from_response(cls, info: Mapping[str, Any]) -> "KeyInfo":
+    def from_response(cls, info: Mapping[str, Any], now: datetime | None = None) -> "KeyInfo":
+        expiration = info.get("expiration")
+        now_ms = (now or datetime.now(timezone.utc)).timestamp() * 1000
+        try:
+            expired = expiration not in (None, "") and int(expiration) <= now_ms
+        except (TypeError, ValueError):
+            expired = False
         return cls(name=info.get("name"), id=info.get("id"), created=epoch_ms_to_iso(info.get("creation")),
-                   expires=epoch_ms_to_iso(info.get("expiration")), invalidated=bool(info.get("invalidated")),
-                   username=info.get("username"))
+                   expires=epoch_ms_to_iso(expiration), invalidated=bool(info.get("invalidated")),
+                   username=info.get("username"), expired=expired,
+                   invalidated_at=epoch_ms_to_iso(info.get("invalidation")))
+
+    @property
+    def state(self) -> str:
+        """What a user asks first: does it still work? invalidated, expired, or active."""
+        return "invalidated" if self.invalidated else "expired" if self.expired else "active"
 
 
 def patterns_of(descriptors: Mapping[str, Any]) -> list[str]:
@@ -270,6 +284,22 @@ def list_keys(client: Any, everything: bool = False, size: int = 1000) -> list[K
     query = {"match_all": {}} if everything else {"term": {"metadata.created_by": CREATED_BY}}
     response = client.security.query_api_keys(query=query, size=size, sort=[{"creation": {"order": "desc"}}])
     return [KeyInfo.from_response(info) for info in response.get("api_keys") or []]
+
+
+def find_keys(client: Any, ids: Sequence[str] | None = None, name: str | None = None) -> list[KeyInfo]:
+    """The keys with these ids, or with this name, invalidated ones too (what invalidation would
+    touch, and what it already did); [] when Elasticsearch knows none."""
+    import elasticsearch
+
+    try:
+        if ids:
+            found = [info for key_id in ids for info in
+                     client.security.get_api_key(id=key_id).get("api_keys") or []]
+        else:
+            found = list(client.security.get_api_key(name=name).get("api_keys") or [])
+    except elasticsearch.NotFoundError:
+        return []
+    return [KeyInfo.from_response(info) for info in found]
 
 
 @dataclass(frozen=True)
