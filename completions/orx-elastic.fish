@@ -166,6 +166,7 @@ complete -c orx-elastic -n '__orx_elastic_at \'keys\'' -s 'q' -l 'quiet' -d 'Onl
 complete -c orx-elastic -n '__orx_elastic_at \'keys\'' -l 'no-color' -d 'No colour (also when NO_COLOR is set to anything).'
 complete -c orx-elastic -n '__orx_elastic_at \'keys\'' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c orx-elastic -n '__orx_elastic_at \'keys invalidate\'' -l 'name' -x -d 'Invalidate every key with this name instead of one id.'
+complete -c orx-elastic -n '__orx_elastic_at \'keys invalidate\'' -s 'y' -l 'yes' -d 'Do not ask before invalidating a key a profile uses.'
 complete -c orx-elastic -n '__orx_elastic_at \'keys invalidate\'' -l 'host' -x -d 'Elasticsearch URL or host with scheme (https://es:9243 sets the port too).'
 complete -c orx-elastic -n '__orx_elastic_at \'keys invalidate\'' -l 'port' -x -d 'HTTP port [default: 9200].'
 complete -c orx-elastic -n '__orx_elastic_at \'keys invalidate\'' -l 'cloud-id' -x -d 'Elastic Cloud id; sets host and port.'

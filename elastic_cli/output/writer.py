@@ -12,8 +12,9 @@ from typing import IO, Any, Callable, Sequence
 
 from elastic_cli.errors import write_failed
 from elastic_cli.output import formats
-from elastic_cli.output.text import is_terminal
+from elastic_cli.output.progress import erase_progress
 from elastic_cli.output.records import RecordShape
+from elastic_cli.output.text import is_terminal
 from elastic_cli.search.session_line import SessionLine
 
 
@@ -76,8 +77,6 @@ class LogWriter:
     def _make_room(self) -> None:
         """Lines for the terminal the status line (`following: ...`) is on: erase it first."""
         if self.on_terminal:
-            from elastic_cli.output import erase_progress
-
             erase_progress()
 
     def _guarded(self, act: Callable[[], None]) -> None:
