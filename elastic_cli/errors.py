@@ -130,3 +130,8 @@ def new_key_command(*flags: str) -> str:
     A profile's own key is read-only and may not create keys: the command names admin credentials
     (USER is the one word to replace; `--admin-api-key` instead of `--username` works too)."""
     return " ".join(("orx-elastic create-key --username USER", *flags, "--save"))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 index`, `2 indices`, `0 lines`: a count and its noun as messages say them."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
 from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.errors import plural
 from elastic_cli.search.fields import KEYWORD_TYPES
 
 if TYPE_CHECKING:
@@ -38,15 +39,19 @@ def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Seq
             index=",".join(patterns), size=0, track_total_hits=True, ignore_unavailable=True, allow_no_indices=True))
     except Exception as exc:  # noqa: BLE001
         message, fix = reason(exc, settings, "search " + ",".join(patterns))
-        return finding("indices", FAILURE, f"{len(indices)} indices match, but a search fails: {message}", fix,
+        return finding("indices", FAILURE, f"{_matching(indices)}, but a search fails: {message}", fix,
                        indices=indices, count=len(indices))
     total = (body.get("hits") or {}).get("total") or {}
     docs = total.get("value") if isinstance(total, dict) else total
     data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
     if not docs:
-        return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
+        return finding("indices", WARNING, f"{_matching(indices)} ({shown}), but they hold no documents",
                        "ship the backend logs to these indices, or change `indexes`", **data)
-    return finding("indices", OK, f"{len(indices)} indices match ({shown}), {docs} documents; a search works", **data)
+    return finding("indices", OK, f"{_matching(indices)} ({shown}), {plural(docs, 'document')}; a search works", **data)
+
+
+def _matching(indices: Sequence[str]) -> str:
+    return f"{plural(len(indices), 'index', 'indices')} match" + ("es" if len(indices) == 1 else "")
 
 
 def types_of(caps: dict[str, Any], name: str) -> dict[str, list[str] | None]:

@@ -8,8 +8,8 @@ import click
 
 from elastic_cli.commands.app import say
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
-from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
-from elastic_cli.errors import UsageError, new_key_command
+from elastic_cli.commands.options import DescribedArgument, endpoint_options, output_option, settings_flags
+from elastic_cli.errors import UsageError, new_key_command, plural
 
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
@@ -89,7 +89,8 @@ def _state_text(row: Any) -> str:
 
 
 @keys.command()
-@click.argument("key_id", required=False, metavar="[ID]")
+@click.argument("key_id", required=False, metavar="[ID]", cls=DescribedArgument,
+                help="The key's id (see `orx-elastic keys list`); or give --name.")
 @click.option("--name", help="Invalidate every key with this name instead of one id.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before invalidating a key a profile uses.")
 @endpoint_options("--id")
@@ -163,7 +164,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
     from elastic_cli.output import inert
 
     if result.errors:
-        raise RequestRejected(f"Elasticsearch could not invalidate {len(result.errors)} key(s): {result.errors[0]}",
+        raise RequestRejected(f"Elasticsearch could not invalidate {plural(len(result.errors), 'key')}: {result.errors[0]}",
                               "check the id with `orx-elastic keys list`, then try again")
     if not result.invalidated and not result.previously_invalidated:
         raise UsageError(f"no API key {what}", "see `orx-elastic keys list --all` for ids and names")
@@ -171,7 +172,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
         app.print(inert(key_id))  # the server's ids: data, shown inert
     if not app.quiet:
         if result.invalidated:
-            say("", f"invalidated {len(result.invalidated)} key" + ("" if len(result.invalidated) == 1 else "s"))
+            say("", f"invalidated {plural(len(result.invalidated), 'key')}")
         for key_id in result.previously_invalidated:
             say("", f"{key_id} was already invalidated")
 
