@@ -1,5 +1,5 @@
 """A newcomer's first hour (issue 39), without a cluster: configure's questions, the wording of
-errors and help, hints that name every command, the status line of --follow, tokens pasted with
+errors and help, the status line of --follow, tokens pasted with
 a comma. The parts that need Elasticsearch are in tests/integration/test_first_hour.py."""
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 from elastic_cli.checks.fields import check_time_field
-from elastic_cli.cli import COMMANDS
-from elastic_cli.commands.hints import COMMAND_NAMES, with_profile
 from elastic_cli.config.settings import resolve
 from elastic_cli.errors import EXIT_CODES, UsageError
 from elastic_cli.keys.api_keys import KeyInfo
@@ -148,21 +146,6 @@ def test_the_cli_names_the_stray_comma(tmp_path):
     env = Env(vars={"ORX_ELASTIC_CONFIG": str(tmp_path / "c.yaml")})
     result = run_cli("shows", TOKEN + ",", env=env)
     assert result.exit_code == 2 and "'TF3W4c4sndRrpZevt3q,'" in result.stderr and "ends with ','" in result.stderr
-
-
-# ---------------------------------------------------------------- hints
-
-
-def test_hints_know_every_registered_command():
-    assert COMMAND_NAMES == tuple(COMMANDS)
-    for name in COMMANDS:
-        assert with_profile(f"run `orx-elastic {name} X`", "exp") == f"run `orx-elastic --profile exp {name} X`"
-
-
-def test_hints_to_shows_and_alias_keep_the_profile():
-    text = "see `orx-elastic shows 2618307011354435587` and `orx-elastic alias --dry-run`"
-    assert with_profile(text, "exp") == ("see `orx-elastic --profile exp shows 2618307011354435587` and "
-                                         "`orx-elastic --profile exp alias --dry-run`")
 
 
 # ---------------------------------------------------------------- check: what only v1.20 needs
