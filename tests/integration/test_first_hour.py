@@ -158,6 +158,16 @@ def test_an_expired_key_s_fix_creates_a_working_key_as_printed(hour):
     assert orx(hour, "--profile", "exp", "logs", SESSION).exit_code == 0
 
 
+def test_configure_s_next_step_for_a_profile_without_a_key_runs_as_printed(hour):
+    done = orx(hour, "--profile", "fresh", "configure", "--host", hour["node"].url, "--indexes", hour["index"])
+    assert done.exit_code == 0 and "has no id and api_key" in done.stderr, done.output
+    printed = commands_in(done.stderr)
+    assert printed[0] == "orx-elastic --profile fresh create-key --username USER --save", printed
+    made = run_pasted(hour, printed[0], user=hour["node"].admin_user)
+    assert made.exit_code == 0, made.output
+    assert orx(hour, "--profile", "fresh", "logs", SESSION).exit_code == 0
+
+
 def test_an_unreadable_pattern_s_fix_creates_a_key_that_reads_it(hour):
     _profile(hour, "narrow", _read_key(hour, "narrow", [f"elsewhere-{hour['prefix']}-*"]))
     checked = orx(hour, "--profile", "narrow", "check")
@@ -216,6 +226,10 @@ def test_invalidating_a_profile_s_key_asks_first_and_twice_is_no_error(hour):
     assert confirmed.exit_code == 0, confirmed.output
     assert confirmed.stdout.split() == [key["id"]] and _state(hour, key["id"])["invalidated"] is True
     assert "profile 'victim' used this key" in confirmed.stderr
+    # its fix, pasted, gives the profile a working key again
+    made = run_pasted(hour, commands_in(confirmed.stderr)[0], user=hour["node"].admin_user)
+    assert made.exit_code == 0, made.output
+    assert orx(hour, "--profile", "victim", "logs", SESSION).exit_code == 0
     for again in (command, ["keys", "invalidate", "--name", f"{hour['prefix']}-victim", *_admin(hour)]):
         twice = orx(hour, *again)
         assert twice.exit_code == 0, twice.output
