@@ -267,3 +267,29 @@ def test_follow_erases_its_status_line_before_printing_lines():
     assert lines[0].split() == ["time", "level"], screen.raw
     assert lines[1:] == ["  openReplaySession.id=1 boom"] * 2, screen.raw
     assert "following: 0 lines" in screen.raw and "following: 2 lines" in screen.raw
+
+
+WARNING_SNIPPET = """
+import sys, termios
+attrs = termios.tcgetattr(0)
+attrs[3] &= ~termios.ECHO
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+from elastic_cli.output import FollowStatus
+from elastic_cli.output.streams import Streams
+streams = Streams.of_process()  # made before the status starts, as a run's are
+status = FollowStatus(enabled=True, color=False)
+status.polled(3)
+sys.stdin.readline()  # the status line is on the screen: a poll fails
+streams.say("warning: ", "connection lost: retrying in 1.0 s")
+status.retry("retrying in 1.0 s")
+sys.stdin.readline()
+status.stop()
+"""
+
+
+def test_a_warning_while_following_is_on_its_own_line():
+    screen = run_in_terminal(["-c", WARNING_SNIPPET], 80, program=[sys.executable],
+                             replies=[("following: 3 lines,", "\n"), ("; retrying in", "\n")])
+    assert screen.exit_code == 0, screen.raw
+    assert [line for line in screen.lines if line.strip()] == ["warning: connection lost: retrying in 1.0 s"], \
+        screen.raw
