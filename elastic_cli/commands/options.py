@@ -134,7 +134,7 @@ class DescribedArgument(click.Argument):
         self.help = help
 
 
-def session_argument(required: bool = True, help: str = SESSION_HELP) -> Callable:  # noqa: A002
+def session_argument(required: bool = True, help: str = SESSION_HELP) -> Callable[..., Any]:  # noqa: A002
     """The SESSION positional of logs and shows, with its help text."""
     return click.argument("session", cls=DescribedArgument, required=required, help=help)
 

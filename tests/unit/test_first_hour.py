@@ -199,7 +199,7 @@ def test_the_exit_code_table_never_breaks_a_word(columns):
     table = [line for line in lines if line.strip()]
     assert all(len(line) <= columns for line in table), screen.text
     words = " ".join(" ".join(line.split()) for line in table).split()
-    for code, (_, meaning) in EXIT_CODES.items():
+    for _, meaning in EXIT_CODES.values():
         assert " ".join(meaning.split()) in " ".join(words), meaning  # every word whole, in order
 
 
@@ -246,7 +246,9 @@ attrs[3] &= ~termios.ECHO  # what the test types is not shown
 termios.tcsetattr(0, termios.TCSANOW, attrs)
 from elastic_cli.output import FollowStatus
 from elastic_cli.output.writer import LogWriter
-hit = {"_index": "app-logs", "_source": {"message": "openReplaySession.id=1 boom"}}
+from elastic_cli.search.session_line import SessionLine
+hit = SessionLine({"_index": "app-logs", "_source": {"message": "openReplaySession.id=1 boom"}}, None, None,
+                  "app-logs", None)
 status = FollowStatus(enabled=True, color=False)
 writer = LogWriter("table", color=False)
 status.polled(0)
