@@ -521,7 +521,7 @@ class ProfileKeyStore:
         if ref is not None and ref.kind == "env":
             raise ConfigError(f"profile '{settings.profile}' reads its api_key from the {ref.where}: "
                               "rotate cannot change a variable",
-                              f"run `orx-elastic create-key`, set {ref.target} to the new key, then invalidate "
+                              f"run `orx-elastic create-key --username USER`, set {ref.target} to the new key, then invalidate "
                               "the old one; or keep the key in the keychain (`orx-elastic configure --keychain`)")
         if ref is not None and ref.kind == "keychain":
             from elastic_cli.config import secret_store
