@@ -106,12 +106,18 @@ def commands_in(text: str) -> list[str]:
     return re.findall(r"`(orx-elastic [^`]+)`", text)
 
 
+# a hint's words left for the user to fill in, as a user fills them here
+PLACEHOLDERS = {"STACK": "python-flask"}
+# what a hint names that no test here can run: the user's own backend
+NEEDS_THE_USERS_BACKEND = ("canary",)
+
+
 def run_pasted(hour, command: str, user: str | None = None):
-    """A printed command, pasted: USER (the one word a hint leaves to fill in) is the admin's name."""
+    """A printed command, pasted, with its placeholders filled in (USER: the admin's name)."""
     words = shlex.split(command)
     assert words[0] == "orx-elastic", command
-    words = [user if word == "USER" and user else word for word in words[1:]]
-    return orx(hour, *words)
+    filled = {**PLACEHOLDERS, **({"USER": user} if user else {})}
+    return orx(hour, *[filled.get(word, word) for word in words[1:]])
 
 
 # ---------------------------------------------------------------- check on ECS indices
@@ -136,7 +142,9 @@ def test_every_command_check_prints_runs_as_printed(hour):
     printed = commands_in(shown.output)
     assert printed, shown.output
     assert all(command.startswith("orx-elastic --profile main ") for command in printed), printed
-    for command in dict.fromkeys(printed):
+    runnable = [c for c in dict.fromkeys(printed) if shlex.split(c)[3] not in NEEDS_THE_USERS_BACKEND]
+    assert any(" logs " in c for c in runnable) and any(" shows " in c for c in runnable), runnable
+    for command in runnable:
         ran = run_pasted(hour, command, user=hour["node"].admin_user)
         assert ran.exit_code == 0, (command, ran.output)
 
