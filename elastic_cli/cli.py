@@ -26,9 +26,15 @@ from elastic_cli.commands.secret_args import register_secrets
 from elastic_cli.errors import EXIT_CODES, OrxError, write_failed
 
 
-def _exit_code_epilog() -> str:
+def _exit_code_epilog(width: int = 76) -> str:
+    """The table of exit codes, wrapped at words under its text: help indents it by 2, so at 80
+    columns and wider a terminal never breaks a word (`with/out`)."""
+    import textwrap
+
     lines = ["\b", "Exit codes:"]
-    lines += [f"  {code:>2}  {meaning}" for code, (_, meaning) in EXIT_CODES.items()]
+    for code, (_, meaning) in EXIT_CODES.items():
+        lines += textwrap.wrap(meaning, width, initial_indent=f"  {code:>2}  ", subsequent_indent=" " * 6,
+                               break_on_hyphens=False)
     return "\n".join(lines)
 
 
@@ -82,14 +88,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        import io
-
-        from elastic_cli.output import safe_text
+        from elastic_cli.commands.usage_errors import usage_error_lines
 
         _closest_first(exc)
-        shown = io.StringIO()
-        exc.show(file=shown)  # may quote the arguments: a secret, or an escape typed or pasted
-        click.echo(safe_text(shown.getvalue()), err=True, nl=False)
+        message, fix = usage_error_lines(exc)  # may quote the arguments: say() masks and makes them inert
+        say("error: ", message)
+        if fix:
+            say("  fix: ", fix)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -123,3 +123,15 @@ class WriteFailed(OrxError):
 def write_failed(what: str, exc: OSError, fix: str) -> WriteFailed:
     reason = exc.strerror or type(exc).__name__
     return WriteFailed(f"cannot write {what}: {reason}", fix)
+
+
+def new_key_command(*flags: str) -> str:
+    """The command that makes a new read-only key and saves it to the profile, as a hint prints it.
+    A profile's own key is read-only and may not create keys: the command names admin credentials
+    (USER is the one word to replace; `--admin-api-key` instead of `--username` works too)."""
+    return " ".join(("orx-elastic create-key --username USER", *flags, "--save"))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 index`, `2 indices`, `0 lines`: a count and its noun as messages say them."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

@@ -320,6 +320,9 @@ def _isolated(env: Env) -> Iterator[tuple[_Stream, _Stream]]:
     try:
         yield out, err
     finally:
+        from elastic_cli.commands import app as app_state
+
+        app_state.set_current(None)  # nor the run's AppContext, whose streams were this run's
         for logger, (level, handlers) in zip(loggers, saved_logging):
             logger.setLevel(level)
             logger.handlers[:] = handlers

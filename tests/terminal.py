@@ -52,8 +52,9 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def run_in_terminal(args: Sequence[str], columns: int, env: Mapping[str, str] | None = None,
                     rows: int = 50, timeout: float = 120, stdin: str = "",
-                    program: Sequence[str] = tuple(CLI)) -> Screen:
-    """`orx-elastic ARGS` (or `program ARGS`) in a pseudo-terminal `columns` wide."""
+                    program: Sequence[str] = tuple(CLI), replies: Sequence[tuple[str, str]] = ()) -> Screen:
+    """`orx-elastic ARGS` (or `program ARGS`) in a pseudo-terminal `columns` wide. `replies`:
+    (text, answer) in order: once the screen shows the text, the answer is typed."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: its stdin, stdout and stderr are the terminal
         fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
@@ -62,6 +63,7 @@ def run_in_terminal(args: Sequence[str], columns: int, env: Mapping[str, str] | 
     if stdin:
         os.write(fd, stdin.encode())
     output = b""
+    waiting = list(replies)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
@@ -73,6 +75,8 @@ def run_in_terminal(args: Sequence[str], columns: int, env: Mapping[str, str] | 
             if not chunk:
                 break
             output += chunk
+            while waiting and waiting[0][0].encode() in output:
+                os.write(fd, waiting.pop(0)[1].encode())
     else:
         os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)

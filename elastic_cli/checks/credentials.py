@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from elastic_cli.checks.findings import FAILURE, OK, SKIPPED, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.cluster.connection import body_of as _body
 from elastic_cli.cluster.connection import classify_auth_failure, describe_auth_failure
+from elastic_cli.errors import new_key_command
 from elastic_cli.keys.api_keys import epoch_ms_to_iso
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | No
     except Exception as exc:  # noqa: BLE001 — every failure becomes a finding
         if status_of(exc) == 401:
             why = classify_auth_failure(exc)
-            fix = ("create a new key with `orx-elastic create-key --save`, or fix id/api_key with "
-                   "`orx-elastic configure`")
+            fix = (f"create a new key with admin credentials: `{new_key_command()}` (or --admin-api-key), "
+                   "or fix id/api_key with `orx-elastic configure`")
             return finding("auth", FAILURE, describe_auth_failure(why, key_id), fix, reason=why, key_id=key_id)
         message, fix = reason(exc, settings, "authenticate")
         return finding("auth", FAILURE, message, fix, key_id=key_id)
@@ -67,7 +68,7 @@ def check_auth(es: Any, settings: Settings, deadline: Deadline, key_id: str | No
     data["expires_in_days"] = round(days, 1)
     if days < 7:
         return finding("auth", WARNING, detail + f", expires {expiration} (in {days:.1f} days)",
-                       "rotate it soon: `orx-elastic create-key --save`, then update OpenReplay's dashboard", **data)
+                       f"rotate it soon: `{new_key_command()}`, then update OpenReplay's dashboard", **data)
     return finding("auth", OK, detail + f", expires {expiration}", **data)
 
 
@@ -94,7 +95,8 @@ def check_privileges(es: Any, settings: Settings, deadline: Deadline, patterns: 
         return finding("privileges", FAILURE, message, fix)
     read = {name: bool((body.get("index") or {}).get(name, {}).get("read")) for name in patterns}
     lacking = [name for name, ok in read.items() if not ok]
-    fix = ("create a key with read on them: `orx-elastic create-key --indexes '" + ",".join(patterns) + "'`")
+    fix = ("create a key with read on them (admin credentials): `"
+           + new_key_command("--indexes '" + ",".join(patterns) + "'") + "`")
     if not lacking:
         return finding("privileges", OK, "read on " + ", ".join(patterns), read=read)
     if len(lacking) == len(patterns):

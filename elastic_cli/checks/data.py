@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason, status_of
 from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.errors import plural
 from elastic_cli.openreplay.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX
 from elastic_cli.search.fields import KEYWORD_TYPES, IndexShape, error_filter
 from elastic_cli.search.pager import describe_failure
@@ -102,7 +103,7 @@ def check_marked_logs(es: Any, settings: Settings, deadline: Deadline, patterns:
                        f"no log line carries {TOKEN_MARKER_PREFIX} or {SESSION_ID_MARKER_PREFIX}: "
                        "OpenReplay cannot link any backend log to a session", PROPAGATE_FIX, **data)
     span = f", from {data['oldest']} to {data['newest']}" if data["newest"] else ""
-    detail = (f"{marked} marked lines ({data['token_markers']} with {TOKEN_MARKER_PREFIX}, "
+    detail = (f"{plural(marked, 'marked line')} ({data['token_markers']} with {TOKEN_MARKER_PREFIX}, "
               f"{data['session_id_markers']} with {SESSION_ID_MARKER_PREFIX}), {data['errors']} tagged error{span}")
     if not data["errors"]:
         levels = sorted({f for s in shapes for f in s.level_fields}) or [settings.tags_field]
@@ -141,4 +142,4 @@ def check_logs_index(es: Any, settings: Settings, deadline: Deadline) -> Finding
     if not docs:
         return finding("logs_index", WARNING, "the index `logs` is empty (only matters for OpenReplay v1.21+: "
                        + why + ")", "for v1.21+, send the logs to the index `logs`", exists=True, documents=0)
-    return finding("logs_index", OK, f"the index `logs` holds {docs} documents", exists=True, documents=docs)
+    return finding("logs_index", OK, f"the index `logs` holds {plural(docs, 'document')}", exists=True, documents=docs)

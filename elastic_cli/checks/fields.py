@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
 from elastic_cli.cluster.connection import body_of as _body
+from elastic_cli.errors import plural
 from elastic_cli.search.fields import KEYWORD_TYPES
 
 if TYPE_CHECKING:
@@ -38,15 +39,19 @@ def check_indices(es: Any, settings: Settings, deadline: Deadline, patterns: Seq
             index=",".join(patterns), size=0, track_total_hits=True, ignore_unavailable=True, allow_no_indices=True))
     except Exception as exc:  # noqa: BLE001
         message, fix = reason(exc, settings, "search " + ",".join(patterns))
-        return finding("indices", FAILURE, f"{len(indices)} indices match, but a search fails: {message}", fix,
+        return finding("indices", FAILURE, f"{_matching(indices)}, but a search fails: {message}", fix,
                        indices=indices, count=len(indices))
     total = (body.get("hits") or {}).get("total") or {}
     docs = total.get("value") if isinstance(total, dict) else total
     data: dict[str, Any] = {"indices": indices, "count": len(indices), "documents": docs}
     if not docs:
-        return finding("indices", WARNING, f"{len(indices)} indices match ({shown}), but they hold no documents",
+        return finding("indices", WARNING, f"{_matching(indices)} ({shown}), but they hold no documents",
                        "ship the backend logs to these indices, or change `indexes`", **data)
-    return finding("indices", OK, f"{len(indices)} indices match ({shown}), {docs} documents; a search works", **data)
+    return finding("indices", OK, f"{_matching(indices)} ({shown}), {plural(docs, 'document')}; a search works", **data)
+
+
+def _matching(indices: Sequence[str]) -> str:
+    return f"{plural(len(indices), 'index', 'indices')} match" + ("es" if len(indices) == 1 else "")
 
 
 def types_of(caps: dict[str, Any], name: str) -> dict[str, list[str] | None]:
@@ -91,6 +96,14 @@ def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:
     types = types_of(caps, name)
     data: dict[str, Any] = {"field": name, "types": sorted(types)}
     if not types:
+        fallback = _fallback_time_fields(settings, caps)
+        if fallback:  # `logs` reads these indices by their own time field: only v1.20 needs `name`
+            used = "/".join(fallback)
+            return finding("time_field", WARNING, f"no matched index has a field {name!r}, which OpenReplay up to "
+                           f"v1.20 filters on: v1.20 shows nothing from these indices; `logs` and `sessions` read "
+                           f"{used}, and OpenReplay v1.21+ needs no time field",
+                           f"only for OpenReplay v1.20: add {name!r} (a date) to the logs; nothing to do for v1.21+",
+                           fallback=fallback, **data)
         return finding("time_field", FAILURE, f"no matched index has a field {name!r}: OpenReplay up to v1.20 "
                        "filters on it (so it finds nothing) and `logs` sorts by it",
                        f"set --time-field to the field with the log time, or add {name!r} (a date) to the logs",
@@ -100,6 +113,17 @@ def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:
                        "time ranges and sorting compare it as text",
                        f"map {name!r} as date in the index template", **data)
     return finding("time_field", OK, f"{name!r} is {'/'.join(sorted(types))}", **data)
+
+
+def _fallback_time_fields(settings: Settings, caps: dict[str, Any]) -> list[str]:
+    """The date fields `logs` reads instead of a missing configured one (ECS `@timestamp`), as it
+    resolves each index; [] when the user named the field (never replaced) or no index has one."""
+    from elastic_cli.search.fields import FieldPolicy, resolve_shapes
+
+    policy = FieldPolicy.from_settings(settings)
+    if policy.time_explicit:
+        return []
+    return sorted({shape.time_field for shape in resolve_shapes(caps, policy) if shape.time_field})
 
 
 def check_tags_field(settings: Settings, caps: dict[str, Any]) -> Finding:

@@ -102,7 +102,7 @@ def check_recent_sessions(es: Any, settings: Settings, deadline: Deadline, patte
                        "(`orx-elastic sessions --since 7d --all-levels` looks wider)", **data)
     counted = f"at least {count}" if report.stopped_at_max else str(count)
     latest = report.rows[0] if report.rows else None
-    detail = f"{counted} sessions logged error lines in the last 24 hours"
+    detail = f"{counted} session{'' if count == 1 else 's'} logged error lines in the last 24 hours"
     if latest is not None:
         detail += f"; the latest: {latest.session_id} (`orx-elastic logs {latest.session_id}`)"
         data["latest"] = latest.session_id  # what the OpenReplay checks judge when no --session is given

@@ -87,7 +87,7 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         elif require_auth:
             raise errors.ConfigError(
                 f"no API key configured for profile '{settings.profile}'",
-                "run `orx-elastic create-key --save` or `orx-elastic configure --id ID --api-key KEY`",
+                f"run `{errors.new_key_command()}` or `orx-elastic configure --id ID --api-key KEY`",
             )
     if settings.host.startswith("https://"):
         if settings.fingerprint:
@@ -280,14 +280,15 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
         # Elasticsearch names itself on every answer (7.14+); a proxy's 502-504 still means the
         # cluster behind it is unavailable, so those stay below
         return errors.ConnectionFailed(
-            f"{where} is not Elasticsearch: it answered HTTP {status} without the X-Elastic-Product header"
-            + (f" ({reason[:60]})" if reason else ""),
+            f"{where} is not Elasticsearch: it answered HTTP {status} without the X-Elastic-Product header, "
+            + _what_it_answered(exc),
             "check host and port (Elasticsearch listens on 9200 by default; Elastic Cloud on 443 or 9243)")
     if status == 401:
         why = describe_auth_failure(classify_auth_failure(exc), settings.id)
         return errors.AuthenticationFailed(
             f"{where} rejected the credentials: {why}",
-            "create a new key with `orx-elastic create-key --save`, or fix id/api_key with `orx-elastic configure`",
+            f"create a new key with admin credentials: `{errors.new_key_command()}` (or --admin-api-key), "
+            "or fix id/api_key with `orx-elastic configure`",
         )
     remote = [p for p in settings.index_patterns if ":" in p]  # `cluster:index`: cross-cluster search
     if error_type == "no_such_remote_cluster_exception":  # 8.x answers 403, 9.x 404: the same root cause
@@ -304,7 +305,8 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
             "local indices only")
     if status == 403:
         return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
-                                       "grant the key `read` on the index patterns (`orx-elastic create-key`)")
+                                       "grant the key `read` on the index patterns (a new key, with admin "
+                                       f"credentials: `{errors.new_key_command()}`)")
     if status == 404 and error_type == "index_not_found_exception":
         return errors.IndexNotFound(f"no index matches: {reason}",
                                     "check `indexes` (orx-elastic configure --indexes 'app-*,*log*')")
@@ -337,6 +339,21 @@ def _redirect(exc: BaseException, status: int, where: str) -> errors.OrxError:
     else:
         hint = "check the path prefix in --host: the cluster does not answer at this path"
     return errors.ConnectionFailed(f"{where} redirects (HTTP {status}) to {shown}", hint)
+
+
+def _what_it_answered(exc: BaseException) -> str:
+    """The body of another server's answer, in a few words: `an empty answer`, or how it begins."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, dict) and body:
+        import json
+
+        body = json.dumps(body, ensure_ascii=False)
+    text = " ".join(redact(str(body)).split()) if body not in (None, "", {}) else ""
+    if not text:
+        return "with an empty answer"
+    return f"with an answer that begins {text[:60]!r}" + ("" if len(text) <= 60 else " ...")
 
 
 def _from_elasticsearch(exc: BaseException) -> bool:

@@ -82,6 +82,24 @@ class NotPlainHttp(ConnectionError):
     """An http:// host whose port did not answer a plain HTTP request: nothing with credentials was sent."""
 
 
+def refused(exc: BaseException) -> bool:
+    """The connect was refused (no listener on the port): found in what the exception wraps (its
+    `errors`, causes and contexts, as urllib3 and elastic_transport chain them)."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        wrapped = getattr(current, "errors", None)
+        pending.extend(wrapped if isinstance(wrapped, (tuple, list)) else ())
+        pending.extend([*current.args, current.__cause__, current.__context__])
+    return False
+
+
 class ReadRetryingTransport(Transport):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     # set by connection.build_client for an http:// host: no request leaves before it says plain HTTP
@@ -106,8 +124,10 @@ class ReadRetryingTransport(Transport):
                 if not on_timeout or attempt >= retries:
                     raise
                 wait = backoff_seconds(attempt)
-            except ConnectionError:
-                if attempt >= retries:
+            except ConnectionError as exc:
+                # nothing listens there (a node down, a wrong port): asking again within a second or two
+                # only makes the user wait for the same answer; a long search waits it out (search.retry)
+                if attempt >= retries or refused(exc):
                     raise
                 wait = backoff_seconds(attempt)
             else:

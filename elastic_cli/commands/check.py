@@ -67,9 +67,9 @@ def check(app: AppContext, output: str, deadline: float, session: str | None, **
 
 
 def _with_profile(finding: dict[str, Any], profile: str | None) -> dict[str, Any]:
-    """A fix that names a command names the profile checked, so it acts on the same one."""
+    """A command a finding names (in its fix, or its detail: `orx-elastic logs <latest session>`)
+    names the profile checked, so it acts on the same one."""
     from elastic_cli.commands.hints import with_profile
 
-    if finding.get("fix"):
-        finding = {**finding, "fix": with_profile(finding["fix"], profile)}
-    return finding
+    return {**finding, **{part: with_profile(finding[part], profile) for part in ("detail", "fix")
+                          if finding.get(part)}}

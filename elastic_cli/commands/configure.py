@@ -104,16 +104,33 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
             kept = f" (api_key in the keychain: {updates['api_key']})"
     stale = secret_store.stale_entry(profile, current, updates.get("api_key", current))
     try:
-        config_file.save_profile(config.path, profile, updates, make_default=make_default)
+        saved = config_file.save_profile(config.path, profile, updates, make_default=make_default)
     except BaseException:
         undo()  # the keychain as it was: the file still refers to it with the old id
         raise
     if stale:  # the key moved out of the keychain: no copy left behind
         secret_store.keychain_delete(stale)
         app.info(f"removed the keychain entry '{stale}'")
+    lacking = _lacking_key(saved.profiles.get(profile, {}))
+    if lacking:  # saved, but `check` and `logs` cannot authenticate with it yet
+        app.warn(f"profile '{profile}' has no {lacking}: check, logs and sessions need an API key")
     if not app.quiet:
         say("", f"saved profile '{profile}' to {config.path}{kept}")
-        say("next: ", "orx-elastic check")  # with the profile's --profile when one was chosen
+        if lacking:  # with the profile's --profile when one was chosen
+            say("next: ", "a new read-only key: `orx-elastic create-key --username USER --save`; or yours "
+                          "(read from stdin): `orx-elastic configure --id ID --api-key -`")
+        else:
+            say("next: ", "orx-elastic check")
+
+
+def _lacking_key(profile: dict[str, Any]) -> str:
+    """'id and api_key', 'id', 'api_key' or '' : what of the API key neither the profile nor the
+    environment (ORX_ELASTIC_ID, ORX_ELASTIC_API_KEY) holds."""
+    from elastic_cli.config import settings
+
+    missing = [name for name in ("id", "api_key")
+               if profile.get(name) is None and not os.environ.get(settings.KEYS_BY_NAME[name].env)]
+    return " and ".join(missing)
 
 
 def _read_secret() -> str:
@@ -168,6 +185,14 @@ def _ask(current: dict[str, Any]) -> dict[str, Any]:
     for name in PROMPTED:
         key = settings.KEYS_BY_NAME[name]
         default = current.get(name, key.default)
+        if name == "port" and "host" in answers:
+            url_port = parse_host(str(answers["host"])).port
+            if url_port is not None:  # `http://127.0.0.1:32925`: its port, not a second question
+                click.echo(f"port: {url_port} (from the host)")
+                answers["port"] = url_port
+                continue
+            if answers["host"] != current.get("host"):
+                default = key.default  # a new host without a port: 9200, not the old host's port
         if key.secret:
             shown = " (leave empty to keep the current one)" if current.get(name) else ""
             value = click.prompt(f"{name}{shown}", hide_input=True, default="", show_default=False)

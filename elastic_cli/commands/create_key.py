@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 @click.option("--expiration", help="Lifetime in Elasticsearch units, e.g. 90d, 12h, 30m [default: never expires].")
 @click.option("--guide-body", is_flag=True,
               help="Use the setup guide's body (cluster privilege 'all'): broader than OpenReplay needs.")
-@click.option("--dry-run", is_flag=True, help="Print the request (Dev Tools and curl) and exit, without connecting.")
+@click.option("--dry-run", "--explain", "dry_run", is_flag=True,
+              help="Print the request (Dev Tools and curl) and exit, without connecting (--explain: the same).")
 @click.option("--save", is_flag=True, help="Write id, api_key, host, port and indexes to the profile.")
 @click.option("--keychain/--no-keychain", default=None,
               help="With --save: keep the api_key in the OS keychain (needs orx-elastic[keychain]) or in the file "

@@ -82,7 +82,7 @@ def _options_then_globals(command: click.Command) -> Callable[[click.Context, cl
         shared: list[tuple[str, str]] = []
         for param in command.get_params(ctx):
             record = param.get_help_record(ctx)
-            if record is not None:
+            if record is not None and not isinstance(param, click.Argument):  # click lists them apart
                 (shared if getattr(param, "_orx_global", False) else own).append(record)
         if own:
             with formatter.section("Options"):

@@ -8,8 +8,8 @@ import click
 
 from elastic_cli.commands.app import say
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params, show_created_key
-from elastic_cli.commands.options import endpoint_options, output_option, settings_flags
-from elastic_cli.errors import UsageError
+from elastic_cli.commands.options import DescribedArgument, endpoint_options, output_option, settings_flags
+from elastic_cli.errors import UsageError, new_key_command, plural
 
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
@@ -54,32 +54,59 @@ def list_(app: AppContext, everything: bool, output: str, **params: Any) -> None
     settings = app.settings(settings_flags(params))
     with key_errors(settings, "list API keys", admin):
         rows = api_keys.list_keys(admin_client(settings, admin), everything=everything)
-    # which key the active profile reads with: the one to rotate, the one not to invalidate
-    in_use = {settings.id: settings.profile} if settings.id else {}
+    # which profiles read with each key: the ones to rotate, the ones not to invalidate
+    used_by = _profiles_by_key(app, settings)
     if output == "json":
-        out.print_json([{**asdict(row), "used_by_profile": in_use.get(row.id or "")} for row in rows])
+        out.print_json([{**asdict(row), "state": row.state,
+                         "used_by_profile": settings.profile if row.id and row.id == settings.id else None,
+                         "used_by_profiles": used_by.get(row.id or "", [])} for row in rows])
         return
-    columns = ("name", "id", "created", "expires", "invalidated", "used by")
+    columns = ("name", "id", "created", "expires", "state", "used by")
     out.print_table(columns, [[row.name or "", row.id or "", row.created or "", row.expires or "never",
-                               "yes" if row.invalidated else "no", in_use.get(row.id or "", "")] for row in rows],
-                    color=app.color, free_text=("name",))
+                               _state_text(row), ", ".join(used_by.get(row.id or "", []))] for row in rows],
+                    color=app.color, free_text=("name", "used by"))
     if not rows and not app.quiet:
         say("", "no API key created by orx-elastic" + ("" if everything else " (--all shows every key)"))
 
 
+def _profiles_by_key(app: AppContext, settings: Any) -> dict[str, list[str]]:
+    """key id -> every profile of the config file that holds it (the active one as resolved, with
+    its flags and variables), in the file's order."""
+    found: dict[str, list[str]] = {}
+    for name, profile in app.load_config().profiles.items():
+        key_id = settings.id if name == settings.profile else (profile or {}).get("id")
+        if key_id:
+            found.setdefault(str(key_id), []).append(name)
+    if settings.id and settings.profile not in found.get(settings.id, []):
+        found.setdefault(settings.id, []).append(settings.profile)
+    return found
+
+
+def _state_text(row: Any) -> str:
+    if row.invalidated:
+        return "invalidated" + (f" {row.invalidated_at}" if row.invalidated_at else "")
+    return "expired" if row.expired else "active"
+
+
 @keys.command()
-@click.argument("key_id", required=False, metavar="[ID]")
+@click.argument("key_id", required=False, metavar="[ID]", cls=DescribedArgument,
+                help="The key's id (see `orx-elastic keys list`); or give --name.")
 @click.option("--name", help="Invalidate every key with this name instead of one id.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before invalidating a key a profile uses.")
 @endpoint_options("--id")
 @admin_auth_options
 @click.pass_obj
-def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: Any) -> None:
+def invalidate(app: AppContext, key_id: str | None, name: str | None, yes: bool, **params: Any) -> None:
     """Invalidate a key by its id, or every key with a name: it stops working at once.
+
+    A key that a profile of the config file reads with is invalidated only after you
+    confirm (--yes: without asking; off a terminal, --yes is required). A key that is
+    already invalidated is said so, and is no error.
 
     \b
     Examples:
       orx-elastic keys invalidate VuaCfGcBCdbkQm-e5aOx --username elastic
-      orx-elastic keys invalidate --name openreplay-api-key --username elastic
+      orx-elastic keys invalidate --name openreplay-api-key --username elastic --yes
     """
     from elastic_cli.keys import api_keys
     from elastic_cli.keys.admin import admin_client, key_errors
@@ -88,11 +115,48 @@ def invalidate(app: AppContext, key_id: str | None, name: str | None, **params: 
         raise UsageError("give either an ID or --name", "e.g. `orx-elastic keys invalidate ID` (see `keys list`)")
     admin = admin_from_params(params)
     settings = app.settings(settings_flags(params))
+    what = key_id or f"named {name!r}"
     with key_errors(settings, "invalidate API keys", admin):
-        result = api_keys.invalidate_keys(admin_client(settings, admin), ids=[key_id] if key_id else None, name=name)
-    _report_invalidation(app, result, key_id or f"named {name!r}")
-    if settings.id and settings.id in result.invalidated:
-        app.warn(f"profile '{settings.profile}' used this key: create a new one with `orx-elastic create-key --save`")
+        client = admin_client(settings, admin)
+        known = api_keys.find_keys(client, ids=[key_id] if key_id else None, name=name)
+        active = [row for row in known if not row.invalidated]
+        if known and not active:  # done before: the state asked for holds, nothing to do
+            _already_invalidated(app, known)
+            return
+        used_by = _profiles_by_key(app, settings)
+        in_use = {row.id: used_by[row.id] for row in active if row.id and row.id in used_by}
+        if in_use and not yes:
+            _confirm(in_use)
+        result = api_keys.invalidate_keys(client, ids=[key_id] if key_id else None, name=name)
+    _report_invalidation(app, result, what)
+    for used_id, profiles in in_use.items():
+        if used_id in result.invalidated:
+            names = ", ".join(f"'{p}'" for p in profiles)
+            app.warn(f"profile {names} used this key: create a new one with `{new_key_command()}`")
+
+
+def _confirm(in_use: dict[str, list[str]]) -> None:
+    """Ask before invalidating a key a profile reads with; off a terminal, refuse (exit 2)."""
+    import sys
+
+    profiles = sorted({name for names in in_use.values() for name in names})
+    shown = ", ".join(f"'{p}'" for p in profiles)
+    what = f"{', '.join(in_use)} is the key of profile {shown}"
+    if not sys.stdin.isatty():
+        raise UsageError(f"not invalidated: {what}, which would stop working at once",
+                         "add --yes to invalidate it anyway (then make a new key for the profile)")
+    if not click.confirm(f"{what}: invalidate it (the profile stops working)?", default=False, err=True):
+        raise click.Abort()
+
+
+def _already_invalidated(app: AppContext, rows: list[Any]) -> None:
+    from elastic_cli.output import inert
+
+    if app.quiet:
+        return
+    for row in rows:
+        when = f" at {row.invalidated_at}" if row.invalidated_at else ""
+        say("", f"{inert(row.id or '')} was already invalidated{when}: nothing to do")
 
 
 def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> None:
@@ -100,7 +164,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
     from elastic_cli.output import inert
 
     if result.errors:
-        raise RequestRejected(f"Elasticsearch could not invalidate {len(result.errors)} key(s): {result.errors[0]}",
+        raise RequestRejected(f"Elasticsearch could not invalidate {plural(len(result.errors), 'key')}: {result.errors[0]}",
                               "check the id with `orx-elastic keys list`, then try again")
     if not result.invalidated and not result.previously_invalidated:
         raise UsageError(f"no API key {what}", "see `orx-elastic keys list --all` for ids and names")
@@ -108,7 +172,7 @@ def _report_invalidation(app: AppContext, result: Invalidation, what: str) -> No
         app.print(inert(key_id))  # the server's ids: data, shown inert
     if not app.quiet:
         if result.invalidated:
-            say("", f"invalidated {len(result.invalidated)} key(s)")
+            say("", f"invalidated {plural(len(result.invalidated), 'key')}")
         for key_id in result.previously_invalidated:
             say("", f"{key_id} was already invalidated")
 

@@ -9,6 +9,7 @@ import click
 
 from elastic_cli.commands.key_options import admin_auth_options, admin_from_params
 from elastic_cli.commands.options import connection_options, settings_flags
+from elastic_cli.errors import plural
 
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 @connection_options
 @admin_auth_options
 @click.option("--remove", is_flag=True, help="Take off the alias `logs` this tool made (and only that).")
-@click.option("--dry-run", is_flag=True, help="Print the request (Dev Tools and curl) and exit, without connecting.")
+@click.option("--dry-run", "--explain", "dry_run", is_flag=True,
+              help="Print the request (Dev Tools and curl) and exit, without connecting (--explain: the same).")
 @click.option("--session", metavar="SESSION",
               help="Afterwards, run v1.21+'s fetch for this session (token, id or replay link) and say how many "
                    "lines it finds.")
@@ -82,11 +84,12 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
     with es, translated_errors(settings, "check the key's privileges on `logs`"):
         readable = alias.key_may_read_logs(es)
     if not readable:
-        from elastic_cli.errors import PrivilegeMissing
+        from elastic_cli.errors import PrivilegeMissing, new_key_command
 
+        command = new_key_command(f"--indexes '{settings.indexes},logs'")
         raise PrivilegeMissing(
             f"the configured key {settings.id or ''} may not read `logs`: OpenReplay would get 403 through the alias",
-            f"make a key whose patterns name it: `orx-elastic create-key --indexes '{settings.indexes},logs' --save`"
+            f"make a key whose patterns name it: `{command}`"
             " (and paste it into OpenReplay), then run alias again")
     with key_errors(settings, "manage aliases", admin):
         es_admin = admin_client(settings, admin)
@@ -103,8 +106,8 @@ def logs_alias(app: AppContext, remove: bool, dry_run: bool, session: str | None
         raise PrivilegeMissing(f"v1.21+'s search of `logs` fails with the configured key: {check.error}",
                                "run `orx-elastic check` for the key's privileges")
     app.print(f"OpenReplay v1.21+'s save-time check (a search of size 1 on `logs`) passes with the configured key: "
-               f"{check.documents} documents")
+               f"{plural(check.documents, 'document')}")
     if ref:
-        app.print(f"OpenReplay v1.21+'s fetch of session {ref.session_id} finds {check.session_lines} lines "
+        app.print(f"OpenReplay v1.21+'s fetch of session {ref.session_id} finds {plural(check.session_lines, 'line')} "
                    f"(`orx-elastic shows {ref.session_id}` says how each is shown)")
     app.print("undo: orx-elastic alias --remove" + (f" --username {admin.username}" if admin.username else ""))

@@ -119,3 +119,22 @@ def retry_option(func: Callable[..., Any]) -> Callable[..., Any]:
              "429/502/503/504, retrying with backoff and going on after the last line written, before "
              "giving up with the partial exit (13); 0s: give up at once. A revoked or expired key ends it "
              "at once.")(func)
+
+
+SESSION_HELP = ("The session: its token (from the X-OpenReplay-SessionToken header or an openReplaySessionToken= "
+                "marker), its numeric id, or a replay link (.../session/<id>).")
+
+
+class DescribedArgument(click.Argument):
+    """A positional argument with help, listed under "Positional arguments" by click 8.5+ (an older
+    click, whose Argument takes no help, shows the usage line only)."""
+
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:  # noqa: A002 — click's name
+        super().__init__(*args, **kwargs)
+        self.help = help
+
+
+def session_argument(required: bool = True, help: str = SESSION_HELP) -> Callable[..., Any]:  # noqa: A002
+    """The SESSION positional of logs and shows, with its help text."""
+    return click.argument("session", cls=DescribedArgument, required=required, help=help)
+

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from elastic_cli.commands.options import OUTPUT_FORMATS, connection_options, output_option, retry_option, settings_flags
+from elastic_cli.errors import plural
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -91,8 +92,8 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = report.coverage(max_sessions)
     if report.unparsed_markers:
-        app.warn(f"{report.unparsed_markers} markers were neither a session token nor an id (not counted)")
-    app.info(f"read {report.lines_read} marked lines; {report.sessions_found} sessions")
+        app.warn(f"{plural(report.unparsed_markers, 'marker')} {'was' if report.unparsed_markers == 1 else 'were'} neither a session token nor an id (not counted)")
+    app.info(f"read {plural(report.lines_read, 'marked line')}; {plural(report.sessions_found, 'session')}")
     if report.sessions_found == 0:
         finish(app, coverage)  # no row, but maybe because lines could not be read: that first
         raise NoHits(f"no session logged {'error ' if errors_only else ''}lines in the window",
@@ -103,6 +104,6 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
     if fmt == "table" and not any(r["replay_url"] for r in rows):
         columns.remove("replay_url")
     print_records(fmt, columns, rows, color=app.color)
-    more = (f"showing {len(rows)} of {report.sessions_found} sessions; use --limit N for more"
+    more = (f"showing {len(rows)} of {plural(report.sessions_found, 'session')}; use --limit N for more"
             if report.sessions_found > len(rows) else None)
     finish(app, coverage, more=more)

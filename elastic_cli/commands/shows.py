@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.commands.options import connection_options, output_option, settings_flags
+from elastic_cli.commands.options import connection_options, output_option, session_argument, settings_flags
+from elastic_cli.errors import plural
 
 if TYPE_CHECKING:
     from elastic_cli.checks.shows import SessionView
@@ -17,7 +18,7 @@ COLUMNS = ["time", "offset", "index", "v1.20", "v1.21+", "detail", "message"]
 
 
 @click.command()
-@click.argument("session")
+@session_argument()
 @connection_options
 @output_option(("table", "json"), piped="json")
 @click.option("--limit", type=click.IntRange(min=1), default=5000, show_default=True,
@@ -27,7 +28,8 @@ COLUMNS = ["time", "offset", "index", "v1.20", "v1.21+", "detail", "message"]
 @click.option("--fetched-at", metavar="TIME",
               help="When the replay was first opened on v1.21+ (it fetched the logs then, once): later lines are "
                    "never shown. ISO time or a duration ago.")
-@click.option("--explain", is_flag=True, help="Print each generation's request, and exit without connecting.")
+@click.option("--explain", "--dry-run", "explain", is_flag=True,
+              help="Print each generation's request, and exit without connecting (--dry-run: the same).")
 @click.pass_obj
 def shows(app: AppContext, session: str, output: str, limit: int, since: str | None, fetched_at: str | None,
           explain: bool, **params: Any) -> None:
@@ -112,7 +114,7 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
     for summary in view.summaries:
         app.print(safe_text(summary.text()))
     if view.outside:
-        app.print(safe_text(f"OpenReplay v1.21+ also returns {view.outside} lines not judged here (outside your "
+        app.print(safe_text(f"OpenReplay v1.21+ also returns {plural(view.outside, 'line')} not judged here (outside your "
                              "`indexes` or before --since)"))
     if not records:
         return
@@ -152,7 +154,8 @@ def _finish(app: AppContext, view: SessionView, limit: int) -> None:
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
 
-    more = (f"judged the first {limit} lines; there are more: use --limit N" if view.coverage.more_beyond_limit
+    more = ((f"judged the first {plural(limit, 'line')}" if limit != 1 else "judged the first line")
+            + "; there are more: use --limit N" if view.coverage.more_beyond_limit
             else None)
     finish(app, view.coverage, more=more)
     if not view.lines:

@@ -99,8 +99,8 @@ def parse_host(text: str) -> Endpoint:
 def scheme_note(text: str) -> str | None:
     """What to tell a user whose host names no scheme (`127.0.0.1:9200`): https was assumed."""
     candidate = text.strip()
-    if not candidate or "://" in candidate:
-        return None
+    if not candidate or "://" in candidate or _MISTYPED_SCHEME.match(candidate):
+        return None  # a mistyped scheme (`http//host`) is refused by parse_host: no assumption to tell
     return (f"no scheme in the host {candidate[:60]!r}: assumed https://{candidate[:60]} (Elasticsearch's default "
             f"since 8.0); if it serves plain HTTP, give http://{candidate[:60]}")
 

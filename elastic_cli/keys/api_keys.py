@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from elastic_cli.cluster.connection import body_of
-from elastic_cli.errors import UsageError
+from elastic_cli.errors import UsageError, new_key_command
 from elastic_cli.keys.admin import ADMIN_API_KEY_ENV, NEW_KEY, key_errors, server_reason  # noqa: F401
 
 DEFAULT_KEY_NAME = "openreplay-api-key"
@@ -209,12 +209,26 @@ class KeyInfo:
     expires: str | None   # ISO 8601 UTC, None = never
     invalidated: bool
     username: str | None
+    expired: bool = False  # its expiration has passed (Elasticsearch rejects it, though not invalidated)
+    invalidated_at: str | None = None  # ISO 8601 UTC, when Elasticsearch says (8.12+)
 
     @classmethod
-    def from_response(cls, info: Mapping[str, Any]) -> "KeyInfo":
+    def from_response(cls, info: Mapping[str, Any], now: datetime | None = None) -> "KeyInfo":
+        expiration = info.get("expiration")
+        now_ms = (now or datetime.now(timezone.utc)).timestamp() * 1000
+        try:
+            expired = expiration not in (None, "") and int(expiration) <= now_ms
+        except (TypeError, ValueError):
+            expired = False
         return cls(name=info.get("name"), id=info.get("id"), created=epoch_ms_to_iso(info.get("creation")),
-                   expires=epoch_ms_to_iso(info.get("expiration")), invalidated=bool(info.get("invalidated")),
-                   username=info.get("username"))
+                   expires=epoch_ms_to_iso(expiration), invalidated=bool(info.get("invalidated")),
+                   username=info.get("username"), expired=expired,
+                   invalidated_at=epoch_ms_to_iso(info.get("invalidation")))
+
+    @property
+    def state(self) -> str:
+        """What a user asks first: does it still work? invalidated, expired, or active."""
+        return "invalidated" if self.invalidated else "expired" if self.expired else "active"
 
 
 def patterns_of(descriptors: Mapping[str, Any]) -> list[str]:
@@ -270,6 +284,22 @@ def list_keys(client: Any, everything: bool = False, size: int = 1000) -> list[K
     query = {"match_all": {}} if everything else {"term": {"metadata.created_by": CREATED_BY}}
     response = client.security.query_api_keys(query=query, size=size, sort=[{"creation": {"order": "desc"}}])
     return [KeyInfo.from_response(info) for info in response.get("api_keys") or []]
+
+
+def find_keys(client: Any, ids: Sequence[str] | None = None, name: str | None = None) -> list[KeyInfo]:
+    """The keys with these ids, or with this name, invalidated ones too (what invalidation would
+    touch, and what it already did); [] when Elasticsearch knows none."""
+    import elasticsearch
+
+    try:
+        if ids:
+            found = [info for key_id in ids for info in
+                     client.security.get_api_key(id=key_id).get("api_keys") or []]
+        else:
+            found = list(client.security.get_api_key(name=name).get("api_keys") or [])
+    except elasticsearch.NotFoundError:
+        return []
+    return [KeyInfo.from_response(info) for info in found]
 
 
 @dataclass(frozen=True)
@@ -384,7 +414,7 @@ def rotate(client: Any, old_id: str, store: KeyStore, *, fallback_patterns: Sequ
     info = get_key(client, old_id)
     if info is None:
         raise ConfigError(f"Elasticsearch knows no API key {old_id} (the profile's key)",
-                          "create a new one with `orx-elastic create-key --save`")
+                          f"create a new one with `{new_key_command()}`")
     body, notes = rotation_body({"id": old_id, **info}, fallback_patterns, keep_privileges)
     created = create_key(client, body)
     try:
@@ -486,12 +516,12 @@ class ProfileKeyStore:
         key_id, secret, _ = split_api_key(settings.id, settings.api_key)
         if not key_id or not settings.sources.get("api_key", "").startswith("file"):
             raise ConfigError(f"profile '{settings.profile}' has no API key to rotate in {settings.path}",
-                              "create one with `orx-elastic create-key --save`")
+                              f"create one with `{new_key_command()}`")
         ref = settings.api_key_ref
         if ref is not None and ref.kind == "env":
             raise ConfigError(f"profile '{settings.profile}' reads its api_key from the {ref.where}: "
                               "rotate cannot change a variable",
-                              f"run `orx-elastic create-key`, set {ref.target} to the new key, then invalidate "
+                              f"run `orx-elastic create-key --username USER`, set {ref.target} to the new key, then invalidate "
                               "the old one; or keep the key in the keychain (`orx-elastic configure --keychain`)")
         if ref is not None and ref.kind == "keychain":
             from elastic_cli.config import secret_store

@@ -65,14 +65,28 @@ class SessionRef:
     from_url: bool = False  # taken from a replay link pasted from the browser
 
 
+def _escaped(text: str, limit: int) -> str:
+    shown = repr(text).encode("ascii", "backslashreplace").decode("ascii")
+    return shown if len(shown) <= 2 * limit else shown[: 2 * limit] + "'"  # escapes: 10 characters each
+
+
 def _shown(text: str, limit: int = 40) -> str:
-    """A short, escaped rendering of user input, so errors stay one line and safe to print."""
-    shown = repr(text[:limit]).encode("ascii", "backslashreplace").decode("ascii")
-    if len(shown) > 2 * limit:  # escapes can be 10 characters per character
-        shown = shown[: 2 * limit] + "'"
-    if len(text) > limit or len(shown) > 2 * limit:
-        return shown + f"... ({len(text)} characters)"
-    return shown
+    """A short, escaped rendering of user input, so errors stay one line and safe to print: its
+    start and its end, where a character pasted with a token (a comma, a quote) sits."""
+    if len(text) <= limit:
+        return _escaped(text, limit)
+    tail = limit // 2
+    return (_escaped(text[: limit - tail], limit - tail) + " ... " + _escaped(text[-tail:], tail)
+            + f" ({len(text)} characters)")
+
+
+def _stray_edge(value: str) -> str | None:
+    """Why a value cannot be a token or an id because of its first or last character: a token and
+    an id start and end with a letter or a digit, so a quote, comma or full stop was pasted with it."""
+    for where, char in (("starts", value[0]), ("ends", value[-1])):
+        if not (char.isascii() and char.isalnum()):
+            return f"it {where} with {char!r}: pasted with it? remove it"
+    return None
 
 
 def _invalid(text: str, why: str) -> UsageError:
@@ -103,6 +117,9 @@ def parse_session_ref(text: str) -> SessionRef:  # noqa: C901 — each accepted 
             value = value[len(prefix):]
     if not value:
         raise _invalid(text, "empty")
+    stray = _stray_edge(value)
+    if stray:
+        raise _invalid(value, stray)
 
     if _SESSION_ID_RE.fullmatch(value):
         if len(value) > MAX_SESSION_ID_DIGITS or int(value) > _UINT64_MAX:

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Protocol, Sequence
 
+from elastic_cli.errors import plural
 from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
@@ -346,7 +347,7 @@ class Summary:
     reason: str = ""  # the main reason lines are not shown, with how many
 
     def text(self) -> str:
-        head = f"OpenReplay {self.generation}: {self.shown} of {self.lines} lines"
+        head = f"OpenReplay {self.generation}: {self.shown} of {plural(self.lines, 'line')}"
         return f"{head}; {self.reason}" if self.reason else head
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,7 +363,7 @@ def judge(lines: Sequence[Line], session_id: str, answers: Mapping[str, Answer],
     breakers = [j for j in judged if _breaks_panel(j.verdicts[V121])]
     if not breakers:
         return judged
-    broken = Problem("panel-broken", f"the panel breaks on {len(breakers)} other line(s) of this session "
+    broken = Problem("panel-broken", f"the panel breaks on {plural(len(breakers), 'other line')} of this session "
                                      "without `level`")
     out = []
     for j in judged:

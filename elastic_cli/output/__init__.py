@@ -12,10 +12,10 @@ import sys
 from typing import IO, TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from rich.status import Status
     from rich.text import Text
 
 from elastic_cli.output.json_lines import json_text
+from elastic_cli.output.progress import FollowStatus, Progress, erase_progress  # noqa: F401 — for every caller
 from elastic_cli.output.text import (  # noqa: F401 — the output layer's text rules, for every caller
     _csv_cell,
     _display,
@@ -115,61 +115,6 @@ def _hanging(table_class: Any, prefix: Text, body: Text) -> Any:
 
 
 # ---------------------------------------------------------------- log hits
-
-class Progress:
-    """A spinner with a count on stderr, only when stderr is a terminal (nothing when piped)."""
-
-    def __init__(self, enabled: bool = True, color: bool | None = None):
-        self._status: Status | None = None
-        self.color = color
-        self.enabled = enabled and is_terminal(sys.stderr)
-
-    def update(self, seen: int) -> None:
-        self.show(f"{seen} lines read")
-
-    def show(self, text: str) -> None:
-        if not self.enabled:
-            return
-        if self._status is None:
-            self._status = console(stderr=True, color=self.color).status(text)
-            self._status.start()
-        else:
-            self._status.update(text)
-
-    def stop(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-
-class FollowStatus(Progress):
-    """`--follow` on a terminal: that it is following, how many lines so far, the last poll, and
-    while a failure is waited out, that it is retrying (stderr only: never in piped data)."""
-
-    def __init__(self, enabled: bool = True, color: bool | None = None):
-        super().__init__(enabled, color)
-        self.lines = 0
-        self.last_poll = ""
-        self.retrying = ""
-
-    def polled(self, lines: int) -> None:
-        from datetime import datetime
-
-        self.lines, self.last_poll, self.retrying = lines, datetime.now().strftime("%H:%M:%S"), ""
-        self._render()
-
-    def retry(self, text: str) -> None:
-        self.retrying = text
-        self._render()
-
-    def _render(self) -> None:
-        text = f"following: {self.lines} line{'s' if self.lines != 1 else ''}"
-        if self.last_poll:
-            text += f", last poll {self.last_poll}"
-        if self.retrying:
-            text += f"; {self.retrying}"
-        self.show(inert(text))
-
 
 # the columns of free text in the tables of print_records: they wrap first, never an id or a link
 FREE_TEXT_COLUMNS = ("latest_message", "message", "detail")

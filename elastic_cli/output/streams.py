@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from typing import IO
 
+from elastic_cli.output.progress import erase_progress
 from elastic_cli.output.text import is_terminal, piped_columns, safe_text
 
 
@@ -32,6 +33,8 @@ class Streams:
 
     def print(self, text: str = "", end: str = "\n") -> None:
         """Data (or a command's own report) on stdout."""
+        if self.out_is_terminal:
+            erase_progress()  # the status line (`following: ...`) on this terminal goes first
         self.out.write(text + end)
 
     def say(self, prefix: str, message: str) -> None:
@@ -49,6 +52,8 @@ class Streams:
                                   break_on_hyphens=False)
             pad = " " * len(prefix)
             text = "\n".join((prefix if i == 0 else pad) + line for i, line in enumerate(lines)) or prefix
+        if self.err_is_terminal:
+            erase_progress()  # a warning while --follow waits: on its own line, not after the status
         self.err.write(text + "\n")
         self.err.flush()
 

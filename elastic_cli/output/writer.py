@@ -12,7 +12,9 @@ from typing import IO, Any, Callable, Sequence
 
 from elastic_cli.errors import write_failed
 from elastic_cli.output import formats
+from elastic_cli.output.progress import erase_progress
 from elastic_cli.output.records import RecordShape
+from elastic_cli.output.text import is_terminal
 from elastic_cli.search.session_line import SessionLine
 
 
@@ -46,22 +48,36 @@ class LogWriter:
         self.count = 0  # lines handed to the format; after a failed write, those known to be out
         self.flushed = 0  # lines out to the system at the last flush that worked
         self.failed = False
+        self.unflushed = 0  # lines written since the last flush (a table prints them at the flush)
+        self.on_terminal = is_terminal(self.stream)
 
     def write_page(self, lines: Sequence[SessionLine]) -> None:
         record = self.shape.record
+        if lines:
+            self._make_room()
         self.count += len(lines)
+        self.unflushed += len(lines)
         self._guarded(lambda: self.format.write([record(line) for line in lines]))
 
     def flush(self) -> None:
         """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
+        if self.unflushed:
+            self._make_room()
+            self.unflushed = 0
         self._guarded(self.format.flush)
         self.flushed = self.count
 
     def close(self) -> None:
         if self.failed:  # the stream already refused: a last flush would fail again, past the first error
             return
+        self._make_room()  # a JSON array's end, a table's last rows
         self._guarded(lambda: self.format.close(self.count))
         self.flushed = self.count
+
+    def _make_room(self) -> None:
+        """Lines for the terminal the status line (`following: ...`) is on: erase it first."""
+        if self.on_terminal:
+            erase_progress()
 
     def _guarded(self, act: Callable[[], None]) -> None:
         """A stream that refuses bytes (a full disk, `> /dev/full`) ends the output with one error

@@ -175,7 +175,7 @@ def test_v120_token_cut_at_minus(shows_env):
     assert result.returncode == 0, result.stderr
     v = verdict(result, "negative delay", "v1.20")
     assert not v["shown"] and first_code(v) == "token-cut" and "`-`" in v["reason"]
-    assert result.json()["summary"]["v1.20"]["summary"] == ("OpenReplay v1.20: 0 of 1 lines; token cut at `-` "
+    assert result.json()["summary"]["v1.20"]["summary"] == ("OpenReplay v1.20: 0 of 1 line; token cut at `-` "
                                                             "(negative delay)")
 
 

@@ -111,7 +111,7 @@ def test_rotate_without_a_profile_key(tmp_path, clean_env):
     (tmp_path / "config.yaml").chmod(0o600)
     result = run_cli("keys", "rotate", "--username", "u", "--password", "p", env=clean_env)
     assert result.exit_code == 3
-    assert "create-key --save" in result.stderr
+    assert "create-key --username USER --save" in result.stderr
 
 
 def test_subprocess_exit_code_and_help(clean_env):

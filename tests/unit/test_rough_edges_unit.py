@@ -55,7 +55,7 @@ def test_config_show_as_a_table_into_a_closed_pipe(tmp_path):
 def test_a_mistyped_command_suggests_the_closest(capsys):
     code, _, err = run(capsys, "chek")
     assert code == 2
-    assert "No such command 'chek'. Did you mean 'check'?" in err
+    assert "error: no such command 'chek'. Did you mean 'check'?" in err
 
 
 def test_a_mistyped_option_suggests_the_closest_first(capsys):
@@ -179,10 +179,11 @@ def test_a_mistyped_scheme_is_refused_with_the_fix(capsys, tmp_path):
 
 def test_the_next_hint_carries_the_profile(capsys, tmp_path):
     config = tmp_path / "config.yaml"
+    key = ("--id", "key-id", "--api-key", "key-secret")
     code, _, err = run(capsys, "--config", str(config), "--profile", "manual", "configure",
-                       "--host", "http://127.0.0.1:9200")
+                       "--host", "http://127.0.0.1:9200", *key)
     assert code == 0 and "next: orx-elastic --profile manual check" in err
-    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http://127.0.0.1:9200")
+    code, _, err = run(capsys, "--config", str(config), "configure", "--host", "http://127.0.0.1:9200", *key)
     assert code == 0 and "next: orx-elastic check" in err  # the default profile needs no flag
 
 
@@ -265,7 +266,7 @@ def test_rotate_does_not_offer_the_flags_it_would_refuse(capsys):
     options = help_sections(capsys, "keys", "rotate")["Options"]
     assert "--id " not in options and "--api-key" not in options.replace("--admin-api-key", "")
     code, _, err = run(capsys, "keys", "rotate", "--id", "x")
-    assert code == 2 and "No such option '--id'" in err
+    assert code == 2 and "error: no such option '--id'" in err
 
 
 # ---------------------------------------------------------------- configure: secrets off argv, every setting

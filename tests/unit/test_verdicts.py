@@ -57,8 +57,8 @@ def test_a_good_line_is_shown_by_both():
     answers = {V120: Answer(hits=hits(ln)), V121: Answer(hits=hits(ln), total=1)}
     judged = judge([ln], SID, answers)
     assert judged[0].verdicts[V120].shown and judged[0].verdicts[V121].shown
-    assert [s.text() for s in summarize(judged, answers)] == ["OpenReplay v1.20: 1 of 1 lines",
-                                                              "OpenReplay v1.21+: 1 of 1 lines"]
+    assert [s.text() for s in summarize(judged, answers)] == ["OpenReplay v1.20: 1 of 1 line",
+                                                              "OpenReplay v1.21+: 1 of 1 line"]
 
 
 def test_no_logs_index_is_the_summary_reason():
