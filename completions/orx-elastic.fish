@@ -356,7 +356,7 @@ complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'no-session-window' -d
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'page-size' -x -d 'Hits per request [default: 5000 with --all, else the limit + 1].'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'local-time' -d 'Show the table\'s times in this machine\'s time zone (json, ndjson and csv stay...'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'retry-for' -x -d 'Once reading has begun, how long to wait out a lost connection, a node restar...'
-complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'explain' -d 'Print the query that would be sent, and exit without connecting.'
+complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'dry-run' -l 'explain' -d 'Print the query that would be sent, and exit without connecting.'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'config' -r -F -d 'Config file (default: the platform\'s config dir; env ORX_ELASTIC_CONFIG).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'profile' -x -a '(__orx_elastic_profiles)' -d 'Profile in the config file (env ORX_ELASTIC_PROFILE).'
 complete -c orx-elastic -n '__orx_elastic_at \'logs\'' -l 'debug' -d 'Show tracebacks and HTTP requests (secrets redacted).'

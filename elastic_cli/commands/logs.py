@@ -13,6 +13,7 @@ from elastic_cli.commands.options import (
     default_help,
     output_option,
     retry_option,
+    session_argument,
     settings_flags,
 )
 
@@ -23,7 +24,7 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 
 
 @click.command()
-@click.argument("session")
+@session_argument()
 @connection_options
 @output_option(OUTPUT_FORMATS, piped="ndjson")
 @click.option("--all-levels", is_flag=True, help="Every level, not only lines tagged 'error'.")
@@ -55,7 +56,8 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 @click.option("--local-time", is_flag=True,
               help="Show the table's times in this machine's time zone (json, ndjson and csv stay UTC).")
 @retry_option
-@click.option("--explain", is_flag=True, help="Print the query that would be sent, and exit without connecting.")
+@click.option("--explain", "--dry-run", "explain", is_flag=True,
+              help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
          reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,

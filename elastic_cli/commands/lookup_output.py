@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from elastic_cli.commands.app import ReaderGone, say
+from elastic_cli.errors import plural
 
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
@@ -54,7 +55,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
-        app.info(f"searching {len(plan.indices)} indices; {settings.message_field} is "
+        app.info(f"searching {plural(len(plan.indices), 'index', 'indices')}; {settings.message_field} is "
                  f"{'/'.join(plan.message_types) or 'missing'}")
         for line in search_plan.describe_plan(plan):
             app.info(line)
@@ -76,18 +77,21 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
             writer.close()
     stats = result.stats
     if stats.streams:
-        app.info(f"read {stats.hits_read} hits; shards: {stats.shards_total} searched, "
+        app.info(f"read {plural(stats.hits_read, 'hit')}; shards: {stats.shards_total} searched, "
                  f"{stats.shards_skipped} skipped by the time window")
     if result.coverage.undated_lines:
-        app.info(f"{result.coverage.undated_lines} lines carry no time: shown last")
+        undated = result.coverage.undated_lines
+        app.info(f"{plural(undated, 'line')} {'carries' if undated == 1 else 'carry'} no time: shown last")
     more = None
     if result.coverage.more_beyond_limit and isinstance(search.mode, Limited):
-        more = f"showing the first {search.mode.limit} lines; there are more: use --all (or --limit N) for them"
+        more = (f"showing the first {plural(search.mode.limit, 'line')}; there are more: use --all (or --limit N) "
+                "for them")
     finish(app, result.coverage, more=more)
     if writer.count == 0 and not follow:
         levels = "error lines" if search.query.errors_only else "lines"
         raise NoHits(
-            f"no {levels} of session {search.ref.session_id} in {len(plan.indices)} matching indices",
+            f"no {levels} of session {search.ref.session_id} in "
+            f"{plural(len(plan.indices), 'matching index', 'matching indices')}",
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from elastic_cli.errors import PartialResults
+from elastic_cli.errors import PartialResults, plural
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class GaveUp:
 
     def text(self) -> str:
         within = f"within --retry-for ({self.budget})" if self.budget else "within --retry-for"
-        return f"{self.reason} after {self.after} lines, and the search could not go on {within}: {self.lacking}"
+        return f"{self.reason} after {plural(self.after, 'line')}, and the search could not go on {within}: {self.lacking}"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from elastic_cli.cluster.retry_rules import MAX_WAIT_SECONDS, RETRY_STATUSES, backoff_seconds, status_of
+from elastic_cli.errors import plural
 
 # shard failure types meaning the copy the search was reading went away (a node left or
 # restarted): the same search on a new point in time reads the promoted replica
@@ -35,7 +36,7 @@ class PointInTimeLost(Exception):
     """The point in time is gone (expired, or a node holding it restarted): the walk cannot go on."""
 
     def __init__(self, hits_read: int):
-        super().__init__(f"the point in time was lost after {hits_read} hits")
+        super().__init__(f"the point in time was lost after {plural(hits_read, 'hit')}")
         self.hits_read = hits_read
 
 
@@ -43,7 +44,7 @@ class ShardsLost(Exception):
     """A page came back without some shards whose copy went away mid-walk (a node left)."""
 
     def __init__(self, hits_read: int, failure: str):
-        super().__init__(f"shards lost after {hits_read} hits: {failure}")
+        super().__init__(f"shards lost after {plural(hits_read, 'hit')}: {failure}")
         self.hits_read = hits_read
         self.failure = failure
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
 from elastic_cli.cluster.connection import body_of
+from elastic_cli.errors import plural
 from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
@@ -77,7 +78,7 @@ class SessionsReport:
         """What the rows lack, in the terms every command reports."""
         stopped = ""
         if self.stopped_at_max and self.gave_up is None:
-            stopped = f"stopped counting at {max_sessions} sessions (--max-sessions): the counts are partial"
+            stopped = f"stopped counting at {plural(max_sessions, 'session')} (--max-sessions): the counts are partial"
         return Coverage(indices_searched=self.indices_matched - len(self.left_out),
                         left_out=[LeftOut(index, why, lines=unread, of_session=False) for (index, why), unread
                                   in zip(self.left_out, self.unread or (0,) * len(self.left_out))],
