@@ -121,24 +121,14 @@ def carries_id(header: str) -> bool:
     return header.lower().replace(".", "-").endswith("-id")
 
 
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 TOKEN_LIFETIME_MS = 2 * 3600 * 1000  # as OpenReplay's own tokens
-
-
-def _base58(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    text = ""
-    while number:
-        number, rest = divmod(number, 58)
-        text = _BASE58[rest] + text
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
 
 
 def fresh_session(now_ms: int, random_bits: int, signature: bytes, nonce: str) -> CanarySession:
     """A session id laid out as OpenReplay's flake ids (start time above 24 bits), and a token of the
     tracker's shape for it (its signature random: no backend can check it without the secret)."""
-    from elastic_cli.openreplay.session_token import FLAKE_EPOCH_MS, to_base36
+    from elastic_cli.openreplay.session_token import FLAKE_EPOCH_MS, to_base36, to_base58
 
     session_id = ((now_ms - FLAKE_EPOCH_MS) << 24) | (random_bits & 0xFFFFFF)
-    token = ".".join((to_base36(session_id), "0", to_base36(now_ms + TOKEN_LIFETIME_MS), _base58(signature)))
+    token = ".".join((to_base36(session_id), "0", to_base36(now_ms + TOKEN_LIFETIME_MS), to_base58(signature)))
     return CanarySession(str(session_id), token, nonce)

@@ -200,6 +200,16 @@ def to_base36(number: int) -> str:
             return text
 
 
+def to_base58(data: bytes) -> str:
+    """A token's signature part from its bytes (the tracker's alphabet; leading zero bytes as `1`)."""
+    number = int.from_bytes(data, "big")
+    text = ""
+    while number:
+        number, rest = divmod(number, 58)
+        text = BASE58_ALPHABET[rest] + text
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
+
+
 def contains_marker(message: str, marker: Marker | str) -> bool:
     """True when `marker` occurs in `message` as this session's, not as the start of another value.
 

@@ -317,3 +317,10 @@ def test_a_replay_link_pasted_from_the_browser_gives_its_session_id(url):
 def test_a_link_that_is_no_replay_link_is_refused(url):
     with pytest.raises(UsageError):
         parse_session_ref(url)
+
+
+@pytest.mark.parametrize("data", [bytes(32), bytes(range(32)), b"\xff" * 32, b"\x00\x01" + bytes(30)])
+def test_to_base58_encodes_a_signature_as_the_tracker_does(data):
+    from elastic_cli.openreplay.session_token import to_base58
+
+    assert to_base58(data) == base58(data)
