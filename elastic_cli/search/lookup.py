@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from elastic_cli.errors import UsageError
 from elastic_cli.openreplay.session_token import Marker, SessionRef, markers, session_start
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.plan import Window, session_window
@@ -72,6 +73,11 @@ def prepare(settings: Settings, ref: SessionRef, request: LookupRequest, now: da
     window = None
     if request.session_window and request.since is None:
         window = session_window(started, parse_duration(settings.session_margin))
+    if window is not None and request.until is not None and _utc(request.until) < window.since:
+        # the bound the user did not give must not be blamed: say where it came from
+        raise UsageError(f"--until ({_iso(request.until)}) is before the session window, which starts at "
+                         f"{_iso(window.since)} ({window.origin})",
+                         "give --since too, or --no-session-window to search all time up to --until")
     query = LogQuery(
         markers=(*markers(ref), *(Marker(text) for text in request.also)),
         message_field=settings.message_field,
@@ -140,3 +146,11 @@ def explain(search: SessionSearch) -> dict[str, Any]:
         "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
                    if window else None),
     }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return _utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from elastic_cli.config.file import ConfigFile
 from elastic_cli.config.settings import resolve
+from elastic_cli.errors import UsageError
 from elastic_cli.openreplay.session_token import parse_session_ref
 from elastic_cli.search.lookup import LookupRequest, explain, prepare
 from elastic_cli.search.session_logs import Export, Limited
@@ -49,3 +50,16 @@ def test_explain_shows_a_lookups_first_page_and_an_exports_point_in_time():
     exported = explain(prepare(settings(), ref, LookupRequest(mode=Export(), reverse=True), NOW))
     assert exported["request"] == "POST /_search" and "pit" in exported["body"]
     assert exported["body"]["sort"][-1] == {"_shard_doc": {"order": "desc"}}
+
+
+def test_until_before_the_session_window_names_the_window_not_since():
+    until = STARTED - timedelta(days=2)
+    try:
+        prepare(settings(), parse_session_ref(TOKEN), LookupRequest(until=until), NOW)
+    except UsageError as exc:
+        assert "--until (2024-01-22T02:27:39.324Z) is before the session window" in exc.message
+        assert "session start" in exc.message and "--no-session-window" in (exc.hint or "")
+    else:
+        raise AssertionError("a window after --until was not refused")
+    # without the window, nothing to refuse
+    assert prepare(settings(), parse_session_ref(TOKEN), LookupRequest(until=until, session_window=False), NOW)
