@@ -3,7 +3,10 @@ retries and recoveries said on stderr), then what the result lacks; or, with --e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import signal
+import threading
+from typing import TYPE_CHECKING, Any, Iterator
 
 from elastic_cli.commands.app import ReaderGone, say
 from elastic_cli.errors import plural
@@ -60,8 +63,9 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         for line in search_plan.describe_plan(plan):
             app.info(line)
         try:
-            for page in result.pages():
-                writer.write_page(page)
+            with _stopped_by_sigterm(follow):
+                for page in result.pages():
+                    writer.write_page(page)
         except KeyboardInterrupt:
             if not follow:
                 raise
@@ -124,3 +128,22 @@ def _observers(app: AppContext, search: SessionSearch, writer: LogWriter, progre
         on_page=page_done, on_poll=poll_done, on_retry=retrying,
         on_partial=lambda poll: app.notice((poll.missing() or ["a poll missed lines"])[0]),
         on_recovered=lambda lasted: app.warn(f"the cluster answers again after {lasted:.0f} s: {going_on}"))
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm(follow: bool) -> Iterator[None]:
+    """--follow runs until stopped: SIGTERM (a supervisor, `kill`, `timeout`) ends it as Ctrl-C does, so
+    the output is closed (`-o json`'s array, a table's last page) and the exit is 0. Elsewhere the
+    default stands (a lookup or an export killed is not whole)."""
+    if not follow or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

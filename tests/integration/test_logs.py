@@ -562,6 +562,33 @@ def test_follow_ends_at_once_when_its_key_is_invalidated(logs_env):
     assert "the output is partial: 1 line was written" in err
 
 
+def test_follow_stopped_by_sigterm_closes_its_json_and_exits_0(logs_env):
+    """A supervisor or `timeout` stops --follow with SIGTERM: the output is whole (-o json's array
+    closed), as with Ctrl-C, not cut mid-array."""
+    index = f"{logs_env['prefix']}-text"
+    follow_id = "999000222"
+    logs_env["admin"].index(index=index, refresh=True, document={
+        "message": f"openReplaySession.id={follow_id} first", "utc_time": datetime.now(timezone.utc).isoformat(),
+        "tags": ["error"]})
+    proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "-o", "json"]
+                            + logs_env["conn"] + ["--indexes", index],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
+    try:
+        head = ""
+        while "first" not in head:  # the line is written (a page is flushed per poll)
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            head += line
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    records = json.loads(head + rest)
+    assert [r["message"] for r in records] == [f"openReplaySession.id={follow_id} first"]
+
+
 def test_follow_says_it_is_following_on_a_terminal_and_never_in_the_piped_data(logs_env):
     """stderr a terminal, stdout a pipe (`orx-elastic logs -f ID > lines.ndjson` in a shell): the
     status line is on the terminal, the data holds only lines."""
