@@ -570,15 +570,20 @@ def test_follow_stopped_by_sigterm_closes_its_json_and_exits_0(logs_env):
     logs_env["admin"].index(index=index, refresh=True, document={
         "message": f"openReplaySession.id={follow_id} first", "utc_time": datetime.now(timezone.utc).isoformat(),
         "tags": ["error"]})
+    import select
+
     proc = subprocess.Popen(logs_env["base"] + [follow_id, "--follow", "--interval", "0.3", "-o", "json"]
                             + logs_env["conn"] + ["--indexes", index],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=logs_env["env"])
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=logs_env["env"])
     try:
-        head = ""
-        while "first" not in head:  # the line is written (a page is flushed per poll)
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
-            head += line
+        head = b""
+        deadline = time.monotonic() + 60
+        # the record is out (each poll flushes; the array's next separator comes with the next line)
+        while b"first" not in head and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+            if ready:
+                head += os.read(proc.stdout.fileno(), 65536)
+        assert b"first" in head, proc.stderr.read() if proc.poll() is not None else head
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=30)
     finally:
