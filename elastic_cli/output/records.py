@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence, TypedDict
 
 from elastic_cli.search.fields import get_field, level_of
 from elastic_cli.search.lines import message_of
-from elastic_cli.search.session_line import SessionLine
+from elastic_cli.search.session_line import PLAUSIBLE_MS, SessionLine
 
 
 class LogRecord(TypedDict, total=False):
@@ -26,6 +26,7 @@ class LogRecord(TypedDict, total=False):
     message: Any
     offset: str  # +03:12.450 on the replay's timeline
     offset_ms: Optional[int]
+    time_unreadable: int  # the line's time field held this epoch-ms value, past the year ~33,600: sorted by it
     replay_url: str  # the replay opened at the line's moment
     _source: Any
 
@@ -62,11 +63,13 @@ def log_record(line: SessionLine, shape: RecordShape) -> dict[str, Any]:
                else message_of(hit, field))
     record: dict[str, Any] = {
         "_index": hit.get("_index"), "_id": hit.get("_id"),
-        "time": iso_ms(moment) if moment is not None else None,
+        "time": iso_ms(moment) if moment is not None and abs(moment) < PLAUSIBLE_MS else None,
         "index": index_name,
         "level": level,
         "message": message,
     }
+    if moment is not None and record["time"] is None:
+        record["time_unreadable"] = moment  # sorted by it, but no time a logger meant: said, not shown as a date
     if offset_ms is not None:
         record["offset"] = format_offset(offset_ms)
         record["offset_ms"] = offset_ms

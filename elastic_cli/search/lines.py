@@ -30,7 +30,7 @@ from elastic_cli.search.pager import (
 )
 from elastic_cli.search.plan import IndexGroup, SearchPlan
 from elastic_cli.search.query import LogQuery, build_search_body
-from elastic_cli.search.session_line import SessionLine
+from elastic_cli.search.session_line import PLAUSIBLE_MS, SessionLine
 
 # the sort values Elasticsearch gives a line that lacks the sort field (Long.MIN_VALUE, Long.MAX_VALUE)
 _MISSING = (-(2**63), 2**63 - 1)
@@ -137,7 +137,9 @@ def _describe(hits: list[Hit], group: IndexGroup, start_ms: int | None) -> list[
         if stream is None:
             stream = streams[index] = display_index(index)
         moment = hit_time_ms(hit) if has_time else None  # else the sort value is _shard_doc
-        offset = moment - start_ms if start_ms is not None and moment is not None else None
+        # an odd time keeps its place in the order, not a place on the replay's timeline
+        offset = (moment - start_ms if start_ms is not None and moment is not None and abs(moment) < PLAUSIBLE_MS
+                  else None)
         described.append(SessionLine(hit, moment, level, stream, offset))
     return described
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+# a time beyond this many epoch ms either way (the year ~33,600) is no time a logger meant (epoch
+# microseconds in a date field, a shipper's bug): the line keeps its place by it, but it is not shown as one
+PLAUSIBLE_MS = 10**15
+
 
 class SessionLine(NamedTuple):
     hit: dict[str, Any]  # as Elasticsearch answered it: _index, _id, _source (fields, sort)

@@ -89,3 +89,13 @@ def test_oldest_first_two_streams_merged_end_with_the_far_line(far_two_shapes):
 ])
 def test_newest_first_two_streams_merged_start_with_the_far_line(far_two_shapes, args, expected):
     assert ids(far_two_shapes, *args) == expected
+
+
+def test_the_far_line_is_said_to_have_an_unreadable_time_not_shown_as_a_date(far):
+    result = run_cli("logs", SID, "--all", "-o", "json", "--host", far["url"], "--id", far["key"]["id"],
+                     "--api-key", far["key"]["api_key"], "--indexes", far["index"], env=Env())
+    assert result.returncode == 0, result.output
+    records = {line["_id"]: line for line in result.json()}
+    assert records["far"]["time"] is None and records["far"]["time_unreadable"] == FAR
+    assert "offset" not in records["far"] and "time_unreadable" not in records["line-0"]
+    assert records["line-0"]["time"].startswith("20")

@@ -238,3 +238,16 @@ def test_safe_text_masks_secrets_then_makes_the_rest_inert(monkeypatch):
     redaction.register_secret("s3cr3t-for-safe-text")
     shown = safe_text("boom \x1b]0;t\x07 s3cr3t-for-safe-text \x9b\nnext\tline")
     assert shown == "boom \\x1b]0;t\\x07 *** \\x9b\nnext\tline"
+
+
+def test_a_time_no_logger_meant_is_said_unreadable_and_gets_no_offset_or_moment():
+    """Epoch microseconds in a date field sort as a date in the year ~56,000: the line keeps its place,
+    its record says the raw value instead of a date, and no replay moment is made of it."""
+    far = hit(1)._replace(time_ms=1706063400000000, offset_ms=None)
+    out = io.StringIO()
+    writer = LogWriter("ndjson", None, "message", stream=out, replay_url="https://or.example.com/3/session/1")
+    writer.write_page([far])
+    writer.close()
+    record = json.loads(out.getvalue())
+    assert record["time"] is None and record["time_unreadable"] == 1706063400000000
+    assert "offset" not in record and record["replay_url"] == "https://or.example.com/3/session/1"

@@ -47,3 +47,14 @@ def test_a_resume_after_a_time_no_datetime_can_hold_reads_from_the_start_and_ski
     assert point.query(query) == query  # no bound: year 56,000 is beyond datetime
     again = [line("far", FAR), line("a", DAY)]
     assert [h.hit["_id"] for h in point.take(again)] == ["a"]
+
+
+def test_a_far_line_gets_no_offset_on_the_replays_timeline():
+    from elastic_cli.search.lines import _describe
+    from elastic_cli.search.plan import IndexGroup
+
+    group = IndexGroup(target="app", indices=("app",), time_field="utc_time", level_fields=())
+    far, near = _describe([{"_index": "app", "_id": "f", "sort": [FAR, 1]},
+                           {"_index": "app", "_id": "n", "sort": [DAY, 2]}], group, DAY - 1000)
+    assert far.time_ms == FAR and far.offset_ms is None
+    assert near.offset_ms == 1000
