@@ -54,6 +54,7 @@ class CanaryResult:
     delay: float | None = None  # seconds from the request to the poll that found the line
     polls: int = 0
     problems: dict[str, list[v.Problem]] = field(default_factory=dict)  # generation -> what hides the line
+    missing: list[str] = field(default_factory=list)  # the last search's coverage: why lines may be unseen
 
 
 def send(url: str, header: str, session: CanarySession, timeout: float, user_agent: str) -> Sent:
@@ -70,15 +71,18 @@ def send(url: str, header: str, session: CanarySession, timeout: float, user_age
     return Sent(url, header, status, at, started)
 
 
-def search_once(es: Any, settings: Settings, session: CanarySession, since: datetime) -> list[SessionLine]:
-    """The lines of the canary's session, or carrying its nonce, every level (one lookup, as `logs`)."""
+def search_once(es: Any, settings: Settings, session: CanarySession, since: datetime
+                ) -> tuple[list[SessionLine], list[str]]:
+    """The lines of the canary's session, or carrying its nonce, every level (one lookup, as `logs`),
+    and why some may be missing (a failed shard, an index left out): a miss is then no proof."""
     from elastic_cli.search.lookup import LookupRequest, lookup, prepare
     from elastic_cli.search.session_logs import Limited
 
     request = LookupRequest(mode=Limited(50), errors_only=False, since=since, also=(session.nonce,),
                             shape_cache=False)
     result = lookup(es, prepare(settings, parse_session_ref(session.session_id), request))
-    return [line for page in result.pages() for line in page]
+    lines = [line for page in result.pages() for line in page]
+    return lines, result.coverage.missing()
 
 
 def await_line(es: Any, settings: Settings, session: CanarySession, sent: Sent, wait: float, generation: str,
@@ -90,13 +94,13 @@ def await_line(es: Any, settings: Settings, session: CanarySession, sent: Sent, 
     while True:
         polled_at = clock()
         polls += 1
-        lines = search_once(es, settings, session, sent.started - CLOCK_SLACK)
+        lines, missing = search_once(es, settings, session, sent.started - CLOCK_SLACK)
         if lines:
             result = judge(session, sent, lines, generation, logs_indices(es) if GENERATIONS[generation][1] else None)
             result.delay, result.polls = max(polled_at - sent.at, 0.0), polls
             return result
         if clock() >= deadline:
-            return CanaryResult(session, sent, TIMEOUT, polls=polls)
+            return CanaryResult(session, sent, TIMEOUT, polls=polls, missing=missing)
         sleep(max(min(interval, deadline - clock()), 0.0))
 
 

@@ -34,6 +34,7 @@ Not found, the cause, in this order:
   16  the marker is there, but OpenReplay will not show the line (as `shows`
       judges its shape; or its index is not behind `logs`)
   17  nothing searchable within --wait (shipper lag, or no middleware)
+  13  nothing found, but the search was partial (a shard failed): no proof
 
 \b
 Examples:
@@ -133,6 +134,10 @@ def _report(app: AppContext, result: CanaryResult, wait: str) -> None:
         if codes == {"index-not-logs"}:
             fix = "`orx-elastic alias --username ADMIN` points an alias `logs` at your log indices"
         raise errors.CanaryShape(f"the line carries the marker, but OpenReplay will not show it ({said})", fix)
+    if result.missing:  # the search could not see everything: its miss proves nothing about the backend
+        raise errors.PartialResults(
+            f"no line of canary session {sid} was found within {wait}, but the search was partial: "
+            f"{result.missing[0]}", "fix what the search names (`orx-elastic check`), then run the canary again")
     raise errors.CanaryTimeout(
         f"no line of canary session {sid} became searchable within {wait} ({result.polls} searches)",
         "in order: the middleware is not installed or the request missed it (it logs one line per canary); "

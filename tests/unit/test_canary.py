@@ -100,3 +100,30 @@ def test_a_backend_that_does_not_answer_is_said_before_the_cluster_is_asked(clea
         port = closed.getsockname()[1]
     result = run_cli("canary", f"http://127.0.0.1:{port}/", env=clean_env)
     assert result.exit_code == 4 and "the backend did not answer" in result.stderr, result.output
+
+
+def test_a_miss_by_a_partial_search_is_said_partial_not_a_timeout(monkeypatch):
+    """A shard that failed may hold the canary's line: 'nothing arrived in time' would blame the backend
+    for what the search could not see."""
+    import pytest
+    from elastic_cli import errors
+    from elastic_cli.commands.app import AppContext
+    from elastic_cli.commands.canary import _report
+
+    reason = "1 of 2 shards failed, so the output lacks the lines on them: app[0]: node left"
+    from datetime import datetime, timezone
+
+    monkeypatch.setattr(canary, "search_once", lambda *args: ([], [reason]))
+    sent = canary.Sent("http://backend/", "X-OpenReplay-SessionToken", 200, 0.0, datetime.now(timezone.utc))
+    now = [0.0]
+    result = canary.await_line(None, None, SESSION, sent, wait=1.0, generation="both",  # type: ignore[arg-type]
+                               clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + 2))
+    assert result.outcome == canary.TIMEOUT and result.missing == [reason]
+    with pytest.raises(errors.PartialResults, match="the search was partial: 1 of 2 shards failed"):
+        _report(AppContext(quiet=True), result, "1s")
+    # a whole search's miss stays the timeout, with its causes in order
+    monkeypatch.setattr(canary, "search_once", lambda *args: ([], []))
+    result = canary.await_line(None, None, SESSION, sent, wait=1.0, generation="both",  # type: ignore[arg-type]
+                               clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + 2))
+    with pytest.raises(errors.CanaryTimeout):
+        _report(AppContext(quiet=True), result, "1s")
