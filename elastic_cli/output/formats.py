@@ -47,8 +47,14 @@ class JsonFormat:
 
     def write(self, records: Sequence[Record]) -> None:
         for record in records:
-            self.stream.write(("[\n" if not self.started else ",\n") + _json_line(record))
-            self.started = True
+            text = ("[\n" if not self.started else ",\n") + _json_line(record)
+            try:
+                self.stream.write(text)
+            finally:
+                # a signal (Ctrl-C; SIGTERM under --follow) is raised as soon as write returns, before
+                # the next statement: the array is open once write was called, so close ends it
+                # rather than starting a second one ("}[]")
+                self.started = True
 
     def flush(self) -> None:
         self.stream.flush()

@@ -58,6 +58,36 @@ def test_json_is_an_array_even_when_empty():
     assert [h["_id"] for h in parsed] == ["id1", "id2"]
 
 
+class _InterruptedAsWriteReturns(io.StringIO):
+    """Unbuffered stdout (PYTHONUNBUFFERED) under --follow: the text is out, then the signal that
+    arrived meanwhile (SIGTERM, Ctrl-C) is raised as write returns, before the writer's next step."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed = True
+
+    def write(self, text):
+        written = super().write(text)
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return written
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_interrupt_as_the_first_line_is_written_still_leaves_one_whole_output(fmt):
+    stream = _InterruptedAsWriteReturns()
+    writer = LogWriter(fmt, None, "message", stream=stream, color=False)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write_page([hit(1)])
+    writer.close()  # as the follow loop's finally does
+    if fmt == "json":
+        assert [h["_id"] for h in json.loads(stream.getvalue())] == ["id1"]  # not "[\n{...}[]"
+    else:
+        rows = list(csv.reader(io.StringIO(stream.getvalue())))
+        assert rows[0][0] == "_index" and rows.count(rows[0]) == 1  # one header
+
+
 def test_ndjson_one_hit_per_line_keeps_the_raw_message():
     out = write_all("ndjson", [hit(1, HOSTILE.replace("\udcff", "")), hit(2)])
     lines = out.splitlines()
