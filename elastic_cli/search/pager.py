@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, TypeVar
 
+from elastic_cli.cluster.retry_rules import status_of
 from elastic_cli.search.retry import PointInTimeLost, ShardsLost, shards_were_lost
 
 __all__ = ["PointInTimeLost", "ShardsLost"]  # raised by the walk; defined beside the rule that retries them
@@ -245,8 +246,8 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     try:
         if ahead is not None:
             ahead.ask(None, pit_id)
-        response = _answer(lambda: ahead.next_page() if ahead is not None else es.search(body=body_for(None, pit_id)),
-                           stats)
+        response = _first_pit_answer(lambda: ahead.next_page() if ahead is not None
+                                     else es.search(body=body_for(None, pit_id)), stats, search.index)
         while True:
             kept, last_sort = _take_page(response, keeper, page_size, stats, keep, on_page,
                                          ahead.ask if ahead is not None else None)
@@ -266,6 +267,29 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
             pit_id = ahead.close() or pit_id
         with contextlib.suppress(Exception):  # it expires by itself; never hide the real error
             es.close_point_in_time(body={"id": pit_id})
+
+
+def _first_pit_answer(request: Callable[[], dict[str, Any]], stats: WalkStats, target: str) -> dict[str, Any]:
+    try:
+        return _answer(request, stats)
+    except Exception as exc:
+        if status_of(exc) == 403:
+            raise point_in_time_refused(target) from exc
+        raise
+
+
+def point_in_time_refused(target: str) -> Exception:
+    """A point in time opened, then its first page refused (HTTP 403): Elasticsearch checks a point
+    in time's searches against the concrete indices behind it, so a key that may read an alias
+    alone can open one on the alias and never read through it (a scroll, or one page, it may)."""
+    from elastic_cli.errors import PrivilegeMissing
+
+    return PrivilegeMissing(
+        f"not allowed to page through {target}: the key may read it, but Elasticsearch checks paging (a point "
+        "in time) against the indices behind an alias, and the key may not read those",
+        "grant the key `read` on the indices behind the alias too (a new key, with admin credentials: "
+        "`orx-elastic create-key --username USER --indexes ... --save`), or ask for fewer lines than one page "
+        "(--limit N), which needs no point in time")
 
 
 def _answer(request: Callable[[], dict[str, Any]], stats: WalkStats) -> dict[str, Any]:

@@ -29,15 +29,22 @@ class IndexGroup:
     """Indices searched as one sorted stream: the same time field, level field and kind of
     message (keyword or text, which decides the query clauses)."""
 
-    target: str  # what the point in time is opened on
+    target: str  # what the point in time is opened on: always the user's patterns (aliases kept)
     indices: tuple[str, ...]
     time_field: str | None
     level_fields: tuple[str, ...]  # a line is an error when any of them says so
     message_is_keyword: bool = False
+    # the patterns match more indices than this group's: its own are picked in the body (`_index`)
+    picked: bool = False
 
     @property
     def has_time(self) -> bool:
         return self.time_field is not None
+
+    @property
+    def only_indices(self) -> tuple[str, ...]:
+        """The indices a search on the patterns is kept to (query.index_filter); () for all."""
+        return self.indices if self.picked else ()
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,8 @@ class SearchPlan:
 
     def query_for(self, group: IndexGroup) -> LogQuery:
         query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False,
-                        time_field=group.time_field, tags_field=None, level_fields=group.level_fields)
+                        time_field=group.time_field, tags_field=None, level_fields=group.level_fields,
+                        only_indices=group.only_indices)
         if group.has_time:
             return query
         # no date to filter on: a time bound would hide every line of these indices
@@ -142,10 +150,9 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
     for key in sorted(members, reverse=True):
         names = members[key]
         time_field, level_fields, is_keyword = keys[key]
-        # the user's patterns when one group holds every index: a URL stays short with thousands
-        target = ",".join(patterns) if len(names) == len(shapes) else ",".join(names)
-        groups.append(IndexGroup(target=target, indices=tuple(names), time_field=time_field,
-                                 level_fields=level_fields, message_is_keyword=is_keyword))
+        groups.append(IndexGroup(target=",".join(patterns), indices=tuple(names), time_field=time_field,
+                                 level_fields=level_fields, message_is_keyword=is_keyword,
+                                 picked=len(names) != len(shapes)))
     return tuple(groups), tuple(left_out)
 
 

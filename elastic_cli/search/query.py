@@ -46,6 +46,8 @@ class LogQuery:
     source_fields: tuple[str, ...] | None = None
     # only lines that lack this (time) field: a dated index's lines a time bound would hide
     lacking_field: str | None = None
+    # keeps a search on the user's patterns to one group's indices (plan.IndexGroup.picked)
+    only_indices: tuple[str, ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -58,6 +60,7 @@ class LogQuery:
         if self.source_fields is not None:
             object.__setattr__(self, "source_fields", tuple(self.source_fields))
         object.__setattr__(self, "level_fields", tuple(self.level_fields))
+        object.__setattr__(self, "only_indices", tuple(self.only_indices))
         if not self.markers:
             # An empty `should` would match every line of every session.
             raise ValueError("LogQuery needs at least one marker")
@@ -117,6 +120,13 @@ def _regexp_clause(q: LogQuery, marker: Marker) -> dict[str, Any]:
     return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
 
 
+def index_filter(indices: Sequence[str]) -> dict[str, Any]:
+    """Keeps a search on the user's patterns to these of the indices they match. The request still
+    names the patterns, never the concrete indices: a key that may read only an alias reads through
+    it, a filtered alias keeps its filter, and a URL stays short with any number of indices."""
+    return {"terms": {"_index": list(indices)}}
+
+
 def build_query(q: LogQuery) -> dict[str, Any]:
     """The `query` clause: any marker, optionally errors only and a time range; filters, no scoring."""
     filters: list[dict[str, Any]] = [
@@ -127,6 +137,8 @@ def build_query(q: LogQuery) -> dict[str, Any]:
             }
         }
     ]
+    if q.only_indices:
+        filters.append(index_filter(q.only_indices))
     if q.errors_only and q.levels:
         filters.append(error_filter(q.levels))
     if q.lacking_field is not None:

@@ -31,7 +31,7 @@ from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
-from elastic_cli.search.query import escape_lucene_regexp
+from elastic_cli.search.query import escape_lucene_regexp, index_filter
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
 from elastic_cli.search.shape_cache import ShapeCache
 
@@ -209,6 +209,8 @@ def search_body(group: IndexGroup, message_field: str, since: datetime, until: d
         bounds["lte"] = _iso(until)
     filters = [marked_lines_query(message_field, group.message_is_keyword),
                {"range": {group.time_field: bounds}}]
+    if group.only_indices:
+        filters.append(index_filter(group.only_indices))
     if errors_only and group.level_fields:
         filters.append(error_filter(group.level_fields))
     return {

@@ -68,7 +68,7 @@ def test_two_streams_a_full_one_must_not_hide_lines_before_those_taken():
     plan = plan_for(TEXT, KEYWORD)
     pages = search_lines.first_pages(plan, 2)
     assert len(pages) == 2
-    by_index = {p.target: i for i, p in enumerate(pages)}
+    by_index = {p.group.indices[0]: i for i, p in enumerate(pages)}  # both search the patterns
 
     def answers(a: dict, b: dict) -> list[dict]:
         out = [answer(), answer()]
