@@ -45,7 +45,7 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
     sent = wire(sent_plan)
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        fresh = pool.submit(fetch_shapes, es, patterns, policy)
+        fresh = pool.submit(fetch_shapes, es, patterns, policy, known)
         answers: list[dict[str, Any]] | None
         try:
             # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)

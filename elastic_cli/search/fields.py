@@ -101,6 +101,9 @@ class IndexShape:
     message_type: str | None
     time_field: str | None
     level_fields: tuple[str, ...] = ()
+    # how the index's analyzer splits a marked line (search/analysis.py: split, whole, dropped, none,
+    # unknown); None for a keyword message, or before it is learnt (planned as split)
+    message_terms: str | None = None
 
     @property
     def level_field(self) -> str | None:

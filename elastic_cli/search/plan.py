@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.search.fields import FieldPolicy, IndexShape, display_index, resolve_shapes
 from elastic_cli.search.query import LogQuery
+
+if TYPE_CHECKING:
+    from elastic_cli.search.shape_cache import ShapeCache
 
 # why an index is left out of an errors-only search (its lines may be errors: counted by the caller)
 NO_LEVEL = "no level field, so its errors cannot be told (--all-levels shows them)"
@@ -34,6 +37,7 @@ class IndexGroup:
     time_field: str | None
     level_fields: tuple[str, ...]  # a line is an error when any of them says so
     message_is_keyword: bool = False
+    message_terms: str | None = None  # how the indices analyse a marked line (search/analysis.py)
     # the patterns match more indices than this group's: its own are picked in the body (`_index`)
     picked: bool = False
 
@@ -61,7 +65,7 @@ class SearchPlan:
     def query_for(self, group: IndexGroup) -> LogQuery:
         query = replace(self.query, message_is_keyword=group.message_is_keyword, message_is_mixed=False,
                         time_field=group.time_field, tags_field=None, level_fields=group.level_fields,
-                        only_indices=group.only_indices)
+                        only_indices=group.only_indices, message_terms=group.message_terms)
         if group.has_time:
             return query
         # no date to filter on: a time bound would hide every line of these indices
@@ -93,10 +97,15 @@ def _duration(delta: timedelta) -> str:
 
 
 def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: FieldPolicy | None = None,
-                session_start: datetime | None = None) -> SearchPlan:
-    """Which indices the patterns match and how to search each (one `_field_caps` request)."""
+                session_start: datetime | None = None, cache: ShapeCache | None = None) -> SearchPlan:
+    """Which indices the patterns match and how to search each (one `_field_caps` request; how
+    each text index analyses a marked line, once an index: `cache` keeps what was learnt)."""
     policy = policy or default_policy(query)
-    return plan_from_shapes(fetch_shapes(es, patterns, policy), patterns, query, policy, session_start)
+    known = cache.load() if cache is not None else None
+    shapes = fetch_shapes(es, patterns, policy, known)
+    if cache is not None and shapes != known:
+        cache.save(shapes)
+    return plan_from_shapes(shapes, patterns, query, policy, session_start)
 
 
 def default_policy(query: LogQuery) -> FieldPolicy:
@@ -121,11 +130,15 @@ def plan_from_shapes(shapes: Sequence[IndexShape], patterns: Sequence[str], quer
                       left_out=left_out)
 
 
-def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy) -> list[IndexShape]:
-    """Each matched index's message type, time field and level field."""
+def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy,
+                 known: Sequence[IndexShape] | None = None) -> list[IndexShape]:
+    """Each matched index's message type, time field and level field (`_field_caps`), and how each
+    text index analyses a marked line (learnt once an index: `known` holds what was learnt)."""
+    from elastic_cli.search.analysis import with_analysis
+
     response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
                              include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
-    return resolve_shapes(body_of(response), policy)
+    return with_analysis(es, resolve_shapes(body_of(response), policy), policy.message_field, known)
 
 
 def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy: FieldPolicy, errors_only: bool
@@ -133,27 +146,39 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
     """Indices grouped by time field, level field and message kind: each group is one sorted
     stream. An index without the message field cannot hold a line, and one without a level
     field cannot tell errors: both are left out, with the reason."""
-    members: dict[tuple[str, tuple[str, ...], bool], list[str]] = {}
-    keys: dict[tuple[str, tuple[str, ...], bool], tuple[str | None, tuple[str, ...], bool]] = {}
+    from elastic_cli.search.analysis import NONE, UNSEARCHABLE
+
+    members: dict[tuple[str, tuple[str, ...], bool, str], list[str]] = {}
+    keys: dict[tuple[str, tuple[str, ...], bool, str], tuple[str | None, tuple[str, ...], bool, str | None]] = {}
     left_out: list[tuple[str, str]] = []
     for shape in shapes:
         if shape.message_type is None:
             left_out.append((shape.index, f"no field {policy.message_field}"))
             continue
+        if shape.message_terms == NONE:
+            left_out.append((shape.index, UNSEARCHABLE))
+            continue
         if errors_only and not shape.level_fields:
             left_out.append((shape.index, NO_LEVEL))
             continue
-        key = (shape.time_field or "", shape.level_fields, shape.message_is_keyword)
-        keys[key] = (shape.time_field, shape.level_fields, shape.message_is_keyword)
+        key = (shape.time_field or "", shape.level_fields, shape.message_is_keyword, shape.message_terms or "")
+        keys[key] = (shape.time_field, shape.level_fields, shape.message_is_keyword, shape.message_terms)
         members.setdefault(key, []).append(shape.index)
     groups = []
     for key in sorted(members, reverse=True):
         names = members[key]
-        time_field, level_fields, is_keyword = keys[key]
+        time_field, level_fields, is_keyword, terms = keys[key]
         groups.append(IndexGroup(target=",".join(patterns), indices=tuple(names), time_field=time_field,
-                                 level_fields=level_fields, message_is_keyword=is_keyword,
+                                 level_fields=level_fields, message_is_keyword=is_keyword, message_terms=terms,
                                  picked=len(names) != len(shapes)))
     return tuple(groups), tuple(left_out)
+
+
+_TERMS_SAID = {
+    "whole": "its analyzer keeps the marker inside longer terms: a wildcard on the terms, slower",
+    "dropped": "its analyzer drops the id: every marked line is read and checked, slower",
+    "unknown": "its analysis could not be learnt: every query form is sent, slower",
+}
 
 
 def describe_plan(plan: SearchPlan) -> list[str]:
@@ -165,5 +190,7 @@ def describe_plan(plan: SearchPlan) -> list[str]:
         time_text = f"time {group.time_field}" if group.time_field else "no date field (searched without a time bound, shown last)"
         level_text = (f"level {' or '.join(group.level_fields)}" if group.level_fields else "no level field")
         kind = "keyword" if group.message_is_keyword else "text"
+        if group.message_terms and group.message_terms != "split":
+            kind += f" ({_TERMS_SAID.get(group.message_terms, group.message_terms)})"
         lines.append(f"{shown}: {time_text}; {level_text}; message as {kind}")
     return lines

@@ -48,6 +48,8 @@ class LogQuery:
     lacking_field: str | None = None
     # keeps a search on the user's patterns to one group's indices (plan.IndexGroup.picked)
     only_indices: tuple[str, ...] = ()
+    # how a text message is analysed (search/analysis.py); None: as the standard analyzer does
+    message_terms: str | None = None
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -99,7 +101,33 @@ def marker_regexp(marker: Marker | str) -> str:
 def _marker_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
     if q.message_is_mixed:
         return [*_phrase_clauses(q, marker), _regexp_clause(q, marker)]
-    return [_regexp_clause(q, marker)] if q.message_is_keyword else _phrase_clauses(q, marker)
+    if q.message_is_keyword:
+        return [_regexp_clause(q, marker)]
+    terms = q.message_terms or "split"
+    clauses: list[dict[str, Any]] = []
+    if terms in ("split", "dropped", "unknown"):
+        clauses += _phrase_clauses(q, marker)
+    session_id = _id_of(marker)
+    if session_id and terms in ("split", "unknown"):
+        # the id is a term of its own even when a logger glued a word before the marker
+        # (`ctx:openReplaySession.id=<id>` is analysed as `ctx:openreplaysession.id`, `<id>`)
+        clauses.append({"prefix": {q.message_field: {"value": session_id.lower()}}})
+    if session_id and terms in ("whole", "unknown"):
+        # whitespace or keyword analysis: the marker lies inside a longer term
+        clauses.append({"wildcard": {q.message_field: {"value": f"*{_escape_wildcard(session_id)}*",
+                                                       "case_insensitive": True}}})
+    return clauses
+
+
+def _id_of(marker: Marker) -> str:
+    """The session's own part of a marker (`<id>` of `openReplaySession.id=<id>`, the base36 id of
+    `openReplaySessionToken=<id>.`); empty for a marker of another form."""
+    _, _, value = marker.text.rpartition("=")
+    return value.rstrip(".") if "=" in marker.text else ""
+
+
+def _escape_wildcard(text: str) -> str:
+    return "".join("\\" + c if c in "*?\\" else c for c in text)
 
 
 def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
@@ -132,7 +160,10 @@ def build_query(q: LogQuery) -> dict[str, Any]:
     filters: list[dict[str, Any]] = [
         {
             "bool": {
-                "should": [clause for m in q.markers for clause in _marker_clauses(q, m)],
+                "should": [clause for m in q.markers for clause in _marker_clauses(q, m)] + (
+                    # a line longer than the field's ignore_above has no term, but is named in
+                    # `_ignored`: those are read too (the client-side check keeps this session's)
+                    [{"term": {"_ignored": q.message_field}}] if q.message_is_keyword or q.message_is_mixed else []),
                 "minimum_should_match": 1,
             }
         }

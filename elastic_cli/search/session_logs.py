@@ -19,6 +19,7 @@ from elastic_cli.search import fields as search_fields
 from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
+from elastic_cli.search.analysis import UNSEARCHABLE
 from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.pager import MAX_PAGE_SIZE
@@ -295,7 +296,7 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
     kept only when the fresh answer plans exactly the same searches, else sent again."""
     if isinstance(mode, Limited):
         return _limited_lookup(es, patterns, query, policy, mode, session_start, describe, cache, retry, observers)
-    plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start)
+    plan = search_plan.plan_search(es, patterns, query, policy, session_start=session_start, cache=cache)
     return _result(es, plan, mode, patterns, describe, policy, retry, observers)
 
 
@@ -307,7 +308,9 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
     for index, why in plan.left_out:
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
-            coverage.left_out.append(LeftOut(search_fields.display_index(index), why))
+            # an index no search can read may hold lines, uncounted: the result is partial
+            coverage.left_out.append(LeftOut(search_fields.display_index(index), why,
+                                             lines=None if why == UNSEARCHABLE else 0))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, observers=observers or LookupObservers(),
                        retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
 

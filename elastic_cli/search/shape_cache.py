@@ -22,12 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from elastic_cli.search.analysis import KINDS
 from elastic_cli.search.fields import FieldPolicy, IndexShape
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
-FORMAT = 1
+FORMAT = 2  # 2: with how each index analyses a marked line
 # far above what any cluster's shapes take (about 100 bytes an index): a larger file is not ours
 MAX_BYTES = 4 * 1024 * 1024
 # never wait on a FIFO's writer, never follow a symlink (the cache writes regular files only)
@@ -77,19 +78,20 @@ class ShapeCache:
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 return None
             shapes = []
-            for index, message_type, time_field, level_fields in data["shapes"]:
+            for index, message_type, time_field, level_fields, message_terms in data["shapes"]:
                 if not (isinstance(index, str) and _str_or_none(message_type) and _str_or_none(time_field)
-                        and isinstance(level_fields, list) and all(isinstance(f, str) for f in level_fields)):
+                        and isinstance(level_fields, list) and all(isinstance(f, str) for f in level_fields)
+                        and (message_terms is None or message_terms in KINDS)):
                     return None
-                shapes.append(IndexShape(index, message_type, time_field, tuple(level_fields)))
+                shapes.append(IndexShape(index, message_type, time_field, tuple(level_fields), message_terms))
             return shapes
         except Exception:  # noqa: BLE001 — a corrupt or unreadable cache is no cache
             return None
 
     def save(self, shapes: Sequence[IndexShape]) -> None:
         """Write atomically (0600); never raises."""
-        data = {"format": FORMAT, "shapes": [[s.index, s.message_type, s.time_field, list(s.level_fields)]
-                                             for s in shapes]}
+        data = {"format": FORMAT, "shapes": [[s.index, s.message_type, s.time_field, list(s.level_fields),
+                                              s.message_terms] for s in shapes]}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".shapes-", suffix=".tmp")

@@ -48,8 +48,11 @@ def test_text_field_uses_a_phrase_for_the_id_and_a_phrase_prefix_for_any_token_o
                     "bool": {
                         "should": [
                             {"match_phrase": {"message": ID_MARKER}},
+                            # the id's own term: a marker glued to a word before it (`ctx:openReplay...`)
+                            {"prefix": {"message": {"value": "2618307011354435587"}}},
                             {"match_phrase_prefix": {"message": {
                                 "query": "openReplaySessionToken=jw4wdfpgqhoj", "max_expansions": 1000}}},
+                            {"prefix": {"message": {"value": "jw4wdfpgqhoj"}}},
                         ],
                         "minimum_should_match": 1,
                     }
@@ -58,6 +61,25 @@ def test_text_field_uses_a_phrase_for_the_id_and_a_phrase_prefix_for_any_token_o
             ]
         }
     }
+
+
+@pytest.mark.parametrize(("terms", "kinds"), [
+    ("split", {"match_phrase", "prefix", "match_phrase_prefix"}),
+    ("whole", {"wildcard"}),
+    ("dropped", {"match_phrase", "match_phrase_prefix"}),
+    ("unknown", {"match_phrase", "prefix", "match_phrase_prefix", "wildcard"}),
+])
+def test_each_analysis_gets_the_query_forms_that_find_the_marker_in_its_terms(terms, kinds):
+    q = LogQuery(markers=tuple(markers(parse_session_ref(EXAMPLE))), message_terms=terms)
+    clauses = marker_clauses(build_query(q))
+    assert {next(iter(c)) for c in clauses} == kinds
+    wildcards = [c["wildcard"]["message"] for c in clauses if "wildcard" in c]
+    assert all(w["case_insensitive"] and w["value"] in ("*2618307011354435587*", "*jw4wdfpgqhoj*") for w in wildcards)
+
+
+def test_a_keyword_message_also_reads_the_lines_too_long_for_its_ignore_above():
+    clauses = marker_clauses(build_query(LogQuery(markers=(ID_MARKER,), message_is_keyword=True)))
+    assert {"term": {"_ignored": "message"}} in clauses
 
 
 def test_all_levels_drops_the_error_filter():
@@ -77,7 +99,8 @@ def test_custom_field_names_are_used_everywhere():
 
 def test_keyword_field_uses_an_anchored_regexp_with_optional_operators_off():
     q = LogQuery(markers=(ID_MARKER,), message_is_keyword=True)
-    (clause,) = marker_clauses(build_query(q))
+    clause, ignored = marker_clauses(build_query(q))
+    assert ignored == {"term": {"_ignored": "message"}}
     assert clause == {
         "regexp": {
             "message": {
@@ -267,7 +290,7 @@ def test_parse_time_on_arbitrary_text_raises_only_usage_error(text):
 def test_mixed_mapping_sends_phrase_and_regexp_for_each_marker():
     q = LogQuery(markers=("openReplaySession.id=12", "openReplaySessionToken=a.b"), message_is_mixed=True)
     should = build_query(q)["bool"]["filter"][0]["bool"]["should"]
-    assert [next(iter(clause)) for clause in should] == ["match_phrase", "regexp", "match_phrase", "regexp"]
+    assert [next(iter(clause)) for clause in should] == ["match_phrase", "regexp", "match_phrase", "regexp", "term"]
     assert "regexp" in explain_cost(q)
 
 

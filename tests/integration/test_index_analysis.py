@@ -1,0 +1,113 @@
+"""Whether a line can be found is decided per index, from how that index analyses a marked line
+(issue 35, findings 3, 4, 5): a `message` analysed by the whitespace or keyword analyzer, a marker a
+logger glued to the word before it, a keyword `message` with `ignore_above`. Each index holds the
+same marked lines; the ground truth is every document read back as the admin and checked in
+Python. An index whose `message` is not indexed at all is a named reason (exit 13), never silence."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from elastic_cli.openreplay.session_token import contains_marker, markers, parse_session_ref
+
+SESSION = "2618307011354435587"  # started 2024-01-24 02:27:39.324 UTC
+TOKEN = "jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
+T0 = datetime(2024, 1, 24, 3, 0, tzinfo=timezone.utc)
+
+# the forms loggers write: at the start, after `key:`, after a dotted logger name, in brackets,
+# quoted, in JSON, after an underscore; and foreign lines (a longer id, another token)
+LINES = [
+    f"openReplaySession.id={SESSION} plain",
+    f"ctx:openReplaySession.id={SESSION} after a key",
+    f"failed.openReplaySession.id={SESSION} after a logger name",
+    f"[openReplaySession.id={SESSION}] in brackets",
+    f'"openReplaySession.id={SESSION}" quoted',
+    f'{{"ctx":"openReplaySession.id={SESSION}","msg":"in json"}}',
+    f"trace_openReplaySessionToken={TOKEN} glued token",
+    f"openReplaySession.id={SESSION}0 another session",
+    "openReplaySessionToken=jw4wdfpgqhok.3az.x another token",
+    f"{'long line ' * 12}openReplaySession.id={SESSION} past ignore_above",
+]
+SHAPES = {
+    "standard": {"type": "text"},
+    "whitespace": {"type": "text", "analyzer": "whitespace"},
+    "kwanalyzer": {"type": "text", "analyzer": "keyword"},
+    "simple": {"type": "text", "analyzer": "simple"},
+    "keyword": {"type": "keyword", "ignore_above": 100},
+}
+
+
+def at(seconds: int) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module")
+def analysed(es_node, tmp_path_factory):
+    admin = es_node.admin_client()
+    prefix = f"orxana-{uuid.uuid4().hex[:8]}"
+    operations: list[dict] = []
+    for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}}.items():
+        index = f"{prefix}-{name}"
+        admin.indices.create(index=index, mappings={"properties": {
+            "message": mapping, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        for n, line in enumerate(LINES):
+            operations += [{"index": {"_index": index}}, {"message": line, "utc_time": at(n), "tags": ["error"]}]
+    admin.bulk(operations=operations, refresh=True)
+    key = admin.security.create_api_key(name=f"{prefix}-reader", role_descriptors={
+        "reader": {"cluster": [], "index": [{"names": [f"{prefix}-*"], "privileges": ["read"]}]}})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))  # what is learnt, kept between runs
+
+    def run(indexes: str, *args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path_factory.mktemp("c") / "c.yaml"),
+                   "logs", SESSION, "-o", "ndjson", *args, "--host", es_node.url, "--id", key["id"],
+                   "--api-key", key["api_key"], "--indexes", indexes]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert "Traceback" not in result.stderr
+        return result
+
+    def truth(index: str) -> list[str]:
+        """Every document of the index read as the admin, kept by the marker rule in plain Python."""
+        hits = admin.search(index=index, size=100, sort=[{"utc_time": "asc"}])["hits"]["hits"]
+        ours = markers(parse_session_ref(SESSION))
+        return [h["_source"]["message"] for h in hits if any(contains_marker(h["_source"]["message"], m)
+                                                              for m in ours)]
+
+    yield {"run": run, "prefix": prefix, "truth": truth}
+    admin.indices.delete(index=f"{prefix}-*")
+
+
+def messages(result: subprocess.CompletedProcess) -> list[str]:
+    return [json.loads(line)["_source"]["message"] for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("mode", [(), ("--all",), ("--all", "--reverse")], ids=["default", "all", "reverse"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_marked_line_is_found_whatever_the_analysis(analysed, shape, mode):
+    index = f"{analysed['prefix']}-{shape}"
+    expected = analysed["truth"](index)
+    assert len(expected) == 8  # the ground truth holds every form but the two foreign lines
+    for run in (1, 2):  # learnt, then from the cache: the same answer
+        result = analysed["run"](index, *mode)
+        assert result.returncode == 0, (run, result.stderr)
+        assert messages(result) == (expected[::-1] if "--reverse" in mode else expected), run
+
+
+def test_an_index_that_does_not_index_its_message_is_named_and_the_rest_is_printed(analysed):
+    prefix = analysed["prefix"]
+    result = analysed["run"](f"{prefix}-standard,{prefix}-unindexed", "--all")
+    assert result.returncode == 13, result.stderr
+    assert f"{prefix}-unindexed" in result.stderr and "no search can find" in result.stderr
+    assert messages(result) == analysed["truth"](f"{prefix}-standard")
+
+
+def test_verbose_says_which_indices_need_the_slower_form(analysed):
+    result = analysed["run"](f"{analysed['prefix']}-whitespace", "-v")
+    assert result.returncode == 0, result.stderr
+    assert "wildcard on the terms" in result.stderr
