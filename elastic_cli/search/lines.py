@@ -72,6 +72,14 @@ class SearchStats:
         return sum(s.timed_out for s in self.streams)
 
     @property
+    def sourceless(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for stream in self.streams:
+            for index, n in stream.sourceless.items():
+                counts[index] = counts.get(index, 0) + n
+        return counts
+
+    @property
     def undated_lines(self) -> int:
         return sum(s.kept for s in self.undated)
 
@@ -110,6 +118,21 @@ def session_check(q: LogQuery) -> Callable[[dict[str, Any]], bool]:
                 return False
         return is_session_line(hit, q)
     return check
+
+
+def counting_sourceless(check: Callable[[dict[str, Any]], bool], stats: WalkStats
+                        ) -> Callable[[dict[str, Any]], bool]:
+    """`check`, counting the hits that carry no `_source` (an index with `_source` disabled): the
+    client cannot check or show them, so they are a reason the result is partial, never dropped
+    without a word."""
+    def keep(hit: dict[str, Any]) -> bool:
+        if check(hit):
+            return True
+        if "_source" not in hit and "fields" not in hit:
+            index = hit.get("_index") or "?"
+            stats.sourceless[index] = stats.sourceless.get(index, 0) + 1
+        return False
+    return keep
 
 
 def hit_time_ms(hit: dict[str, Any]) -> int | None:
@@ -176,8 +199,9 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
     for group in plan.groups:
         q = plan.query_for(group)
         search = PagedSearch(index=group.target, body=build_search_body(q, page_size), descending=reverse)
-        walks.append(walk_pages(es, search, keep=session_check(q), prefetch=prefetch,
-                                stats=stats.new_stream(), on_page=counted))
+        walk_stats = stats.new_stream()
+        walks.append(walk_pages(es, search, keep=counting_sourceless(session_check(q), walk_stats), prefetch=prefetch,
+                                stats=walk_stats, on_page=counted))
         streams.append(_described_pages(walks[-1], group, start_ms))
     for group in plan.groups:
         undated = plan.undated_query_for(group)
@@ -186,7 +210,8 @@ def session_pages(es: Any, plan: SearchPlan, limit: int | None = None, page_size
         search = PagedSearch(index=group.target, body=build_search_body(undated, page_size), descending=reverse)
         walk_stats = stats.new_stream()
         stats.undated.append(walk_stats)
-        walks.append(walk_pages(es, search, keep=session_check(undated), prefetch=prefetch, stats=walk_stats,
+        walks.append(walk_pages(es, search, keep=counting_sourceless(session_check(undated), walk_stats),
+                                prefetch=prefetch, stats=walk_stats,
                                 on_page=counted))
         streams.append(_described_pages(walks[-1], replace(group, time_field=None), start_ms))
     try:
@@ -353,7 +378,7 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
         if page.undated:
             stats.undated.append(walk_stats)
         walk_stats.add_page(response, len(hits))
-        check = session_check(page.query)
+        check = counting_sourceless(session_check(page.query), walk_stats)
         kept = _describe([hit for hit in hits if check(hit)], page.group, start_ms)
         walk_stats.kept += len(kept)
         if len(hits) >= page.size:

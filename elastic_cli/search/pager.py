@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, TypeVar
 
 from elastic_cli.cluster.retry_rules import status_of
@@ -70,6 +70,8 @@ class WalkStats:
     timed_out: int = 0  # pages answered with timed_out: a shard stopped early, its lines may be missing
     asked_ahead: int = 0  # pages asked for from the bytes of the page before, and rightly
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
+    # hits the query matched that carry no _source (the index stores none): never checked or shown
+    sourceless: dict[str, int] = field(default_factory=dict)
 
     def add_page(self, response: dict[str, Any], hits: int) -> None:
         shards = response.get("_shards") or {}

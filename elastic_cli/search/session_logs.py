@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generator, Iterator, Sequence, Union
 
-from elastic_cli.errors import IndexNotFound
+from elastic_cli.errors import IndexNotFound, plural
 from elastic_cli.search import fields as search_fields
 from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as search_lines
@@ -236,6 +236,11 @@ class SessionLogs:
         cov.failure = cov.failure or stats.failure
         cov.timed_out += stats.timed_out
         cov.undated_lines = max(cov.undated_lines, stats.undated_lines)
+        for index, hits in stats.sourceless.items():
+            name = search_fields.display_index(index)
+            cov.left_out[:] = [left for left in cov.left_out if not (left.index == name and left.reason.endswith(
+                SOURCELESS))]
+            cov.left_out.append(LeftOut(name, f"{plural(hits, 'hit')} the search matched {SOURCELESS}", lines=None))
 
     def _count_left_out(self) -> None:
         """How many of the session's lines the indices left out for want of a level field hold:
@@ -255,6 +260,9 @@ class SessionLogs:
                 found = None
         if found != 0:
             cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
+
+
+SOURCELESS = "carry no _source (the index stores none), so they could not be checked or shown"
 
 
 def _may_repeat(point: ResumePoint) -> int:

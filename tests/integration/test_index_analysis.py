@@ -52,10 +52,11 @@ def analysed(es_node, tmp_path_factory):
     admin = es_node.admin_client()
     prefix = f"orxana-{uuid.uuid4().hex[:8]}"
     operations: list[dict] = []
-    for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}}.items():
+    for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}, "nosource": {"type": "text"}}.items():
         index = f"{prefix}-{name}"
-        admin.indices.create(index=index, mappings={"properties": {
-            "message": mapping, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        admin.indices.create(index=index, mappings={
+            "properties": {"message": mapping, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}},
+            **({"_source": {"enabled": False}} if name == "nosource" else {})})
         for n, line in enumerate(LINES):
             operations += [{"index": {"_index": index}}, {"message": line, "utc_time": at(n), "tags": ["error"]}]
     admin.bulk(operations=operations, refresh=True)
@@ -75,6 +76,7 @@ def analysed(es_node, tmp_path_factory):
     def truth(index: str) -> list[str]:
         """Every document of the index read as the admin, kept by the marker rule in plain Python."""
         hits = admin.search(index=index, size=100, sort=[{"utc_time": "asc"}])["hits"]["hits"]
+        assert all("_source" in h for h in hits)
         ours = markers(parse_session_ref(SESSION))
         return [h["_source"]["message"] for h in hits if any(contains_marker(h["_source"]["message"], m)
                                                               for m in ours)]
@@ -111,3 +113,14 @@ def test_verbose_says_which_indices_need_the_slower_form(analysed):
     result = analysed["run"](f"{analysed['prefix']}-whitespace", "-v")
     assert result.returncode == 0, result.stderr
     assert "wildcard on the terms" in result.stderr
+
+
+@pytest.mark.parametrize("mode", [(), ("--all",)], ids=["default", "all"])
+def test_hits_without_source_are_a_named_reason_not_dropped(analysed, mode):
+    """`_source` disabled: Elasticsearch answers the hits, which the client cannot check or show.
+    They were dropped: exit 9 alone, exit 0 beside a normal index."""
+    prefix = analysed["prefix"]
+    result = analysed["run"](f"{prefix}-standard,{prefix}-nosource", *mode)
+    assert result.returncode == 13, result.stderr
+    assert f"{prefix}-nosource" in result.stderr and "no _source" in result.stderr
+    assert messages(result) == analysed["truth"](f"{prefix}-standard")
