@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generator, Iterator, Sequence, Union
 
+from elastic_cli.cluster.connection import body_of
 from elastic_cli.errors import IndexNotFound, plural
 from elastic_cli.search import fields as search_fields
 from elastic_cli.search import follow as search_follow
@@ -144,12 +145,32 @@ class SessionLogs:
                                                    budget=seconds_text(self.retry.retry_for))
                     return
                 plan = replace(self.plan, query=point.query(self.plan.query))
+                self._name_indices_gone()
             finally:
                 close = getattr(pages, "close", None)
                 if close:
                     close()  # its points in time now, not when it is collected
                 self._fold_stats(stats)
                 self.stats = _added(self.stats, stats)
+
+    def _name_indices_gone(self) -> None:
+        """After a failure waited out: an index of the plan that no longer exists (deleted, or closed,
+        while it was read) lost its lines after those written. Resuming on the patterns would read
+        the others to the end and exit 0: each is named instead (the partial exit)."""
+        if not self.patterns:
+            return
+        try:
+            answer = self.es.field_caps(index=",".join(self.patterns), fields=[self.plan.query.message_field],
+                                        ignore_unavailable=True, allow_no_indices=True)
+            present = set(body_of(answer).get("indices") or ())
+        except Exception:  # noqa: BLE001 — the resumed read says what is wrong, if anything is
+            return
+        searched = {index for group in self.plan.groups for index in group.indices}
+        named = {left.index for left in self.coverage.left_out}
+        for index in sorted(searched - present):
+            name = search_fields.display_index(index)
+            if name not in named:
+                self.coverage.left_out.append(LeftOut(name, GONE, lines=None))
 
     def _retrier(self) -> Retrier:
         return Retrier(self.retry, on_retry=self.observers.on_retry, on_recovered=self.observers.on_recovered)
@@ -262,6 +283,8 @@ class SessionLogs:
             cov.left_out.append(LeftOut(names, search_plan.NO_LEVEL, lines=found))
 
 
+GONE = ("it went away while it was read (deleted or closed): its lines after those shown are missing; "
+        "the lines of every other index are shown")
 SOURCELESS = "carry no _source (the index stores none), so they could not be checked or shown"
 
 

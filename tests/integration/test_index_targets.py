@@ -164,3 +164,49 @@ def test_many_long_index_names_beside_another_shape_stay_out_of_the_url(es_node,
             assert messages(result) == (expected[::-1] if "--reverse" in extra else expected)
     finally:
         admin.indices.delete(index=f"{prefix}-*")
+
+
+def test_an_index_deleted_during_all_is_named_and_the_others_are_read_to_the_end(es_node, tmp_path):
+    """`--all` over two indices; the one read first is deleted while the command waits on its reader
+    (the pipe is full): the rest of the other index is printed, and the deleted one is named, exit 13.
+    It said "going on" and exited 0 after a fraction of the lines."""
+    import select
+
+    admin = es_node.admin_client()
+    prefix = f"orxgone-{uuid.uuid4().hex[:8]}"
+    first, second = f"{prefix}-a", f"{prefix}-b"
+    padding = "x" * 200
+    for index, start, count in ((first, 0, 3000), (second, 4000, 50)):
+        admin.indices.create(index=index, mappings={"properties": {
+            "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        operations: list[dict] = []
+        for n in range(start, start + count):
+            operations += [{"index": {"_index": index}},
+                           {"message": f"{index} {n:05d} openReplaySession.id={SESSION} {padding}",
+                            "utc_time": at(n), "tags": ["error"]}]
+        admin.bulk(operations=operations, refresh=True)
+    key = admin.security.create_api_key(name=f"{prefix}-reader", role_descriptors={
+        "reader": {"cluster": [], "index": [{"names": [f"{prefix}-*"], "privileges": ["read"]}]}})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path / "c.yaml"), "logs", SESSION, "--all",
+         "-o", "ndjson", "--page-size", "100", "--retry-for", "30s", "--host", es_node.url, "--id", key["id"],
+         "--api-key", key["api_key"], "--indexes", f"{prefix}-*"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        # the first line is out; the command then fills the pipe (64 kB, about 250 of these lines) and waits
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "no output"
+        admin.indices.delete(index=first)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = err.decode()
+    lines = [json.loads(line)["_source"]["message"] for line in out.decode().splitlines()]
+    assert proc.returncode == 13, text
+    assert first in text and "went away while it was read" in text
+    assert len([m for m in lines if m.startswith(first)]) < 3000  # it was cut...
+    assert [m for m in lines if m.startswith(second)] == [  # ...and the other index read to its end
+        f"{second} {n:05d} openReplaySession.id={SESSION} {padding}" for n in range(4000, 4050)]
+    admin.indices.delete(index=f"{prefix}-*")
