@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding, reason
 from elastic_cli.cluster.connection import body_of as _body
 from elastic_cli.errors import plural
-from elastic_cli.search.fields import KEYWORD_TYPES
+from elastic_cli.search.fields import KEYWORD_TYPES, IndexShape
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
@@ -89,6 +89,48 @@ def check_message_field(settings: Settings, caps: dict[str, Any]) -> Finding:
         return finding("message_field", WARNING, f"{name!r} is {'/'.join(sorted(types))}; a phrase search needs text",
                        f"map {name!r} as text", **data)
     return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(types))} (a phrase search works)", **data)
+
+
+def check_message_analysis(es: Any, settings: Settings, caps: dict[str, Any], shapes: Sequence[IndexShape],
+                           deadline: Deadline) -> Finding:
+    """`check_message_field`, then, for a text message, how each index analyses a marked line (what
+    `logs` learns the same way): found by a phrase, by a slower form, or by no search at all."""
+    from elastic_cli.search import analysis
+
+    typed = check_message_field(settings, caps)
+    if typed.status != OK:
+        return typed
+    try:
+        learnt = analysis.with_analysis(es.options(request_timeout=deadline.bound(settings.timeout)), shapes,
+                                        settings.message_field)
+    except Exception:  # noqa: BLE001 — the type's finding stands; logs learns it when it runs
+        return typed
+    by_kind: dict[str, list[str]] = {}
+    for shape in learnt:
+        if shape.message_terms:
+            by_kind.setdefault(shape.message_terms, []).append(shape.display_name)
+    name = settings.message_field
+    data = {**typed.data, "analysis": {kind: sorted(names) for kind, names in by_kind.items()}}
+    if by_kind.get(analysis.NONE):
+        return finding("message_field", FAILURE,
+                       f"{name!r}{_where(sorted(by_kind[analysis.NONE]))} keeps neither the session id nor the "
+                       "marker as terms (not indexed, or an analyzer that drops them): no search, ours or "
+                       "OpenReplay's, finds a session's lines there; `logs` names those indices (exit 13)",
+                       f"map {name!r} as text with the standard analyzer (index: true) in the index template, then "
+                       "reindex or wait for the next index", **data)
+    slow = sorted(by_kind.get(analysis.WHOLE, []) + by_kind.get(analysis.DROPPED, []))
+    if slow:
+        return finding("message_field", WARNING,
+                       f"{name!r}{_where(slow)} is analysed so that a phrase cannot find the marker (a whitespace, "
+                       "keyword or simple analyzer): `logs` finds the lines with a slower query; OpenReplay's "
+                       "match_phrase misses them",
+                       f"map {name!r} as text with the standard analyzer in the index template", **data)
+    if by_kind.get(analysis.UNKNOWN):
+        return finding("message_field", WARNING,
+                       f"{name!r} is text, but how{_where(sorted(by_kind[analysis.UNKNOWN]))} analyses it could "
+                       "not be learnt: `logs` sends every query form there (slower)", "", **data)
+    return finding("message_field", OK, f"{name!r} is {'/'.join(sorted(typed.data['types']))}; every index splits "
+                   "a marked line as the standard analyzer does (a phrase search works)", **data)
 
 
 def check_time_field(settings: Settings, caps: dict[str, Any]) -> Finding:

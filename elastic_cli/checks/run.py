@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from elastic_cli.checks.credentials import check_auth, check_privileges, check_secret, own_key_expiration
 from elastic_cli.checks.data import check_logs_index, check_marked_logs
-from elastic_cli.checks.fields import check_indices, check_message_field, check_tags_field, check_time_field, field_caps
+from elastic_cli.checks.fields import (
+    check_indices,
+    check_message_analysis,
+    check_tags_field,
+    check_time_field,
+    field_caps,
+)
 from elastic_cli.checks.findings import (
     CHECK_IDS,
     DEFAULT_DEADLINE,
@@ -143,7 +149,8 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float,  # noq
 
     index_checks: tuple[tuple[str, Callable[[], Finding]], ...] = (
         ("indices", with_caps(lambda caps: check_indices(es, settings, deadline, patterns, caps))),
-        ("message_field", with_caps(lambda caps: check_message_field(settings, caps))),
+        ("message_field", with_shapes(lambda shapes: check_message_analysis(es, settings, state["caps"], shapes,
+                                                                            deadline))),
         ("time_field", with_caps(lambda caps: check_time_field(settings, caps))),
         ("tags_field", with_caps(lambda caps: check_tags_field(settings, caps))),
         ("marked_logs", with_shapes(lambda shapes: check_marked_logs(es, settings, deadline, patterns, shapes))),

@@ -65,13 +65,16 @@ def analysed(es_node, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
     env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))  # what is learnt, kept between runs
 
-    def run(indexes: str, *args: str) -> subprocess.CompletedProcess:
+    def cli(indexes: str, *args: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path_factory.mktemp("c") / "c.yaml"),
-                   "logs", SESSION, "-o", "ndjson", *args, "--host", es_node.url, "--id", key["id"],
-                   "--api-key", key["api_key"], "--indexes", indexes]
+                   *args, "--host", es_node.url, "--id", key["id"], "--api-key", key["api_key"],
+                   "--indexes", indexes]
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
         assert "Traceback" not in result.stderr
         return result
+
+    def run(indexes: str, *args: str) -> subprocess.CompletedProcess:
+        return cli(indexes, "logs", SESSION, "-o", "ndjson", *args)
 
     def truth(index: str) -> list[str]:
         """Every document of the index read as the admin, kept by the marker rule in plain Python."""
@@ -81,7 +84,7 @@ def analysed(es_node, tmp_path_factory):
         return [h["_source"]["message"] for h in hits if any(contains_marker(h["_source"]["message"], m)
                                                               for m in ours)]
 
-    yield {"run": run, "prefix": prefix, "truth": truth}
+    yield {"run": run, "cli": cli, "prefix": prefix, "truth": truth}
     admin.indices.delete(index=f"{prefix}-*")
 
 
@@ -124,3 +127,19 @@ def test_hits_without_source_are_a_named_reason_not_dropped(analysed, mode):
     assert result.returncode == 13, result.stderr
     assert f"{prefix}-nosource" in result.stderr and "no _source" in result.stderr
     assert messages(result) == analysed["truth"](f"{prefix}-standard")
+
+
+@pytest.mark.parametrize(("shape", "status", "said"), [
+    ("standard", "ok", "a phrase search works"),
+    ("whitespace", "warning", "slower query"),
+    ("simple", "warning", "slower query"),
+    ("unindexed", "failure", "no search"),
+])
+def test_check_tells_per_index_whether_the_session_lines_can_be_found(analysed, shape, status, said):
+    """check said "'message' is text (a phrase search works)" on every text index, then blamed the
+    backend for lines it could not find."""
+    index = f"{analysed['prefix']}-{shape}"
+    result = analysed["cli"](index, "check", "-o", "json")
+    message = {f["id"]: f for f in json.loads(result.stdout)}["message_field"]
+    assert message["status"] == status, message
+    assert said in message["detail"] and (shape == "standard" or index in message["detail"])
