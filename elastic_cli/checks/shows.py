@@ -338,6 +338,31 @@ _NO_SHARD = "no_shard_available_action_exception"
 _NO_NODE = ": no node holds a copy of it, e.g. it is unassigned"
 
 
+# ---------------------------------------------------------------- what the table and -o json both say
+
+ALIAS_FIX = ("`orx-elastic alias --username ADMIN` points an alias `logs` at your indices (--dry-run prints the "
+             "request)")
+
+
+def report(view: SessionView) -> dict[str, Any]:
+    """Everything `shows` says besides the lines, as values: the fixes, the hint, the advice (one
+    line per cause, and the snippets), so -o json carries what the table prints."""
+    from elastic_cli.openreplay.fixes import advice_causes, advice_for
+    from elastic_cli.openreplay.propagation import KIT_CODES, KIT_HINT
+
+    v121_codes = {p.code for j in view.judged for p in j.verdicts[v.V121].problems}
+    all_codes = {p.code for j in view.judged for verdict in j.verdicts.values() for p in verdict.problems}
+    fixes = []
+    if v121_codes & {"no-logs-index", "index-not-logs"}:
+        fixes.append({"for": "v1.21+ reads only index `logs`", "fix": ALIAS_FIX})
+    return {
+        "fixes": fixes,
+        "hint": KIT_HINT if all_codes & KIT_CODES else None,
+        "causes": [{"cause": cause, "advice": text} for cause, text in advice_causes(v121_codes)],
+        "advice": [{"for": title, "snippet": snippet} for title, snippet in advice_for(v121_codes)],
+    }
+
+
 # ---------------------------------------------------------------- as `check` findings
 
 _CHECK_GENERATION = {"openreplay_v121": v.V121, "openreplay_v120": v.V120}

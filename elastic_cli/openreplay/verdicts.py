@@ -61,7 +61,7 @@ SUMMARY = {
     "panel-broken": "the panel breaks on a line without `level`",
     "level-case": "`level` not lower case: shown as info",
     "level-unknown": "`level` has no error/warning/info/debug: shown as info",
-    "no-timestamp": "no `@timestamp`: shown without a time",
+    "no-timestamp": "no `@timestamp`: its time shows as \"Invalid DateTime\"",
     "no-token": "they carry no openReplaySessionToken= (v1.20 reads only the token)",
     "token-cut": "token cut at `-` (negative delay)",
     "other-token-first": "another session's token comes first on the line",
@@ -375,7 +375,9 @@ def panel_problems(source: Mapping[str, Any]) -> list[Problem]:
                                                      "shown as info", hides=False))
     if source.get("@timestamp") is None:
         also = " (it has utc_time, which the panel does not read)" if source.get("utc_time") is not None else ""
-        problems.append(Problem("no-timestamp", f"no `@timestamp`{also}: shown without a time", hides=False))
+        # Table.tsx: getDateFromString('') for a row without one
+        problems.append(Problem("no-timestamp", f"no `@timestamp`{also}: its time shows as \"Invalid DateTime\"",
+                                hides=False))
     return problems
 
 
@@ -393,7 +395,7 @@ def v121_verdict(line: Line, session_id: str, answer: Answer,
     ruin = answer.ruin
     own_ruin = ruin is not None and ruin.key == key
     if ruin is not None and own_ruin and ruin.code in ("first-no-message", "panel-message-object"):
-        problems.append(Problem(ruin.code, f"{ruin.text[:1].upper()}{ruin.text[1:]}"))
+        problems.append(Problem(ruin.code, ruin.text))
     elif not isinstance(message, (str, list)) and not returned:
         problems.append(Problem("no-message", SUMMARY["no-message"]))
     marker = f"{SESSION_ID_MARKER_PREFIX}{int(session_id)}"
@@ -414,7 +416,7 @@ def v121_verdict(line: Line, session_id: str, answer: Answer,
         else:
             problems.append(Problem("not-matched", "v1.21's query does not match it"))
     if ruin is not None and not own_ruin and returned:
-        problems.insert(0, Problem("panel-broken", f"{ruin.text[:1].upper()}{ruin.text[1:]}"))
+        problems.insert(0, Problem("panel-broken", ruin.text))
     moment = line.time_ms
     if fetched_at_ms is not None and isinstance(moment, int) and moment > fetched_at_ms:
         problems.append(Problem("after-fetch", SUMMARY["after-fetch"]))
@@ -472,7 +474,7 @@ def v120_verdict(line: Line, session_id: str, answer: Answer) -> Verdict:
     key = _key(line)
     ruin = answer.ruin
     if ruin is not None and ruin.key == key:
-        return Verdict(V120, (Problem("poller-crash", f"{ruin.text[:1].upper()}{ruin.text[1:]}"),))
+        return Verdict(V120, (Problem("poller-crash", ruin.text),))
     if "message" not in source:
         return Verdict(V120, (Problem("no-message", SUMMARY["no-message"]),))
     message = source.get("message")
@@ -526,7 +528,7 @@ def _after_ruin(ruin: Ruin, before: bool, problems: list[Problem]) -> list[Probl
                                                       f"`{ruin.key[0]}`): each restart sends this line again before "
                                                       "it dies, so it may show more than once, or not at all",
                                    hides=False)]
-    return [Problem("poller-dead", f"{ruin.text[:1].upper()}{ruin.text[1:]}"), *problems]
+    return [Problem("poller-dead", ruin.text), *problems]
 
 
 @dataclass(frozen=True)
@@ -559,6 +561,7 @@ def judge(lines: Sequence[Line], session_id: str, answers: Mapping[str, Answer],
     judged = [LineVerdicts(line, {V120: v120_verdict(line, session_id, answers[V120]),
                                   V121: v121_verdict(line, session_id, answers[V121], fetched_at_ms)})
               for line in lines]
+    judged = _several_tokens(judged, session_id)
     breakers = [j for j in judged if _breaks_panel(j.verdicts[V121])]
     if not breakers or answers[V121].ruin is not None:  # the answer's own order said it already
         return judged
@@ -570,6 +573,27 @@ def judge(lines: Sequence[Line], session_id: str, answers: Mapping[str, Answer],
         if v.shown:
             v = replace(v, problems=(broken, *v.problems))
         out.append(LineVerdicts(j.line, {**j.verdicts, V121: v}))
+    return out
+
+
+def _several_tokens(judged: list[LineVerdicts], session_id: str) -> list[LineVerdicts]:
+    """When more than one token names the session, each line v1.20 would show says that its token may
+    not be the one this install signed (the listener's `tokenizer.Parse` drops it: "wrong token sign";
+    the signature needs the install's secret, which orx-elastic does not have)."""
+    tokens = session_tokens([j.line for j in judged], session_id)
+    if len(tokens) < 2:
+        return judged
+    out = []
+    for j in judged:
+        verdict = j.verdicts[V120]
+        message = _source(j.line).get("message")
+        found = TOKEN_PATTERN.search(message) if isinstance(message, str) else None
+        if verdict.shown and found is not None and found.group(1) in tokens:
+            note = Problem("token-unverified", f"one of {len(tokens)} different tokens for this session: a token "
+                                               "signed by another OpenReplay install is dropped (\"wrong token "
+                                               "sign\"), and its signature is not checked here", hides=False)
+            verdict = replace(verdict, problems=(*verdict.problems, note))
+        out.append(LineVerdicts(j.line, {**j.verdicts, V120: verdict}))
     return out
 
 
