@@ -28,7 +28,6 @@ from elastic_cli.errors import plural
 from elastic_cli.openreplay.session_token import (
     SESSION_ID_MARKER_PREFIX,
     TOKEN_MARKER_PREFIX,
-    contains_marker,
     parse_session_ref,
 )
 
@@ -43,6 +42,12 @@ TOKEN_PATTERN = re.compile(r"(?i)openReplaySessionToken=([0-9a-zA-Z\.]+)")
 # what Go's time.Parse(time.RFC3339, ...) accepts (fractional seconds allowed, a zone required)
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
 _PANEL_LEVELS = ("error", "warning", "info", "debug")
+# v1.21+'s `match_phrase` on `openReplaySession.id=<id>` as the standard analyzer reads it: the word
+# `openreplaysession.id` (any case; `.` between letters joins), then the id as the next word, whatever
+# punctuation or spaces lie between (`=`, `= `, `: `); a letter, digit or `_` around a word, or `.`/`,`
+# between digits, would make it another word (UAX #29)
+_V121_PHRASE = re.compile(r"(?<![0-9A-Za-z_])(?<![A-Za-z][.:'])openreplaysession\.id[^0-9A-Za-z_]+([0-9]+)"
+                          r"(?![0-9A-Za-z_])(?![.,][0-9])", re.IGNORECASE)
 
 # problem codes, each with the short text a summary line uses
 SUMMARY = {
@@ -403,7 +408,7 @@ def v121_verdict(line: Line, session_id: str, answer: Answer,
         problems.append(failed)
     elif not returned and not problems:
         text = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
-        if not contains_marker(text, marker):
+        if not v121_phrase_matches(text, session_id):
             problems.append(Problem("no-id-marker", f"carries only the v1.20 token, not {marker}"))
         elif answer.logs_indices is not None and key[0] not in answer.logs_indices:
             problems.append(Problem("index-not-logs", f"its index {_index_name(line)} is not `logs` "
@@ -464,6 +469,14 @@ def _message_not_text(source: Mapping[str, Any], message: Any, time_ok: bool) ->
         return Problem("poller-crash", f"the poller crashes on this line ({why}) if it reaches it: it stops there "
                                        "for every session")
     return Problem("no-message", f"`message` is {_kind(message)}, not text")
+
+
+def v121_phrase_matches(text: str, session_id: str) -> bool:
+    """Whether v1.21+'s phrase finds the session in this text: every spelling its analysis makes the
+    same (`OPENREPLAYSESSION.ID=<id>`, `openReplaySession.id= <id>`, `openReplaySession.id: <id>`),
+    the id whole (not the start of a longer one)."""
+    wanted = str(int(session_id))
+    return any(found.group(1) == wanted for found in _V121_PHRASE.finditer(text))
 
 
 def v120_verdict(line: Line, session_id: str, answer: Answer) -> Verdict:

@@ -14,6 +14,7 @@ from elastic_cli.openreplay.verdicts import (
     v120_probe,
     v120_request,
     v120_verdict,
+    v121_phrase_matches,
     v121_request,
     v121_verdict,
 )
@@ -260,3 +261,23 @@ def test_v121_notes_fatalf_and_never_coloured():
     shown = {V120: Answer(), V121: Answer(hits=hits(ln), total=1)}
     notes = summarize(judge([ln], SID, shown), shown, SID)[1].notes
     assert notes == (NEVER_COLOURED,)
+
+
+def test_marker_spellings_v121_phrase_and_v120_pattern():
+    """v1.21+ (clients/elastic.go): `match_phrase` on message for `openReplaySession.id=<id>`: analysed,
+    so case and the punctuation between the two words do not count; v1.20 (clients/utils.go): the token
+    pattern `(?i)openReplaySessionToken=([0-9a-zA-Z\\.]+)` ignores case but needs the `=`."""
+    for text in (f"OPENREPLAYSESSION.ID={SID} x", f"openReplaySession.id= {SID}", f"openReplaySession.id: {SID}",
+                 f"[openReplaySession.id={SID}.]", f"k=v openReplaySession.id={SID}-next"):
+        assert v121_phrase_matches(text, SID), text
+    for text in (f"openReplaySession.id={SID}7", f"openReplaySession.id={SID[:-1]}", f"openReplaySession.id={SID}.5",
+                 f"xopenReplaySession.id={SID}", f"openReplaySession_id={SID}", f"openReplaySession.id={SID}_a"):
+        assert not v121_phrase_matches(text, SID), text
+    # a line another spelling marks, not returned (its index is not `logs`): the reason is its index
+    spelled = line("s", "app-1", message=f"OPENREPLAYSESSION.ID: {SID} boom", **GOOD_121)
+    v = v121_verdict(spelled, SID, Answer(logs_indices=frozenset({"logs"})))
+    assert v.problems[0].code == "index-not-logs"
+    upper = both(f"OPENREPLAYSESSIONTOKEN={TOKEN} boom", **GOOD_120)
+    assert v120_verdict(upper, SID, Answer(hits=hits(upper))).shown
+    colon = both(f"openReplaySessionToken: {TOKEN} boom", **GOOD_120)
+    assert v120_verdict(colon, SID, Answer(hits=hits(colon))).problems[0].code == "no-token"
