@@ -665,6 +665,9 @@ def _notes(generation: str, judged: Sequence[LineVerdicts], answer: Answer, sess
         if shown:
             notes.append(NEVER_COLOURED)
         return notes
+    if answer.ruin is not None and not any(p.code in ("poller-dead", "poller-crash")
+                                           for j in judged for p in j.verdicts[V120].problems):
+        notes.append(f"{answer.ruin.text}; this session's lines come before it: each restart sends them again")
     if not shown:
         return notes
     notes.append(SIGNATURE_NOT_CHECKED)

@@ -170,6 +170,8 @@ def test_first_hit_without_message_breaks_the_whole_v121_panel(env, logs_at):
     assert len(first) == 1 and first[0]["openreplay"]["v1.21+"]["shown"] is False
     assert codes(line_of(data, "checkout failed")["openreplay"]["v1.21+"])[0] == "panel-broken"
     assert codes(line_of(data, "payment failed")["openreplay"]["v1.21+"])[0] == "panel-broken"
+    table = shows(env, F, "-o", "table", indexes="msg", columns=80).stdout
+    assert table.startswith("OpenReplay v1.20: 0 of 3 lines") and "the panel breaks: the first hit" in table
 
 
 def test_later_hit_without_message_is_an_empty_row(env, logs_at):

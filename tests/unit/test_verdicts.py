@@ -229,6 +229,10 @@ def test_v120_verdicts_around_the_line_the_poller_crashes_on():
     other = Answer(hits=hits(after), ruin=ruin, before_ruin=handled)
     judged = judge([after], SID, {V120: other, V121: Answer()})
     assert summarize(judged, {V120: other, V121: Answer()}, SID)[0].reason == ruin.text
+    # a session whose lines all come before the crash: shown, and the crash is said as a note
+    early = Answer(hits=hits(before), ruin=ruin, before_ruin=handled)
+    summary = summarize(judge([before], SID, {V120: early, V121: Answer()}), {V120: early, V121: Answer()}, SID)[0]
+    assert summary.shown == 1 and summary.notes[0].startswith(ruin.text) and "before it" in summary.notes[0]
 
 
 def test_v120_message_list_crashes_the_poller_and_v121_shows_it():
