@@ -149,6 +149,13 @@ def _advice(app: AppContext, said: dict[str, Any], width: int) -> None:
         _paragraph(app, "  ", cause["advice"], width)
 
 
+def _message_text(message: Any) -> str:
+    """A list's values one a line (as `logs` reads them); no message: empty."""
+    if isinstance(message, list):
+        return "\n".join(str(m) for m in message)
+    return "" if message is None else str(message)
+
+
 def _width(app: AppContext) -> int:
     import shutil
 
@@ -180,7 +187,7 @@ def _table(app: AppContext, records: list[dict[str, Any]], view: SessionView, wi
         message = record.get("message")
         rows.append([inert(record.get("time") or ""), inert(record.get("offset") or ""),
                      *(_cell(judged.verdicts[g]) for g in GENERATIONS), inert(record.get("index") or ""),
-                     inert(message if isinstance(message, str) else ("" if message is None else str(message))),
+                     inert(_message_text(message)),
                      *(inert(r) if judged.verdicts[g].problems else "" for g, r in zip(GENERATIONS, reasons))])
     widths = natural_widths(COLUMNS, rows)
     main = [0, 1, 2, 3, 4]

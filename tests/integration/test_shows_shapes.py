@@ -218,6 +218,8 @@ def test_message_list_v121_shows_it_v120_poller_crashes(env, logs_at):
     assert codes(line_of(data, "third")["openreplay"]["v1.20"])[0] == "poller-dead"
     assert data["summary"]["v1.21+"]["shown"] == 3
     assert data["summary"]["v1.20"]["reason"].startswith("the v1.20 poller crashes")
+    table = shows(env, M, "-o", "table", indexes="list", columns=120).stdout
+    assert "['" not in table and any(ln.strip() == "second value" for ln in table.splitlines())  # a value a line
 
 
 def test_utc_time_date_in_one_index_keyword_in_another_fails_the_poller_for_everyone(env):
