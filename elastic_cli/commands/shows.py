@@ -37,10 +37,13 @@ def shows(app: AppContext, session: str, output: str, limit: int, since: str | N
     """Say what OpenReplay shows of one session's lines: for every line `logs` finds
     (every level), whether OpenReplay up to v1.20 and v1.21+ show it, and if not why.
 
-    It runs each generation's own request with your key: v1.21+'s search of index
-    `logs` (match_phrase openReplaySession.id=<id>, 1000 hits), and the v1.20 poller's
-    search of `indexes` (token lines tagged error, utc_time range, sorted by utc_time),
-    narrowed to the lines found. One summary line per generation, then the lines.
+    It runs each generation's own request with your key and reads each hit as OpenReplay
+    does, in order: v1.21+'s search of index `logs` (match_phrase openReplaySession.id=<id>,
+    1000 hits; a first hit without `message`, or any without `level`, breaks its panel),
+    and the v1.20 poller's search of `indexes` (token lines tagged error, utc_time range,
+    sorted by utc_time; a utc_time or message that is not text crashes it for every
+    session). One summary line per generation (a hit that ruins others first), then the
+    lines; -v prints the shipper snippets of the advice.
 
     \b
     Examples:
