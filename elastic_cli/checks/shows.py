@@ -6,12 +6,14 @@ Used by `orx-elastic shows` and by `check --session` (one finding per generation
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from elastic_cli.cluster.connection import body_of, status_of
+from elastic_cli.errors import plural
 from elastic_cli.openreplay import verdicts as v
 from elastic_cli.openreplay.session_token import SessionRef
 
@@ -58,15 +60,18 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
         logs_indices = pool.submit(logs_coverage, es)
         result = lookup(es, search)
         lines = [line for page in result.pages() for line in page]
+        answered = v121_search.result()
+        # the lookup reads a line by its `message`: a hit v1.21+ returns without a text one is judged too
+        lines = with_unreadable(lines, answered, started)
         since_ms = int(since.timestamp() * 1000) if since else 0
         v120 = v120_answer(es, settings.indexes, since_ms, lines)
-        answers = {v.V121: v121_answer(es, ref.session_id, lines, v121_search.result(), logs_indices.result),
+        answers = {v.V121: v121_answer(es, ref.session_id, lines, answered, logs_indices.result),
                    v.V120: v120}
     fetched_ms = int(fetched_at.timestamp() * 1000) if fetched_at else None
     judged = v.judge(lines, ref.session_id, answers, fetched_at_ms=fetched_ms)
     keys = {_line_key(line) for line in lines}
     return SessionView(ref=ref, started=started, lines=lines, answers=answers, judged=judged,
-                       summaries=v.summarize(judged, answers), coverage=result.coverage,
+                       summaries=v.summarize(judged, answers, ref.session_id), coverage=result.coverage,
                        requests={v.V120: v.v120_request(settings.indexes, since_ms),
                                  v.V121: v.v121_request(ref.session_id)},
                        outside=len(answers[v.V121].hits - keys))
@@ -108,6 +113,49 @@ def _v121_search(es: Any, session_id: str) -> dict[str, Any] | v.Answer:
         return v.Answer(error=failure[0], error_text=failure[1])
 
 
+def with_unreadable(lines: list[SessionLine], answered: dict[str, Any] | v.Answer,
+                    started: datetime | None) -> list[SessionLine]:
+    """The lines, and the hits of v1.21+'s answer whose `message` is no text or list (none, null, a
+    number: the lookup cannot read a marker in them, yet the fetch returned them), in time order (a
+    line without a time last)."""
+    from elastic_cli.search.fields import display_index
+    from elastic_cli.search.session_line import SessionLine
+
+    if isinstance(answered, v.Answer):
+        return lines
+    keys = {_line_key(line) for line in lines}
+    start_ms = int(started.timestamp() * 1000) if started else None
+    extra = []
+    for hit in (answered.get("hits") or {}).get("hits") or []:
+        source = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+        if isinstance(source.get("message"), (str, list)) or _hit_key(hit) in keys:
+            continue
+        moment = _epoch_ms(source.get("@timestamp"))
+        offset = moment - start_ms if moment is not None and start_ms is not None else None
+        extra.append(SessionLine(hit, moment, None, display_index(str(hit.get("_index") or "")), offset))
+    if not extra:
+        return lines
+    merged = [*lines, *extra]
+    merged.sort(key=lambda line: (line.time_ms is None, line.time_ms or 0))
+    return merged
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp() * 1000)
+
+
+def _hit_key(hit: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(hit.get("_index")), str(hit.get("_id")))
+
+
 def _line_key(line: SessionLine) -> tuple[str, str]:
     return (str(line.hit.get("_index")), str(line.hit.get("_id")))
 
@@ -132,7 +180,9 @@ def v121_answer(es: Any, session_id: str, lines: Sequence[SessionLine], answered
             probe = v.v121_probe(session_id, missing[start:start + _ID_BATCH])
             found |= _hit_keys(body_of(es.search(index=v.LOGS_INDEX, **probe.params, **_body_args(probe.body))))
         matched = frozenset(found)
-    return v.Answer(hits=hits, total=total, matched=matched, logs_indices=covered, keyword_indices=keyword)
+    ruin = v.panel_ruin([h for h in (body.get("hits") or {}).get("hits") or [] if isinstance(h, dict)])
+    return v.Answer(hits=hits, total=total, matched=matched, logs_indices=covered, keyword_indices=keyword,
+                    ruin=ruin)
 
 
 def _body_args(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,10 +211,13 @@ def logs_coverage(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
 
 
 def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLine]) -> v.Answer:
-    """The v1.20 poller's search on `indexes`, narrowed to the ids of the lines found; the shard
-    failures it meets (its sort on `utc_time` fails on an index that lacks the field) are kept."""
+    """The v1.20 poller's search on `indexes`, narrowed to the ids of the lines found (which lines it
+    matches; the shard failures it meets: its sort on `utc_time` fails on an index that lacks the
+    field), then its own search as it sends it, not narrowed (`poller_walk`): whether it fails for
+    everyone (a sort across a date and a keyword `utc_time`), and the first line it crashes on."""
     hits: set[tuple[str, str]] = set()
     failed: dict[str, str] = {}
+    last: float | None = None  # the latest utc_time (sort value) of a line the poller's query matches
     ids = sorted({str(line.hit.get("_id")) for line in lines})
     for start in range(0, len(ids), _ID_BATCH):
         probe = v.v120_probe(indexes, since_ms, ids[start:start + _ID_BATCH])
@@ -181,8 +234,72 @@ def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLin
             failed.update(shards)
             continue
         hits |= _hit_keys(body)
+        for hit in (body.get("hits") or {}).get("hits") or []:
+            value = (hit.get("sort") or [None])[0]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                last = value if last is None else max(last, value)
         failed.update(_failed_shards({"error": body.get("_shards") or {}}))
-    return v.Answer(hits=frozenset(hits), total=len(hits), failed_indices=failed)
+    walk = poller_walk(es, indexes, since_ms, until=last)
+    if walk.error is not None:
+        return walk.error
+    ruin, before = v.poller_ruin(walk.hits)
+    notes: tuple[str, ...] = ()
+    if ruin is None and walk.cut:
+        notes = (f"read the poller's first {plural(len(walk.hits), 'line')} (every session's) from the start of "
+                 "the window: a line after them that crashes it was not looked for",)
+    return v.Answer(hits=frozenset(hits), total=len(hits), failed_indices=failed, ruin=ruin, before_ruin=before,
+                    notes=notes)
+
+
+WALK_PAGES = 20  # the poller's own search is read at most this many pages of 1000 far
+
+
+@dataclass
+class PollerWalk:
+    hits: list[dict[str, Any]] = field(default_factory=list)  # in the poller's order, up to the first crash
+    error: v.Answer | None = None  # the whole search failed (as it fails for the poller)
+    cut: bool = False  # stopped before the last line of the session
+
+
+def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None) -> PollerWalk:
+    """The v1.20 poller's search exactly as it sends it (`clients/elasticsearch.go` L83-89: `indexes`,
+    size 1000, scroll, sort `utc_time:asc`; every session's token lines tagged error), read page after
+    page, `message` and `utc_time` only, until the first line it crashes on (`poller_ruin`), or past
+    `until` (the latest utc_time of the session's lines; None: the first page only), or WALK_PAGES
+    pages. A failure of the whole search (HTTP 400 for a sort across a date and a keyword `utc_time`)
+    is what the poller meets too: it shows nothing."""
+    request = v.v120_request(indexes, since_ms)
+    walk = PollerWalk()
+    scroll_id = None
+    try:
+        try:
+            body = body_of(es.search(index=indexes, **request.params, **_body_args(request.body),
+                                     source=["message", "utc_time"]))
+        except Exception as exc:
+            failure = _api_failure(exc)
+            if failure is None:
+                raise
+            if not _failed_shards(getattr(exc, "body", None)):
+                walk.error = v.Answer(error="request-failed", error_text=failure[1] or failure[0])
+            return walk
+        for _page in range(WALK_PAGES):
+            scroll_id = body.get("_scroll_id") or scroll_id
+            page = [h for h in (body.get("hits") or {}).get("hits") or [] if isinstance(h, dict)]
+            walk.hits += page
+            if not page or v.poller_ruin(page)[0] is not None:
+                return walk
+            value = (page[-1].get("sort") or [None])[0]
+            if until is None or not isinstance(value, (int, float)) or value > until:
+                return walk
+            if not scroll_id:
+                return walk
+            body = body_of(es.scroll(scroll_id=scroll_id, scroll=request.params["scroll"]))
+        walk.cut = True
+        return walk
+    finally:
+        if scroll_id:
+            with contextlib.suppress(Exception):  # it expires by itself within the scroll's keep-alive
+                es.clear_scroll(scroll_id=scroll_id)
 
 
 def _failed_shards(body: Any) -> dict[str, str]:
@@ -219,6 +336,31 @@ def shard_failure_text(failure: dict[str, Any]) -> str:
 
 _NO_SHARD = "no_shard_available_action_exception"
 _NO_NODE = ": no node holds a copy of it, e.g. it is unassigned"
+
+
+# ---------------------------------------------------------------- what the table and -o json both say
+
+ALIAS_FIX = ("`orx-elastic alias --username ADMIN` points an alias `logs` at your indices (--dry-run prints the "
+             "request)")
+
+
+def report(view: SessionView) -> dict[str, Any]:
+    """Everything `shows` says besides the lines, as values: the fixes, the hint, the advice (one
+    line per cause, and the snippets), so -o json carries what the table prints."""
+    from elastic_cli.openreplay.fixes import advice_causes, advice_for
+    from elastic_cli.openreplay.propagation import KIT_CODES, KIT_HINT
+
+    v121_codes = {p.code for j in view.judged for p in j.verdicts[v.V121].problems}
+    all_codes = {p.code for j in view.judged for verdict in j.verdicts.values() for p in verdict.problems}
+    fixes = []
+    if v121_codes & {"no-logs-index", "index-not-logs"}:
+        fixes.append({"for": "v1.21+ reads only index `logs`", "fix": ALIAS_FIX})
+    return {
+        "fixes": fixes,
+        "hint": KIT_HINT if all_codes & KIT_CODES else None,
+        "causes": [{"cause": cause, "advice": text} for cause, text in advice_causes(v121_codes)],
+        "advice": [{"for": title, "snippet": snippet} for title, snippet in advice_for(v121_codes)],
+    }
 
 
 # ---------------------------------------------------------------- as `check` findings

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
 
-COLUMNS = ["time", "offset", "index", "v1.20", "v1.21+", "detail", "message"]
+COLUMNS = ["time", "offset", "v1.20", "v1.21+", "index", "message", "v1.20 why", "v1.21+ why"]
+FREE_TEXT = ("message", "v1.20 why", "v1.21+ why")
 
 
 @click.command()
@@ -36,10 +37,13 @@ def shows(app: AppContext, session: str, output: str, limit: int, since: str | N
     """Say what OpenReplay shows of one session's lines: for every line `logs` finds
     (every level), whether OpenReplay up to v1.20 and v1.21+ show it, and if not why.
 
-    It runs each generation's own request with your key: v1.21+'s search of index
-    `logs` (match_phrase openReplaySession.id=<id>, 1000 hits), and the v1.20 poller's
-    search of `indexes` (token lines tagged error, utc_time range, sorted by utc_time),
-    narrowed to the lines found. One summary line per generation, then the lines.
+    It runs each generation's own request with your key and reads each hit as OpenReplay
+    does, in order: v1.21+'s search of index `logs` (match_phrase openReplaySession.id=<id>,
+    1000 hits; a first hit without `message`, or any without `level`, breaks its panel),
+    and the v1.20 poller's search of `indexes` (token lines tagged error, utc_time range,
+    sorted by utc_time; a utc_time or message that is not text crashes it for every
+    session). One summary line per generation (a hit that ruins others first), then the
+    lines; -v prints the shipper snippets of the advice.
 
     \b
     Examples:
@@ -85,8 +89,9 @@ def _explain(settings: Settings, session_id: str, since: Any) -> None:
 
 
 def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> None:
+    from elastic_cli.checks.shows import report
     from elastic_cli.openreplay.verdicts import GENERATIONS
-    from elastic_cli.output import print_json, print_records, safe_text
+    from elastic_cli.output import print_json
     from elastic_cli.output.records import RecordShape, log_record
 
     shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
@@ -95,53 +100,106 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         record = log_record(line, shape)
         record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
         records.append(record)
-    from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for
-    from elastic_cli.openreplay.propagation import KIT_HINT
-    from elastic_cli.openreplay.verdicts import V121
-
-    codes = {p.code for j in view.judged for p in j.verdicts[V121].problems}
-    advice = advice_for(codes)
+    said = report(view)
     if fmt == "json":
         print_json({
             "session_id": view.ref.session_id,
             "summary": {s.generation: s.to_dict() for s in view.summaries},
             "outside_indexes": view.outside,
             "lines": records,
-            "advice": [{"for": title, "snippet": snippet} for title, snippet in advice],
-            "hint": KIT_HINT if _needs_kit(view) else None,
+            "fixes": said["fixes"],
+            "hint": said["hint"],
+            "advice_causes": said["causes"],
+            "advice": said["advice"],
         })
         return
+    width = _width(app)
+    for summary in view.summaries:  # both first: the answer to the question asked
+        _paragraph(app, "", summary.text(), width)
     for summary in view.summaries:
-        app.print(safe_text(summary.text()))
+        for note in summary.notes:
+            _paragraph(app, f"  {summary.generation}: ", note, width)
     if view.outside:
-        app.print(safe_text(f"OpenReplay v1.21+ also returns {plural(view.outside, 'line')} not judged here (outside your "
-                             "`indexes` or before --since)"))
-    if not records:
+        _paragraph(app, "", f"OpenReplay v1.21+ also returns {plural(view.outside, 'line')} not judged here (outside "
+                            "your `indexes` or before --since)", width)
+    if records:
+        app.print("")
+        _table(app, records, view, width)
+    for fix in said["fixes"]:
+        app.print("")
+        _paragraph(app, "fix: ", fix["fix"], width)
+    if said["hint"]:
+        app.print("")
+        _paragraph(app, "hint: ", said["hint"], width)
+    _advice(app, said, width)
+
+
+def _advice(app: AppContext, said: dict[str, Any], width: int) -> None:
+    """Once per cause, one line each; -v prints the snippets."""
+    from elastic_cli.openreplay.fixes import ADVICE_TITLE
+
+    if not said["causes"]:
         return
+    if app.verbose:
+        app.print(f"\n{ADVICE_TITLE}:")
+        for item in said["advice"]:
+            app.print(f"\n# {item['for']}\n{item['snippet']}")
+        return
+    app.print("")
+    _paragraph(app, "", "advice (a change in your shipper: orx-elastic cannot make it for you; -v prints the "
+                        "snippets for Filebeat, Logstash and ECS logging):", width)
+    for cause in said["causes"]:
+        _paragraph(app, "  ", cause["advice"], width)
+
+
+def _message_text(message: Any) -> str:
+    """A list's values one a line (as `logs` reads them); no message: empty."""
+    if isinstance(message, list):
+        return "\n".join(str(m) for m in message)
+    return "" if message is None else str(message)
+
+
+def _width(app: AppContext) -> int:
+    import shutil
+
+    return app.streams.columns or shutil.get_terminal_size((120, 24)).columns
+
+
+def _paragraph(app: AppContext, prefix: str, text: str, width: int) -> None:
+    """Text wrapped at spaces under its own start: a word (an id, a token, a command) is never cut."""
+    import textwrap
+
+    from elastic_cli.output import safe_text
+
+    lines = textwrap.wrap(safe_text(text), max(width - len(prefix), 20), break_long_words=False,
+                          break_on_hyphens=False) or [""]
+    for number, line in enumerate(lines):
+        app.print((prefix if number == 0 else " " * len(prefix)) + line)
+
+
+def _table(app: AppContext, records: list[dict[str, Any]], view: SessionView, width: int) -> None:
+    """One line of copyable values a line (time, offset, both cells, index: never cut), its message
+    and each generation's reason beneath, wrapped at spaces (a token or an id stays whole)."""
+    from elastic_cli.openreplay.verdicts import GENERATIONS
+    from elastic_cli.output import inert
+    from elastic_cli.output.record_table import GAP, Plan, natural_widths, stacked_lines
+
     rows = []
     for record, judged in zip(records, view.judged):
-        cells = {g: _cell(judged.verdicts[g]) for g in GENERATIONS}
-        details = [f"{g}: {judged.verdicts[g].reason}" for g in GENERATIONS if judged.verdicts[g].problems]
-        rows.append({"time": record.get("time"), "offset": record.get("offset"), "index": record.get("index"),
-                     **cells, "detail": "; ".join(details), "message": record.get("message")})
-    app.print("")
-    print_records("table", COLUMNS, rows, color=app.color)
-    if codes & {"no-logs-index", "index-not-logs"}:
-        app.print("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
-                   "(--dry-run prints the request)")
-    if _needs_kit(view):
-        app.print(f"\nhint: {KIT_HINT}")
-    if advice:
-        app.print(f"\n{ADVICE_TITLE}:")
-        for title, snippet in advice:
-            app.print(f"\n# {title}\n{snippet}")
-
-
-def _needs_kit(view: SessionView) -> bool:
-    """A line hidden (or shown wrongly) for a shape the propagation kit's code does not write."""
-    from elastic_cli.openreplay.propagation import KIT_CODES
-
-    return any(p.code in KIT_CODES for j in view.judged for verdict in j.verdicts.values() for p in verdict.problems)
+        reasons = [judged.verdicts[g].reason for g in GENERATIONS]
+        message = record.get("message")
+        rows.append([inert(record.get("time") or ""), inert(record.get("offset") or ""),
+                     *(_cell(judged.verdicts[g]) for g in GENERATIONS), inert(record.get("index") or ""),
+                     inert(_message_text(message)),
+                     *(inert(r) if judged.verdicts[g].problems else "" for g, r in zip(GENERATIONS, reasons))])
+    widths = natural_widths(COLUMNS, rows)
+    main = [0, 1, 2, 3, 4]
+    while len(main) > 3 and sum(widths[i] for i in main) + len(GAP) * (len(main) - 1) > width:
+        main.pop()
+    under = tuple(i for i in range(len(COLUMNS)) if i not in main)
+    for _kind, text in stacked_lines(COLUMNS, rows, Plan(boxed=False, main=tuple(main), under=under), width,
+                                     free_text=FREE_TEXT):
+        app.print(text)
 
 
 def _cell(verdict: Any) -> str:

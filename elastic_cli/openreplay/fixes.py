@@ -82,8 +82,27 @@ TIMESTAMP_ADVICE = {
 def advice_for(codes: set[str]) -> list[tuple[str, str]]:
     """(title, snippet) for the problems found (verdict codes) that only the shipper can fix."""
     out: list[tuple[str, str]] = []
-    if codes & {"no-level", "level-not-text", "level-case", "panel-broken"}:
+    if codes & _LEVEL_CODES:
         out += [(f"`level` for OpenReplay v1.21+: {name}", text) for name, text in LEVEL_ADVICE.items()]
     if "no-timestamp" in codes:
         out += [(f"`@timestamp` for OpenReplay v1.21+: {name}", text) for name, text in TIMESTAMP_ADVICE.items()]
+    return out
+
+
+# one line per cause (the table's short form; `-v` prints the snippets of advice_for)
+ADVICE_BRIEF = {
+    "level": "`level` for OpenReplay v1.21+: copy `log.level` to a top-level `level` in lower case (error, warning, "
+             "info, debug) in your shipper",
+    "timestamp": "`@timestamp` for OpenReplay v1.21+: give each line an `@timestamp` (ISO 8601) in your shipper",
+}
+_LEVEL_CODES = {"no-level", "level-not-text", "level-case", "panel-broken"}
+
+
+def advice_causes(codes: set[str]) -> list[tuple[str, str]]:
+    """(cause, one line) for each cause found that only the shipper can fix, once per cause."""
+    out = []
+    if codes & _LEVEL_CODES:
+        out.append(("level", ADVICE_BRIEF["level"]))
+    if "no-timestamp" in codes:
+        out.append(("timestamp", ADVICE_BRIEF["timestamp"]))
     return out

@@ -342,9 +342,13 @@ def test_documents_without_level_get_the_shipper_change_as_advice(shows_env, log
     titles = [a["for"] for a in data["advice"]]
     assert any("Filebeat" in t for t in titles) and any("Logstash" in t for t in titles)
     assert any("copy_fields" in a["snippet"] for a in data["advice"])
-    table = shows(shows_env, E, "-o", "table")
+    table = shows(shows_env, E, "-o", "table", "-v")  # the snippets: -v
     assert "advice (a change in your shipper: orx-elastic cannot make it for you):" in table.stdout
     assert '[log][level]' in table.stdout
+    brief = shows(shows_env, E, "-o", "table").stdout  # without: one line per cause
+    assert '[log][level]' not in brief and brief.count("`level` for OpenReplay v1.21+") == 1
+    assert [c["cause"] for c in data["advice_causes"]] == ["level"]  # -o json carries the short form too
+    assert " ".join(brief.split()).count(data["advice_causes"][0]["advice"]) == 1
 
 
 def test_each_line_carries_its_replay_link(shows_env):
