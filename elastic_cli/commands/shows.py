@@ -85,32 +85,20 @@ def _explain(settings: Settings, session_id: str, since: Any) -> None:
 
 
 def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> None:
-    from elastic_cli.openreplay.verdicts import GENERATIONS
-    from elastic_cli.output import print_json, print_records, safe_text
-    from elastic_cli.output.records import RecordShape, log_record
-
-    shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
-    records = []
-    for line, judged in zip(view.lines, view.judged):  # judged in the lines' order
-        record = log_record(line, shape)
-        record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
-        records.append(record)
     from elastic_cli.openreplay.fixes import ADVICE_TITLE, advice_for
     from elastic_cli.openreplay.propagation import KIT_HINT
-    from elastic_cli.openreplay.verdicts import V121
+    from elastic_cli.openreplay.verdicts import GENERATIONS, V121
+    from elastic_cli.output import print_json, print_records, safe_text
+    from elastic_cli.output.records import RecordShape
+    from elastic_cli.output.session_view import needs_kit, view_document, view_records
 
+    shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
+    records = view_records(view, shape)
+    if fmt == "json":
+        print_json(view_document(view, records))
+        return
     codes = {p.code for j in view.judged for p in j.verdicts[V121].problems}
     advice = advice_for(codes)
-    if fmt == "json":
-        print_json({
-            "session_id": view.ref.session_id,
-            "summary": {s.generation: s.to_dict() for s in view.summaries},
-            "outside_indexes": view.outside,
-            "lines": records,
-            "advice": [{"for": title, "snippet": snippet} for title, snippet in advice],
-            "hint": KIT_HINT if _needs_kit(view) else None,
-        })
-        return
     for summary in view.summaries:
         app.print(safe_text(summary.text()))
     if view.outside:
@@ -129,19 +117,12 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
     if codes & {"no-logs-index", "index-not-logs"}:
         app.print("\nfix: `orx-elastic alias --username ADMIN` points an alias `logs` at your indices "
                    "(--dry-run prints the request)")
-    if _needs_kit(view):
+    if needs_kit(view):
         app.print(f"\nhint: {KIT_HINT}")
     if advice:
         app.print(f"\n{ADVICE_TITLE}:")
         for title, snippet in advice:
             app.print(f"\n# {title}\n{snippet}")
-
-
-def _needs_kit(view: SessionView) -> bool:
-    """A line hidden (or shown wrongly) for a shape the propagation kit's code does not write."""
-    from elastic_cli.openreplay.propagation import KIT_CODES
-
-    return any(p.code in KIT_CODES for j in view.judged for verdict in j.verdicts.values() for p in verdict.problems)
 
 
 def _cell(verdict: Any) -> str:
