@@ -41,8 +41,13 @@ INSTRUCTIONS = (
 
 def require_sdk() -> None:
     """The SDK is an optional extra: without it, one line saying how to install it."""
+    import sys
     from importlib.util import find_spec
 
+    if sys.version_info < (3, 10):
+        raise NotInstalled(f"the MCP server needs Python 3.10 or newer (the `mcp` SDK does); this is "
+                           f"{sys.version_info[0]}.{sys.version_info[1]}",
+                           f"install orx-elastic with a newer Python, then: {INSTALL}")
     if find_spec("mcp") is None:
         raise NotInstalled("the MCP server needs the `mcp` package, which is not installed",
                            f"install it: {INSTALL}")
