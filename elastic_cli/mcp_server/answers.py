@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from elastic_cli.errors import OrxError
+from elastic_cli.errors import EXIT_CODES, OrxError
 from elastic_cli.output.json_lines import json_text
 from elastic_cli.redaction import redact
 
@@ -69,3 +69,12 @@ def error_text(exc: BaseException, name_profile: Callable[[str], str] = lambda t
         said = " ".join(redact(str(exc))[:300].split())
         text = f"error: unexpected {type(exc).__name__}: {said}\n  fix: run `orx-elastic --debug mcp` and report it"
     return redact(name_profile(text))
+
+
+def error_document(exc: BaseException, name_profile: Callable[[str], str] = lambda text: text) -> dict[str, Any]:
+    """The error as values, beside its text: what the CLI prints, and the kind and exit code it
+    would end with (`errors.EXIT_CODES`), so a client can tell an expired key from a lost connection."""
+    code = exc.exit_code if isinstance(exc, OrxError) else 1
+    message, _, fix = error_text(exc, name_profile).partition("\n  fix: ")
+    return {"error": message.removeprefix("error: "), "fix": fix or None, "kind": EXIT_CODES[code][0],
+            "exit_code": code}

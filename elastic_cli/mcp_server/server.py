@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from elastic_cli import __version__
 from elastic_cli.errors import NotInstalled
 from elastic_cli.mcp_server import tools
-from elastic_cli.mcp_server.answers import DEFAULT_LINE_LIMIT, MAX_LINE_LIMIT, error_text
+from elastic_cli.mcp_server.answers import DEFAULT_LINE_LIMIT, MAX_LINE_LIMIT, error_document, error_text
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -58,7 +58,6 @@ def build_server(settings: "Settings", name_profile: Callable[[str], str] = lamb
     from typing import Annotated
 
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
     from pydantic import Field
 
@@ -72,7 +71,9 @@ def build_server(settings: "Settings", name_profile: Callable[[str], str] = lamb
         try:
             document = call()
         except Exception as exc:  # noqa: BLE001 — every failure is the tool's error, as the CLI says it
-            raise ToolError(error_text(exc, name_profile)) from None
+            # an MCP tool error (is_error) whose text is the CLI's two lines, word for word
+            return CallToolResult(content=[TextContent(type="text", text=error_text(exc, name_profile))],
+                                  structured_content=error_document(exc, name_profile), is_error=True)
         # the text escapes what a terminal would execute (C1 controls), as every JSON the tool writes
         return CallToolResult(content=[TextContent(type="text", text=json_text(document))],
                               structured_content=document)

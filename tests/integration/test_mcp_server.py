@@ -246,11 +246,12 @@ def test_errors_are_tool_errors_with_the_clis_message_and_fix(mcp_env):
                          secrets=[expired["api_key"], expired["encoded"], "wrong-secret-value"])["results"]
         printed = cli(mcp_env, "logs", session, *flags, "-o", "json")
         assert printed.exit_code in (2, 4, 6), printed.stderr
-        lines = error_lines(printed)
+        lines = [line for line in printed.stderr.splitlines() if line.startswith(("error:", "  fix:"))]
         assert len(lines) == 2 and result.is_error
-        for line in lines:  # the message and the fix, word for word
-            assert line in text_of(result)
-        assert "Traceback" not in text_of(result)
+        assert text_of(result) == "\n".join(lines)  # the message and the fix, word for word
+        error = result.structured_content
+        assert error["exit_code"] == printed.exit_code and f"error: {error['error']}" == lines[0]
+        assert error["fix"] == lines[1].removeprefix("  fix: ") and error["kind"] in ("usage", "connection", "auth")
         said.append(lines[0])
     assert "not a session token" in said[0]
     assert f"the API key (id {expired['id']}) has expired" in said[1]

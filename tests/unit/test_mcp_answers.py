@@ -7,7 +7,14 @@ import json
 import sys
 
 from elastic_cli.errors import AuthenticationFailed, PartialResults
-from elastic_cli.mcp_server.answers import BYTE_BUDGET, coverage_answer, error_text, more_text, within_budget
+from elastic_cli.mcp_server.answers import (
+    BYTE_BUDGET,
+    coverage_answer,
+    error_document,
+    error_text,
+    more_text,
+    within_budget,
+)
 from elastic_cli.search.coverage import Coverage, LeftOut
 
 from conftest import run_cli
@@ -66,6 +73,10 @@ def test_errors_read_as_the_cli_prints_them_with_no_secret(monkeypatch):
     leaked = error_text(RuntimeError("boom with s3cr3t-key-value\ninside"))
     assert "s3cr3t-key-value" not in leaked and leaked.startswith("error: unexpected RuntimeError: boom with ***")
     assert len(leaked.splitlines()) == 2  # the message on one line, then the fix
+    assert error_document(AuthenticationFailed("expired", "make a new key")) == {
+        "error": "expired", "fix": "make a new key", "kind": "auth", "exit_code": 6}
+    assert error_document(PartialResults("1 of 2 shards failed"))["fix"] is None
+    assert error_document(RuntimeError("s3cr3t-key-value"))["error"] == "unexpected RuntimeError: ***"
 
 
 def test_without_the_sdk_the_command_says_how_to_install_it(monkeypatch, tmp_path):
