@@ -5,7 +5,7 @@
 _orx_elastic_node() {
     # $1: command path; sets subs (subcommands), opts (options), vopts (options taking a value)
     case "$1" in
-        '') subs='create-key keys configure config check logs shows alias sessions instrument canary completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
+        '') subs='create-key keys configure config check logs shows alias sessions instrument canary mcp completion'; opts='-V --version --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'create-key') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration --guide-body --dry-run --explain --save --keychain --no-keychain -o --output --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -u --username --password --admin-api-key --name --expiration -o --output --config --profile' ;;
         'keys') subs='invalidate list rotate'; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         'keys invalidate') subs=''; opts='--name -y --yes --host --port --cloud-id --id --ca-certs --fingerprint --insecure --no-insecure --timeout -u --username --password --admin-api-key --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--name --host --port --cloud-id --id --ca-certs --fingerprint --timeout -u --username --password --admin-api-key --config --profile' ;;
@@ -22,6 +22,7 @@ _orx_elastic_node() {
         'sessions') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --all-levels --sort --limit --max-sessions --retry-for --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id -o --output --since --until --sort --limit --max-sessions --retry-for --config --profile' ;;
         'instrument') subs=''; opts='--generation --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--generation --config --profile' ;;
         'canary') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --header --wait --generation --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id --header --wait --generation --config --profile' ;;
+        'mcp') subs=''; opts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --insecure --no-insecure --timeout --message-field --time-field --tags-field --openreplay-url --project-id --config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--host --port --cloud-id --id --api-key --indexes --ca-certs --fingerprint --timeout --message-field --time-field --tags-field --openreplay-url --project-id --config --profile' ;;
         'completion') subs=''; opts='--config --profile --debug -v --verbose -q --quiet --no-color -h --help'; vopts='--config --profile' ;;
         *) subs=''; opts=''; vopts='' ;;
     esac
@@ -88,6 +89,9 @@ _orx_elastic_value() {
         'canary|--generation') _orx_elastic_words 'v1.20 v1.21 both' "$3" ;;
         'canary|--config') _orx_elastic_files "$3" file ;;
         'canary|--profile') _orx_elastic_profiles "$3" ;;
+        'mcp|--ca-certs') _orx_elastic_files "$3" file ;;
+        'mcp|--config') _orx_elastic_files "$3" file ;;
+        'mcp|--profile') _orx_elastic_profiles "$3" ;;
         'completion|--config') _orx_elastic_files "$3" file ;;
         'completion|--profile') _orx_elastic_profiles "$3" ;;
         'completion|#1') _orx_elastic_words 'bash zsh fish' "$3" ;;

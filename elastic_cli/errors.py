@@ -31,6 +31,7 @@ EXIT_CODES = {
                          "its index is not behind `logs`)"),
     17: ("canary-timeout", "`canary`: no line of the test session became searchable within --wait"),
     18: ("write", "cannot write the output or the config file (disk full, read-only, no permission)"),
+    19: ("not-installed", "an optional part is not installed: `orx-elastic mcp` needs `pip install 'orx-elastic[mcp]'`"),
 }
 
 
@@ -118,6 +119,12 @@ class WriteFailed(OrxError):
     """Writing stdout or the config file failed (ENOSPC, EROFS, EACCES, EIO): nothing the cluster did."""
 
     exit_code = 18
+
+
+class NotInstalled(OrxError):
+    """A command needs an optional extra that is not installed (`orx-elastic[mcp]`)."""
+
+    exit_code = 19
 
 
 def write_failed(what: str, exc: OSError, fix: str) -> WriteFailed:

@@ -16,6 +16,7 @@ COMMANDS = {
     "sessions": ("elastic_cli.commands.sessions:sessions", "List the sessions whose backend logged errors, with replay links."),
     "instrument": ("elastic_cli.commands.instrument:instrument", "Print the code that puts the session marker in your backend's logs."),
     "canary": ("elastic_cli.commands.canary:canary", "Send a test session to your backend and find its log line in the cluster."),
+    "mcp": ("elastic_cli.commands.mcp:mcp", "Serve the session tools to an AI assistant over stdio (MCP)."),
     "completion": ("elastic_cli.commands.completion:completion", "Print the completion script for bash, zsh or fish."),
 }
 

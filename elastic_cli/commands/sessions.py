@@ -67,29 +67,21 @@ def _run(app: AppContext, settings: Settings, fmt: str, since: datetime, until: 
          sort: str, limit: int, max_sessions: int, retry_for: float = 0.0) -> None:
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
-    from elastic_cli.errors import IndexNotFound, NoHits
+    from elastic_cli.errors import NoHits
     from elastic_cli.output import Progress, print_records
-    from elastic_cli.search.fields import FieldPolicy
-    from elastic_cli.search.retry import RetryPolicy, seconds_text
-    from elastic_cli.search.sessions import find_sessions, iter_rows
-    from elastic_cli.search.shape_cache import ShapeCache
+    from elastic_cli.search.retry import seconds_text
+    from elastic_cli.search.sessions import iter_rows, sessions_of_settings
 
-    patterns = settings.index_patterns
-    policy = FieldPolicy.from_settings(settings)
     es = build_client(settings)
     progress = Progress(enabled=not app.quiet, color=app.color)
-    with es, translated_errors(settings, f"search {','.join(patterns)}"):
+    with es, translated_errors(settings, f"search {','.join(settings.index_patterns)}"):
         try:
-            report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort,
-                                   limit=limit, max_sessions=max_sessions, replay_url=settings.replay_url,
-                                   on_page=progress.update, retry=RetryPolicy(retry_for=retry_for),
-                                   on_retry=lambda wait: app.warn(f"{wait} (--retry-for {seconds_text(retry_for)})"),
-                                   cache=ShapeCache.for_settings(settings, patterns, policy))
+            report = sessions_of_settings(
+                es, settings, since, until, errors_only=errors_only, sort=sort, limit=limit,
+                max_sessions=max_sessions, retry_for=retry_for, on_page=progress.update,
+                on_retry=lambda wait: app.warn(f"{wait} (--retry-for {seconds_text(retry_for)})"))
         finally:
             progress.stop()
-    if not report.indices_matched:
-        raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
-                            "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = report.coverage(max_sessions)
     if report.unparsed_markers:
         app.warn(f"{plural(report.unparsed_markers, 'marker')} {'was' if report.unparsed_markers == 1 else 'were'} neither a session token nor an id (not counted)")

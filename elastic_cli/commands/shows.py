@@ -90,28 +90,15 @@ def _explain(settings: Settings, session_id: str, since: Any) -> None:
 
 def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> None:
     from elastic_cli.checks.shows import report
-    from elastic_cli.openreplay.verdicts import GENERATIONS
     from elastic_cli.output import print_json
-    from elastic_cli.output.records import RecordShape, log_record
+    from elastic_cli.output.records import RecordShape
+    from elastic_cli.output.session_view import view_document, view_records
 
     shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
-    records = []
-    for line, judged in zip(view.lines, view.judged):  # judged in the lines' order
-        record = log_record(line, shape)
-        record["openreplay"] = {g: judged.verdicts[g].to_dict() for g in GENERATIONS}
-        records.append(record)
+    records = view_records(view, shape)
     said = report(view)
     if fmt == "json":
-        print_json({
-            "session_id": view.ref.session_id,
-            "summary": {s.generation: s.to_dict() for s in view.summaries},
-            "outside_indexes": view.outside,
-            "lines": records,
-            "fixes": said["fixes"],
-            "hint": said["hint"],
-            "advice_causes": said["causes"],
-            "advice": said["advice"],
-        })
+        print_json(view_document(view, records, said))
         return
     width = _width(app)
     for summary in view.summaries:  # both first: the answer to the question asked

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.errors import plural
@@ -34,6 +34,9 @@ from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp, index_filter
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
 from elastic_cli.search.shape_cache import ShapeCache
+
+if TYPE_CHECKING:
+    from elastic_cli.config.settings import Settings
 
 DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
@@ -389,3 +392,25 @@ def iter_rows(report: SessionsReport) -> Iterator[dict[str, Any]]:
         yield {"session_id": row.session_id, "session_start": iso(row.started), "first_line": iso(row.first_line),
                "last_line": iso(row.last_line), "lines": row.lines, "markers": " ".join(row.generations),
                "latest_message": row.latest_message, "replay_url": row.replay_url}
+
+
+def sessions_of_settings(es: Any, settings: Settings, since: datetime, until: datetime | None = None,
+                         errors_only: bool = True, sort: str = "recent", limit: int | None = None,
+                         max_sessions: int = DEFAULT_MAX_SESSIONS, retry_for: float = 0.0,
+                         on_page: Callable[[int], None] | None = None,
+                         on_retry: Callable[[Retrying], None] | None = None) -> SessionsReport:
+    """`find_sessions` over the configured indices, fields and replay links: the one call of
+    `orx-elastic sessions` and the MCP server's sessions tool. Raises IndexNotFound when the
+    patterns match no index (an empty answer would read as "no session had errors")."""
+    from elastic_cli.errors import IndexNotFound
+
+    patterns = settings.index_patterns
+    policy = FieldPolicy.from_settings(settings)
+    report = find_sessions(es, patterns, policy, since, until, errors_only=errors_only, sort=sort, limit=limit,
+                           max_sessions=max_sessions, replay_url=settings.replay_url, on_page=on_page,
+                           retry=RetryPolicy(retry_for=retry_for), on_retry=on_retry,
+                           cache=ShapeCache.for_settings(settings, patterns, policy))
+    if not report.indices_matched:
+        raise IndexNotFound(f"no index matches {settings.indexes!r} on {settings.url}",
+                            "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
+    return report

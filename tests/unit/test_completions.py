@@ -132,10 +132,12 @@ def test_profiles_from_config_flag_and_env(env, config_file, tmp_path):
         assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
-FORBIDDEN = ("elasticsearch", "elastic_transport", "rich", "yaml")
+# the MCP SDK (`mcp`, an extra) and what it brings (pydantic, anyio, starlette) load only when `mcp` serves
+FORBIDDEN = ("elasticsearch", "elastic_transport", "rich", "yaml", "mcp", "mcp_types", "pydantic", "anyio", "starlette")
 
 
-@pytest.mark.parametrize("args", [["completion", "--profiles"], ["--help"]], ids=["completion-profiles", "help"])
+@pytest.mark.parametrize("args", [["completion", "--profiles"], ["--help"], ["mcp", "--help"]],
+                         ids=["completion-profiles", "help", "mcp-help"])
 def test_fast_paths_do_not_import_the_client_or_rich(args, env, config_file):
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "elastic_cli", "--config", str(config_file), *args],
                             capture_output=True, text=True, env=env)

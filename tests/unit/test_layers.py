@@ -22,6 +22,8 @@ ALLOWED = {
     "keys": {"cluster", "config"},
     "checks": {"search", "keys", "openreplay", "cluster", "config"},
     "output": {"search", "openreplay", "config"},
+    # the MCP server: a front end like commands, without click; its tools call the core
+    "mcp_server": {"checks", "search", "keys", "openreplay", "cluster", "config", "output"},
     "commands": {"*"},
     "cli": {"*"},
 }
