@@ -14,6 +14,7 @@ binary) is refused here with a message the user can act on.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -221,6 +222,34 @@ def contains_marker(message: str, marker: Marker | str) -> bool:
         marker = Marker(marker)
     if not marker.text:
         return False
+    if _exactly(message, marker):
+        return True
+    spelled = _other_spellings(marker.text, marker.whole)
+    # the id is in every spelling: only then is the pattern worth running
+    return spelled is not None and spelled[1] in message.lower() and spelled[0].search(message) is not None
+
+
+# what may follow an id: nothing, a character that cannot continue it, or a sentence's [.-] before one
+_ID_END = r"(?=$|[^0-9A-Za-z.\-]|[.\-](?:$|[^0-9A-Za-z.\-]))"
+
+
+@functools.lru_cache(maxsize=64)
+def _other_spellings(text: str, whole: bool) -> tuple[re.Pattern[str], str] | None:
+    """The marker as OpenReplay's own searches also find it (issue 36): v1.21+'s match_phrase
+    ignores case and the punctuation between the name and the id (`OPENREPLAYSESSION.ID=<id>`,
+    `openReplaySession.id= <id>` as console.log(k, v) writes, `openReplaySession.id: <id>`, JSON's
+    `"openReplaySession.id":"<id>"`); v1.20's token pattern ignores case. None for a marker of
+    another form (a canary's nonce). With the id, lower case, that every spelling holds."""
+    name, equals, value = text.rpartition("=")
+    if not equals or not name or not value:
+        return None
+    if not whole:
+        return re.compile(re.escape(text), re.IGNORECASE), value.rstrip(".").lower()
+    return (re.compile(re.escape(name) + r"[^0-9A-Za-z_]+" + re.escape(value) + _ID_END, re.IGNORECASE),
+            value.lower())
+
+
+def _exactly(message: str, marker: Marker) -> bool:
     if not marker.whole:
         # the prefix ends with the dot that closes the id: nothing longer can match it
         return marker.text in message

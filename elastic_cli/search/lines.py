@@ -113,8 +113,8 @@ def session_check(q: LogQuery) -> Callable[[dict[str, Any]], bool]:
             message = hit["_source"].get(field) if "_source" in hit else None
             if type(message) is str:
                 for text, marker in markers:
-                    if text in message and (not marker.whole or contains_marker(message, marker)):
-                        return True
+                    if (text in message and not marker.whole) or contains_marker(message, marker):
+                        return True  # exactly, or spelled as OpenReplay's searches also find it
                 return False
         return is_session_line(hit, q)
     return check

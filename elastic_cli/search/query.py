@@ -95,6 +95,11 @@ def marker_regexp(marker: Marker | str) -> str:
     if isinstance(marker, str):
         marker = Marker(marker)
     tail = _MARKER_BOUNDARY if marker.whole else ".*"
+    name, equals, value = marker.text.rpartition("=")
+    if marker.whole and equals and name and value:
+        # any punctuation between the name and the id, as OpenReplay's match_phrase reads it
+        # (`openReplaySession.id: <id>`, `= <id>`); case is the query's `case_insensitive`
+        return ".*" + escape_lucene_regexp(name) + "[^0-9A-Za-z_]+" + escape_lucene_regexp(value) + tail
     return ".*" + escape_lucene_regexp(marker.text) + tail
 
 
@@ -145,7 +150,7 @@ def _regexp_clause(q: LogQuery, marker: Marker) -> dict[str, Any]:
     # A keyword field holds the whole line as one term: a phrase would only
     # match a line that *is* the marker, so match the whole value instead.
     # flags NONE: only the core syntax; the optional operators stay literal.
-    return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE"}}}
+    return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE", "case_insensitive": True}}}
 
 
 def index_filter(indices: Sequence[str]) -> dict[str, Any]:

@@ -104,8 +104,10 @@ def test_keyword_field_uses_an_anchored_regexp_with_optional_operators_off():
     assert clause == {
         "regexp": {
             "message": {
-                "value": r".*openReplaySession\.id=2618307011354435587([.\-]?([^0-9A-Za-z.\-].*)?)",
+                # any punctuation between the name and the id, any case: as OpenReplay's match_phrase
+                "value": r".*openReplaySession\.id[^0-9A-Za-z_]+2618307011354435587([.\-]?([^0-9A-Za-z.\-].*)?)",
                 "flags": "NONE",
+                "case_insensitive": True,
             }
         }
     }

@@ -175,7 +175,8 @@ def test_an_id_finds_the_same_lines_as_its_token():
     ("openReplaySessionToken=jw4wdfpgqhoj.-1.x.y other token of the session", True),
     ("openReplaySessionToken=jw4wdfpgqhojx.3az.lrraavgc.sig longer id", False),
     ("openReplaySessionToken=w4wdfpgqhoj.3az.lrraavgc.sig shorter id", False),
-    ("openReplaySessionToken=JW4WDFPGQHOJ.3az.lrraavgc.sig other case", False),
+    # v1.20's token pattern ignores case (clients/utils.go `(?i)`), and base36 reads either case
+    ("openReplaySessionToken=JW4WDFPGQHOJ.3az.lrraavgc.sig other case", True),
     ("openReplaySessionToken=jw4wdfpgqhoj no dot: not a token", False),
 ])
 def test_the_token_prefix_marker_takes_any_token_of_the_session_and_nothing_else(message, expected):
@@ -213,7 +214,10 @@ def test_an_implausible_start_is_unknown():
         ("openReplaySession.id=12.5", False),  # a dot followed by more is a longer value
         ("openReplaySession.id=12-x", False),
         ("openReplaySession.id=12..", False),
-        ("openreplaysession.id=12", False),  # case-sensitive
+        ("openreplaysession.id=12", True),  # any case, as v1.21+'s match_phrase reads it
+        ("openReplaySession.id: 12", True),  # any punctuation between the name and the id
+        ("openReplaySession.id= 12 ", True),  # console.log(k, v)
+        ("openReplaySession.id: 123", False),  # ... never a longer id
         ("openReplaySession.id=1", False),
         ("openReplaySession.id=123 openReplaySession.id=12 ", True),  # second occurrence
         ("", False),
