@@ -337,6 +337,8 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
+    for name in _named_but_unreadable(es, patterns):
+        coverage.left_out.append(LeftOut(name, UNREADABLE, lines=None))
     for index, why in plan.left_out:
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             # an index no search can read may hold lines, uncounted: the result is partial
@@ -344,6 +346,25 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
                                              lines=None if why == UNSEARCHABLE else 0))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, observers=observers or LookupObservers(),
                        retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
+
+
+UNREADABLE = ("named in the index patterns, but the key may not read it (Elasticsearch leaves it out of the "
+              "search without an error): grant the key `read` on it, or leave it out of --indexes")
+
+
+def _named_but_unreadable(es: Any, patterns: Sequence[str]) -> list[str]:
+    """The names in `patterns` (no wildcard, not a remote cluster's) the key may not read: a search
+    with ignore_unavailable leaves them out without a word. One `_has_privileges` request, which any
+    key may send, only when such names are configured; the default `*log*` costs nothing."""
+    names = [p for p in patterns if p and not any(c in p for c in "*?:") and not p.startswith(("-", "<"))]
+    if not names:
+        return []
+    try:
+        answer = body_of(es.security.has_privileges(index=[{"names": names, "privileges": ["read"]}]))
+    except Exception:  # noqa: BLE001 — cannot tell: the search says what it can
+        return []
+    granted = answer.get("index") or {}
+    return [name for name in names if (granted.get(name) or {}).get("read") is False]
 
 
 def _first_pages_of(plan: search_plan.SearchPlan, mode: Limited) -> tuple[list[search_lines.FirstPage], int]:

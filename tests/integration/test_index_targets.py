@@ -210,3 +210,30 @@ def test_an_index_deleted_during_all_is_named_and_the_others_are_read_to_the_end
     assert [m for m in lines if m.startswith(second)] == [  # ...and the other index read to its end
         f"{second} {n:05d} openReplaySession.id={SESSION} {padding}" for n in range(4000, 4050)]
     admin.indices.delete(index=f"{prefix}-*")
+
+
+def test_an_index_named_in_indexes_that_the_key_may_not_read_is_named_not_skipped(es_node, tmp_path):
+    """A search with ignore_unavailable leaves out an index the key may not read, without an error:
+    4 of 8 lines, exit 0. Now the name is said, and the result is partial (exit 13)."""
+    admin = es_node.admin_client()
+    prefix = f"orxdeny-{uuid.uuid4().hex[:8]}"
+    readable, denied = f"{prefix}-open", f"{prefix}-closed"
+    for index in (readable, denied):
+        admin.indices.create(index=index, mappings={"properties": {
+            "message": {"type": "text"}, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}}})
+        admin.index(index=index, refresh=True, document={"message": f"{index} openReplaySession.id={SESSION}",
+                                                          "utc_time": at(5), "tags": ["error"]})
+    try:
+        key = admin.security.create_api_key(name=f"{prefix}-reader", role_descriptors={
+            "reader": {"cluster": [], "index": [{"names": [readable], "privileges": ["read"]}]}})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+        for extra in ((), ("--all",)):
+            result = subprocess.run(
+                [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path / "c.yaml"), "logs", SESSION,
+                 "-o", "ndjson", *extra, "--host", es_node.url, "--id", key["id"], "--api-key", key["api_key"],
+                 "--indexes", f"{readable},{denied}"], capture_output=True, text=True, env=env, timeout=120)
+            assert result.returncode == 13, result.stderr
+            assert denied in result.stderr and "may not read it" in result.stderr
+            assert messages(result) == [f"{readable} openReplaySession.id={SESSION}"]
+    finally:
+        admin.indices.delete(index=f"{prefix}-*")
