@@ -69,15 +69,33 @@ def kinds_from_answer(answer: Mapping[str, Any], indices: Sequence[str], message
 
 
 def with_analysis(es: Any, shapes: Sequence[IndexShape], message_field: str,
-                  known: Sequence[IndexShape] | None = None) -> list[IndexShape]:
+                  known: Sequence[IndexShape] | None = None, probe: bool = True) -> list[IndexShape]:
     """`shapes` with each text index's analysis: from `known` (an index's analyzer never changes)
-    where it was learnt before, else from one `_mtermvectors` request for the rest."""
-    learnt = {(s.index, s.message_type): s.message_terms for s in known or () if s.message_terms not in (None, UNKNOWN)}
-    kinds = {s.index: learnt[(s.index, s.message_type)] for s in shapes if (s.index, s.message_type) in learnt}
+    where it was learnt before, else from one `_mtermvectors` request for the rest (`probe`), else
+    UNKNOWN (every query form is sent: complete, slower)."""
+    kinds = learnt_from(shapes, known)
     ask = [s.index for s in shapes if needs_probe(s) and s.index not in kinds]
-    if ask:
+    if ask and probe:
         kinds.update(_probe(es, ask, message_field))
-    return [replace(s, message_terms=kinds.get(s.index)) if needs_probe(s) else s for s in shapes]
+    return [replace(s, message_terms=kinds.get(s.index, UNKNOWN)) if needs_probe(s) else s for s in shapes]
+
+
+def learnt_from(shapes: Sequence[IndexShape], known: Sequence[IndexShape] | None) -> dict[str, str]:
+    """index -> what `known` learnt of it (the same index with the same message type)."""
+    learnt = {(s.index, s.message_type): s.message_terms for s in known or () if s.message_terms not in (None, UNKNOWN)}
+    return {s.index: learnt[(s.index, s.message_type)] for s in shapes if (s.index, s.message_type) in learnt}
+
+
+def to_learn(known: Sequence[IndexShape] | None) -> list[IndexShape]:
+    """The text indices of `known` whose analysis is not learnt yet."""
+    return [s for s in known or () if needs_probe(s) and s.message_terms in (None, UNKNOWN)]
+
+
+def learn(es: Any, shapes: Sequence[IndexShape], message_field: str) -> list[IndexShape]:
+    """`shapes` with what one `_mtermvectors` request tells of each (sent beside a lookup's first
+    request, from the names a cache holds: it costs no round trip of its own)."""
+    kinds = _probe(es, [s.index for s in shapes], message_field) if shapes else {}
+    return [replace(s, message_terms=kinds.get(s.index, UNKNOWN)) for s in shapes]
 
 
 def _probe(es: Any, indices: Sequence[str], message_field: str) -> dict[str, str]:

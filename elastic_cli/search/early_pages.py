@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
+from elastic_cli.search import analysis
 from elastic_cli.search.fields import FieldPolicy, IndexShape
 from elastic_cli.search.lines import msearch_requests, same_wire
 from elastic_cli.search.plan import fetch_shapes, guessed_shapes
@@ -43,9 +44,13 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
     guessed = known if known is not None else guessed_shapes(patterns, policy)
     sent_plan = plan(guessed)
     sent = wire(sent_plan)
-    pool = ThreadPoolExecutor(max_workers=1)
+    pool = ThreadPoolExecutor(max_workers=2)
+    # what the cache names but has not learnt (a new daily index): asked beside, for the next lookup;
+    # this one plans as the cache says (unknown: every form), so nothing waits on it
+    unlearnt = analysis.to_learn(known)
+    learning = pool.submit(analysis.learn, es, unlearnt, policy.message_field) if unlearnt else None
     try:
-        fresh = pool.submit(fetch_shapes, es, patterns, policy, known)
+        fresh = pool.submit(fetch_shapes, es, patterns, policy, known, False)
         answers: list[dict[str, Any]] | None
         try:
             # sent once (a busy cluster gets the `_field_caps` request's retries, not two sets of them)
@@ -53,10 +58,13 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
         except Exception:  # noqa: BLE001 — the `_field_caps` answer, or the usual path, says what is wrong
             answers = None
         shapes = fresh.result()
+        learnt = learning.result() if learning is not None else []
     finally:
         pool.shutdown(wait=False)
-    if cache is not None and shapes != known:
-        cache.save(shapes)
+    if cache is not None:
+        kept = analysis.with_analysis(es, shapes, policy.message_field, [*shapes, *learnt], probe=False)
+        if kept != known:
+            cache.save(kept)
     planned = sent_plan if list(shapes) == list(guessed) else plan(shapes)
     if answers is not None and not same_wire(wire(planned), sent):
         answers = None  # planned from shapes the cluster no longer has: never a stale answer

@@ -116,8 +116,10 @@ def default_policy(query: LogQuery) -> FieldPolicy:
 def guessed_shapes(patterns: Sequence[str], policy: FieldPolicy) -> list[IndexShape]:
     """What a cluster never seen before most likely holds: every index with the configured fields
     (text message). Only a guess to send a search early with: a fresh `_field_caps` answer decides."""
+    from elastic_cli.search.analysis import UNKNOWN
+
     return [IndexShape(index=",".join(patterns), message_type="text", time_field=policy.time_field,
-                       level_fields=(policy.tags_field,))]
+                       level_fields=(policy.tags_field,), message_terms=UNKNOWN)]
 
 
 def plan_from_shapes(shapes: Sequence[IndexShape], patterns: Sequence[str], query: LogQuery,
@@ -131,14 +133,15 @@ def plan_from_shapes(shapes: Sequence[IndexShape], patterns: Sequence[str], quer
 
 
 def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy,
-                 known: Sequence[IndexShape] | None = None) -> list[IndexShape]:
+                 known: Sequence[IndexShape] | None = None, probe: bool = True) -> list[IndexShape]:
     """Each matched index's message type, time field and level field (`_field_caps`), and how each
-    text index analyses a marked line (learnt once an index: `known` holds what was learnt)."""
+    text index analyses a marked line (learnt once an index: `known` holds what was learnt; else
+    asked now with `probe`, else unknown: every query form is sent)."""
     from elastic_cli.search.analysis import with_analysis
 
     response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
                              include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
-    return with_analysis(es, resolve_shapes(body_of(response), policy), policy.message_field, known)
+    return with_analysis(es, resolve_shapes(body_of(response), policy), policy.message_field, known, probe)
 
 
 def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy: FieldPolicy, errors_only: bool
