@@ -34,6 +34,14 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
+@click.option("-A", "--after-context", "after", type=click.IntRange(min=0), metavar="N",
+              help="Also print the N lines after each error line: the session's own lines of any level, as "
+                   "--all-levels reads them, in the order printed. They are marked as context (the table: no '>' "
+                   "and dim; JSON/csv: \"context\": true), groups apart by '--' as grep does.")
+@click.option("-B", "--before-context", "before", type=click.IntRange(min=0), metavar="N",
+              help="Also print the N lines before each error line (as -A).")
+@click.option("-C", "--context", "around", type=click.IntRange(min=0), metavar="N",
+              help="-A N and -B N at once (-A or -B given beside it wins for its side).")
 @click.option("--fields", help="Source fields to show, comma separated (e.g. offset,utc_time,host,message).")
 @click.option("--follow", "-f", is_flag=True,
               help="Keep printing new lines as they arrive (Ctrl-C stops), from new indices too (a rollover, "
@@ -60,7 +68,8 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
               help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
-         reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
+         reverse: bool, limit: int, every: bool, after: int | None, before: int | None, around: int | None,
+         fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
          local_time: bool, retry_for: str, explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
@@ -92,6 +101,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from elastic_cli.search.session_logs import Export, Follow, Limited
 
     _refuse_conflicts(every=every, follow=follow, reverse=reverse)
+    context = _context(after, before, around, follow=follow, all_levels=all_levels)
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
@@ -104,7 +114,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     request = LookupRequest(
         mode=mode, errors_only=not all_levels, reverse=reverse, retry_for=retry_budget,
         since=parse_time(since, now) if since else None, until=parse_time(until, now) if until else None,
-        session_window=not no_session_window,
+        session_window=not no_session_window, context=context,
         source_fields=output_source_fields(output, shown, settings.message_field, settings.time_field,
                                            settings.tags_field))
     search = prepare(settings, ref, request, now)
@@ -121,8 +131,26 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         print_explain(app, search)
         return
     writer = LogWriter(output, shown, settings.message_field, markers=[m.text for m in search.query.markers],
-                       color=app.color, replay_url=replay, local_time=local_time)
+                       color=app.color, replay_url=replay, local_time=local_time, context=context is not None)
     print_lines(app, settings, search, writer)
+
+
+def _context(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool) -> Any:
+    """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything."""
+    from elastic_cli.errors import UsageError
+    from elastic_cli.search.context import Context
+
+    if after is None and before is None and around is None:
+        return None
+    if follow:
+        raise UsageError("-A/-B/-C do not go with --follow: the lines after an error line may not have arrived yet",
+                         "leave out --follow, or follow with --all-levels to see every line as it comes")
+    if all_levels:
+        raise UsageError("-A/-B/-C print lines of other levels around the error lines: with --all-levels every "
+                         "line is printed already", "leave out --all-levels (or -A/-B/-C)")
+    context = Context(before=before if before is not None else around or 0,
+                      after=after if after is not None else around or 0)
+    return context or None
 
 
 def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
