@@ -34,6 +34,9 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
+@click.option("--tail", type=click.IntRange(min=0), metavar="N",
+              help="Only the last N lines, oldest first; with --follow, the last N, then new ones as they come "
+                   "(as kubectl logs -f --tail; 0: only new ones).")
 @click.option("-A", "--after-context", "after", type=click.IntRange(min=0), metavar="N",
               help="Also print the N lines after each error line: the session's own lines of any level, as "
                    "--all-levels reads them, in the order printed. They are marked as context (the table: no '>' "
@@ -68,7 +71,7 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
               help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
-         reverse: bool, limit: int, every: bool, after: int | None, before: int | None, around: int | None,
+         reverse: bool, limit: int, every: bool, tail: int | None, after: int | None, before: int | None, around: int | None,
          fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
          local_time: bool, retry_for: str, explain: bool, **params: Any) -> None:
@@ -94,19 +97,24 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from datetime import datetime, timezone
 
     from elastic_cli.commands.lookup_output import print_explain, print_lines
+    from elastic_cli.errors import UsageError
     from elastic_cli.openreplay.session_token import parse_session_ref
     from elastic_cli.output.writer import LogWriter
     from elastic_cli.search.lookup import LookupRequest, prepare
     from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
     from elastic_cli.search.session_logs import Export, Follow, Limited
 
-    _refuse_conflicts(every=every, follow=follow, reverse=reverse)
+    _refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
     context = _context(after, before, around, follow=follow, all_levels=all_levels)
+    if tail is not None and context is not None:
+        raise UsageError("-A/-B/-C do not go with --tail", "leave out --tail, or give --limit N with -A/-B/-C")
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
     mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
-            else Limited(limit=limit, page_size=page_size))
+            else Limited(limit=tail or limit, page_size=page_size))
+    if tail is not None and not follow:
+        reverse = True  # the last N: read newest first, printed oldest first
     retry_budget = parse_duration(retry_for)
     settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     now = datetime.now(timezone.utc)
@@ -132,7 +140,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         return
     writer = LogWriter(output, shown, settings.message_field, markers=[m.text for m in search.query.markers],
                        color=app.color, replay_url=replay, local_time=local_time, context=context is not None)
-    print_lines(app, settings, search, writer)
+    print_lines(app, settings, search, writer, tail=tail)
 
 
 def _context(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool) -> Any:
@@ -153,7 +161,7 @@ def _context(after: int | None, before: int | None, around: int | None, follow: 
     return context or None
 
 
-def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
+def _refuse_conflicts(every: bool, follow: bool, reverse: bool, tail: int | None = None) -> None:
     """Flags that cannot hold together are a usage error, said before anything is searched:
     never one of them silently dropped."""
     from elastic_cli.errors import UsageError
@@ -165,6 +173,18 @@ def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
         raise UsageError("--follow prints lines as they arrive, oldest first: it cannot --reverse",
                          "leave out --reverse (or --follow)")
     if follow and limit_given:
-        raise UsageError("--follow prints every line, so --limit does not apply", "leave out --limit (or --follow)")
+        raise UsageError("--follow prints every line, so --limit does not apply",
+                         "--tail N prints the last N lines, then new ones (or leave out --limit)")
     if every and limit_given:
         raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
+    if tail is not None:
+        if every:
+            raise UsageError("--tail prints the last lines, --all every line: they do not go together",
+                             "leave out one of them")
+        if limit_given:
+            raise UsageError("--tail N already says how many lines: --limit does not apply", "leave out --limit")
+        if tail == 0 and not follow:
+            raise UsageError("--tail 0 prints no line without --follow", "give --tail N with N above 0, or --follow")
+        if reverse:
+            raise UsageError("--tail prints the last lines oldest first: it cannot --reverse",
+                             "leave out --reverse (--reverse --limit N prints the last N newest first)")
