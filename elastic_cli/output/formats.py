@@ -187,6 +187,8 @@ class TableFormat:
         seen = {"index": max((len(inert(i)) for i in self.indices), default=0)}  # earlier polls too
         layout = log_table.choose_layout(rows, columns, self.width, title or "", previous=self.layout, floors=seen)
         out = console(color=self.color, stream=self.stream)
+        # a hyperlink (OSC 8) on a terminal only: forced colour into `less -R` or a file keeps colour alone
+        links_shown = is_terminal(self.stream)
         if layout != self.layout:  # the first batch, or a column appeared or widened
             out.print(Text(log_table.header_line(layout), style="bold"), soft_wrap=True)
         self.layout = layout
@@ -202,7 +204,7 @@ class TableFormat:
                 if fixed.strip() and row.cells.get("level") == "error" and "level" in layout.columns:
                     start = _column_start(layout, "level")
                     line.stylize("red", start, start + len("error"))
-                if link and fixed.strip() and row.cells.get("offset") and "offset" in layout.columns:
+                if link and links_shown and fixed.strip() and row.cells.get("offset") and "offset" in layout.columns:
                     start = _column_start(layout, "offset")
                     line.stylize(Style(link=link), start, start + len(row.cells["offset"]))
                 shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
