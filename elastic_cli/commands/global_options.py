@@ -111,15 +111,26 @@ def accept_global_options(command: click.Command) -> None:
 
 def _options_then_globals(command: click.Command) -> Callable[[click.Context, click.HelpFormatter], None]:
     def format_options(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from elastic_cli.commands.options import CONNECTION_FLAGS
+
         own: list[tuple[str, str]] = []
+        connection: list[tuple[str, str]] = []  # where and how to connect: the profile's, mostly; listed after
         shared: list[tuple[str, str]] = []
         for param in command.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None and not isinstance(param, click.Argument):  # click lists them apart
-                (shared if getattr(param, "_orx_global", False) else own).append(record)
+                if getattr(param, "_orx_global", False):
+                    shared.append(record)
+                elif param.opts and param.opts[0] in CONNECTION_FLAGS:
+                    connection.append(record)
+                else:
+                    own.append(record)
         if own:
             with formatter.section("Options"):
                 formatter.write_dl(own)
+        if connection:
+            with formatter.section("Connection options (each overrides the profile's setting)"):
+                formatter.write_dl(connection)
         if shared:
             with formatter.section("Global options (before or after the command)"):
                 formatter.write_dl(shared)

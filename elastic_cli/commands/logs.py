@@ -35,23 +35,18 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
 @click.option("--tail", type=click.IntRange(min=0), metavar="N",
-              help="Only the last N lines, oldest first; with --follow, the last N, then new ones as they come "
-                   "(as kubectl logs -f --tail; 0: only new ones).")
+              help="Only the last N lines; with --follow, the last N, then new ones (as kubectl logs -f --tail).")
 @click.option("-A", "--after-context", "after", type=click.IntRange(min=0), metavar="N",
-              help="Also print the N lines after each error line: the session's own lines of any level, as "
-                   "--all-levels reads them, in the order printed. They are marked as context (the table: no '>' "
-                   "and dim; JSON/csv: \"context\": true), groups apart by '--' as grep does.")
+              help="Also print the N lines after each error line: the session's lines of any level, marked as "
+                   "context ('>' marks the error lines; JSON: \"context\"), '--' between groups, as grep.")
 @click.option("-B", "--before-context", "before", type=click.IntRange(min=0), metavar="N",
               help="Also print the N lines before each error line (as -A).")
 @click.option("-C", "--context", "around", type=click.IntRange(min=0), metavar="N",
-              help="-A N and -B N at once (-A or -B given beside it wins for its side).")
+              help="-A N and -B N (-A or -B beside it wins for its side).")
 @click.option("--fields", help="Source fields to show, comma separated (e.g. offset,utc_time,host,message).")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new lines as they arrive (Ctrl-C stops), from new indices too (a rollover, "
-                   "a new daily index). Each poll asks again for lines up to --lag behind the clock; a line that "
-                   "reaches Elasticsearch later than that is missed. A lost connection or a node restart is "
-                   "waited out (--retry-for) and the lines indexed meanwhile follow, none twice; a failure that "
-                   "lasts longer ends it.")
+              help="Keep printing new lines as they arrive, from new indices too (Ctrl-C stops). A line indexed "
+                   "more than --lag after its time is missed; a lost connection is waited out (--retry-for).")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
 # shippers (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog
