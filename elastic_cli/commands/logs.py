@@ -85,7 +85,8 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
       orx-elastic logs 2618307011354435587 --all-levels --since 2h
       orx-elastic logs TOKEN --all -o ndjson > session.ndjson
-      orx-elastic logs TOKEN --follow --lag 30m
+      orx-elastic logs TOKEN -C 3
+      orx-elastic logs TOKEN --follow --tail 20
       orx-elastic logs TOKEN --explain
       orx-elastic logs 'https://openreplay.example.com/3/session/2618307011354435587?jumpto=1000'
     """
