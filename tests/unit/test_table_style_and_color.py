@@ -29,6 +29,14 @@ w.write_page([SessionLine({{"_index": "app", "_id": str(n), "_source": {{"messag
     "openReplaySession.id={SID}" % n}}}}, 1706063259324 + n * 1000, "error", "app", n * 1000) for n in range(3)])
 w.close()
 """,
+    "logs -C": """
+from elastic_cli.output.writer import LogWriter
+from elastic_cli.search.session_line import SessionLine
+w = LogWriter("table", None, "message", context=True)
+lines = [SessionLine({"_index": "app", "_id": str(n), "_source": {"message": "GET /cart step %d" % n}}, 1706063259324 + n * 1000, "error" if n in (1, 5) else "info", "app", n * 1000, context=n not in (1, 5), gap=n == 4) for n in (0, 1, 2, 4, 5)]
+w.write_page(lines)
+w.close()
+""",
     "sessions": f"""
 from elastic_cli.output import print_records
 rows = [{{"session_id": "{SID}", "session_start": "2024-01-24T02:27:39.324Z", "lines": 3,
@@ -136,3 +144,12 @@ def test_the_rule_written_plainly():
     assert color_choice(None, {"FORCE_COLOR": "false"}) is False
     assert color_choice(None, {"CLICOLOR_FORCE": "0"}) is None
     assert color_choice("never", {"FORCE_COLOR": "3"}) is False and color_choice("always", {"NO_COLOR": "1"})
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_context_lines_are_marked_apart_and_groups_separated_in_a_terminal(columns):
+    screen = run_in_terminal(["-c", SNIPPETS["logs -C"]], columns, program=[sys.executable])
+    rows = [line for line in screen.lines if line.strip() and not line.startswith(("──", "  GET"))][1:]
+    # > on the error lines only, grep's -- where the lines do not follow each other
+    assert [line if line == "--" else (line[:1], "error" in line) for line in rows] == [
+        (" ", False), (">", True), (" ", False), "--", (" ", False), (">", True)], screen.text
