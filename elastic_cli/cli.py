@@ -20,7 +20,7 @@ from elastic_cli import __version__
 from elastic_cli.commands import app as app_state
 from elastic_cli.commands.app import AppContext, ReaderGone, say
 from elastic_cli.commands.debug_log import enable_debug_logging
-from elastic_cli.commands.global_options import CONFIG_ENV, GLOBAL_HELP, PROFILE_ENV
+from elastic_cli.commands.global_options import COLOR_CHOICES, CONFIG_ENV, GLOBAL_HELP, PROFILE_ENV, chosen_color
 from elastic_cli.commands.group import LazyGroup
 from elastic_cli.commands.secret_args import register_secrets
 from elastic_cli.errors import EXIT_CODES, OrxError, write_failed
@@ -46,10 +46,11 @@ def _exit_code_epilog(width: int = 76) -> str:
 @click.option("--debug", is_flag=True, help=GLOBAL_HELP["--debug"])
 @click.option("-v", "--verbose", count=True, help=GLOBAL_HELP["--verbose"])
 @click.option("-q", "--quiet", is_flag=True, help=GLOBAL_HELP["--quiet"])
+@click.option("--color", type=click.Choice(COLOR_CHOICES), metavar="auto|always|never", help=GLOBAL_HELP["--color"])
 @click.option("--no-color", is_flag=True, help=GLOBAL_HELP["--no-color"])
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug: bool,
-        verbose: int, quiet: bool, no_color: bool) -> None:
+        verbose: int, quiet: bool, color: str | None, no_color: bool) -> None:
     """Set up and use OpenReplay's Elasticsearch integration.
 
     \b
@@ -62,7 +63,7 @@ def cli(ctx: click.Context, config_path: Path | None, profile: str | None, debug
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
     """
     ctx.obj = AppContext(config_path=config_path, profile=profile, debug=debug, verbose=verbose,
-                         quiet=quiet, color=False if no_color or os.environ.get("NO_COLOR") else None)
+                         quiet=quiet, color=chosen_color("never" if no_color else color))
     app_state.set_current(ctx.obj)
     if debug:
         enable_debug_logging()

@@ -7,6 +7,7 @@ ORX_ELASTIC_PASSWORD, never the command line.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shlex
@@ -18,7 +19,10 @@ from typing import Dict, List, Mapping, Optional
 from es_sandbox import sandbox
 from es_sandbox.cli import program
 from es_sandbox.common import ESSandboxError
-from es_sandbox.sample_data import SAMPLE_SESSION_ID, SAMPLE_TOKEN
+from es_sandbox.sample_data import SAMPLE_SESSION_ID, SAMPLE_TOKEN, SESSION_START
+
+SAMPLE_DAY = SESSION_START[:10]  # 2024-01-24
+SAMPLE_NEXT_DAY = (datetime.date.fromisoformat(SAMPLE_DAY) + datetime.timedelta(days=1)).isoformat()
 
 PROFILE = "sandbox"
 KEY_NAME = "orx-sandbox-quickstart"
@@ -42,12 +46,16 @@ def next_commands() -> List[str]:
     return [
         "Next, try (after `. .venv/bin/activate`, or with .venv/bin/orx-elastic):",
         f"  orx-elastic logs {SAMPLE_SESSION_ID} --all-levels --profile {PROFILE}",
+        f"  orx-elastic logs {SAMPLE_TOKEN} -C 2 --profile {PROFILE}    # the lines around each error",
         f"  orx-elastic logs {SAMPLE_TOKEN} -o json --profile {PROFILE}",
+        # the sample is dated the day its session started (the id encodes it): a window that holds it
+        f"  orx-elastic sessions --since {SAMPLE_DAY} --until {SAMPLE_NEXT_DAY} --profile {PROFILE}",
+        f"  orx-elastic shows {SAMPLE_TOKEN} --profile {PROFILE}    # what each OpenReplay version shows",
         f"  orx-elastic config show --profile {PROFILE}",
-        "  orx-elastic instrument --help    the code that puts the session in your backend's logs",
+        "  orx-elastic instrument --help    # the code that puts the session in your backend's logs",
         "  orx-elastic --help",
-        f"  {prog} tour      more commands against this node",
-        f"  {prog} stop      stop the node (the profile `{PROFILE}` stays in your config)",
+        f"  {prog} tour      # more commands against this node",
+        f"  {prog} stop      # stop the node (the profile `{PROFILE}` stays in your config)",
     ]
 
 

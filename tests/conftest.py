@@ -242,7 +242,8 @@ class Env:
         return replace(self, vars={**self.vars, **more})
 
     def environ(self) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith("ORX_ELASTIC_") and k not in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE")}
         base.update(COLUMNS=str(self.columns), LINES="40")
         base.update(self.vars)
         return base

@@ -12,7 +12,7 @@ import pytest
 def no_orx_environment(monkeypatch):
     """Import it into a test module (autouse): the shell's ORX_ELASTIC_* never reaches a test."""
     for name in list(os.environ):
-        if name.startswith("ORX_ELASTIC_") or name == "NO_COLOR":
+        if name.startswith("ORX_ELASTIC_") or name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"):
             monkeypatch.delenv(name)
 
 

@@ -44,7 +44,8 @@ class Screen:
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ORX_ELASTIC_") and k not in ("NO_COLOR", "COLUMNS", "LINES")}
+           if not k.startswith("ORX_ELASTIC_")
+           and k not in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES")}
     env["NO_COLOR"] = "1"  # plain text to assert on; the layout is the same in colour
     env.update(extra or {})
     return env

@@ -1,10 +1,10 @@
-"""The root's options (--config, --profile, --debug, -v, -q, --no-color), accepted after any
+"""The root's options (--config, --profile, --debug, -v, -q, --color, --no-color), accepted after any
 subcommand too (`orx-elastic check -q`) and listed in its --help apart from its own."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import click
 
@@ -40,8 +40,39 @@ GLOBAL_HELP = {
     "--debug": "Show tracebacks and HTTP requests (secrets redacted).",
     "--verbose": "Say more on stderr.",
     "--quiet": "Only data and errors.",
-    "--no-color": "No colour (also when NO_COLOR is set to anything).",
+    "--color": "Colour: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR or CLICOLOR_FORCE colour "
+               "piped output too), always (also piped: less -R), never (no escape sequence at all).",
+    "--no-color": "Same as --color never.",
 }
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def color_choice(flag: str | None, environ: Mapping[str, str]) -> bool | None:
+    """Whether to colour (True, False; None: where the output is a terminal), from `--color` and
+    the conventions, first that speaks: the flag (`always`, `never`; `auto` defers); FORCE_COLOR
+    (force-color.org: set and not empty forces colour, `0` or `false` turns it off, and it wins over
+    NO_COLOR, as in Node: it is usually set for one run, NO_COLOR in a profile); NO_COLOR
+    (no-color.org: set and not empty); CLICOLOR_FORCE (set and not `0`)."""
+    if flag == "always":
+        return True
+    if flag == "never":
+        return False
+    force = environ.get("FORCE_COLOR")
+    if force:
+        return force.strip().lower() not in ("0", "false")
+    if environ.get("NO_COLOR"):
+        return False
+    clicolor_force = environ.get("CLICOLOR_FORCE")
+    if clicolor_force and clicolor_force != "0":
+        return True
+    return None
+
+
+def chosen_color(flag: str | None) -> bool | None:
+    """The colour the flag and this process's environment ask for."""
+    import os
+
+    return color_choice(flag, os.environ)
 
 
 def _global_options() -> list[click.Option]:
@@ -59,6 +90,8 @@ def _global_options() -> list[click.Option]:
         option("--debug", is_flag=True, apply=_enable_debug),
         option("-v", "--verbose", count=True, apply=lambda app, v: setattr(app, "verbose", app.verbose + v)),
         option("-q", "--quiet", is_flag=True, apply=lambda app, v: setattr(app, "quiet", True)),
+        option("--color", type=click.Choice(COLOR_CHOICES), metavar="auto|always|never",
+               apply=lambda app, v: setattr(app, "color", chosen_color(v))),
         option("--no-color", is_flag=True, apply=lambda app, v: setattr(app, "color", False)),
     ]
 
@@ -78,15 +111,26 @@ def accept_global_options(command: click.Command) -> None:
 
 def _options_then_globals(command: click.Command) -> Callable[[click.Context, click.HelpFormatter], None]:
     def format_options(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from elastic_cli.commands.options import CONNECTION_FLAGS
+
         own: list[tuple[str, str]] = []
+        connection: list[tuple[str, str]] = []  # where and how to connect: the profile's, mostly; listed after
         shared: list[tuple[str, str]] = []
         for param in command.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None and not isinstance(param, click.Argument):  # click lists them apart
-                (shared if getattr(param, "_orx_global", False) else own).append(record)
+                if getattr(param, "_orx_global", False):
+                    shared.append(record)
+                elif param.opts and param.opts[0] in CONNECTION_FLAGS:
+                    connection.append(record)
+                else:
+                    own.append(record)
         if own:
             with formatter.section("Options"):
                 formatter.write_dl(own)
+        if connection:
+            with formatter.section("Connection options (each overrides the profile's setting)"):
+                formatter.write_dl(connection)
         if shared:
             with formatter.section("Global options (before or after the command)"):
                 formatter.write_dl(shared)

@@ -34,13 +34,19 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="At most this many lines (see --all).")
 @click.option("--all", "every", is_flag=True, help="Every line, paged with a point in time (streams).")
+@click.option("--tail", type=click.IntRange(min=0), metavar="N",
+              help="Only the last N lines; with --follow, the last N, then new ones (as kubectl logs -f --tail).")
+@click.option("-A", "--after-context", "after", type=click.IntRange(min=0), metavar="N",
+              help="Also print the N lines after each error line: the session's lines of any level, marked as "
+                   "context ('>' marks the error lines; JSON: \"context\"), '--' between groups, as grep.")
+@click.option("-B", "--before-context", "before", type=click.IntRange(min=0), metavar="N",
+              help="Also print the N lines before each error line (as -A).")
+@click.option("-C", "--context", "around", type=click.IntRange(min=0), metavar="N",
+              help="-A N and -B N (-A or -B beside it wins for its side).")
 @click.option("--fields", help="Source fields to show, comma separated (e.g. offset,utc_time,host,message).")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new lines as they arrive (Ctrl-C stops), from new indices too (a rollover, "
-                   "a new daily index). Each poll asks again for lines up to --lag behind the clock; a line that "
-                   "reaches Elasticsearch later than that is missed. A lost connection or a node restart is "
-                   "waited out (--retry-for) and the lines indexed meanwhile follow, none twice; a failure that "
-                   "lasts longer ends it.")
+              help="Keep printing new lines as they arrive, from new indices too (Ctrl-C stops). A line indexed "
+                   "more than --lag after its time is missed; a lost connection is waited out (--retry-for).")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
 # shippers (Filebeat, Elastic Agent, Logstash) deliver within seconds; minutes cover a backlog
@@ -60,7 +66,8 @@ DEFAULT_LIMIT = 100  # as search.lookup's: not imported, so --help stays light
               help="Print the query that would be sent, and exit without connecting.")
 @click.pass_obj
 def logs(app: AppContext, session: str, output: str, all_levels: bool, since: str | None, until: str | None,
-         reverse: bool, limit: int, every: bool, fields: str | None, follow: bool, interval: float,
+         reverse: bool, limit: int, every: bool, tail: int | None, after: int | None, before: int | None, around: int | None,
+         fields: str | None, follow: bool, interval: float,
          lag: str, session_margin: str | None, no_session_window: bool, page_size: int | None,
          local_time: bool, retry_for: str, explain: bool, **params: Any) -> None:
     """Print the log lines of one session, found by its token, its session id or a replay link.
@@ -78,25 +85,32 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
       orx-elastic logs jw4wdfpgqhoj.3az.lrraavgc.ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q
       orx-elastic logs 2618307011354435587 --all-levels --since 2h
       orx-elastic logs TOKEN --all -o ndjson > session.ndjson
-      orx-elastic logs TOKEN --follow --lag 30m
+      orx-elastic logs TOKEN -C 3
+      orx-elastic logs TOKEN --follow --tail 20
       orx-elastic logs TOKEN --explain
       orx-elastic logs 'https://openreplay.example.com/3/session/2618307011354435587?jumpto=1000'
     """
     from datetime import datetime, timezone
 
     from elastic_cli.commands.lookup_output import print_explain, print_lines
+    from elastic_cli.errors import UsageError
     from elastic_cli.openreplay.session_token import parse_session_ref
     from elastic_cli.output.writer import LogWriter
     from elastic_cli.search.lookup import LookupRequest, prepare
     from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
     from elastic_cli.search.session_logs import Export, Follow, Limited
 
-    _refuse_conflicts(every=every, follow=follow, reverse=reverse)
+    _refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
+    context = _context(after, before, around, follow=follow, all_levels=all_levels)
+    if tail is not None and context is not None:
+        raise UsageError("-A/-B/-C do not go with --tail", "leave out --tail, or give --limit N with -A/-B/-C")
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
     mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
-            else Limited(limit=limit, page_size=page_size))
+            else Limited(limit=tail or limit, page_size=page_size))
+    if tail is not None and not follow:
+        reverse = True  # the last N: read newest first, printed oldest first
     retry_budget = parse_duration(retry_for)
     settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     now = datetime.now(timezone.utc)
@@ -104,7 +118,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     request = LookupRequest(
         mode=mode, errors_only=not all_levels, reverse=reverse, retry_for=retry_budget,
         since=parse_time(since, now) if since else None, until=parse_time(until, now) if until else None,
-        session_window=not no_session_window,
+        session_window=not no_session_window, context=context,
         source_fields=output_source_fields(output, shown, settings.message_field, settings.time_field,
                                            settings.tags_field))
     search = prepare(settings, ref, request, now)
@@ -121,11 +135,29 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         print_explain(app, search)
         return
     writer = LogWriter(output, shown, settings.message_field, markers=[m.text for m in search.query.markers],
-                       color=app.color, replay_url=replay, local_time=local_time)
-    print_lines(app, settings, search, writer)
+                       color=app.color, replay_url=replay, local_time=local_time, context=context is not None)
+    print_lines(app, settings, search, writer, tail=tail)
 
 
-def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
+def _context(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool) -> Any:
+    """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything."""
+    from elastic_cli.errors import UsageError
+    from elastic_cli.search.context import Context
+
+    if after is None and before is None and around is None:
+        return None
+    if follow:
+        raise UsageError("-A/-B/-C do not go with --follow: the lines after an error line may not have arrived yet",
+                         "leave out --follow, or follow with --all-levels to see every line as it comes")
+    if all_levels:
+        raise UsageError("-A/-B/-C print lines of other levels around the error lines: with --all-levels every "
+                         "line is printed already", "leave out --all-levels (or -A/-B/-C)")
+    context = Context(before=before if before is not None else around or 0,
+                      after=after if after is not None else around or 0)
+    return context or None
+
+
+def _refuse_conflicts(every: bool, follow: bool, reverse: bool, tail: int | None = None) -> None:
     """Flags that cannot hold together are a usage error, said before anything is searched:
     never one of them silently dropped."""
     from elastic_cli.errors import UsageError
@@ -137,6 +169,18 @@ def _refuse_conflicts(every: bool, follow: bool, reverse: bool) -> None:
         raise UsageError("--follow prints lines as they arrive, oldest first: it cannot --reverse",
                          "leave out --reverse (or --follow)")
     if follow and limit_given:
-        raise UsageError("--follow prints every line, so --limit does not apply", "leave out --limit (or --follow)")
+        raise UsageError("--follow prints every line, so --limit does not apply",
+                         "--tail N prints the last N lines, then new ones (or leave out --limit)")
     if every and limit_given:
         raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
+    if tail is not None:
+        if every:
+            raise UsageError("--tail prints the last lines, --all every line: they do not go together",
+                             "leave out one of them")
+        if limit_given:
+            raise UsageError("--tail N already says how many lines: --limit does not apply", "leave out --limit")
+        if tail == 0 and not follow:
+            raise UsageError("--tail 0 prints no line without --follow", "give --tail N with N above 0, or --follow")
+        if reverse:
+            raise UsageError("--tail prints the last lines oldest first: it cannot --reverse",
+                             "leave out --reverse (--reverse --limit N prints the last N newest first)")

@@ -39,8 +39,13 @@ def print_explain(app: AppContext, search: SessionSearch) -> None:
         say("window: ", search.window.origin if search.window else "none (all time, or --since/--until as given)")
 
 
-def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writer: LogWriter) -> None:
-    """Run the lookup and write its lines as they come; say what the result lacks."""
+def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writer: LogWriter,
+                tail: int | None = None) -> None:
+    """Run the lookup and write its lines as they come; say what the result lacks.
+
+    `tail` (--tail N): only the last N lines. A lookup (asked newest first, N at most) prints them
+    oldest first once read; --follow keeps the last N of its first poll (the session so far) and
+    prints them when that poll ends, then every new line as it comes."""
     from elastic_cli.cluster.connection import build_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
@@ -52,9 +57,10 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
     follow = isinstance(search.mode, Follow)
     status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
     progress = status or Progress(enabled=isinstance(search.mode, Export) and not app.quiet, color=app.color)
+    kept = _Tail(tail, writer) if tail is not None else None
     es = build_client(settings)
     with es, translated_errors(settings, f"search {','.join(search.patterns)}"):
-        result = lookup(es, search, _observers(app, search, writer, progress, status))
+        result = lookup(es, search, _observers(app, search, writer, progress, status, kept))
         plan = result.plan
         if not plan.message_types:
             app.warn(f"no matched index has a field '{settings.message_field}': set --message-field")
@@ -65,7 +71,12 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         try:
             with _stopped_by_sigterm(follow):
                 for page in result.pages():
-                    writer.write_page(page)
+                    if kept is not None and kept.holding:
+                        kept.add(page)
+                    else:
+                        writer.write_page(page)
+                if kept is not None and not follow:
+                    kept.release(oldest_first=True)
         except KeyboardInterrupt:
             if not follow:
                 raise
@@ -88,7 +99,9 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         app.info(f"{plural(undated, 'line')} {'carries' if undated == 1 else 'carry'} no time: shown last")
     more = None
     if result.coverage.more_beyond_limit and isinstance(search.mode, Limited):
-        more = (f"showing the first {plural(search.mode.limit, 'line')}; there are more: use --all (or --limit N) "
+        more = (f"showing the last {plural(search.mode.limit, 'line')}; there are earlier ones: use --all (or a "
+                "larger --tail) for them" if tail else
+                f"showing the first {plural(search.mode.limit, 'line')}; there are more: use --all (or --limit N) "
                 "for them")
     finish(app, result.coverage, more=more)
     if writer.count == 0 and not follow:
@@ -101,8 +114,32 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         )
 
 
+class _Tail:
+    """--tail N: the last N lines read, held until the read they end is over (a lookup; --follow's
+    first poll), then written; after that, lines go straight to the writer."""
+
+    def __init__(self, n: int, writer: LogWriter):
+        from collections import deque
+
+        self.lines: deque[Any] = deque(maxlen=n)
+        self.writer = writer
+        self.holding = True
+
+    def add(self, page: Any) -> None:
+        self.lines.extend(page)
+
+    def release(self, oldest_first: bool = False) -> None:
+        if not self.holding:
+            return
+        self.holding = False
+        lines = list(reversed(self.lines)) if oldest_first else list(self.lines)  # a lookup read them newest first
+        self.lines.clear()
+        if lines:
+            self.writer.write_page(lines)
+
+
 def _observers(app: AppContext, search: SessionSearch, writer: LogWriter, progress: Progress,
-               status: FollowStatus | None) -> LookupObservers:
+               status: FollowStatus | None, kept: _Tail | None = None) -> LookupObservers:
     """What the terminal is told while the lines are read: progress, each poll, retries."""
     from elastic_cli.search.retry import seconds_text
     from elastic_cli.search.session_logs import LookupObservers
@@ -113,6 +150,8 @@ def _observers(app: AppContext, search: SessionSearch, writer: LogWriter, progre
         writer.flush()  # a table is printed page by page: nothing waits for the end
 
     def poll_done() -> None:
+        if kept is not None:
+            kept.release()  # the first poll read the session so far: its last N lines, then new ones
         writer.flush()
         if status is not None:
             status.polled(writer.count)

@@ -184,7 +184,7 @@ def _table(app: AppContext, records: list[dict[str, Any]], view: SessionView, wi
     while len(main) > 3 and sum(widths[i] for i in main) + len(GAP) * (len(main) - 1) > width:
         main.pop()
     under = tuple(i for i in range(len(COLUMNS)) if i not in main)
-    for _kind, text in stacked_lines(COLUMNS, rows, Plan(boxed=False, main=tuple(main), under=under), width,
+    for _kind, text in stacked_lines(COLUMNS, rows, Plan(inline=False, main=tuple(main), under=under), width,
                                      free_text=FREE_TEXT):
         app.print(text)
 

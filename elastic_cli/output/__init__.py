@@ -30,22 +30,28 @@ from elastic_cli.search.fields import get_field, level_of  # noqa: F401 — call
 
 def print_panel(title: str, rows: Sequence[Sequence[Any]], color: bool | None = None, stderr: bool = False,
                 note: str | None = None) -> None:
-    """A titled list of aligned `key  value [more columns]` rows (create-key result, config show)."""
-    from rich.panel import Panel
-    from rich.table import Table
+    """A titled list of aligned `key  value [more columns]` rows (create-key result, config show), in
+    the tables' one style: the title bold on its own line, the rows under it two spaces in and two
+    apart, no box; a value is never cut (a long key runs on and the terminal wraps it)."""
+    from rich.text import Text
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    for extra in range(max((len(r) for r in rows), default=2) - 1):
-        grid.add_column(style="dim" if extra > 0 else "")
-    for row in rows:
-        grid.add_row(*[_text(_display(cell)) for cell in row])
-    body: Any = grid
+    out = console(stderr, color)
+    cells = [[inert(_display(cell)).replace("\n", " ") for cell in row] for row in rows]
+    width = max((len(r) for r in cells), default=0)
+    widths = [max((len(r[i]) for r in cells if i < len(r)), default=0) for i in range(width)]
+    out.print(_text(title, "bold"), soft_wrap=True)
+    for row in cells:
+        line = Text("  ")
+        for i, cell in enumerate(row):
+            last = i == len(row) - 1
+            line.append(cell if last else cell.ljust(widths[i]), style="bold" if i == 0 else "dim" if i > 1 else "")
+            if not last:
+                line.append("  ")
+        out.print(line, soft_wrap=True)
     if note:
-        from rich.console import Group
-
-        body = Group(grid, _text(""), _text(note, "yellow"))
-    console(stderr, color).print(Panel(body, title=_text(title, "bold"), title_align="left", expand=False))
+        out.print(_text(""))
+        out.print(_text(note, "yellow"), soft_wrap=False)
+    out.print(_text(""))  # apart from what follows (the next panel)
 
 
 def print_json(data: Any, stream: IO[str] | None = None) -> None:
@@ -54,31 +60,23 @@ def print_json(data: Any, stream: IO[str] | None = None) -> None:
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], color: bool | None = None,
                 title: str | None = None, free_text: Sequence[str] = (), stream: IO[str] | None = None) -> None:
-    """Rows as a table that never breaks what a user copies (record_table has the rules): the
+    """Rows as a table that never breaks what a user copies (record_table has the rules), in the one
+    style of every table (logs' too): a bold header, columns two spaces apart, no boxes. The
     `free_text` columns (a message, a name) wrap on words first; when the others alone are wider
     than the terminal, the row is stacked."""
-    from rich.table import Table
-
     from elastic_cli.output import record_table
 
     out = console(False, color, stream)
     header = [inert(c) for c in columns]
     cells = [[inert(_display(cell)) for cell in row] for row in rows]
+    if title:
+        out.print(_text(title, "bold"), soft_wrap=True)
     layout = record_table.plan(header, cells, out.width, free_text)
-    if not layout.boxed:
-        styles = {"header": "bold", "row": "", "under": "", "blank": ""}
-        for kind, text in record_table.stacked_lines(header, cells, layout, out.width, free_text):
-            out.print(_text(text, styles[kind]), soft_wrap=True)  # soft: the terminal wraps, never a cut
-        return
-    table = Table(title=_text(title) if title else None, header_style="bold", expand=False)
-    for column in header:
-        if column in free_text:
-            table.add_column(column, overflow="fold", min_width=record_table.MIN_FREE_TEXT)
-        else:  # ids, times, links: whole (the plan made sure they fit)
-            table.add_column(column, no_wrap=True, overflow="ignore")
-    for row in cells:
-        table.add_row(*[_text(cell) for cell in row])
-    out.print(table)
+    lines = (record_table.inline_lines(header, cells, out.width, free_text) if layout.inline
+             else record_table.stacked_lines(header, cells, layout, out.width, free_text))
+    styles = {"header": "bold", "row": "", "under": "", "blank": ""}
+    for kind, text in lines:
+        out.print(_text(text, styles[kind]), soft_wrap=True)  # soft: the terminal wraps, never a cut
 
 
 # ---------------------------------------------------------------- check findings

@@ -101,8 +101,10 @@ class TableFormat:
     def __init__(self, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
                  markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
                  max_message_lines: int = log_table.MAX_MESSAGE_LINES,
-                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, local_time: bool = False):
+                 max_message_chars: int = log_table.MAX_MESSAGE_CHARS, local_time: bool = False,
+                 context: bool = False):
         self.stream = stream
+        self.context = context  # -A/-B/-C: a mark column (">" on error lines), context lines dim, "--" between groups
         # --local-time: times and date lines in this machine's zone (the table only; data stays UTC)
         self.zone: tzinfo | None = None
         self.zone_name = "UTC"
@@ -118,7 +120,7 @@ class TableFormat:
         # --fields: the message field wraps wherever it is listed; without it, the last field does
         self.wrapped = (None if not self.fields else
                         next((f for f in self.fields if f in (message_field, "message")), self.fields[-1]))
-        self.rows: list[Record] = []
+        self.rows: list[Record] = []  # and SEPARATOR where a group of lines ends
         self.layout: log_table.Layout | None = None
         self.indices: set[str] = set()
         self.has_offset = False
@@ -126,6 +128,10 @@ class TableFormat:
 
     def write(self, records: Sequence[Record]) -> None:
         self.rows.extend(records)
+
+    def separate(self) -> None:
+        """The lines written next do not follow those before: grep's `--` between them."""
+        self.rows.append(_SEPARATOR)
 
     def flush(self) -> None:
         if self.rows:
@@ -137,43 +143,58 @@ class TableFormat:
         self.flush()
 
     def _row(self, record: Record) -> log_table.Row:
+        mark = {log_table.MARK_COLUMN: "" if record.get("context") else log_table.MATCH_MARK} if self.context else {}
         if self.fields:
             cells = {name: _cell_text(record.get(name)) for name in self.fields if name != self.wrapped}
-            return log_table.Row(cells, self._message_text(record.get(self.wrapped or "")))
+            return log_table.Row({**mark, **cells}, self._message_text(record.get(self.wrapped or "")))
         shown_time, date, zone = log_table.zoned_time(record.get("time"), self.zone)
         cells = {"time": inert(shown_time), "offset": inert(record.get("offset") or ""),
                  "index": inert(record.get("index") or ""), "level": inert(record.get("level") or "")}
-        return log_table.Row(cells, self._message_text(record.get("message")), date, zone)
+        return log_table.Row({**mark, **cells}, self._message_text(record.get("message")), date, zone)
 
     def _message_text(self, value: Any) -> str:
         cut = log_table.cut_message(_display(value), self.max_message_lines, self.max_message_chars)
         text = inert(cut.text).expandtabs(4)
         return text + ("\n" + cut.more if cut.more else "")
 
-    def _columns(self) -> list[str]:
+    def _columns(self, records: Sequence[Record]) -> list[str]:
+        mark = [log_table.MARK_COLUMN] if self.context else []
         if self.fields:
-            return [f for f in self.fields if f != self.wrapped]
-        self.indices.update(str(r.get("index")) for r in self.rows)
-        self.has_offset = self.has_offset or any(r.get("offset") for r in self.rows)
-        return ["time"] + (["offset"] if self.has_offset else []) + \
+            return mark + [f for f in self.fields if f != self.wrapped]
+        self.indices.update(str(r.get("index")) for r in records)
+        self.has_offset = self.has_offset or any(r.get("offset") for r in records)
+        return mark + ["time"] + (["offset"] if self.has_offset else []) + \
             (["index"] if len(self.indices) > 1 else []) + ["level"]
 
     def _print(self) -> None:
         from rich.style import Style
         from rich.text import Text
 
-        rows = [self._row(record) for record in self.rows]
+        records: list[Record] = []
+        firsts: set[int] = set()  # the records a group starts with: grep's `--` before them
+        for record in self.rows:
+            if record is _SEPARATOR:
+                firsts.add(len(records))
+            else:
+                records.append(record)
+        rows = [self._row(record) for record in records]
         # the offset opens the replay at that moment, in terminals that show hyperlinks (OSC 8)
-        links = {id(row): record.get("replay_url") for row, record in zip(rows, self.rows)}
+        links = {id(row): record.get("replay_url") for row, record in zip(rows, records)}
+        after_separator = {id(rows[i]) for i in firsts if i < len(rows)}
+        dim = {id(row) for row, record in zip(rows, records) if self.context and record.get("context")}
         title = self.wrapped if self.fields else "message"
-        columns = self._columns()
+        columns = self._columns(records)
         seen = {"index": max((len(inert(i)) for i in self.indices), default=0)}  # earlier polls too
         layout = log_table.choose_layout(rows, columns, self.width, title or "", previous=self.layout, floors=seen)
         out = console(color=self.color, stream=self.stream)
+        # a hyperlink (OSC 8) on a terminal only: forced colour into `less -R` or a file keeps colour alone
+        links_shown = is_terminal(self.stream)
         if layout != self.layout:  # the first batch, or a column appeared or widened
             out.print(Text(log_table.header_line(layout), style="bold"), soft_wrap=True)
         self.layout = layout
         for row, date_line in log_table.date_lines(rows, self.last_date, self.zone_name):
+            if id(row) in after_separator:
+                out.print(Text(log_table.SEPARATOR, style="dim"), soft_wrap=True)
             if date_line:
                 out.print(Text(date_line, style="dim"), soft_wrap=True)
                 self.last_date = log_table.day_key(row)
@@ -183,7 +204,7 @@ class TableFormat:
                 if fixed.strip() and row.cells.get("level") == "error" and "level" in layout.columns:
                     start = _column_start(layout, "level")
                     line.stylize("red", start, start + len("error"))
-                if link and fixed.strip() and row.cells.get("offset") and "offset" in layout.columns:
+                if link and links_shown and fixed.strip() and row.cells.get("offset") and "offset" in layout.columns:
                     start = _column_start(layout, "offset")
                     line.stylize(Style(link=link), start, start + len(row.cells["offset"]))
                 shown = Text(message, style="dim" if message.lstrip().startswith("… ") else "")
@@ -191,7 +212,12 @@ class TableFormat:
                     # a marker wrapped after its '=' is highlighted on both lines
                     shown.highlight_words([inert(marker), *_marker_halves(inert(marker))], style="bold magenta")
                 line.append_text(shown)
+                if id(row) in dim:
+                    line.stylize("dim")
                 out.print(line, soft_wrap=True)
+
+
+_SEPARATOR: Record = {}  # in TableFormat.rows: grep's `--` goes here
 
 
 def _column_start(layout: log_table.Layout, column: str) -> int:

@@ -29,6 +29,10 @@ GAP = "  "
 # widths that fit every value of these columns, so a later poll never shifts the message
 MIN_WIDTHS = {"time": len("00:00:00.000"), "offset": len("+00:00.000"), "level": len("warning")}
 INDENT = "  "  # the message under its header line, on a narrow terminal
+# -A/-B/-C: a first column marks the error lines (">"); the lines around them have none (and are dim)
+MARK_COLUMN, MATCH_MARK = "mark", ">"
+SEPARATOR = "--"  # between groups of lines that do not follow each other, as grep prints it
+TITLES = {MARK_COLUMN: ""}  # a column shown under another title than its name
 MORE_HINT = "-o json shows all"
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -200,7 +204,8 @@ def choose_layout(rows: Sequence[Row], columns: Sequence[str], width: int | None
     """Widths from the rows (never narrower than before, nor than `floors`: values seen earlier);
     stacked when the message would be cramped."""
     floors = {**MIN_WIDTHS, **(floors or {})}
-    widths = {c: max([len(c), floors.get(c, 0)] + [len(r.cells.get(c, "")) for r in rows]) for c in columns}
+    widths = {c: max([len(TITLES.get(c, c)), floors.get(c, 0)] + [len(r.cells.get(c, "")) for r in rows])
+              for c in columns}
     if previous is not None:
         for c in columns:
             widths[c] = max(widths[c], previous.widths.get(c, 0))
@@ -213,7 +218,7 @@ def choose_layout(rows: Sequence[Row], columns: Sequence[str], width: int | None
 
 
 def header_line(layout: Layout) -> str:
-    fixed = GAP.join(c.ljust(layout.widths[c]) for c in layout.columns)
+    fixed = GAP.join(TITLES.get(c, c).ljust(layout.widths[c]) for c in layout.columns)
     if layout.stacked:
         return fixed.rstrip()
     return (fixed + GAP + layout.message_title) if fixed else layout.message_title

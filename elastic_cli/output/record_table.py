@@ -1,11 +1,13 @@
-"""How rows of plain values (keys list, sessions) fit a terminal (pure: strings in, lines out).
+"""How rows of plain values (keys list, sessions, shows) fit a terminal (pure: strings in, lines out).
 
-The rule a reader notices: what a user copies (ids, tokens, links, times) is never broken
-across lines; the free text (a message, a name) gives way first.
+One table style for every command, the one `logs` prints: a bold header line, columns two spaces
+apart, no boxes (what reads the same on a terminal, through `less -R` and in a file). The rule a
+reader notices: what a user copies (ids, tokens, links, times) is never broken across lines; the
+free text (a message, a name) gives way first.
 
-- everything fits: one boxed row a record, as wide as its values;
-- the copyable columns fit but the free text does not: the free text wraps on words inside
-  its cell, the other columns keep their whole values;
+- everything fits: one line a record, as wide as its values;
+- the copyable columns fit but the free text does not: the free text wraps on words inside its
+  column, the other columns keep their whole values on the row's first line;
 - the copyable columns alone are wider than the terminal: a "stacked" layout, a header and a
   main line with the leading columns that fit, and the other columns beneath, one labelled line
   each (free text wrapped on words under its own start, a copyable value never cut: a link wider
@@ -19,15 +21,13 @@ from typing import Sequence
 
 GAP = "  "
 INDENT = "  "
-# below this the free text in a boxed cell is a ribbon of one-word lines: stack instead
+# below this the free text in its column is a ribbon of one-word lines: stack instead
 MIN_FREE_TEXT = 16
-# a boxed table draws 3 characters a column (a border and a space either side) and one more
-BOX_PER_COLUMN = 3
 
 
 @dataclass(frozen=True)
 class Plan:
-    boxed: bool
+    inline: bool  # one row a record, side by side (the free text wrapped in its column)
     main: tuple[int, ...] = ()   # stacked: the columns on the main line, in order
     under: tuple[int, ...] = ()  # stacked: the columns on labelled lines beneath, in order
 
@@ -41,26 +41,26 @@ def natural_widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
     return widths
 
 
-def boxed_width(widths: Sequence[int]) -> int:
-    return sum(widths) + BOX_PER_COLUMN * len(widths) + 1
+def inline_width(widths: Sequence[int]) -> int:
+    return sum(widths) + len(GAP) * max(len(widths) - 1, 0)
 
 
 def plan(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
          free_text: Sequence[str] = ()) -> Plan:
-    """Boxed when the copyable columns keep their whole values and the free text keeps some room;
+    """Inline when the copyable columns keep their whole values and the free text keeps some room;
     else stacked, free text first beneath, then copyable columns from the right."""
     widths = natural_widths(columns, rows)
     free = [i for i, c in enumerate(columns) if c in free_text]
     least = [min(w, MIN_FREE_TEXT) if i in free else w for i, w in enumerate(widths)]
-    if boxed_width(least) <= width:
-        return Plan(boxed=True)
+    if inline_width(least) <= width:
+        return Plan(inline=True)
     main = [i for i in range(len(columns)) if i not in free]
     under = list(free)
     while len(main) > 1 and sum(widths[i] for i in main) + len(GAP) * (len(main) - 1) > width:
         under.append(main.pop())
     if not main:  # only free text: it heads the row
         main = [under.pop(0)]
-    return Plan(boxed=False, main=tuple(main), under=tuple(sorted(under)))
+    return Plan(inline=False, main=tuple(main), under=tuple(sorted(under)))
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -104,4 +104,29 @@ def stacked_lines(columns: Sequence[str], rows: Sequence[Sequence[str]], layout:
             parts = wrap_words(row[i], room) if columns[i] in free_text else row[i].split("\n")
             out.append(("under", label + parts[0]))
             out.extend(("under", " " * len(label) + part) for part in parts[1:])
+    return out
+
+
+def inline_lines(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+                 free_text: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The inline layout as (kind, text) lines, kind "header" or "row": the free text columns share
+    what the others leave of `width` (in proportion to their values) and wrap on words in it."""
+    widths = natural_widths(columns, rows)
+    free = [i for i, c in enumerate(columns) if c in free_text]
+    over = inline_width(widths) - width
+    if over > 0 and free:
+        room = sum(widths[i] for i in free) - over
+        natural = sum(widths[i] for i in free)
+        for i in free:
+            widths[i] = max(MIN_FREE_TEXT, room * widths[i] // natural)
+    last = len(columns) - 1
+
+    def line(cells: Sequence[str]) -> str:
+        return GAP.join(cell if i == last else cell.ljust(widths[i]) for i, cell in enumerate(cells)).rstrip()
+
+    out: list[tuple[str, str]] = [("header", line(columns))]
+    for row in rows:
+        parts = [wrap_words(cell, widths[i]) if i in free else [cell.replace("\n", " ")] for i, cell in enumerate(row)]
+        for n in range(max(len(p) for p in parts) if parts else 0):
+            out.append(("row", line([p[n] if n < len(p) else "" for p in parts])))
     return out

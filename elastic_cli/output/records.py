@@ -28,6 +28,7 @@ class LogRecord(TypedDict, total=False):
     offset_ms: Optional[int]
     time_unreadable: int  # the line's time field held this epoch-ms value, past the year ~33,600: sorted by it
     replay_url: str  # the replay opened at the line's moment
+    context: bool  # with -A/-B/-C only: true for a line printed around an error line, false for an error line
     _source: Any
 
 
@@ -42,6 +43,7 @@ class RecordShape:
     message_field: str = "message"
     fields: Optional[tuple[str, ...]] = None
     replay_url: Optional[str] = None  # the session's replay link (no jumpto)
+    context: bool = False  # -A/-B/-C: each record says whether it is a context line
 
     def record(self, line: SessionLine) -> dict[str, Any]:
         return selected_record(line, self.fields, self) if self.fields else log_record(line, self)
@@ -52,7 +54,7 @@ def log_record(line: SessionLine, shape: RecordShape) -> dict[str, Any]:
 
     An export's hot loop (a million lines): the usual hit (a top-level message, a level the
     search already made one word) takes the short paths."""
-    hit, moment, level, index_name, offset_ms = line
+    hit, moment, level, index_name, offset_ms, context, _gap = line
     if type(level) is str:
         level = level.lower()  # what level_of makes of one word, without its list
     elif level is not None:
@@ -75,6 +77,8 @@ def log_record(line: SessionLine, shape: RecordShape) -> dict[str, Any]:
         record["offset_ms"] = offset_ms
     if shape.replay_url:
         record["replay_url"] = replay_moment(shape.replay_url, offset_ms)
+    if shape.context:
+        record["context"] = context
     record["_source"] = source
     return record
 
@@ -88,6 +92,8 @@ def selected_record(line: SessionLine, fields: Sequence[str], shape: RecordShape
         own["replay_url"] = replay_moment(shape.replay_url, offset_ms)
     source = hit.get("_source") or {}
     picked = {name: own.get(name) if name in OWN_FIELDS else get_field(source, name) for name in fields}
+    if shape.context:
+        picked["context"] = line.context
     return {"_index": own["_index"], "_id": own["_id"], **picked}
 
 

@@ -79,17 +79,20 @@ def _console_class() -> type[Console]:
 
 
 def console(stderr: bool = False, color: bool | None = None, stream: IO[str] | None = None) -> Console:
-    """A rich Console for stdout or stderr; colour only on a terminal and when allowed."""
+    """A rich Console for stdout or stderr: colour on a terminal, or as `color` says (True: even
+    piped, for `less -R`; False: no escape sequence at all, not even bold). Whether it is a
+    terminal (the spinner, the width) is the stream's own, never read from the environment."""
     Console = _console_class()
 
     stream = stream or (sys.stderr if stderr else sys.stdout)
-    use_color = is_terminal(stream) if color is None else color
     on_terminal = is_terminal(stream)
+    use_color = on_terminal if color is None else color
     # piped: the width COLUMNS asks for, else wide enough that no id or line is cut or wrapped for the
     # reader's tools
     width = None if on_terminal else (piped_columns() or 4096)
-    return Console(file=stream, no_color=not use_color, highlight=False, markup=False,
-                   emoji=False, force_terminal=use_color if use_color else None, width=width)
+    return Console(file=stream, no_color=not use_color, highlight=False, markup=False, emoji=False,
+                   force_terminal=on_terminal or use_color, color_system="auto" if use_color else None,
+                   width=width)
 
 
 def _text(value: Any, style: str | None = None) -> Text:

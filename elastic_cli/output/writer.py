@@ -20,17 +20,17 @@ from elastic_cli.search.session_line import SessionLine
 
 def make_format(fmt: str, stream: IO[str], message_field: str, fields: Sequence[str] | None = None,
                 markers: Sequence[str] = (), color: bool | None = None, width: int | None = None,
-                **table: Any) -> Any:
+                context: bool = False, **table: Any) -> Any:
     if fmt != "table":
         table.pop("local_time", None)  # the data formats keep UTC whatever the display asks
     if fmt == "ndjson":
         return formats.NdjsonFormat(stream)
     if fmt == "json":
         return formats.JsonFormat(stream)
-    if fmt == "csv":
-        return formats.CsvFormat(stream, columns=fields)
+    if fmt == "csv":  # with -A/-B/-C the records' "context" is a column too
+        return formats.CsvFormat(stream, columns=[*fields, "context"] if fields and context else fields)
     return formats.TableFormat(stream, message_field, fields=fields, markers=markers, color=color, width=width,
-                               **table)
+                               context=context, **table)
 
 
 class LogWriter:
@@ -38,13 +38,14 @@ class LogWriter:
 
     def __init__(self, fmt: str, fields: Sequence[str] | None = None, message_field: str = "message",
                  markers: Sequence[str] = (), color: bool | None = None, stream: IO[str] | None = None,
-                 replay_url: str | None = None, width: int | None = None, **table: Any):
+                 replay_url: str | None = None, width: int | None = None, context: bool = False, **table: Any):
         self.fmt = fmt
         self.stream = stream or sys.stdout
+        # context: -A/-B/-C; each record says whether it is a context line, the table marks them
         self.shape = RecordShape(message_field=message_field, fields=tuple(fields) if fields else None,
-                                 replay_url=replay_url)
+                                 replay_url=replay_url, context=context)
         self.format = make_format(fmt, self.stream, message_field, fields=fields, markers=markers, color=color,
-                                  width=width, **table)
+                                  width=width, context=context, **table)
         self.count = 0  # lines handed to the format; after a failed write, those known to be out
         self.flushed = 0  # lines out to the system at the last flush that worked
         self.failed = False
@@ -57,7 +58,16 @@ class LogWriter:
             self._make_room()
         self.count += len(lines)
         self.unflushed += len(lines)
-        self._guarded(lambda: self.format.write([record(line) for line in lines]))
+        separate = getattr(self.format, "separate", None) if self.shape.context else None
+        if separate is None or not any(line.gap for line in lines):
+            self._guarded(lambda: self.format.write([record(line) for line in lines]))
+            return
+        # grep's `--` where a group of lines does not follow the previous one (the table only)
+        for group in _groups(lines):
+            if group[0].gap:
+                self._guarded(separate)
+            records = [record(line) for line in group]
+            self._guarded(lambda: self.format.write(records))  # noqa: B023 — called at once
 
     def flush(self) -> None:
         """Print what is buffered (a page with --all, a poll with --follow), keep streaming after."""
@@ -94,6 +104,16 @@ class LogWriter:
             _drop_buffered(self.stream)
             raise write_failed("the output", exc, "free space where the output goes (or write it elsewhere), "
                                                   "then run the command again") from exc
+
+
+def _groups(lines: Sequence[SessionLine]) -> list[list[SessionLine]]:
+    """Lines cut where a `gap` starts a new group."""
+    groups: list[list[SessionLine]] = []
+    for line in lines:
+        if line.gap or not groups:
+            groups.append([])
+        groups[-1].append(line)
+    return groups
 
 
 def _drop_buffered(stream: IO[str]) -> None:

@@ -29,6 +29,7 @@ from elastic_cli.search.shape_cache import ShapeCache
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
+    from elastic_cli.search.context import Context
 
 DEFAULT_LIMIT = 100
 
@@ -47,6 +48,7 @@ class LookupRequest:
     retry_for: timedelta | None = None  # None: the default policy
     shape_cache: bool = True  # plan from the shapes seen last time (a file under ~/.cache)
     also: tuple[str, ...] = ()  # texts a line may carry instead of the session's markers (the canary's nonce)
+    context: Context | None = None  # -A/-B/-C: the session's lines around each error line (search.context)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class SessionSearch:
     retry: RetryPolicy | None
     where: str  # " on https://…", for "no index matches …"
     cache: ShapeCache | None  # the shapes seen last time, to send the first pages at once
+    context: Context | None = None
 
 
 def prepare(settings: Settings, ref: SessionRef, request: LookupRequest, now: datetime | None = None
@@ -93,13 +96,18 @@ def prepare(settings: Settings, ref: SessionRef, request: LookupRequest, now: da
     patterns, policy = tuple(settings.index_patterns), FieldPolicy.from_settings(settings)
     return SessionSearch(ref=ref, query=query, started=started, window=window, patterns=patterns, policy=policy,
                          mode=request.mode, retry=retry, where=f" on {settings.url}",
-                         cache=ShapeCache.for_settings(settings, patterns, policy) if request.shape_cache else None)
+                         cache=ShapeCache.for_settings(settings, patterns, policy) if request.shape_cache else None,
+                         context=request.context or None)
 
 
 def lookup(es: Any, search: SessionSearch, observers: LookupObservers | None = None) -> SessionLogs:
     """Plan the search (one `_field_caps`; a limited lookup's first pages beside it) and return the
     session's lines, ready to read with `pages()`. Raises IndexNotFound when the patterns match no
     index, and what the cluster's answers raise."""
+    if search.context:  # -A/-B/-C: the error lines, then the session's lines around them
+        from elastic_cli.search.context import context_lookup
+
+        return context_lookup(search, lambda plain: lookup(es, plain, observers))
     return session_logs(es, search.patterns, search.query, search.policy, search.mode,
                         session_start=search.started, describe=search.where, cache=search.cache, retry=search.retry,
                         observers=observers)

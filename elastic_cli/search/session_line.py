@@ -20,6 +20,10 @@ class SessionLine(NamedTuple):
     level: Any  # one word, or what its level fields hold (a list, a number); None without a level field
     index_name: str  # the data stream's name for a backing index, else the index's
     offset_ms: int | None  # from the session's start: the position on the replay's timeline
+    # with -A/-B/-C (search.context): a line printed around an error line, not one itself; and
+    # the first line of a group that does not follow the previous one (grep's `--` before it)
+    context: bool = False
+    gap: bool = False
 
     @property
     def id(self) -> tuple[str, str]:

@@ -140,8 +140,12 @@ def test_a_day_change_gets_its_own_date_line():
 def test_the_offset_links_to_the_replay_at_that_moment_on_a_terminal():
     replay = "https://or.example.com/3/session/2618307011354435587"
 
-    def table(color):
-        stream = io.StringIO()
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def table(color, stream_class=Terminal):
+        stream = stream_class()
         writer = LogWriter("table", None, "message", markers=[MARKER], color=color, stream=stream, width=120,
                            replay_url=replay)
         writer.write_page([hit(1, offset_ms=192_450)])
@@ -151,8 +155,11 @@ def test_the_offset_links_to_the_replay_at_that_moment_on_a_terminal():
     shown = table(color=True)
     assert "\x1b]8;id=" in shown and f"{replay}?jumpto=192450" in shown  # an OSC 8 hyperlink on the offset
     assert "+03:12.450" in shown
-    plain = table(color=False)  # piped: the text alone, no escape at all
+    plain = table(color=False)  # --color never: the text alone, no escape at all
     assert "\x1b" not in plain and "+03:12.450" in plain
+    # --color always into a pipe (less -R, a file): colour, but no hyperlink a pager may show as escapes
+    forced = table(color=True, stream_class=io.StringIO)
+    assert "\x1b[" in forced and "\x1b]8;" not in forced and "+03:12.450" in forced
 
 
 def test_local_time_shows_the_table_in_this_machines_zone_and_names_it(monkeypatch):

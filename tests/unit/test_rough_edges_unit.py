@@ -89,13 +89,14 @@ def test_session_rows_in_a_terminal_never_break_ids_times_links_or_headers(colum
     assert len(rows_lines) <= (8 if columns == 80 else 4) * len(ROWS) + 1, screen.text
 
 
-def test_a_table_that_fits_stays_boxed_one_line_a_row():
+def test_a_table_that_fits_is_one_line_a_row_in_the_one_style():
     screen = run_in_terminal(["-c", """
 from elastic_cli.output import print_table
 print_table(("name", "id"), [("openreplay-api-key", "UISVPqIB_BSflwxPHUm6")], color=False)
 """], 80, program=[sys.executable])
     body = [line for line in screen.lines if "UISVPqIB_BSflwxPHUm6" in line]
-    assert len(body) == 1 and "openreplay-api-key" in body[0] and body[0].startswith("│"), screen.text
+    assert body == ["openreplay-api-key  UISVPqIB_BSflwxPHUm6"], screen.text
+    assert "name                id" in screen.lines, screen.text  # the header, as logs' table: no box
 
 
 def test_piped_table_honours_columns(monkeypatch):
@@ -107,16 +108,16 @@ def test_piped_table_honours_columns(monkeypatch):
     monkeypatch.delenv("COLUMNS")
     wide = io.StringIO()
     print_records("table", COLUMNS, ROWS, color=False, stream=wide)
-    assert len([line for line in wide.getvalue().splitlines() if line.startswith("│")]) == len(ROWS)
+    assert len(wide.getvalue().splitlines()) == len(ROWS) + 1  # a header and one line a row
 
 
 def test_the_plan_moves_free_text_beneath_first_then_columns_from_the_right():
     cells = [[str(r[c]) for c in COLUMNS] for r in ROWS]
     at_120 = record_table.plan(COLUMNS, cells, 120, ["latest_message"])
-    assert not at_120.boxed
+    assert not at_120.inline
     assert [COLUMNS[i] for i in at_120.main] == COLUMNS[:6]
     assert [COLUMNS[i] for i in at_120.under] == ["latest_message", "replay_url"]
-    assert record_table.plan(COLUMNS, cells, 400, ["latest_message"]).boxed
+    assert record_table.plan(COLUMNS, cells, 400, ["latest_message"]).inline
 
 
 def test_wrap_words_never_breaks_a_word_longer_than_the_line():
@@ -256,7 +257,11 @@ def test_every_subcommand_lists_the_global_options(capsys, command):
 
 @pytest.mark.parametrize("command", [["keys", "list"], ["keys", "invalidate"], ["keys", "rotate"]], ids=" ".join)
 def test_keys_subcommands_list_only_the_flags_they_use(capsys, command):
-    options = help_sections(capsys, *command)["Options"]
+    sections = help_sections(capsys, *command)
+    # the connection flags stand in their own section, after the command's own
+    connection = sections["Connection options (each overrides the profile's setting)"]
+    options = sections["Options"] + connection
+    assert "--host" not in sections["Options"] and "--username" not in connection
     for unused in ("--message-field", "--time-field", "--tags-field", "--openreplay-url", "--project-id"):
         assert unused not in options
     assert "--host" in options and "--username" in options
