@@ -238,13 +238,13 @@ def _other_spellings(text: str, whole: bool) -> tuple[re.Pattern[str], str] | No
     """The marker as OpenReplay's own searches also find it (issue 36): v1.21+'s match_phrase
     ignores case and the punctuation between the name and the id (`OPENREPLAYSESSION.ID=<id>`,
     `openReplaySession.id= <id>` as console.log(k, v) writes, `openReplaySession.id: <id>`, JSON's
-    `"openReplaySession.id":"<id>"`); v1.20's token pattern ignores case. None for a marker of
-    another form (a canary's nonce). With the id, lower case, that every spelling holds."""
+    `"openReplaySession.id":"<id>"`). None for a marker of another form (a canary's nonce), and for
+    the v1.20 token: its pattern ignores case, but a token in other letters is not the one the
+    tracker signed (v1.20 drops it: "wrong token sign"). With the id, lower case, that every spelling
+    holds."""
     name, equals, value = text.rpartition("=")
-    if not equals or not name or not value:
+    if not whole or not equals or not name or not value:
         return None
-    if not whole:
-        return re.compile(re.escape(text), re.IGNORECASE), value.rstrip(".").lower()
     return (re.compile(re.escape(name) + r"[^0-9A-Za-z_]+" + re.escape(value) + _ID_END, re.IGNORECASE),
             value.lower())
 

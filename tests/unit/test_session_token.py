@@ -175,8 +175,8 @@ def test_an_id_finds_the_same_lines_as_its_token():
     ("openReplaySessionToken=jw4wdfpgqhoj.-1.x.y other token of the session", True),
     ("openReplaySessionToken=jw4wdfpgqhojx.3az.lrraavgc.sig longer id", False),
     ("openReplaySessionToken=w4wdfpgqhoj.3az.lrraavgc.sig shorter id", False),
-    # v1.20's token pattern ignores case (clients/utils.go `(?i)`), and base36 reads either case
-    ("openReplaySessionToken=JW4WDFPGQHOJ.3az.lrraavgc.sig other case", True),
+    # v1.20's pattern ignores case, but a token in other letters fails its signature check
+    ("openReplaySessionToken=JW4WDFPGQHOJ.3az.lrraavgc.sig other case", False),
     ("openReplaySessionToken=jw4wdfpgqhoj no dot: not a token", False),
 ])
 def test_the_token_prefix_marker_takes_any_token_of_the_session_and_nothing_else(message, expected):
