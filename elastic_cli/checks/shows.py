@@ -55,16 +55,18 @@ def session_view(es: Any, settings: Settings, ref: SessionRef, limit: int = DEFA
     started, since = search.started, search.query.since
     # v1.21+'s request does not depend on the lines found: it goes out beside the search for them
     # (far from the cluster each request in turn is a round trip); the v1.20 probe names their ids
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shows") as pool:
+    since_ms = int(since.timestamp() * 1000) if since else 0
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="shows") as pool:
         v121_search = pool.submit(_v121_search, es, ref.session_id)
         logs_indices = pool.submit(logs_coverage, es)
+        # the v1.20 poller's first page does not depend on the lines either
+        poller_first = pool.submit(poller_first_page, es, settings.indexes, since_ms)
         result = lookup(es, search)
         lines = [line for page in result.pages() for line in page]
         answered = v121_search.result()
         # the lookup reads a line by its `message`: a hit v1.21+ returns without a text one is judged too
         lines = with_unreadable(lines, answered, started)
-        since_ms = int(since.timestamp() * 1000) if since else 0
-        v120 = v120_answer(es, settings.indexes, since_ms, lines)
+        v120 = v120_answer(es, settings.indexes, since_ms, lines, first_page=poller_first.result)
         answers = {v.V121: v121_answer(es, ref.session_id, lines, answered, logs_indices.result),
                    v.V120: v120}
     fetched_ms = int(fetched_at.timestamp() * 1000) if fetched_at else None
@@ -210,7 +212,8 @@ def logs_coverage(es: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
     return indices, frozenset(keyword)
 
 
-def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLine]) -> v.Answer:
+def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLine],
+                first_page: Callable[[], dict[str, Any]] | None = None) -> v.Answer:
     """The v1.20 poller's search on `indexes`, narrowed to the ids of the lines found (which lines it
     matches; the shard failures it meets: its sort on `utc_time` fails on an index that lacks the
     field), then its own search as it sends it, not narrowed (`poller_walk`): whether it fails for
@@ -239,7 +242,7 @@ def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLin
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 last = value if last is None else max(last, value)
         failed.update(_failed_shards({"error": body.get("_shards") or {}}))
-    walk = poller_walk(es, indexes, since_ms, until=last)
+    walk = poller_walk(es, indexes, since_ms, until=last, first_page=first_page)
     if walk.error is not None:
         return walk.error
     ruin, before = v.poller_ruin(walk.hits)
@@ -261,7 +264,15 @@ class PollerWalk:
     cut: bool = False  # stopped before the last line of the session
 
 
-def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None) -> PollerWalk:
+def poller_first_page(es: Any, indexes: str, since_ms: int) -> dict[str, Any]:
+    """The poller's search as it sends it: its first page (a scroll opened)."""
+    request = v.v120_request(indexes, since_ms)
+    return body_of(es.search(index=indexes, **request.params, **_body_args(request.body),
+                             source=["message", "utc_time"]))
+
+
+def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None,
+                first_page: Callable[[], dict[str, Any]] | None = None) -> PollerWalk:
     """The v1.20 poller's search exactly as it sends it (`clients/elasticsearch.go` L83-89: `indexes`,
     size 1000, scroll, sort `utc_time:asc`; every session's token lines tagged error), read page after
     page, `message` and `utc_time` only, until the first line it crashes on (`poller_ruin`), or past
@@ -273,8 +284,8 @@ def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None) -> Po
     scroll_id = None
     try:
         try:
-            body = body_of(es.search(index=indexes, **request.params, **_body_args(request.body),
-                                     source=["message", "utc_time"]))
+            # asked beside the lookup (`first_page`, a future's result: its error is raised here), or now
+            body = first_page() if first_page is not None else poller_first_page(es, indexes, since_ms)
         except Exception as exc:
             failure = _api_failure(exc)
             if failure is None:
