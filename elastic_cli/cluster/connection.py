@@ -75,6 +75,8 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         "retry_on_status": RETRY_STATUSES,
         "retry_on_timeout": False,  # a silent server would cost timeout x retries
         # no sniffing: the key goes only to the addresses the user gave (README, "Several nodes")
+        # several nodes: taken in turn from the first one given (the official client shuffles them)
+        "randomize_nodes_in_pool": False,
     }
     if gates:
         options["node_class"] = gated_node_class(gates)
