@@ -78,7 +78,7 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         # several nodes: taken in turn from the first one given (the official client shuffles them)
         "randomize_nodes_in_pool": False,
     }
-    if gates:
+    if len(settings.node_urls) > 1 or gates:
         options["node_class"] = gated_node_class(gates)
     if basic_auth:
         register_secret(basic_auth[1])
@@ -165,7 +165,11 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
     import elastic_transport
     import elasticsearch
 
-    where = settings.where if len(settings.node_urls) == 1 else f"every node of hosts ({', '.join(settings.node_urls)})"
+    where = settings.url
+    if len(settings.node_urls) > 1:  # several nodes: the one that answered so, or every one when each was tried
+        one = getattr(exc, "node_url", None) if isinstance(exc, elastic_transport.TlsError) or \
+            _find(list(cause_chain(exc)), (_expects_https(), _not_plain_http(), ssl.SSLError)) else None
+        where = str(one) if one else f"every node of hosts ({', '.join(settings.node_urls)})"
     if isinstance(exc, elasticsearch.ApiError):
         return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):

@@ -177,21 +177,26 @@ class ReadRetryingTransport(Transport):
 class GatedNode(Urllib3HttpNode):
     """A node of an http:// host: no request leaves before that node's own plain-HTTP probe said plain
     HTTP (`plain_http`), so each node of a list gets the guarantee the single host has. `gates` is set
-    on a subclass per client (`gated_node_class`)."""
+    on a subclass per client (`gated_node_class`); without gates (https://) it only names itself on
+    what it raises (`node_url`), so a message says which node of several failed."""
 
     gates: Mapping[tuple[str, int], plain_http.PlainHttpGate] = {}
 
     def perform_request(self, method: str, target: str, body: bytes | None = None,
                         headers: Any = None, request_timeout: Any = DEFAULT) -> Any:
         gate = self.gates.get((self.host.strip("[]").lower(), self.port))
-        if gate is not None:
-            self._plain_http_only(gate)
         try:
-            return super().perform_request(method, target, body=body, headers=headers,
-                                           request_timeout=request_timeout)
-        except ConnectionError as exc:
-            if gate is not None and not isinstance(exc, ConnectionTimeout):
-                gate.forget()  # a port remembered as plain HTTP may speak TLS now
+            if gate is not None:
+                self._plain_http_only(gate)
+            try:
+                return super().perform_request(method, target, body=body, headers=headers,
+                                               request_timeout=request_timeout)
+            except ConnectionError as exc:
+                if gate is not None and not isinstance(exc, ConnectionTimeout):
+                    gate.forget()  # a port remembered as plain HTTP may speak TLS now
+                raise
+        except TransportError as exc:
+            exc.node_url = self.base_url  # type: ignore[attr-defined]  # which node, for the message
             raise
 
     def _plain_http_only(self, gate: plain_http.PlainHttpGate) -> None:
