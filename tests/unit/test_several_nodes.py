@@ -213,3 +213,21 @@ def test_check_connect_names_the_node_that_is_down():
         assert alone.status == "ok" and "nodes" not in alone.data  # one host: the finding it always was
     finally:
         listening.close()
+
+
+# ---------------------------------------------------------------- create-key --save
+
+
+def test_create_key_save_keeps_the_list_of_nodes(tmp_path):
+    from elastic_cli.keys.api_keys import CreatedKey, save_created_key
+
+    path = tmp_path / "c.yaml"
+    created = CreatedKey(id="kid", name="n", api_key="secret", encoded="ZW5j")
+    listed = resolve(ConfigFile(path=path), None, {"hosts": "https://a,https://b:9201"}, {})
+    save_created_key(listed, created, ["*log*"])
+    profile = yaml.safe_load(path.read_text())["profiles"]["default"]
+    assert profile["hosts"] == ["https://a:9200", "https://b:9201"] and "host" not in profile
+    one = resolve(load_config_file(path), None, {"host": "https://c"}, {})
+    save_created_key(one, created, ["*log*"])
+    profile = yaml.safe_load(path.read_text())["profiles"]["default"]
+    assert profile["host"] == "https://c" and "hosts" not in profile
