@@ -18,6 +18,7 @@ import email.utils
 import json
 import logging
 import re
+import socket
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Mapping
@@ -212,7 +213,8 @@ class GatedNode(Urllib3HttpNode):
         if verdict.kind == plain_http.SILENT:
             raise ConnectionTimeout(f"{where} did not answer a plain HTTP request")
         cause = {plain_http.REFUSED: ConnectionRefusedError(f"connection refused by {where}"),
-                 plain_http.UNRESOLVED: OSError(f"cannot resolve {gate.hostname}")}.get(verdict.kind)
+                 plain_http.UNRESOLVED: socket.gaierror(socket.EAI_NONAME, f"cannot resolve {gate.hostname}")
+                 }.get(verdict.kind)
         if cause is not None:
             # chained too: the transport empties `errors` of what a node raises
             raise ConnectionError(str(cause), errors=(cause,)) from cause
