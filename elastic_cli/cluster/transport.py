@@ -124,10 +124,10 @@ class ReadRetryingTransport(Transport):
                 response = self._send(method, target, kwargs)
             except TlsError:
                 raise  # a certificate does not get better by asking again
-            except ConnectionTimeout:
+            except ConnectionTimeout as exc:
                 if others > 0 and read:
                     others -= 1
-                    self._next_node("did not answer in time")
+                    self._next_node(exc, "did not answer in time")
                     continue
                 if not on_timeout or attempt >= retries:
                     raise
@@ -136,7 +136,7 @@ class ReadRetryingTransport(Transport):
                 # a refused connect sent nothing: even a write may go to the next node
                 if others > 0 and (read or refused(exc)):
                     others -= 1
-                    self._next_node("refused the connection" if refused(exc) else "lost the connection")
+                    self._next_node(exc, "refused the connection" if refused(exc) else "lost the connection")
                     continue
                 # nothing listens there (a node down, a wrong port): asking again within a second or two
                 # only makes the user wait for the same answer; a long search waits it out (search.retry)
@@ -156,9 +156,9 @@ class ReadRetryingTransport(Transport):
             attempt += 1
 
     @staticmethod
-    def _next_node(why: str) -> None:
+    def _next_node(exc: BaseException, why: str) -> None:
         if _log.isEnabledFor(logging.DEBUG):
-            _log.debug("the node %s: trying the next node", why)
+            _log.debug("%s %s: trying the next node", getattr(exc, "node_url", "the node"), why)
 
     def _send(self, method: str, target: str, kwargs: dict[str, Any]) -> TransportApiResponse:
         """One request, without the base class's retries; logged for --debug."""
