@@ -69,6 +69,11 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
         if "host" in updates or "port" in updates:
             raise UsageError("--hosts and --host/--port/--cloud-id name the cluster twice",
                              "give the nodes in --hosts only (each URL with its port)")
+        for entry in str(updates["hosts"]).split(","):
+            assumed = scheme_note(entry)
+            if assumed:  # as for --host: said now, not at the first TLS error
+                app.warn(assumed)
+                break
         try:
             updates["hosts"] = settings.KEYS_BY_NAME["hosts"].parse(updates["hosts"])
         except (ValueError, TypeError) as exc:

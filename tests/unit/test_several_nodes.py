@@ -231,3 +231,11 @@ def test_create_key_save_keeps_the_list_of_nodes(tmp_path):
     save_created_key(one, created, ["*log*"])
     profile = yaml.safe_load(path.read_text())["profiles"]["default"]
     assert profile["host"] == "https://c" and "hosts" not in profile
+
+
+def test_configure_says_a_node_without_a_scheme_is_taken_as_https(tmp_path, clean_env):
+    result = run_cli("--config", str(tmp_path / "c.yaml"), "configure", "--hosts", "es1:9200,es2:9200", env=clean_env)
+    assert result.exit_code == 0, result.stderr
+    assert "assumed https://es1:9200" in result.stderr
+    assert yaml.safe_load((tmp_path / "c.yaml").read_text())["profiles"]["default"]["hosts"] == \
+        ["https://es1:9200", "https://es2:9200"]
