@@ -10,11 +10,12 @@ import hashlib
 import socket
 import ssl
 import time
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
 
-from elastic_cli.checks.findings import FAILURE, OK, WARNING, Deadline, Finding, finding
+from elastic_cli.checks.findings import FAILURE, OK, SKIPPED, WARNING, Deadline, Finding, finding
 from elastic_cli.cluster.plain_http import probe_plain_http
-from elastic_cli.config.endpoint import UNENCRYPTED, UNENCRYPTED_FIX, is_loopback
+from elastic_cli.config.endpoint import DEFAULT_PORT, UNENCRYPTED, UNENCRYPTED_FIX, Endpoint, is_loopback
 
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
@@ -38,9 +39,61 @@ def is_local(hostname: str) -> bool:
 
 
 def check_connect(settings: Settings, deadline: Deadline) -> Finding:
-    _, hostname, port = host_port(settings)
-    where = f"{hostname}:{port}"
+    """Every configured node (`hosts`), side by side: which ones accept a connection and which are down."""
+    nodes = settings.node_endpoints
+    if len(nodes) == 1:
+        _, hostname, port = host_port(settings)
+        return _connect(hostname, port, deadline.bound(settings.timeout))
     timeout = deadline.bound(settings.timeout)
+    results = _each_node(nodes, lambda node: _connect(node.hostname, _port(node), timeout))
+    return _nodes_finding("connect", nodes, results, "accepted a connection",
+                          "start it (or remove it from hosts); meanwhile the other nodes answer")
+
+
+def _port(endpoint: Endpoint) -> int:
+    return endpoint.port if endpoint.port is not None else DEFAULT_PORT
+
+
+def _each_node(nodes: list[Endpoint], check: Callable[[Endpoint], Finding]) -> list[Finding]:
+    """One check per node, side by side (far away each is a round trip or a timeout)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="node") as pool:
+        return list(pool.map(check, nodes))
+
+
+def _nodes_finding(check_id: str, nodes: list[Endpoint], results: list[Finding], works: str,
+                   down_fix: str) -> Finding:
+    """One finding for a check run on every node: ok when each passed, a warning naming the nodes that
+    failed while others work (the tool moves to a live node), a failure when none passed."""
+    names = [f"{node.hostname}:{_port(node)}" for node in nodes]
+    per_node = [{"node": name, "status": result.status, "detail": result.detail}
+                for name, result in zip(names, results)]
+    failed = [(name, result) for name, result in zip(names, results) if result.status == FAILURE]
+    warned = [(name, result) for name, result in zip(names, results) if result.status == WARNING]
+    if not failed and not warned:
+        shown = "; ".join(f"{name}: {result.detail}" for name, result in zip(names, results))
+        every = f"all {len(nodes)} nodes" if len(nodes) > 1 else "the node up"
+        return finding(check_id, OK, f"{every} {works} ({shown})", nodes=per_node)
+    detail = "; ".join(f"{name}: {result.detail}" for name, result in failed)
+    if failed and len(failed) == len(nodes):
+        return finding(check_id, FAILURE, f"no node {works}: {detail}", failed[0][1].fix, nodes=per_node)
+    if failed and check_id != "connect":
+        # TLS: a node that would take the key in clear, or whose certificate fails, is a mistake to fix
+        return finding(check_id, FAILURE, f"{len(failed)} of {len(nodes)} nodes failed: {detail}",
+                       failed[0][1].fix, nodes=per_node)
+    if failed:  # the tool moves to a live node: said, not fatal
+        good = ", ".join(name for name, result in zip(names, results) if result.status != FAILURE)
+        return finding(check_id, WARNING, f"{len(failed)} of {len(nodes)} nodes down ({detail}); {good} {works}",
+                       down_fix, nodes=per_node, down=[name for name, _ in failed])
+    if len({result.detail for _, result in warned}) == 1 and len(warned) == len(nodes):
+        return finding(check_id, WARNING, f"{warned[0][1].detail} (every node)", warned[0][1].fix, nodes=per_node)
+    detail = "; ".join(f"{name}: {result.detail}" for name, result in warned)
+    return finding(check_id, WARNING, detail, warned[0][1].fix, nodes=per_node)
+
+
+def _connect(hostname: str, port: int, timeout: float) -> Finding:
+    where = f"{hostname}:{port}"
     try:
         infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -130,8 +183,34 @@ def is_self_signed(der: bytes) -> bool | None:
 
 
 def check_tls(settings: Settings, deadline: Deadline) -> Finding:
-    scheme, hostname, port = host_port(settings)
+    """HTTP or TLS as configured, on every node that accepts a connection (a node that is down is the
+    `connect` check's): the key goes to none that would read it in clear or that fails verification."""
+    nodes = settings.node_endpoints
     timeout = deadline.bound(settings.timeout)
+    if len(nodes) == 1:
+        scheme, hostname, port = host_port(settings)
+        return _tls_one(settings, scheme, hostname, port, timeout)
+    results = _each_node(nodes, lambda node: _tls_one(settings, node.scheme, node.hostname, _port(node), timeout)
+                         if _accepts(node.hostname, _port(node), timeout) else
+                         finding("tls", SKIPPED, "down (see connect)"))
+    live = [(node, result) for node, result in zip(nodes, results) if result.status != SKIPPED]
+    if not live:
+        return finding("tls", FAILURE, "no node accepted a connection (see connect)",
+                       "start the nodes, or check hosts")
+    merged = _nodes_finding("tls", [node for node, _ in live], [result for _, result in live], "agreed on "
+                            + ("TLS" if nodes[0].scheme == "https" else "plain HTTP"), "")
+    return replace(merged, data={**live[0][1].data, **merged.data})
+
+
+def _accepts(hostname: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _tls_one(settings: Settings, scheme: str, hostname: str, port: int, timeout: float) -> Finding:
     return _check_https(settings, hostname, port, timeout) if scheme == "https" else \
         _check_plain(hostname, port, timeout)
 

@@ -60,11 +60,11 @@ def no_configuration_yet(settings: Settings) -> errors.ConfigError:
 def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, require_auth: bool = True,
                  max_retries: int = 3) -> Elasticsearch:
     """An Elasticsearch client for the settings; API key auth unless basic_auth is given."""
-    gate = _plain_http_gate(settings)  # first: its probe runs while the client is imported
+    gates = _plain_http_gates(settings)  # first: the probes run while the client is imported
     from elasticsearch import Elasticsearch
 
     from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
-    from elastic_cli.cluster.transport import ReadRetryingTransport
+    from elastic_cli.cluster.transport import ReadRetryingTransport, gated_node_class
 
     options: dict[str, Any] = {
         "transport_class": ReadRetryingTransport,
@@ -74,7 +74,12 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         "max_retries": max_retries,
         "retry_on_status": RETRY_STATUSES,
         "retry_on_timeout": False,  # a silent server would cost timeout x retries
+        # no sniffing: the key goes only to the addresses the user gave (README, "Several nodes")
+        # several nodes: taken in turn from the first one given (the official client shuffles them)
+        "randomize_nodes_in_pool": False,
     }
+    if len(settings.node_urls) > 1 or gates:
+        options["node_class"] = gated_node_class(gates)
     if basic_auth:
         register_secret(basic_auth[1])
         options["basic_auth"] = basic_auth
@@ -89,7 +94,7 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
                 f"no API key configured for profile '{settings.profile}'",
                 f"run `{errors.new_key_command()}` or `orx-elastic configure --id ID --api-key KEY`",
             )
-    if settings.host.startswith("https://"):
+    if settings.host.startswith("https://"):  # every node: hosts has one scheme
         if settings.fingerprint:
             options["ssl_assert_fingerprint"] = normalize_fingerprint(settings.fingerprint)
             options["verify_certs"] = False  # the pin replaces chain verification
@@ -99,22 +104,25 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         elif settings.ca_certs:
             options["ca_certs"] = settings.ca_certs
     try:
-        client = Elasticsearch(settings.url, **options)
+        client = Elasticsearch(settings.node_urls, **options)
     except (ValueError, TypeError, OSError) as exc:
         raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
                                  "check host, port, ca_certs and fingerprint") from None
-    client.transport.plain_http_gate = gate  # type: ignore[attr-defined]  # ReadRetryingTransport; shared by options() copies
     return client
 
 
-def _plain_http_gate(settings: Settings) -> Any:
-    """For an http:// host, the probe that must answer plain HTTP before credentials leave."""
+def _plain_http_gates(settings: Settings) -> dict[tuple[str, int], Any]:
+    """For http:// nodes, each node's probe that must answer plain HTTP before credentials leave,
+    by (host name, port)."""
     if not settings.host.startswith("http://"):
-        return None
+        return {}
     from elastic_cli.cluster.plain_http import PlainHttpGate, marks_dir
 
-    endpoint = settings.endpoint
-    return PlainHttpGate(endpoint.hostname, settings.port, settings.timeout, marks_dir())
+    gates: dict[tuple[str, int], Any] = {}
+    for endpoint in settings.node_endpoints:
+        port = endpoint.port if endpoint.port is not None else settings.port
+        gates[(endpoint.hostname, port)] = PlainHttpGate(endpoint.hostname, port, settings.timeout, marks_dir())
+    return gates
 
 
 def body_of(response: Any) -> Any:
@@ -158,6 +166,10 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
     import elasticsearch
 
     where = settings.url
+    if len(settings.node_urls) > 1:  # several nodes: the one that answered so, or every one when each was tried
+        one = getattr(exc, "node_url", None) if isinstance(exc, elastic_transport.TlsError) or \
+            _find(list(cause_chain(exc)), (_expects_https(), _not_plain_http(), ssl.SSLError)) else None
+        where = str(one) if one else f"every node of hosts ({', '.join(settings.node_urls)})"
     if isinstance(exc, elasticsearch.ApiError):
         return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):
@@ -270,8 +282,17 @@ def describe_auth_failure(reason: str, key_id: str | None) -> str:
     }.get(reason, f"the API key{with_id} is wrong, expired or invalidated")
 
 
+def answering_node(exc: BaseException) -> str | None:
+    """The URL of the node whose answer this is (several nodes: the one the request went to)."""
+    node = getattr(getattr(exc, "meta", None), "node", None)
+    if node is None or not getattr(node, "host", None):
+        return None
+    host = f"[{node.host}]" if ":" in node.host and not node.host.startswith("[") else node.host
+    return f"{node.scheme}://{host}:{node.port}{node.path_prefix or ''}"
+
+
 def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.OrxError:
-    where = settings.url
+    where = settings.url if len(settings.node_urls) == 1 else (answering_node(exc) or settings.where)
     status = status_of(exc)
     error_type, reason = error_details(exc)
     if status is not None and 300 <= status < 400:

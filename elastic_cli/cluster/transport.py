@@ -18,6 +18,7 @@ import email.utils
 import json
 import logging
 import re
+import socket
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Mapping
@@ -29,6 +30,7 @@ from elastic_transport import (
     Transport,
     TransportApiResponse,
     TransportError,
+    Urllib3HttpNode,
 )
 from elastic_transport.client_utils import DEFAULT
 
@@ -102,8 +104,6 @@ def refused(exc: BaseException) -> bool:
 
 class ReadRetryingTransport(Transport):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
-    # set by connection.build_client for an http:// host: no request leaves before it says plain HTTP
-    plain_http_gate: plain_http.PlainHttpGate | None = None
 
     def perform_request(self, method: str, target: str, **kwargs: Any) -> TransportApiResponse:
         max_retries = kwargs.pop("max_retries", DEFAULT)
@@ -112,19 +112,32 @@ class ReadRetryingTransport(Transport):
         retries = self.max_retries if max_retries is DEFAULT else max_retries
         statuses = self.retry_on_status if retry_on_status is DEFAULT else retry_on_status
         on_timeout = self.retry_on_timeout if retry_on_timeout is DEFAULT else retry_on_timeout
-        if not is_read(method, target):
+        read = is_read(method, target)
+        if not read:
             retries = 0
+        # several nodes: one that fails at the connection level is marked dead by the pool (elastic_transport)
+        # and the request goes at once to the next, each node once, before the retry rule below waits
+        others = len(self.node_pool.all()) - 1
         attempt = 0
         while True:
             try:
                 response = self._send(method, target, kwargs)
             except TlsError:
                 raise  # a certificate does not get better by asking again
-            except ConnectionTimeout:
+            except ConnectionTimeout as exc:
+                if others > 0 and read:
+                    others -= 1
+                    self._next_node(exc, "did not answer in time")
+                    continue
                 if not on_timeout or attempt >= retries:
                     raise
                 wait = backoff_seconds(attempt)
             except ConnectionError as exc:
+                # a refused connect sent nothing: even a write may go to the next node
+                if others > 0 and (read or refused(exc)):
+                    others -= 1
+                    self._next_node(exc, "refused the connection" if refused(exc) else "lost the connection")
+                    continue
                 # nothing listens there (a node down, a wrong port): asking again within a second or two
                 # only makes the user wait for the same answer; a long search waits it out (search.retry)
                 if attempt >= retries or refused(exc):
@@ -142,29 +155,53 @@ class ReadRetryingTransport(Transport):
             self.sleep(wait)
             attempt += 1
 
+    @staticmethod
+    def _next_node(exc: BaseException, why: str) -> None:
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s: trying the next node", getattr(exc, "node_url", "the node"), why)
+
     def _send(self, method: str, target: str, kwargs: dict[str, Any]) -> TransportApiResponse:
         """One request, without the base class's retries; logged for --debug."""
         started = time.monotonic()
-        self._plain_http_only()
         try:
             response = super().perform_request(method, target, max_retries=0, retry_on_status=(),
                                                retry_on_timeout=False, **kwargs)
         except TransportError as exc:
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s", failure_text(method, target, kwargs, time.monotonic() - started, exc))
-            if self.plain_http_gate is not None and isinstance(exc, ConnectionError) \
-                    and not isinstance(exc, ConnectionTimeout):
-                self.plain_http_gate.forget()  # a port remembered as plain HTTP may speak TLS now
             raise
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s", exchange_text(method, target, kwargs, time.monotonic() - started, response))
         return response
 
-    def _plain_http_only(self) -> None:
-        """Over http://, raise before sending anything unless the port answered plain HTTP."""
-        gate = self.plain_http_gate
-        if gate is None:
-            return
+
+class GatedNode(Urllib3HttpNode):
+    """A node of an http:// host: no request leaves before that node's own plain-HTTP probe said plain
+    HTTP (`plain_http`), so each node of a list gets the guarantee the single host has. `gates` is set
+    on a subclass per client (`gated_node_class`); without gates (https://) it only names itself on
+    what it raises (`node_url`), so a message says which node of several failed."""
+
+    gates: Mapping[tuple[str, int], plain_http.PlainHttpGate] = {}
+
+    def perform_request(self, method: str, target: str, body: bytes | None = None,
+                        headers: Any = None, request_timeout: Any = DEFAULT) -> Any:
+        gate = self.gates.get((self.host.strip("[]").lower(), self.port))
+        try:
+            if gate is not None:
+                self._plain_http_only(gate)
+            try:
+                return super().perform_request(method, target, body=body, headers=headers,
+                                               request_timeout=request_timeout)
+            except ConnectionError as exc:
+                if gate is not None and not isinstance(exc, ConnectionTimeout):
+                    gate.forget()  # a port remembered as plain HTTP may speak TLS now
+                raise
+        except TransportError as exc:
+            exc.node_url = self.base_url  # type: ignore[attr-defined]  # which node, for the message
+            raise
+
+    def _plain_http_only(self, gate: plain_http.PlainHttpGate) -> None:
+        """Raise before sending anything unless the port answered plain HTTP."""
         if not gate.answered():
             self._connect_meanwhile()
         verdict = gate.verdict()
@@ -176,9 +213,11 @@ class ReadRetryingTransport(Transport):
         if verdict.kind == plain_http.SILENT:
             raise ConnectionTimeout(f"{where} did not answer a plain HTTP request")
         cause = {plain_http.REFUSED: ConnectionRefusedError(f"connection refused by {where}"),
-                 plain_http.UNRESOLVED: OSError(f"cannot resolve {gate.hostname}")}.get(verdict.kind)
+                 plain_http.UNRESOLVED: socket.gaierror(socket.EAI_NONAME, f"cannot resolve {gate.hostname}")
+                 }.get(verdict.kind)
         if cause is not None:
-            raise ConnectionError(str(cause), errors=(cause,))
+            # chained too: the transport empties `errors` of what a node raises
+            raise ConnectionError(str(cause), errors=(cause,)) from cause
         raise NotPlainHttp(f"{where} did not answer a plain HTTP request: {verdict.detail}")
 
     def _connect_meanwhile(self) -> None:
@@ -186,9 +225,9 @@ class ReadRetryingTransport(Transport):
         on it before the probe's answer), so the probe's round trips overlap the connect. Best effort:
         urllib3's pool is asked through its own methods; anything unexpected leaves it to connect later."""
         try:
-            pool = self.node_pool.get().pool  # type: ignore[attr-defined]
+            pool = self.pool
             conn = pool._get_conn(timeout=0.001)
-        except Exception:  # noqa: BLE001 — another node class, a full pool: connect as usual
+        except Exception:  # noqa: BLE001 — a full pool: connect as usual
             return
         try:
             if getattr(conn, "sock", None) is None:
@@ -197,6 +236,11 @@ class ReadRetryingTransport(Transport):
             conn.close()
         finally:
             pool._put_conn(conn)
+
+
+def gated_node_class(gates: Mapping[tuple[str, int], plain_http.PlainHttpGate]) -> type[GatedNode]:
+    """The node class of one client: its nodes' probes, by (host name, port)."""
+    return type("GatedNode", (GatedNode,), {"gates": dict(gates)})
 
 
 # ---------------------------------------------------------------- --debug's lines

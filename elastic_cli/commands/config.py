@@ -73,7 +73,9 @@ def show(app: AppContext, reveal: bool, output: str, **params: Any) -> None:
         return
     rows = []
     for k in KEYS:
-        rows.append((k.name, or_not_set(shown(k.name)), resolved.sources[k.name]))
+        value = shown(k.name)
+        rows.append((k.name, or_not_set(", ".join(value) if isinstance(value, list) else value),
+                     resolved.sources[k.name]))
         if k.name == "api_key" and kept:
             rows.append(("  kept in", kept, problem.hint if problem is not None and problem.hint else ""))
     out.print_panel(f"profile {resolved.profile} — {resolved.path}", rows, color=app.color)

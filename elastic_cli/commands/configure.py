@@ -28,7 +28,7 @@ PROMPTED = ("host", "port", "id", "api_key", "indexes")
                    "--api-key, move the current one there [default: the secret_store setting, else where it is now].")
 @click.pass_obj
 def configure(app: AppContext, make_default: bool, keychain: bool | None, **params: Any) -> None:  # noqa: C901 — flags, prompts and the key's move in one flow; splitting it is open work
-    """Write host, port, id, api_key and indexes (and TLS options) to a profile.
+    """Write host (or hosts), port, id, api_key and indexes (and TLS options) to a profile.
 
     Flags write only what they name; run in a terminal without flags, it asks
     for each value (the api_key hidden). The file is written atomically, mode 0600.
@@ -39,6 +39,7 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
     Examples:
       orx-elastic configure --host https://es.example.com:9243 --id ID --api-key -   # key from stdin
       orx-elastic --profile staging configure --cloud-id 'staging:ZXUt...' --indexes 'app-*'
+      orx-elastic configure --hosts https://es1:9200,https://es2:9200,https://es3:9200
       orx-elastic configure            # interactive
       orx-elastic configure --keychain # move the saved api_key into the keychain
     """
@@ -64,7 +65,22 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
         if not sys.stdin.isatty():
             raise UsageError("nothing to configure", "pass flags such as --host and --api-key, or run in a terminal")
         updates = _ask(stored)
-    if "host" in updates:
+    if "hosts" in updates:  # several nodes: the list replaces a saved host and port
+        if "host" in updates or "port" in updates:
+            raise UsageError("--hosts and --host/--port/--cloud-id name the cluster twice",
+                             "give the nodes in --hosts only (each URL with its port)")
+        for entry in str(updates["hosts"]).split(","):
+            assumed = scheme_note(entry)
+            if assumed:  # as for --host: said now, not at the first TLS error
+                app.warn(assumed)
+                break
+        try:
+            updates["hosts"] = settings.KEYS_BY_NAME["hosts"].parse(updates["hosts"])
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"hosts {exc}", "e.g. --hosts https://es1:9200,https://es2:9200") from None
+        updates["host"] = updates["port"] = None
+    elif "host" in updates:
+        updates["hosts"] = None  # one node now: a saved list would win over it
         where = parse_host(str(updates["host"]))
         assumed = scheme_note(str(updates["host"]))
         if assumed:  # 127.0.0.1 saved as https://127.0.0.1: say so now, not at the first TLS error
@@ -72,10 +88,12 @@ def configure(app: AppContext, make_default: bool, keychain: bool | None, **para
         updates["host"] = where.host
         if "port" not in updates:  # a new host without a port means 9200, not the port saved for the old one
             updates["port"] = where.port  # None: drop the saved port, the default applies
-    if "host" in updates or "api_key" in updates:
-        saved_host = updates["host"] if "host" in updates else stored.get("host")
-        if saved_host and parse_host(str(saved_host)).in_clear_off_machine:
-            app.warn(f"{UNENCRYPTED} ({saved_host}); {UNENCRYPTED_FIX}")
+    if "host" in updates or "hosts" in updates or "api_key" in updates:
+        nodes = updates["hosts"] if updates.get("hosts") else [updates["host"]] if updates.get("host") else \
+            list(stored.get("hosts") or [stored.get("host")])
+        in_clear = [str(node) for node in nodes if node and parse_host(str(node)).in_clear_off_machine]
+        if in_clear:
+            app.warn(f"{UNENCRYPTED} ({', '.join(in_clear)}); {UNENCRYPTED_FIX}")
     if "api_key" in updates:
         key_id, secret, form = settings.split_api_key(updates.get("id"), updates["api_key"])
         updates["api_key"] = secret

@@ -22,6 +22,9 @@ def default_help(name: str) -> str:
 CONNECTION_FLAGS = {
     "--host": click.option("--host", help="Elasticsearch URL or host with scheme (https://es:9243 sets the port too)."),
     "--port": click.option("--port", type=int, help="HTTP port" + default_help("port") + "."),
+    "--hosts": click.option("--hosts", metavar="URL,URL,...",
+                            help="Several nodes of one cluster, comma separated; a node that fails is left for "
+                                 "the next (wins over a saved host)."),
     "--cloud-id": click.option("--cloud-id", help="Elastic Cloud id; sets host and port."),
     "--id": click.option("--id", "id", help="API key id."),
     "--api-key": click.option("--api-key", help="API key secret, the encoded (base64 id:key) form, or where it "
@@ -50,7 +53,7 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # where Elasticsearch is and how to reach it: what a command that manages keys (keys list,
 # invalidate, rotate) uses of the connection flags; the fields and replay links are for logs
-ENDPOINT_FLAG_NAMES = ("--host", "--port", "--cloud-id", "--ca-certs", "--fingerprint", "--insecure", "--timeout")
+ENDPOINT_FLAG_NAMES = ("--host", "--port", "--hosts", "--cloud-id", "--ca-certs", "--fingerprint", "--insecure", "--timeout")
 
 
 def endpoint_options(*extra: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -72,7 +75,7 @@ def settings_flags(params: dict[str, Any]) -> dict[str, Any]:
     from elastic_cli.config.endpoint import parse_cloud_id
 
     flags = {name: params.pop(name, None) for name in
-             ("host", "port", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",
+             ("host", "port", "hosts", "id", "api_key", "indexes", "ca_certs", "fingerprint", "timeout",
               "message_field", "time_field", "tags_field", "openreplay_url", "project_id", "session_margin")}
     cloud_id = params.pop("cloud_id", None)
     if cloud_id:

@@ -124,9 +124,17 @@ def _read_profile(path: Path, name: str, node: Any) -> dict[str, Any]:
                 f"{_where(path, key_node)}: unknown key '{key_node.value}' in profile '{name}'",
                 "known keys: " + ", ".join(KEYS_BY_NAME),
             )
-        if not isinstance(value_node, yaml.ScalarNode):
+        if key.many and isinstance(value_node, yaml.SequenceNode):
+            items = value_node.value
+            nested = next((item for item in items if not isinstance(item, yaml.ScalarNode)), None)
+            if nested is not None:
+                raise ConfigError(f"{_where(path, nested)}: key '{key.name}' in profile '{name}' must be a list of "
+                                  "URLs, one per entry", "write it as hosts: [https://es1:9200, https://es2:9200]")
+            raw: Any = [_scalar(item) for item in items]
+        elif not isinstance(value_node, yaml.ScalarNode):
             raise ConfigError(f"{_where(path, value_node)}: key '{key.name}' in profile '{name}' must be a single value")
-        raw = _scalar(value_node)
+        else:
+            raw = _scalar(value_node)
         if raw is None:
             continue
         try:

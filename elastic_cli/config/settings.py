@@ -44,6 +44,39 @@ def _parse_port(value: Any) -> int:
     return port
 
 
+def _parse_hosts(value: Any) -> list[str]:
+    """Every node's address: a YAML list, or URLs separated by commas (a flag, the environment).
+    Each is read by the one host parser and kept as `scheme://host:port[/path]` (9200 when it names
+    no port); one scheme for all (the TLS options apply to every node), none twice."""
+    if isinstance(value, str):
+        items: list[Any] = [part.strip() for part in value.split(",")]
+        if any(not part for part in items):
+            raise ValueError("has an empty entry (write the URLs separated by single commas)")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError("must be a list of URLs, e.g. [https://es1:9200, https://es2:9200]")
+    if not items:
+        raise ValueError("must name at least one node")
+    urls: list[str] = []
+    schemes: set[str] = set()
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"has an entry that is not a URL ({str(item)[:40]!r})")
+        try:
+            endpoint = parse_host(item)
+        except UsageError as exc:
+            raise ValueError(f"has an entry that is not a node's URL: {exc.message}") from None
+        url = endpoint.url(None)
+        if url in urls:
+            raise ValueError(f"names {url} twice")
+        urls.append(url)
+        schemes.add(endpoint.scheme)
+    if len(schemes) > 1:
+        raise ValueError("mixes http:// and https:// (every node is reached the same way)")
+    return urls
+
+
 def _parse_timeout(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number of seconds")
@@ -110,6 +143,7 @@ class Key:
     default: Any
     help: str
     secret: bool = False
+    many: bool = False  # a YAML list in the file (a comma separated string elsewhere)
 
     @property
     def env(self) -> str:
@@ -120,6 +154,8 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("host", _parse_text, "http://localhost", "Elasticsearch host with scheme, e.g. https://es.example.com"),
     Key("port", _parse_port, DEFAULT_PORT, "HTTP port (Elastic Cloud: 443 or 9243)"),
+    Key("hosts", _parse_hosts, None, "several nodes of one cluster: a YAML list of URLs (comma separated in a "
+        "flag or the environment), e.g. [https://es1:9200, https://es2:9200]", many=True),
     Key("id", _parse_text, None, "API key id"),
     Key("api_key", _parse_secret, None, "API key secret (or the encoded id:key form), or where it lives: "
         "`$(keychain:NAME)`, `$(env:VAR)`, `$(file:PATH)`", secret=True),
@@ -153,6 +189,7 @@ class Settings:
     path: Path
     host: str  # scheme://host[/path prefix], no port
     port: int
+    hosts: list[str] | None  # every node's URL (with its port) when several are configured, else None
     id: str | None
     api_key: str | None = field(repr=False)  # never in a repr or traceback
     indexes: str
@@ -192,6 +229,21 @@ class Settings:
     @property
     def url(self) -> str:
         return self.endpoint.url(None)
+
+    @property
+    def node_urls(self) -> list[str]:
+        """Every node the tool may talk to, the first one first: `hosts`, or `host` and `port`."""
+        return list(self.hosts) if self.hosts else [self.url]
+
+    @property
+    def node_endpoints(self) -> list[Endpoint]:
+        return [parse_host(url) for url in self.node_urls]
+
+    @property
+    def where(self) -> str:
+        """The address to name in a message: the URL, or the first node and how many more."""
+        urls = self.node_urls
+        return urls[0] if len(urls) == 1 else f"{urls[0]} (and {len(urls) - 1} other node{'s' if len(urls) > 2 else ''})"
 
     @property
     def index_patterns(self) -> list[str]:
@@ -245,6 +297,14 @@ def resolve(
     if form == "encoded" and _rank(sources["api_key"]) >= _rank(sources["id"]):
         values["id"], values["api_key"] = key_id, secret
         sources["id"] = sources["api_key"]
+    if values["hosts"] is not None:
+        if _rank(sources["hosts"]) >= _rank(sources["host"]):
+            # the first node is `host` and `port` for whatever names one address (messages, the form)
+            first = parse_host(values["hosts"][0])
+            values["host"], values["port"] = first.host, first.port
+            sources["host"] = sources["port"] = sources["hosts"]
+        else:  # a --host (or ORX_ELASTIC_HOST) over a saved list: that one node
+            values["hosts"], sources["hosts"] = None, f"overridden by host ({sources['host']})"
     address = parse_host(values["host"])
     values["host"] = address.host
     # a host from a stronger source brings its own port, 9200 when it names none: a port

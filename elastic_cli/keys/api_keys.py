@@ -335,6 +335,11 @@ def save_created_key(settings: Any, created: CreatedKey, patterns: Sequence[str]
     stored, undo = secret_store.place(settings.profile, created.api_key, store, current)
     updates = {"host": settings.host, "port": settings.port, "id": created.id, "api_key": stored,
                "indexes": ",".join(patterns)}
+    hosts = getattr(settings, "hosts", None)
+    if hosts:  # several nodes: the list, not its first node alone (a saved host would lose to it anyway)
+        updates.update(hosts=list(hosts), host=None, port=None)
+    else:
+        updates["hosts"] = None  # one host (a --host over a saved list): the list would win over it
     for name in ("ca_certs", "fingerprint", "verify_certs", "timeout"):  # given by flag or env, not yet in the file
         if settings.sources.get(name, "default") != "default" and not settings.sources[name].startswith("file"):
             updates[name] = settings.values[name]

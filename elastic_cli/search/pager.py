@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -213,7 +214,52 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
     a point in time, so its pages stay one consistent view (one round trip more for a big walk).
     `looked`: that first look's answer when the caller already asked `first_page_body(search)` (beside
     another request); it is not asked again.
+
+    An index whose `index.max_result_window` is below the page size refuses the first request
+    (HTTP 400): the walk starts over with pages of the size it allows, before any line was handed on.
     """
+    pages = _walk_pages(es, search, keep, prefetch, stats, on_page, slices, look_first, looked)
+    try:
+        first = next(pages)
+    except StopIteration:
+        return
+    except Exception as exc:
+        allowed = result_window(exc)
+        size = int(search.body.get("size") or PAGE_SIZE)
+        if allowed is None or not 0 < allowed < size:
+            raise
+        smaller = PagedSearch(index=search.index, body={**search.body, "size": allowed}, descending=search.descending)
+        yield from _walk_pages(es, smaller, keep, prefetch, stats, on_page, slices, look_first, None)
+        return
+    try:
+        yield first
+        yield from pages
+    finally:
+        pages.close()
+
+
+_RESULT_WINDOW = re.compile(r"less than or equal to: \[(\d+)\]")
+
+
+def result_window(exc: BaseException) -> int | None:
+    """The page size an index allows, from its refusal of a bigger one (HTTP 400 naming
+    `index.max_result_window`: "from + size must be less than or equal to: [1000]"), else None."""
+    body = getattr(exc, "body", None)
+    if getattr(getattr(exc, "meta", None), "status", None) != 400 or not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    causes = [error, *(error.get("root_cause") or []), error.get("caused_by")] if isinstance(error, dict) else []
+    for cause in causes:
+        reason = str(cause.get("reason") or "") if isinstance(cause, dict) else ""
+        found = _RESULT_WINDOW.search(reason) if "max_result_window" in reason else None
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], prefetch: bool, stats: WalkStats | None,
+                on_page: Callable[[int], None] | None, slices: int | None, look_first: bool,
+                looked: dict[str, Any] | None) -> Generator[list[Hit], None, None]:
     stats = stats if stats is not None else WalkStats()
     page_size = int(search.body.get("size") or PAGE_SIZE)
     if look_first:
