@@ -11,3 +11,8 @@ def drop_logs(admin) -> None:
             admin.indices.delete_alias(index=index, name="logs")
     if admin.indices.exists(index="logs"):
         admin.indices.delete(index="logs")
+
+
+def flake_id(start, shard: int) -> str:
+    """An OpenReplay session id (a flake id) that starts at `start`, on shard `shard`."""
+    return str(((int(start.timestamp() * 1000) - 1550000000000) << 24) | (shard << 8))

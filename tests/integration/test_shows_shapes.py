@@ -18,9 +18,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from elastic_cli.openreplay.session_token import to_base36 as to36
 
 from conftest import Env, run_cli
-from logs_index import drop_logs
+from logs_index import drop_logs, flake_id
 
 SIG = "ovJ2jwk7BEAZr3hB1GgCdXkXTF3W4c4sndRrpZevt3q"
 OTHER_SIG = "USxhdMQhkMoYC52vEK6giwuQeu2F5SWuXeqS3EeyidB"  # 32 bytes too: another install's secret
@@ -28,17 +29,8 @@ START = datetime(2024, 1, 24, 2, 27, 39, 324000, tzinfo=timezone.utc)
 
 
 def session_id(n: int) -> str:
-    return str(((int(START.timestamp() * 1000) - 1550000000000) << 24) | (n << 8))
-
-
-def to36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
+    """A flake id that starts at START (shard n): a plausible session of its own."""
+    return flake_id(START, n)
 
 
 def token(sid: str, sig: str = SIG) -> str:
