@@ -34,7 +34,8 @@ UNSEARCHABLE = ("its message field keeps neither the session id nor the marker a
 
 
 def needs_probe(shape: IndexShape) -> bool:
-    return shape.message_type is not None and shape.message_type not in KEYWORD_TYPES
+    """A text message whose analysis is not already known to leave nothing to search (field caps)."""
+    return shape.message_type is not None and shape.message_type not in KEYWORD_TYPES and shape.message_terms != NONE
 
 
 def probe_body(indices: Sequence[str], message_field: str) -> dict[str, Any]:

@@ -146,13 +146,27 @@ def resolve_shapes(field_caps: Mapping[str, Any], policy: FieldPolicy) -> list[I
                                         [f for f in TIME_CANDIDATES if f != policy.time_field])
     level_order = [policy.tags_field] + ([] if policy.level_explicit else
                                          [f for f in LEVEL_CANDIDATES if f != policy.tags_field])
+    unsearchable = not_searchable(fields.get(policy.message_field) or {}, indices)
     shapes = []
     for index in indices:
         time_field = next((f for f in time_order if types[f].get(index) in TIME_TYPES), None)
         level_fields = tuple(f for f in level_order if is_level_field(f, types[f].get(index)))
         shapes.append(IndexShape(index=index, message_type=types[policy.message_field].get(index),
-                                 time_field=time_field, level_fields=level_fields))
+                                 time_field=time_field, level_fields=level_fields,
+                                 # neither indexed nor with doc values: no query can read it (analysis.NONE)
+                                 message_terms="none" if index in unsearchable else None))
     return shapes
+
+
+def not_searchable(caps: Mapping[str, Any], indices: Sequence[str]) -> set[str]:
+    """The indices where a field's `_field_caps` entry says it cannot be searched (`index: false`
+    without doc values): a query on it fails the whole search, or finds nothing."""
+    found: set[str] = set()
+    for type_name, entry in caps.items():
+        if type_name == "unmapped" or entry.get("searchable", True):
+            continue
+        found.update(entry.get("non_searchable_indices") or entry.get("indices") or indices)
+    return found
 
 
 def error_filter(level_fields: str | Sequence[str]) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def analysed(es_node, tmp_path_factory):
     admin = es_node.admin_client()
     prefix = f"orxana-{uuid.uuid4().hex[:8]}"
     operations: list[dict] = []
-    for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}, "nosource": {"type": "text"}}.items():
+    for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}, "nosource": {"type": "text"},
+                          "kwunindexed": {"type": "keyword", "index": False, "doc_values": False}}.items():
         index = f"{prefix}-{name}"
         admin.indices.create(index=index, mappings={
             "properties": {"message": mapping, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}},
@@ -148,3 +149,14 @@ def test_check_tells_per_index_whether_the_session_lines_can_be_found(analysed, 
     message = {f["id"]: f for f in json.loads(result.stdout)}["message_field"]
     assert message["status"] == status, message
     assert said in message["detail"] and (shape == "standard" or index in message["detail"])
+
+
+def test_a_keyword_message_no_query_can_read_is_named_and_the_rest_is_printed(analysed):
+    """A keyword `message` neither indexed nor with doc values failed the whole search (exit 11, 0 lines)
+    though the other indices hold readable lines."""
+    prefix = analysed["prefix"]
+    for mode in ((), ("--all",)):
+        result = analysed["run"](f"{prefix}-standard,{prefix}-kwunindexed", *mode)
+        assert result.returncode == 13, result.stderr
+        assert f"{prefix}-kwunindexed" in result.stderr and "no search can find" in result.stderr
+        assert messages(result) == analysed["truth"](f"{prefix}-standard")
