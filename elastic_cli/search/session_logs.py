@@ -334,6 +334,11 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
 def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequence[str], describe: str,
             policy: FieldPolicy, retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     if not plan.indices:
+        closed = _closed_indices(es, patterns)
+        if closed:
+            raise IndexNotFound(f"{', '.join(closed)} matches {','.join(patterns)!r}{describe} but is closed: a closed "
+                                "index cannot be searched", f"open it (POST /{closed[0]}/_open, as an admin), "
+                                "or search other indices (--indexes)")
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
@@ -350,6 +355,17 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
 
 UNREADABLE = ("named in the index patterns, but the key may not read it (Elasticsearch leaves it out of the "
               "search without an error): grant the key `read` on it, or leave it out of --indexes")
+
+
+def _closed_indices(es: Any, patterns: Sequence[str]) -> list[str]:
+    """The closed indices the patterns match (`_resolve/index`, which a read key may call), asked only
+    when no open one matches: "no index matches" would be wrong about an index that exists."""
+    try:
+        answer = body_of(es.indices.resolve_index(name=",".join(patterns), expand_wildcards="all"))
+    except Exception:  # noqa: BLE001 — cannot tell: "no index matches" stands
+        return []
+    return sorted(str(item.get("name")) for item in answer.get("indices") or ()
+                  if isinstance(item, dict) and "closed" in (item.get("attributes") or ()))
 
 
 def _named_but_unreadable(es: Any, patterns: Sequence[str]) -> list[str]:

@@ -237,3 +237,23 @@ def test_an_index_named_in_indexes_that_the_key_may_not_read_is_named_not_skippe
             assert messages(result) == [f"{readable} openReplaySession.id={SESSION}"]
     finally:
         admin.indices.delete(index=f"{prefix}-*")
+
+
+def test_a_closed_index_named_alone_is_said_closed_not_missing(es_node, tmp_path):
+    """Named alone, a closed index was "no index matches" (exit 8), though it exists."""
+    admin = es_node.admin_client()
+    index = f"orxshut-{uuid.uuid4().hex[:8]}"
+    admin.indices.create(index=index, mappings={"properties": {"message": {"type": "text"}}})
+    admin.indices.close(index=index)
+    try:
+        key = admin.security.create_api_key(name=f"{index}-reader", role_descriptors={
+            "reader": {"cluster": [], "index": [{"names": [f"{index}*"], "privileges": ["read"]}]}})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_") and k != "NO_COLOR"}
+        result = subprocess.run(
+            [sys.executable, "-m", "elastic_cli", "--config", str(tmp_path / "c.yaml"), "logs", SESSION,
+             "--host", es_node.url, "--id", key["id"], "--api-key", key["api_key"], "--indexes", f"{index}*"],
+            capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 8, result.stderr
+        assert f"{index} matches" in result.stderr and "is closed" in result.stderr and "_open" in result.stderr
+    finally:
+        admin.indices.delete(index=index)
