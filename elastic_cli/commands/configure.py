@@ -200,7 +200,15 @@ def _ask(current: dict[str, Any]) -> dict[str, Any]:
     from elastic_cli.config import secret_store, settings
 
     answers: dict[str, Any] = {}
+    nodes = current.get("hosts")
+    if nodes:  # several nodes saved: asked as a list, never replaced by a single default host
+        listed = ",".join(str(node) for node in nodes)
+        value = click.prompt("hosts (comma separated)", default=listed)
+        if value not in ("", None) and value != listed:
+            answers["hosts"] = value
     for name in PROMPTED:
+        if nodes and name in ("host", "port"):
+            continue
         key = settings.KEYS_BY_NAME[name]
         default = current.get(name, key.default)
         if name == "port" and "host" in answers:

@@ -342,7 +342,7 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
         raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
                             "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
-    for name in _named_but_unreadable(es, patterns):
+    for name in _named_but_unreadable(es, patterns, plan.indices):
         coverage.left_out.append(LeftOut(name, UNREADABLE, lines=None))
     for index, why in plan.left_out:
         if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
@@ -368,11 +368,14 @@ def _closed_indices(es: Any, patterns: Sequence[str]) -> list[str]:
                   if isinstance(item, dict) and "closed" in (item.get("attributes") or ()))
 
 
-def _named_but_unreadable(es: Any, patterns: Sequence[str]) -> list[str]:
+def _named_but_unreadable(es: Any, patterns: Sequence[str], found: Sequence[str]) -> list[str]:
     """The names in `patterns` (no wildcard, not a remote cluster's) the key may not read: a search
     with ignore_unavailable leaves them out without a word. One `_has_privileges` request, which any
-    key may send, only when such names are configured; the default `*log*` costs nothing."""
-    names = [p for p in patterns if p and not any(c in p for c in "*?:") and not p.startswith(("-", "<"))]
+    key may send, only when a name is not among the indices `_field_caps` found (an alias's or a data
+    stream's name too: their indices have other names); the default `*log*` costs nothing."""
+    present = set(found) | {search_fields.display_index(index) for index in found}
+    names = [p for p in patterns if p and p not in present and not any(c in p for c in "*?:")
+             and not p.startswith(("-", "<"))]
     if not names:
         return []
     try:

@@ -275,8 +275,10 @@ def debug_requests(result) -> list[str]:
 def test_debug_shows_each_request_with_status_duration_and_took(env):
     result = cli(env, "--debug", "logs", SESSION, "--limit", "1", "-o", "ndjson")
     assert result.returncode == 0, result.stderr
-    requests = debug_requests(result)
     # a lookup: _field_caps and the first pages (one _msearch) side by side; no point in time for one page
+    # (beside them, in the same wave, `_mtermvectors` for an index whose analysis the shape cache has not
+    # learnt yet)
+    requests = [r for r in debug_requests(result) if "/_mtermvectors " not in r]
     assert len(requests) == 2, requests
     assert any(re.fullmatch(rf"POST /{env['index']}/_field_caps\?\S+ -> 200 in \d+\.\d{{3}} s", line)
                for line in requests)

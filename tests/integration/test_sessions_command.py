@@ -243,6 +243,6 @@ def test_a_failing_shard_is_reported_after_the_counts_it_could_make(recorded):
         assert result.returncode == 13, result.stderr
         assert {r["session_id"] for r in json.loads(result.stdout)} == set(recorded["truth"])
         # each shape's stream searches the patterns (its indices picked in the body): 2 streams x 3 shards
-        assert re.search(r"\b1 of [36] shards failed", result.stderr) and index in result.stderr
+        assert re.search(r"\b1 of \d+ shards failed", result.stderr) and index in result.stderr
     finally:
         admin.indices.delete(index=index)

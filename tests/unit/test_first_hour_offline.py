@@ -57,6 +57,19 @@ def test_interactive_configure_asks_the_port_of_a_url_without_one(tmp_path):
     assert "warning" not in result.stderr and "next: orx-elastic check" in result.stderr
 
 
+def test_interactive_configure_keeps_a_saved_list_of_nodes(tmp_path):
+    """Enter at every question kept the default host (localhost) and dropped the saved `hosts`."""
+    path = tmp_path / "c.yaml"
+    path.write_text("profiles:\n  default:\n    hosts: [https://es1:9200, https://es2:9200]\n    id: kid\n"
+                    "    api_key: secret\n")
+    env = Env(vars={"ORX_ELASTIC_CONFIG": str(path)}, tty=True, stdin="\n\n\n\n\n")
+    result = run_cli("configure", env=env)
+    assert result.exit_code == 0, result.output
+    assert "hosts (comma separated) [https://es1:9200,https://es2:9200]" in result.stdout
+    profile = yaml.safe_load(path.read_text())["profiles"]["default"]
+    assert profile["hosts"] == ["https://es1:9200", "https://es2:9200"] and "host" not in profile
+
+
 def test_a_profile_saved_without_a_key_says_so_and_what_to_run(tmp_path):
     env = Env(vars={"ORX_ELASTIC_CONFIG": str(tmp_path / "c.yaml")}, tty=True, stdin="http://127.0.0.1:32925\n\n\n\n")
     result = run_cli("--profile", "staging", "configure", env=env)
