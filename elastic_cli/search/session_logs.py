@@ -344,13 +344,45 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
     for name in _named_but_unreadable(es, patterns, plan.indices):
         coverage.left_out.append(LeftOut(name, UNREADABLE, lines=None))
+    unmapped = _unmapped_but_kept(es, [i for i, why in plan.left_out if why.startswith("no field ")],
+                                  plan.query.message_field)
     for index, why in plan.left_out:
-        if why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
+        if index in unmapped:
+            coverage.left_out.append(LeftOut(search_fields.display_index(index), UNMAPPED, lines=None))
+        elif why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             # an index no search can read may hold lines, uncounted: the result is partial
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why,
                                              lines=None if why == UNSEARCHABLE else 0))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, observers=observers or LookupObservers(),
                        retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
+
+
+UNMAPPED = ("its documents hold the message field in _source, but its mapping does not (dynamic: false, or a "
+            "field left out of the template), so no search can find the session's lines there: map the field and "
+            "reindex")
+
+
+def _unmapped_but_kept(es: Any, indices: Sequence[str], message_field: str) -> set[str]:
+    """The indices without the message field in their mapping whose documents still carry it in
+    `_source` (a mapping with `dynamic: false`): one document of each is looked at (one `_msearch`,
+    only when such an index is matched). An index of other documents (metrics under `*log*`) holds
+    none and stays a plain "not searched"."""
+    if not indices:
+        return set()
+    searches: list[dict[str, Any]] = []
+    for index in indices:
+        searches += [{"index": index, "ignore_unavailable": True},
+                     {"size": 1, "_source": [message_field], "query": {"match_all": {}}, "track_total_hits": False}]
+    try:
+        answer = body_of(es.msearch(searches=searches))
+    except Exception:  # noqa: BLE001 — cannot tell: the plain "not searched" stands
+        return set()
+    kept = set()
+    for index, response in zip(indices, answer.get("responses") or ()):
+        hits = ((response or {}).get("hits") or {}).get("hits") or []
+        if hits and search_fields.get_field(hits[0].get("_source") or {}, message_field) is not None:
+            kept.add(index)
+    return kept
 
 
 UNREADABLE = ("named in the index patterns, but the key may not read it (Elasticsearch leaves it out of the "

@@ -58,11 +58,15 @@ def analysed(es_node, tmp_path_factory):
     prefix = f"orxana-{uuid.uuid4().hex[:8]}"
     operations: list[dict] = []
     for name, mapping in {**SHAPES, "unindexed": {"type": "text", "index": False}, "nosource": {"type": "text"},
-                          "kwunindexed": {"type": "keyword", "index": False, "doc_values": False}}.items():
+                          "kwunindexed": {"type": "keyword", "index": False, "doc_values": False},
+                          "dynfalse": None}.items():
         index = f"{prefix}-{name}"
+        properties = {"utc_time": {"type": "date"}, "tags": {"type": "keyword"}}
+        if mapping is not None:
+            properties["message"] = mapping
         admin.indices.create(index=index, mappings={
-            "properties": {"message": mapping, "utc_time": {"type": "date"}, "tags": {"type": "keyword"}},
-            **({"_source": {"enabled": False}} if name == "nosource" else {})})
+            "properties": properties, **({"_source": {"enabled": False}} if name == "nosource" else {}),
+            **({"dynamic": False} if name == "dynfalse" else {})})
         for n, line in enumerate(LINES):
             operations += [{"index": {"_index": index}}, {"message": line, "utc_time": at(n), "tags": ["error"]}]
     admin.bulk(operations=operations, refresh=True)
@@ -159,4 +163,15 @@ def test_a_keyword_message_no_query_can_read_is_named_and_the_rest_is_printed(an
         result = analysed["run"](f"{prefix}-standard,{prefix}-kwunindexed", *mode)
         assert result.returncode == 13, result.stderr
         assert f"{prefix}-kwunindexed" in result.stderr and "no search can find" in result.stderr
+        assert messages(result) == analysed["truth"](f"{prefix}-standard")
+
+
+def test_a_message_kept_in_source_but_not_in_the_mapping_is_named(analysed):
+    """`dynamic: false`: the documents carry `message`, the mapping does not, so no search finds them:
+    it was a warning, exit 0, and under -q nothing at all."""
+    prefix = analysed["prefix"]
+    for quiet in ((), ("-q",)):
+        result = analysed["run"](f"{prefix}-standard,{prefix}-dynfalse", *quiet)
+        assert result.returncode == 13, result.stderr
+        assert f"{prefix}-dynfalse" in result.stderr and "mapping does not" in result.stderr
         assert messages(result) == analysed["truth"](f"{prefix}-standard")
