@@ -13,14 +13,29 @@ DEBUG_LOGGERS = {"elastic_cli": "DEBUG", "elasticsearch": "DEBUG", "elastic_tran
 
 
 def enable_debug_logging() -> None:
+    """Idempotent: one handler, added once, that writes to whatever sys.stderr is when it emits (a
+    handler holding the stderr of its first run wrote to a closed stream in later in-process runs,
+    and each run added one more)."""
     import logging
 
     from elastic_cli.output import inert
     from elastic_cli.redaction import redacting_formatter
 
-    handler = logging.StreamHandler(sys.stderr)
+    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+        @property
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value: object) -> None:
+            pass
+
+    handler = CurrentStderr()
+    handler.set_name("orx-debug")
     handler.setFormatter(redacting_formatter("debug: %(name)s: %(message)s", then=inert))
     for name, level in DEBUG_LOGGERS.items():
         logger = logging.getLogger(name)
         logger.setLevel(level)
+        for old in [h for h in logger.handlers if h.get_name() == "orx-debug"]:
+            logger.removeHandler(old)
         logger.addHandler(handler)
