@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from elastic_cli.commands.app import say
 from elastic_cli.commands.options import (
     OUTPUT_FORMATS,
     connection_options,
@@ -92,21 +91,17 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.commands.lookup_output import print_explain, print_lines
-    from elastic_cli.errors import UsageError
+    from elastic_cli.commands.logs_flags import context_from_flags, refuse_conflicts
+    from elastic_cli.commands.lookup_output import print_explain, print_lines, say_what_is_searched
     from elastic_cli.openreplay.session_token import parse_session_ref
     from elastic_cli.output.writer import LogWriter
     from elastic_cli.search.lookup import LookupRequest, prepare
     from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
     from elastic_cli.search.session_logs import Export, Follow, Limited
 
-    _refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
-    context = _context(after, before, around, follow=follow, all_levels=all_levels)
-    if tail is not None and context is not None:
-        raise UsageError("-A/-B/-C do not go with --tail", "leave out --tail, or give --limit N with -A/-B/-C")
+    refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
+    context = context_from_flags(after, before, around, follow=follow, all_levels=all_levels, tail=tail)
     ref = parse_session_ref(session)
-    if ref.from_url and not app.quiet:
-        say("replay link: ", f"session {ref.session_id}")
     mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
             else Limited(limit=tail or limit, page_size=page_size))
     if tail is not None and not follow:
@@ -122,65 +117,11 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
         source_fields=output_source_fields(output, shown, settings.message_field, settings.time_field,
                                            settings.tags_field))
     search = prepare(settings, ref, request, now)
-    if search.started is None:
-        app.info(f"session {ref.session_id}: its id does not encode a plausible start time; searching all time")
     replay = settings.replay_url(ref.session_id)
-    if replay and not app.quiet:
-        say("replay: ", replay)  # stderr: never in piped data
-    if ref.token and ref.expires_at:
-        app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
-    if search.window:
-        app.info(f"searching from {search.window.since:%Y-%m-%d %H:%M:%S} UTC: {search.window.origin}")
+    say_what_is_searched(app, ref, search, replay)
     if explain:  # the body as it would be sent, _source included
         print_explain(app, search)
         return
     writer = LogWriter(output, shown, settings.message_field, markers=[m.text for m in search.query.markers],
                        color=app.color, replay_url=replay, local_time=local_time, context=context is not None)
     print_lines(app, settings, search, writer, tail=tail)
-
-
-def _context(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool) -> Any:
-    """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything."""
-    from elastic_cli.errors import UsageError
-    from elastic_cli.search.context import Context
-
-    if after is None and before is None and around is None:
-        return None
-    if follow:
-        raise UsageError("-A/-B/-C do not go with --follow: the lines after an error line may not have arrived yet",
-                         "leave out --follow, or follow with --all-levels to see every line as it comes")
-    if all_levels:
-        raise UsageError("-A/-B/-C print lines of other levels around the error lines: with --all-levels every "
-                         "line is printed already", "leave out --all-levels (or -A/-B/-C)")
-    context = Context(before=before if before is not None else around or 0,
-                      after=after if after is not None else around or 0)
-    return context or None
-
-
-def _refuse_conflicts(every: bool, follow: bool, reverse: bool, tail: int | None = None) -> None:
-    """Flags that cannot hold together are a usage error, said before anything is searched:
-    never one of them silently dropped."""
-    from elastic_cli.errors import UsageError
-
-    limit_given = click.get_current_context().get_parameter_source("limit") != click.core.ParameterSource.DEFAULT
-    if every and follow:
-        raise UsageError("--all and --follow do not go together", "--follow prints every line already, then new ones")
-    if follow and reverse:
-        raise UsageError("--follow prints lines as they arrive, oldest first: it cannot --reverse",
-                         "leave out --reverse (or --follow)")
-    if follow and limit_given:
-        raise UsageError("--follow prints every line, so --limit does not apply",
-                         "--tail N prints the last N lines, then new ones (or leave out --limit)")
-    if every and limit_given:
-        raise UsageError("--all prints every line, so --limit does not apply", "leave out one of them")
-    if tail is not None:
-        if every:
-            raise UsageError("--tail prints the last lines, --all every line: they do not go together",
-                             "leave out one of them")
-        if limit_given:
-            raise UsageError("--tail N already says how many lines: --limit does not apply", "leave out --limit")
-        if tail == 0 and not follow:
-            raise UsageError("--tail 0 prints no line without --follow", "give --tail N with N above 0, or --follow")
-        if reverse:
-            raise UsageError("--tail prints the last lines oldest first: it cannot --reverse",
-                             "leave out --reverse (--reverse --limit N prints the last N newest first)")

@@ -14,11 +14,26 @@ from elastic_cli.errors import plural
 if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
+    from elastic_cli.openreplay.session_token import SessionRef
     from elastic_cli.output import FollowStatus, Progress
     from elastic_cli.output.writer import LogWriter
     from elastic_cli.search.lookup import SessionSearch
     from elastic_cli.search.retry import Retrying
     from elastic_cli.search.session_logs import LookupObservers
+
+
+def say_what_is_searched(app: AppContext, ref: SessionRef, search: SessionSearch, replay: str | None) -> None:
+    """On stderr, never in piped data: the session a link named, its replay, the token's expiry and the window."""
+    if ref.from_url and not app.quiet:
+        say("replay link: ", f"session {ref.session_id}")
+    if search.started is None:
+        app.info(f"session {ref.session_id}: its id does not encode a plausible start time; searching all time")
+    if replay and not app.quiet:
+        say("replay: ", replay)
+    if ref.token and ref.expires_at:
+        app.info(f"token of session {ref.session_id}, expires {ref.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    if search.window:
+        app.info(f"searching from {search.window.since:%Y-%m-%d %H:%M:%S} UTC: {search.window.origin}")
 
 
 def print_explain(app: AppContext, search: SessionSearch) -> None:
