@@ -263,12 +263,14 @@ def _read_whole_request(conn: socket.socket) -> tuple[bytes, bytes]:
     return head, body
 
 
-def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | None = None):
+def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | None = None,
+             hold: tuple[str, str] | None = None):
     """A reverse proxy to the real node on `port`; it notes each request as (method, path) in
     `server.seen`. With `prefix` (e.g. /es) it serves only under that path, as a proxy that
     routes by path: elsewhere 404. With `answer_anyway=(method, path, status)` the first such
     request is forwarded, the node's answer dropped, and `status` sent instead: a gateway
-    timeout after the node did the work."""
+    timeout after the node did the work. With `hold=(method, path)` such a request is never answered
+    (nor forwarded): a node that is slow to answer it, until the server closes."""
     wanted = prefix.encode()
     state = {"answered_anyway": False}
 
@@ -288,6 +290,9 @@ def proxy_to(port: int, prefix: str = "", answer_anyway: tuple[str, str, int] | 
                              % len(note) + note)
                 continue
             target = target[len(wanted):] or b"/"
+            if hold and method.decode() == hold[0] and target.decode().split("?")[0] == hold[1]:
+                server.closed.wait()
+                return
             headers = [line for line in rest.split(b"\r\n") if not line.lower().startswith(b"connection:")]
             upstream = socket.create_connection(("127.0.0.1", port))
             upstream.sendall(b" ".join([method, target, version]) + b"\r\n"

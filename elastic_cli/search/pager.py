@@ -29,6 +29,7 @@ __all__ = ["PointInTimeLost", "ShardsLost"]  # raised by the walk; defined besid
 # background touch well before then, so a slow reader never loses it. A process that dies
 # leaves it to expire after this.
 PIT_KEEP_ALIVE = "5m"
+PIT_CLOSE_TIMEOUT = 2.0  # seconds: one round trip even far away; past it the point in time just expires
 # idle this long, a walk touches its point in time (a size-0 search that renews the keep-alive)
 PIT_TOUCH_AFTER_SECONDS = 60.0
 # 5000 per page: fewer round trips for --all (measured: 100k hits 5.7 s -> 4.8 s), memory still flat
@@ -313,8 +314,15 @@ def _walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], prefe
         if ahead is not None:
             # waits for a request still out, so the point in time is closed last, by its newest id
             pit_id = ahead.close() or pit_id
-        with contextlib.suppress(Exception):  # it expires by itself; never hide the real error
-            es.close_point_in_time(body={"id": pit_id})
+        close_point_in_time(es, pit_id)
+
+
+def close_point_in_time(es: Any, pit_id: str) -> None:
+    """Free the point in time, as a courtesy: it expires by itself (keep_alive), so one short try,
+    never retried, and never an error. A walk ends here on Ctrl-C too: a slow or loaded cluster
+    must not hold the exit for a request timeout and its retries."""
+    with contextlib.suppress(Exception):  # never hide the error that ended the walk
+        es.options(request_timeout=PIT_CLOSE_TIMEOUT, max_retries=0).close_point_in_time(body={"id": pit_id})
 
 
 def _first_pit_answer(request: Callable[[], dict[str, Any]], stats: WalkStats, target: str) -> dict[str, Any]:
@@ -409,8 +417,7 @@ def _sliced_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], kee
         for ahead in aheads:  # a slice whose pages were never read
             ahead.close()
         keeper.close()
-        with contextlib.suppress(Exception):  # it expires by itself; never hide the real error
-            es.close_point_in_time(body={"id": keeper.id})
+        close_point_in_time(es, keeper.id)
 
 
 def _slice_ahead(es: Any, search: PagedSearch, keeper: _PointInTime, slice_id: int, slices: int, page_size: int,

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -183,6 +184,28 @@ def test_node_gone_in_the_middle_of_all_keeps_complete_lines(env):
     parsed = [json.loads(line) for line in lines[:-1]]
     assert 0 < len(parsed) == int(gave_up.group(1)) < LINES
     assert [p["_source"]["message"][:36] for p in parsed] == sorted(p["_source"]["message"][:36] for p in parsed)
+
+
+def test_follow_stopped_with_ctrl_c_does_not_wait_on_a_slow_cluster(env):
+    """Ctrl-C ends --follow with its output closed; freeing the point in time is a courtesy (it
+    expires by itself): a node slow to answer that request must not hold the exit for the request
+    timeout (60 s here) and its retries. Seen as a README test that did not exit within 60 s of
+    SIGINT on a loaded machine."""
+    with faults.serving(faults.proxy_to(env["node"].port, hold=("DELETE", "/_pit"))) as server:
+        command = [sys.executable, "-m", "elastic_cli", "--config", str(env["config"]), "logs", SESSION, "--follow",
+                   "-o", "ndjson", "--timeout", "60", "--host", f"http://127.0.0.1:{server.port}",
+                   "--id", env["key"]["id"], "--api-key", env["key"]["api_key"], "--indexes", env["index"]]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env["env"])
+        first = proc.stdout.readline()  # the first poll's walk is under way: its point in time is open
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, err = proc.communicate(timeout=30)  # half the request timeout: the old wait was all of it
+        finally:
+            proc.kill()
+        assert ("DELETE", "/_pit") in server.seen  # it was asked to free it, and did not wait for the answer
+    assert proc.returncode == 0, err
+    assert json.loads(first)["_source"]["message"].startswith(f"openReplaySession.id={SESSION}")
+    assert all(json.loads(line) for line in rest.splitlines()), "every line written is whole"
 
 
 # ---------------------------------------------------------------- TLS

@@ -106,6 +106,9 @@ class FakeES:
     def close_point_in_time(self, body: dict) -> None:
         self.open_pits.discard(body["id"])
 
+    def options(self, **params: object) -> "FakeES":  # the per-request timeout and retries: nothing to fake
+        return self
+
     def search(self, body: dict | None = None, index: str | None = None, query: dict | None = None,
                **params: object) -> dict:
         if body is None:  # a plain search without a point in time: a count
