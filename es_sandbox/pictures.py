@@ -147,9 +147,12 @@ def stale_svgs(transcripts: Mapping[str, str]) -> List[str]:
     return stale
 
 
-def prepare(state: Mapping[str, str], sessions: SampleSessions, config: Path) -> Dict[str, str]:
+def prepare(state: Mapping[str, str], sessions: SampleSessions, config: Path) -> Tuple[Dict[str, str], str]:
     """Profile `sandbox` in `config` holding a new read-only key for the node (as the quick start makes
-    it); returns the environment the commands run in. The caller invalidates the key (`KEY_NAME`)."""
+    it); returns the environment the commands run in and the key's id, which the caller invalidates
+    (by id: a key of the same name may be the user's own quick start's)."""
+    import json
+
     from es_sandbox import quickstart
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORX_ELASTIC_")}
@@ -160,4 +163,10 @@ def prepare(state: Mapping[str, str], sessions: SampleSessions, config: Path) ->
     if made.returncode != 0:
         raise RuntimeError(f"create-key failed (exit {made.returncode}): {made.stderr}")
     env.pop("ORX_ELASTIC_PASSWORD")
-    return env
+    return env, json.loads(made.stdout)["id"]
+
+
+def invalidate(state: Mapping[str, str], key_id: str) -> None:
+    from es_sandbox import sandbox
+
+    sandbox.admin_of(state).request("DELETE", "/_security/api_key", {"ids": [key_id]}, timeout=30)

@@ -175,7 +175,7 @@ def test_readmes_pictures_are_what_the_commands_print_now(sandbox):
     import json
     import time
 
-    from es_sandbox import pictures, quickstart
+    from es_sandbox import pictures
     from es_sandbox import sandbox as es_sandbox_state
     from es_sandbox.sample_data import load_sample_logs, recent_sessions
 
@@ -184,7 +184,7 @@ def test_readmes_pictures_are_what_the_commands_print_now(sandbox):
     admin = es_sandbox_state.admin_of(state)
     with admin.admin_client() as client:  # what the quick start does (sandbox.ensure_recent_sample)
         load_sample_logs(client, sessions=sessions)
-    env = pictures.prepare(state, sessions, sandbox["home"] / "pictures.yaml")
+    env, key_id = pictures.prepare(state, sessions, sandbox["home"] / "pictures.yaml")
     committed = pictures.committed()
     try:
         for name, _ in pictures.COMMANDS:
@@ -193,4 +193,4 @@ def test_readmes_pictures_are_what_the_commands_print_now(sandbox):
                 f"docs/pictures/{name}.ansi is stale: run `.venv/bin/python scripts/gen-docs --pictures`\n"
                 f"{pictures.difference(committed[name], now)}\nnow:\n{pictures.plain(now)}")
     finally:
-        admin.request("DELETE", "/_security/api_key", {"name": quickstart.KEY_NAME}, timeout=30)
+        pictures.invalidate(state, key_id)
