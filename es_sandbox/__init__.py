@@ -16,7 +16,8 @@ One job per module:
 * ``cluster``     ``ESCluster``: several nodes on loopback; stop and start one of them
 * ``sample_data`` sample OpenReplay logs
 * ``cli``         ``scripts/es-sandbox start|stop|status|tour``
-* ``quickstart``  ``scripts/quickstart``: node, key, profile, check, logs
+* ``quickstart``  ``scripts/quickstart``: node, the sample dated minutes ago, key, profile, check, logs
+* ``pictures``    README's pictures: check, sessions, logs, shows run on the node (``scripts/gen-docs --pictures``)
 
 This package lives at the top of the repository and is not part of the installed
 tool (``pyproject.toml`` packages only ``elastic_cli``): tests import it because

@@ -7,7 +7,6 @@ ORX_ELASTIC_PASSWORD, never the command line.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shlex
@@ -19,17 +18,15 @@ from typing import Dict, List, Mapping, Optional
 from es_sandbox import sandbox
 from es_sandbox.cli import program
 from es_sandbox.common import ESSandboxError
-from es_sandbox.sample_data import SAMPLE_SESSION_ID, SAMPLE_TOKEN, SESSION_START
-
-SAMPLE_DAY = SESSION_START[:10]  # 2024-01-24
-SAMPLE_NEXT_DAY = (datetime.date.fromisoformat(SAMPLE_DAY) + datetime.timedelta(days=1)).isoformat()
+from es_sandbox.sample_data import SampleSessions
 
 PROFILE = "sandbox"
 KEY_NAME = "orx-sandbox-quickstart"
 
 
-def steps(state: Mapping[str, str]) -> List[List[str]]:
-    """The tool's commands, in order (without the program name)."""
+def steps(state: Mapping[str, str], sample: SampleSessions) -> List[List[str]]:
+    """The tool's commands, in order (without the program name); `sample`: the sessions dated
+    minutes ago (sandbox.ensure_recent_sample), so `check` has a session of the last day to judge."""
     create = ["create-key", "--profile", PROFILE, "--host", state["url"], "--username", state["user"],
               "--name", KEY_NAME, "--save"]
     if state.get("ca"):
@@ -37,20 +34,19 @@ def steps(state: Mapping[str, str]) -> List[List[str]]:
     return [
         create,
         ["check", "--profile", PROFILE],
-        ["logs", SAMPLE_TOKEN, "--profile", PROFILE],
+        ["logs", sample.token, "--profile", PROFILE],
     ]
 
 
-def next_commands() -> List[str]:
+def next_commands(sample: SampleSessions) -> List[str]:
     prog = program()
     return [
         "Next, try (after `. .venv/bin/activate`, or with .venv/bin/orx-elastic):",
-        f"  orx-elastic logs {SAMPLE_SESSION_ID} --all-levels --profile {PROFILE}",
-        f"  orx-elastic logs {SAMPLE_TOKEN} -C 2 --profile {PROFILE}    # the lines around each error",
-        f"  orx-elastic logs {SAMPLE_TOKEN} -o json --profile {PROFILE}",
-        # the sample is dated the day its session started (the id encodes it): a window that holds it
-        f"  orx-elastic sessions --since {SAMPLE_DAY} --until {SAMPLE_NEXT_DAY} --profile {PROFILE}",
-        f"  orx-elastic shows {SAMPLE_TOKEN} --profile {PROFILE}    # what each OpenReplay version shows",
+        f"  orx-elastic sessions --since 7d --profile {PROFILE}    # the sessions that logged errors this week",
+        f"  orx-elastic logs {sample.session_id} --all-levels --profile {PROFILE}",
+        f"  orx-elastic logs {sample.token} -C 2 --profile {PROFILE}    # the lines around each error",
+        f"  orx-elastic logs {sample.token} -o json --profile {PROFILE}",
+        f"  orx-elastic shows {sample.token} --profile {PROFILE}    # what each OpenReplay version shows",
         f"  orx-elastic config show --profile {PROFILE}",
         "  orx-elastic instrument --help    # the code that puts the session in your backend's logs",
         "  orx-elastic --help",
@@ -121,9 +117,12 @@ def run(version: str) -> int:
               f"loaded {sandbox.loaded_summary(running.loaded)}", flush=True)
     else:
         print(f"Reusing the running sandbox node: Elasticsearch {state['version']} at {state['url']}", flush=True)
+    sample = sandbox.ensure_recent_sample(state, int(time.time() * 1000))
+    print(f"{'Dated' if sample.made else 'Kept'} the sample's two sessions as started at {sample.sessions.start} "
+          f"({sandbox.loaded_summary(sample.loaded)}; the fixed 2024-01-24 sample stays beside them)", flush=True)
     env = dict(os.environ, ORX_ELASTIC_PASSWORD=state["password"])
     reused = reuse_or_replace_key(state, env)
-    for args in steps(state):
+    for args in steps(state, sample.sessions):
         if reused and args[0] == "create-key":
             print(f"\n$ orx-elastic {shlex.join(args)}\n(skipped: profile `{PROFILE}` holds the key {reused} "
                   "from an earlier quick start, still valid on this node; "
@@ -136,5 +135,5 @@ def run(version: str) -> int:
             return code
     took = time.time() - since if since is not None else time.monotonic() - t0
     print(f"\nQuick start done in {took:.0f}s.\n")
-    print("\n".join(next_commands()))
+    print("\n".join(next_commands(sample.sessions)))
     return 0

@@ -1,8 +1,17 @@
-"""Sample OpenReplay-style logs: two sessions, both marker generations, two indices."""
+"""Sample OpenReplay-style logs: two sessions, both marker generations, two indices.
+
+The fixed sample (the constants below) is dated 2024-01-24, the day its session ids say the sessions
+started; tests rely on it. ``recent_sessions(now_ms)`` makes the same two sessions started a few minutes
+before ``now_ms`` (ids and tokens laid out as OpenReplay's), so the quick start's `check` has a session
+to judge and `sessions --since 7d` finds them; ``load_sample_logs(..., sessions=...)`` indexes that copy
+beside the fixed one.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import string
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
 
 from es_sandbox.common import ESSandboxError
 
@@ -36,18 +45,67 @@ _STACK = (
 # When both sample sessions started: what their ids encode (OpenReplay's ids are flake ids).
 SESSION_START = "2024-01-24T02:27:39.324Z"
 
+FLAKE_EPOCH_MS = 1550000000000  # OpenReplay's flake ids: start ms = (id >> 24) + this
+RECENT_MINUTES_AGO = 10  # a recent sample's sessions started this long before it was made
+_TOKEN_LIFETIME_MS = (7_200_000, 10_800_000)  # each fixed token's expiry after the start (2 h, 3 h)
 
-def sample_documents() -> Dict[str, List[Dict[str, Any]]]:
+
+@dataclass(frozen=True)
+class SampleSessions:
+    """The two sample sessions: when they started (ISO, UTC, ms), their tokens and ids."""
+
+    start: str
+    token: str
+    session_id: int
+    token_2: str
+    session_id_2: int
+
+
+FIXED_SESSIONS = SampleSessions(SESSION_START, SAMPLE_TOKEN, SAMPLE_SESSION_ID, SAMPLE_TOKEN_2, SAMPLE_SESSION_ID_2)
+
+
+def _base36(number: int) -> str:
+    digits = string.digits + string.ascii_lowercase
+    sign, number = ("-", -number) if number < 0 else ("", number)
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return sign + out
+
+
+def _iso_ms(epoch_ms: int) -> str:
+    from datetime import datetime, timezone
+
+    moment = datetime.fromtimestamp(epoch_ms / 1000, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def recent_sessions(now_ms: int, minutes_ago: int = RECENT_MINUTES_AGO) -> SampleSessions:
+    """The fixed sample's two sessions as if they had started `minutes_ago` before `now_ms`: ids whose
+    start bits say so (the fixed ids' sequence and shard bits kept), tokens with the fixed delays,
+    expiries as far after the start, and signatures (no backend can check one without the secret)."""
+    start_ms = now_ms - minutes_ago * 60_000
+    ids = [((start_ms - FLAKE_EPOCH_MS) << 24) | (fixed & 0xFFFFFF) for fixed in (SAMPLE_SESSION_ID, SAMPLE_SESSION_ID_2)]
+    tokens = []
+    for session_id, fixed, lifetime in zip(ids, (SAMPLE_TOKEN, SAMPLE_TOKEN_2), _TOKEN_LIFETIME_MS):
+        _, delay, _, signature = fixed.split(".")
+        tokens.append(".".join((_base36(session_id), delay, _base36(start_ms + lifetime), signature)))
+    return SampleSessions(_iso_ms(start_ms), tokens[0], ids[0], tokens[1], ids[1])
+
+
+def sample_documents(sessions: SampleSessions = FIXED_SESSIONS) -> Dict[str, List[Dict[str, Any]]]:
     """The sample logs by index. Each session's lines sit within the first minutes of its replay,
     as a real session's backend lines do: `logs` shows them at offsets such as +03:12.450 (the
     checkout that failed), which README quotes."""
     from datetime import datetime, timedelta
 
-    t1 = SAMPLE_TOKEN
-    s1 = SAMPLE_SESSION_ID
-    t2 = SAMPLE_TOKEN_2
-    s2 = SAMPLE_SESSION_ID_2
-    start = datetime.strptime(SESSION_START, "%Y-%m-%dT%H:%M:%S.%fZ")
+    t1 = sessions.token
+    s1 = sessions.session_id
+    t2 = sessions.token_2
+    s2 = sessions.session_id_2
+    start = datetime.strptime(sessions.start, "%Y-%m-%dT%H:%M:%S.%fZ")
 
     def at(minutes: int, seconds: float) -> str:
         """The time `minutes:seconds` into the sessions' replays."""
@@ -82,17 +140,21 @@ def sample_documents() -> Dict[str, List[Dict[str, Any]]]:
     return {SAMPLE_INDEX: docs(app), SAMPLE_INDEX_V121: docs(logs)}
 
 
-def load_sample_logs(client, app_index: str = SAMPLE_INDEX,
-                     v121_index: str = SAMPLE_INDEX_V121) -> Dict[str, int]:
+def load_sample_logs(client, app_index: str = SAMPLE_INDEX, v121_index: str = SAMPLE_INDEX_V121,
+                     sessions: Optional[SampleSessions] = None) -> Dict[str, int]:
     """Create ``app-logs`` and ``logs`` (if missing), index the sample logs, refresh.
 
     ``client`` is an ``elasticsearch.Elasticsearch`` client allowed to create
     indices.  Other index names can be given (tests sharing a node should use
-    their own).  Returns the number of documents indexed per index.
+    their own).  ``sessions`` (``recent_sessions(now)``) indexes that copy of the
+    sample instead, under document ids of its own (``recent-N``: loaded again, it
+    replaces the earlier recent copy, never the fixed sample).  Returns the number
+    of documents indexed per index.
     """
     counts = {}
     names = {SAMPLE_INDEX: app_index, SAMPLE_INDEX_V121: v121_index}
-    for default_name, documents in sample_documents().items():
+    id_prefix = "sample" if sessions is None or sessions == FIXED_SESSIONS else "recent"
+    for default_name, documents in sample_documents(sessions or FIXED_SESSIONS).items():
         index = names[default_name]
         if not client.indices.exists(index=index):
             client.indices.create(
@@ -101,7 +163,7 @@ def load_sample_logs(client, app_index: str = SAMPLE_INDEX,
             )
         operations: List[Dict[str, Any]] = []
         for i, doc in enumerate(documents):
-            operations.append({"index": {"_index": index, "_id": f"sample-{i}"}})
+            operations.append({"index": {"_index": index, "_id": f"{id_prefix}-{i}"}})
             operations.append(doc)
         resp = client.bulk(operations=operations, refresh=True)
         if resp.get("errors"):

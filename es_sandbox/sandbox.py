@@ -15,7 +15,10 @@ from es_sandbox.cluster import CERTS_DIR_PREFIX, ESCluster
 from es_sandbox.common import cache_root, state_path
 from es_sandbox.download import is_cached
 from es_sandbox.node import ESNode
-from es_sandbox.sample_data import load_sample_logs
+from es_sandbox.sample_data import RECENT_MINUTES_AGO, SampleSessions, load_sample_logs, recent_sessions
+
+# A recent sample is made again once it is older than this (`check` judges sessions of the last day).
+RECENT_SAMPLE_KEPT_MS = 12 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,31 @@ def ensure_running(version: str, https: bool = False, say: Callable[[str], None]
     state = node.state()
     write_state(state)
     return Running(state=state, started=True, loaded=loaded, seconds=node.start_seconds or 0.0)
+
+
+@dataclass(frozen=True)
+class RecentSample:
+    """The sample dated relative to now, on the sandbox node (the quick start's)."""
+
+    sessions: SampleSessions
+    loaded: Mapping[str, int]
+    made: bool  # False: the one an earlier run made (less than 12 hours old) was indexed again
+
+
+def ensure_recent_sample(state: Dict[str, Any], now_ms: int) -> RecentSample:
+    """Index the sample's sessions as started minutes before now, beside the fixed 2024 sample, so
+    `check` has a session of the last day to judge and `sessions --since 7d` lists them. The start is
+    kept in the state file: a run within 12 hours reuses it (the same ids and tokens as before); an older
+    one gets a new start, and its lines replace the earlier recent copy (same document ids)."""
+    start_ms = state.get("recent_sample_start_ms")
+    reuse = isinstance(start_ms, int) and 0 <= now_ms - start_ms < RECENT_SAMPLE_KEPT_MS
+    sessions = recent_sessions(start_ms + RECENT_MINUTES_AGO * 60_000) if reuse else recent_sessions(now_ms)
+    with admin_of(state).admin_client() as client:
+        loaded = load_sample_logs(client, sessions=sessions)
+    if not reuse:
+        state["recent_sample_start_ms"] = now_ms - RECENT_MINUTES_AGO * 60_000
+        write_state(state)
+    return RecentSample(sessions=sessions, loaded=loaded, made=not reuse)
 
 
 def loaded_summary(loaded: Mapping[str, int]) -> str:

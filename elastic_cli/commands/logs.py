@@ -100,7 +100,7 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from elastic_cli.search.session_logs import Export, Follow, Limited
 
     refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
-    context = context_from_flags(after, before, around, follow=follow, all_levels=all_levels, tail=tail)
+    context = context_from_flags(after, before, around, all_levels=all_levels, tail=tail)
     ref = parse_session_ref(session)
     mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
             else Limited(limit=tail or limit, page_size=page_size))

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 
-def context_from_flags(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool,
+def context_from_flags(after: int | None, before: int | None, around: int | None, all_levels: bool,
                        tail: int | None = None) -> Any:
-    """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything."""
+    """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything. With
+    --follow, the lines around an error line are those that arrive before and after it (tail -f | grep -C)."""
     from elastic_cli.errors import UsageError
     from elastic_cli.search.context import Context
 
@@ -18,9 +19,6 @@ def context_from_flags(after: int | None, before: int | None, around: int | None
         return None
     if tail is not None:
         raise UsageError("-A/-B/-C do not go with --tail", "leave out --tail, or give --limit N with -A/-B/-C")
-    if follow:
-        raise UsageError("-A/-B/-C do not go with --follow: the lines after an error line may not have arrived yet",
-                         "leave out --follow, or follow with --all-levels to see every line as it comes")
     if all_levels:
         raise UsageError("-A/-B/-C print lines of other levels around the error lines: with --all-levels every "
                          "line is printed already", "leave out --all-levels (or -A/-B/-C)")

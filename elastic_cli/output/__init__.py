@@ -35,18 +35,33 @@ def print_panel(title: str, rows: Sequence[Sequence[Any]], color: bool | None = 
     apart, no box; a value is never cut (a long key runs on and the terminal wraps it)."""
     from rich.text import Text
 
+    from elastic_cli.output import record_table
+
     out = console(stderr, color)
     cells = [[inert(_display(cell)).replace("\n", " ") for cell in row] for row in rows]
+    for row in cells:  # an empty last cell is no cell (config show's `kept in` row without a problem)
+        while len(row) > 1 and not row[-1]:
+            row.pop()
     width = max((len(r) for r in cells), default=0)
-    widths = [max((len(r[i]) for r in cells if i < len(r)), default=0) for i in range(width)]
+    # a row's last cell is not padded: it does not widen its column (config show's `kept in` path)
+    widths = [max((len(r[i]) for r in cells if i < len(r) - 1), default=0) for i in range(width)]
     out.print(_text(title, "bold"), soft_wrap=True)
     for row in cells:
         line = Text("  ")
         for i, cell in enumerate(row):
-            last = i == len(row) - 1
-            line.append(cell if last else cell.ljust(widths[i]), style="bold" if i == 0 else "dim" if i > 1 else "")
-            if not last:
+            style = "bold" if i == 0 else "dim" if i > 1 else ""
+            if i < len(row) - 1:
+                line.append(cell.ljust(widths[i]), style=style)
                 line.append("  ")
+                continue
+            # the last cell wraps on words under its own start when the row is wider than the terminal
+            room = out.width - len(line.plain)
+            parts = record_table.wrap_words(cell, room) if room >= record_table.MIN_FREE_TEXT else [cell]
+            line.append(parts[0], style=style)
+            for part in parts[1:]:
+                out.print(line, soft_wrap=True)
+                line = Text(" " * (out.width - room))
+                line.append(part, style=style)
         out.print(line, soft_wrap=True)
     if note:
         out.print(_text(""))

@@ -16,6 +16,7 @@ free text (a message, a name) gives way first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -63,20 +64,31 @@ def plan(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
     return Plan(inline=False, main=tuple(main), under=tuple(sorted(under)))
 
 
-def wrap_words(text: str, width: int) -> list[str]:
-    """Lines of at most `width` characters, broken only at spaces: a word longer than the
-    line (a token, a link) stays whole on a line of its own."""
+_PIECES = re.compile(r"[^=]*=|[^=]+")  # where a word may break: after each '=', as logs' table does
+
+
+def wrap_words(text: str, width: int, wide: int | None = None) -> list[str]:
+    """Lines of at most `width` characters, broken only at spaces: a word longer than the line (a
+    token, a link) stays whole on a line of its own. With `wide` (the room a line has when it starts
+    further left), a word longer than `width` whose parts after each '=' fit in `wide` is broken
+    there (`openReplaySessionToken=` then the token, as `logs` wraps it): the caller starts a line
+    longer than `width` further left, and the token stays whole within the terminal."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current = ""
         for word in paragraph.split(" "):
-            if not current:
-                current = word
-            elif len(current) + 1 + len(word) <= width:
-                current += " " + word
-            else:
-                lines.append(current)
-                current = word
+            pieces = _PIECES.findall(word) if wide and len(word) > width else [word]
+            if len(pieces) < 2 or any(len(piece) > (wide or width) for piece in pieces):
+                pieces = [word]
+            for n, piece in enumerate(pieces):
+                joint = " " if n == 0 else ""
+                if not current:
+                    current = piece
+                elif len(current) + len(joint) + len(piece) <= width:
+                    current += joint + piece
+                else:
+                    lines.append(current)
+                    current = piece
         lines.append(current)
     return lines
 
@@ -101,9 +113,13 @@ def stacked_lines(columns: Sequence[str], rows: Sequence[Sequence[str]], layout:
             if not row[i]:
                 continue
             label = INDENT + columns[i].ljust(label_width) + GAP
-            parts = wrap_words(row[i], room) if columns[i] in free_text else row[i].split("\n")
+            parts = (wrap_words(row[i], room, width - len(INDENT)) if columns[i] in free_text
+                     else row[i].split("\n"))
             out.append(("under", label + parts[0]))
-            out.extend(("under", " " * len(label) + part) for part in parts[1:])
+            # a piece wider than the room under the label (a token at 80 columns) starts at the row's
+            # indent instead, so that it stays whole within the terminal
+            out.extend(("under", (INDENT if len(part) > room and columns[i] in free_text else " " * len(label))
+                        + part) for part in parts[1:])
     return out
 
 

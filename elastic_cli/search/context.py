@@ -14,6 +14,12 @@ holds), and the walk stops once the last error line's after-lines are out. A lin
 even where two error lines' contexts overlap; `gap` marks the first line of a group that does not
 follow the previous group (grep's `--`). An error line the walk did not meet (deleted meanwhile,
 or the walk cut short) is still printed, after the others, without context: never lost.
+
+With `--follow` (as `tail -f | grep -C N`): the session's lines of every level are followed, and the
+lines around each error line are those printed before and after it in the order they arrive (`-A`
+lines are printed as they come). Which lines are errors the cluster decides, as for the error lines
+of a lookup: after each poll that brought lines, one `_msearch` asks, for each group of indices, which
+of those ids its error filter matches (the level fields and rule `logs` uses without context).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from elastic_cli.search.lines import SearchStats
 from elastic_cli.search.session_line import SessionLine
-from elastic_cli.search.session_logs import Export, SessionLogs
+from elastic_cli.search.session_logs import Export, Follow, SessionLogs
 
 if TYPE_CHECKING:
     from elastic_cli.search.lookup import SessionSearch
@@ -136,11 +142,132 @@ class ContextLogs(SessionLogs):
                                                         "line is printed)")
 
 
+class StreamAround:
+    """`around` for lines that arrive (a follow): fed batch by batch in the order printed, with the
+    ids of the error lines among them; gives what to print of each batch, marked as `around` marks
+    it. Fed a whole session in any cut, it prints what `around` prints (pure)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.held: deque[tuple[int, SessionLine]] = deque(maxlen=context.before)
+        self.after_left = 0
+        self.last: int | None = None
+        self.position = -1
+
+    def feed(self, lines: Sequence[SessionLine], errors: set[tuple[str, str]]) -> list[SessionLine]:
+        out: list[SessionLine] = []
+
+        def put(at: int, line: SessionLine, is_context: bool) -> None:
+            out.append(line._replace(context=is_context, gap=self.last is not None and at > self.last + 1))
+            self.last = at
+
+        for line in lines:
+            self.position += 1
+            if line.id in errors:
+                for at, held_line in self.held:
+                    put(at, held_line, True)
+                self.held.clear()
+                put(self.position, line, False)
+                self.after_left = self.context.after
+            elif self.after_left:
+                put(self.position, line, True)
+                self.after_left -= 1
+            elif self.context.before:
+                self.held.append((self.position, line))
+        return out
+
+
+def error_requests(plan: Any, lines: Sequence[SessionLine]) -> list[tuple[str, dict[str, Any]]]:
+    """For each group of indices with a level field that holds some of `lines`: a search of those ids
+    with the group's error filter, the rule the lookup's own error search applies (pure)."""
+    from elastic_cli.search.fields import error_filter
+    from elastic_cli.search.query import index_filter
+
+    requests = []
+    for group in plan.groups:
+        if not group.level_fields:
+            continue
+        ids = sorted({line.id[1] for line in lines if line.id[0] in group.indices})
+        if ids:
+            indices = sorted({line.id[0] for line in lines if line.id[0] in group.indices})
+            query = {"bool": {"filter": [{"ids": {"values": ids}}, index_filter(indices),
+                                         error_filter(group.level_fields)]}}
+            requests.append((group.target, {"query": query, "_source": False, "size": len(ids)}))
+    return requests
+
+
+@dataclass
+class FollowContextLogs(SessionLogs):
+    """`--follow` with -A/-B/-C: the session's lines of every level as they arrive, of which the error
+    lines and those around them are printed (`StreamAround`); the cluster says which are errors."""
+
+    context: Context = Context()
+
+    def pages(self) -> Iterator[list[SessionLine]]:
+        from elastic_cli.errors import RequestRejected
+        from elastic_cli.search import follow as search_follow
+        from elastic_cli.search import plan as search_plan
+        from elastic_cli.search.coverage import Coverage
+        from elastic_cli.search.lines import SearchStats as Stats
+        from elastic_cli.search.lines import msearch_requests
+
+        assert isinstance(self.mode, Follow)
+        mode, stream, told = self.mode, StreamAround(self.context), False
+        current = self.plan  # replanned while following: new indices, with their level fields
+
+        def polled(poll: Stats) -> None:
+            nonlocal told
+            self._fold_stats(poll, into_totals=False)
+            if self.observers.on_partial and not told and (poll.shards_failed or poll.timed_out):
+                told = True
+                self.observers.on_partial(Coverage(shards_total=poll.shards_total, shards_failed=poll.shards_failed,
+                                                   failure=poll.failure, timed_out=poll.timed_out))
+            if self.observers.on_poll:
+                self.observers.on_poll()
+
+        def replan() -> Any:
+            nonlocal current
+            current = search_plan.plan_search(self.es, self.patterns, self.plan.query, self.policy,
+                                              session_start=self.plan.session_start)
+            self.coverage.indices_searched = max(self.coverage.indices_searched,
+                                                 sum(len(g.indices) for g in current.groups))
+            return current
+
+        def errors_among(batch: list[SessionLine]) -> set[tuple[str, str]]:
+            retrier = self._retrier()
+            while True:
+                try:
+                    answers = msearch_requests(self.es, error_requests(current, batch))
+                except Exception as exc:  # noqa: BLE001 — a transient failure waits, any other is raised
+                    retrier.failed(exc)
+                    continue
+                if answers is None:
+                    raise RequestRejected("the cluster did not say which of the followed lines are errors (a search "
+                                          "of their ids failed)", "run it again with --debug to see the answer")
+                return {(h.get("_index") or "", h.get("_id") or "") for a in answers for h in a["hits"]["hits"]}
+
+        self._count_left_out()
+        for batch in search_follow.follow_polls(self.es, self.plan, lag=mode.lag, interval=mode.interval,
+                                                polls=mode.polls, on_stats=polled, retrier=self._retrier(),
+                                                replan=replan if self.patterns else None,
+                                                replan_every=mode.replan_every):
+            errors = errors_among(batch)
+            self.lines += sum(line.id in errors for line in batch)
+            out = stream.feed(batch, errors)
+            if out:
+                yield out
+
+
 def context_lookup(search: SessionSearch, lookup: Callable[[SessionSearch], SessionLogs]) -> SessionLogs:
     """`lookup` with context: the error lines as `search` asks (read by `lookup`, the one lookup
     without context), then the session's other lines around them (`ContextLogs`). The walk of every
-    level is planned once the error lines are read, and only when there is one."""
+    level is planned once the error lines are read, and only when there is one. Following, the lines
+    of every level are followed and the errors among them asked after each poll (`FollowContextLogs`)."""
     assert search.context, "context_lookup needs a search with context"
+    if isinstance(search.mode, Follow):
+        every = lookup(replace(search, context=None, query=replace(search.query, errors_only=False)))
+        copied = {f.name: getattr(every, f.name) for f in fields(SessionLogs)}
+        return FollowContextLogs(**copied, context=search.context)
     matches = lookup(replace(search, context=None))
     every_level = replace(search, context=None, mode=Export(page_size=getattr(search.mode, "page_size", None)),
                           query=replace(search.query, errors_only=False))

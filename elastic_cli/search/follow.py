@@ -22,7 +22,37 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
                  retrier: Retrier | None = None, replan: Callable[[], SearchPlan] | None = None,
                  replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic
                  ) -> Iterator[SessionLine]:
-    """New lines as they are indexed, like `tail -f`.
+    """New lines as they are indexed, like `tail -f` (`follow_polls` says how)."""
+    for event in _follow(es, plan, lag, interval, sleep, clock, polls, on_stats, retrier, replan, replan_every,
+                         monotonic):
+        if event is not None:
+            yield event
+
+
+def follow_polls(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None,
+                 polls: int | None = None, on_stats: Callable[[SearchStats], None] | None = None,
+                 retrier: Retrier | None = None, replan: Callable[[], SearchPlan] | None = None,
+                 replan_every: float = REPLAN_SECONDS, monotonic: Callable[[], float] = time.monotonic
+                 ) -> Iterator[list[SessionLine]]:
+    """`follow_lines`, a list for each poll that found new lines (given once the poll is read, before
+    the wait for the next one): for a reader that decides on a poll's lines together (-A/-B/-C)."""
+    batch: list[SessionLine] = []
+    for event in _follow(es, plan, lag, interval, sleep, clock, polls, on_stats, retrier, replan, replan_every,
+                         monotonic, poll_ends=True):
+        if event is not None:
+            batch.append(event)
+        elif batch:
+            yield batch
+            batch = []
+
+
+def _follow(es: Any, plan: SearchPlan, lag: timedelta, interval: float, sleep: Callable[[float], None],
+            clock: Callable[[], datetime] | None, polls: int | None, on_stats: Callable[[SearchStats], None] | None,
+            retrier: Retrier | None, replan: Callable[[], SearchPlan] | None, replan_every: float,
+            monotonic: Callable[[], float], poll_ends: bool = False) -> Iterator[SessionLine | None]:
+    """New lines as they are indexed, like `tail -f`; with `poll_ends`, None after each poll's lines
+    (before the wait).
 
     The first poll reads the session as `session_lines` does. Each later poll asks
     again for every line whose time is at most `lag` behind the wall clock, and skips
@@ -80,5 +110,7 @@ def follow_lines(es: Any, plan: SearchPlan, lag: timedelta, interval: float = 2.
         for key in [k for k, t in printed.items() if t is not None and t < horizon]:
             del printed[key]
         done += 1
+        if poll_ends:
+            yield None
         if polls is None or done < polls:
             sleep(interval)

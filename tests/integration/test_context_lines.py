@@ -1,6 +1,6 @@
 """`logs -A/-B/-C` on a real node (issue 39): the session's own lines of any level around each error
 line, marked as context, groups apart by `--`; another session's lines at the same moments never;
-refused with --follow and --all-levels."""
+refused with --all-levels (with --follow: test_follow_context.py)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,6 @@ def test_reverse_and_every_line(node):
 
 
 @pytest.mark.parametrize("flags, said", [
-    (("--follow",), "do not go with --follow"),
     (("--all-levels",), "every line is printed already"),
 ])
 def test_refused_where_it_cannot_mean_anything(node, flags, said):

@@ -4,6 +4,7 @@ start the node, save a read-only key in profile `sandbox`, run `check` and `logs
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -84,10 +85,20 @@ def test_quick_start_from_a_clean_copy(clean_copy, request):
     # what it says of the download is what happened, and its time is the whole run's, install included
     assert ("downloading it first" in out) is (not cached), out
     assert abs(reported_seconds(out) - cold_seconds) <= 3, (reported_seconds(out), cold_seconds)
+    # the sample dated as started minutes ago (its start kept in the sandbox's state file)
+    from es_sandbox.sample_data import RECENT_MINUTES_AGO, recent_sessions
+
+    start_ms = json.loads(Path(env["ORX_ES_SANDBOX_STATE"]).read_text())["recent_sample_start_ms"]
+    sample = recent_sessions(start_ms + RECENT_MINUTES_AGO * 60_000)
+    assert 0 <= time.time() * 1000 - start_ms < 3600_000
     for step in ("$ orx-elastic create-key --profile sandbox", "$ orx-elastic check --profile sandbox",
-                 f"$ orx-elastic logs {es_sandbox.SAMPLE_TOKEN}"):
+                 f"$ orx-elastic logs {sample.token}"):
         assert step in out
     assert "payment gateway timeout" in out  # a line of the sample session, found by `logs`
+    # `check` judged one of the sample's sessions (its JSON, piped here), not "no session to judge"
+    judged = re.findall(r'"detail": "session (\d+): OpenReplay', out)
+    assert judged and set(judged) <= {str(sample.session_id), str(sample.session_id_2)}, out
+    assert "orx-elastic sessions --since 7d --profile sandbox" in out and f"logs {sample.token} -C 2" in out
     assert "Next, try" in out and "scripts/es-sandbox tour" in out
     assert (repo / ".venv" / "bin" / "orx-elastic").exists()
 
@@ -104,6 +115,7 @@ def test_quick_start_from_a_clean_copy(clean_copy, request):
     warm_seconds = time.monotonic() - started
     assert warm.returncode == 0, warm.stdout + warm.stderr
     assert "Reusing the running sandbox node" in warm.stdout
+    assert f"$ orx-elastic logs {sample.token}" in warm.stdout  # the same recent sample, kept
     assert "downloading" not in warm.stdout
     assert abs(reported_seconds(warm.stdout) - warm_seconds) <= 3
     # run again, it reuses the key it saved: one working key, the profile's

@@ -1,7 +1,8 @@
-"""Every `orx-elastic` and `scripts/es-sandbox` command shown in README.md, run for real.
+"""Every `orx-elastic` and `scripts/es-sandbox` command shown in README.md and docs/*.md, run for real.
 
-The sandbox is started with the README's own `scripts/es-sandbox start`; example values
-(host, key, token) are replaced by the sandbox's, and each command must succeed.
+The sandbox is started with the docs' own `scripts/es-sandbox start`; example values
+(host, key, token) are replaced by the sandbox's, and each command must succeed. The pages are walked
+in the order a reader meets them (the tour makes the key the later commands use).
 """
 
 from __future__ import annotations
@@ -21,25 +22,34 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
 SANDBOX = ROOT / "scripts" / "es-sandbox"
+# README first, then the tour (it saves the key), then the pages in the order the single README had them
+PAGES = [ROOT / "README.md"] + [ROOT / "docs" / name for name in (
+    "sandbox.md", "commands.md", "index-shapes.md", "openreplay.md", "mcp.md", "settings.md", "propagation.md",
+    "development.md")]
+
+
+def test_every_page_of_docs_is_walked():
+    assert sorted(p.name for p in (ROOT / "docs").glob("*.md")) == sorted(p.name for p in PAGES[1:])
 
 
 def readme_commands() -> list[str]:
     """Command lines inside fenced blocks that start with one of our programs."""
-    commands, fenced = [], False
-    for line in README.read_text().splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-            continue
-        stripped = line.strip()
-        if fenced and stripped.startswith(("orx-elastic ", "scripts/es-sandbox ")):
-            commands.append(stripped)
+    commands = []
+    for page in PAGES:
+        fenced = False
+        for line in page.read_text().splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+                continue
+            stripped = line.strip()
+            if fenced and stripped.startswith(("orx-elastic ", "scripts/es-sandbox ")):
+                commands.append(stripped)
     return commands
 
 
 def test_readme_lists_every_command():
-    """The README shows each subcommand at least once (so the walk below covers them all)."""
+    """The docs show each subcommand at least once (so the walk below covers them all)."""
     from elastic_cli.commands.registry import COMMANDS
 
     shown = " ".join(readme_commands())
@@ -156,3 +166,31 @@ def test_every_readme_command_runs_against_the_sandbox(sandbox):
 def test_sandbox_start_prints_how_to_use_it(sandbox):
     for expected in ("orx-elastic create-key", "orx-elastic check", "orx-elastic logs"):
         assert expected in sandbox["start"]
+
+
+def test_readmes_pictures_are_what_the_commands_print_now(sandbox):
+    """README's pictures of `check`, `sessions`, `logs` and `shows` (docs/pictures/*.ansi, rendered by
+    scripts/gen-docs) are what the same commands print now on the sandbox with the quick start's recent
+    sample, modulo what varies between runs (ids, tokens, times, port, key id, paths, durations)."""
+    import json
+    import time
+
+    from es_sandbox import pictures
+    from es_sandbox import sandbox as es_sandbox_state
+    from es_sandbox.sample_data import load_sample_logs, recent_sessions
+
+    state = json.loads(Path(sandbox["env"]["ORX_ES_SANDBOX_STATE"]).read_text())
+    sessions = recent_sessions(int(time.time() * 1000))
+    admin = es_sandbox_state.admin_of(state)
+    with admin.admin_client() as client:  # what the quick start does (sandbox.ensure_recent_sample)
+        load_sample_logs(client, sessions=sessions)
+    env, key_id = pictures.prepare(state, sessions, sandbox["home"] / "pictures.yaml")
+    committed = pictures.committed()
+    try:
+        for name, _ in pictures.COMMANDS:
+            now = pictures.run(name, sessions, env)
+            assert pictures.normalized(now) == pictures.normalized(committed[name]), (
+                f"docs/pictures/{name}.ansi is stale: run `.venv/bin/python scripts/gen-docs --pictures`\n"
+                f"{pictures.difference(committed[name], now)}\nnow:\n{pictures.plain(now)}")
+    finally:
+        pictures.invalidate(state, key_id)
