@@ -53,6 +53,7 @@ _ID_AFTER_NAME = re.compile(NAME_ID_SEPARATOR + r"(0|[1-9][0-9]*)" + ID_END, re.
 # after a v1.20 marker: the token's first part (the base36 session id) and the dot that ends it
 _BASE36_ID = re.compile(r"([0-9a-z]+)\.")
 _UINT64_MAX = 2**64 - 1
+_ID_DIGITS, _BASE36_DIGITS = len(str(_UINT64_MAX)), len(to_base36(_UINT64_MAX))
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,12 @@ def sessions_in_line(message: str) -> tuple[dict[str, str], int]:
     found: dict[str, str] = {}
     unparsed = 0
     for match in _MARKER_RE.finditer(message):
-        session_id = _session_at(message, match.end(), match.group().endswith("="))
+        is_token = match.group().endswith("=")
+        session_id = _session_at(message, match.end(), is_token)
         if session_id is None:
             unparsed += 1
             continue
         # one line under both markers counts once, as the newer generation's
-        is_token = match.group().endswith("=")
         if found.get(session_id) != GENERATION_ID:
             found[session_id] = GENERATION_TOKEN if is_token else GENERATION_ID
     return found, unparsed
@@ -190,11 +191,13 @@ def _session_at(message: str, end: int, is_token: bool) -> str | None:
     """The session the marker ending at `end` names, or None."""
     if not is_token:
         value = _ID_AFTER_NAME.match(message, end)
-        return value.group(1) if value and int(value.group(1)) <= _UINT64_MAX else None
+        # a run of digits longer than any session id is none (and never made a number: a long one would raise)
+        return (value.group(1) if value and len(value.group(1)) <= _ID_DIGITS and int(value.group(1)) <= _UINT64_MAX
+                else None)
     if message[end - len(TOKEN_MARKER_PREFIX):end] != TOKEN_MARKER_PREFIX:
         return None  # a v1.20 token is looked for as written: another case is not the one the tracker signed
     value = _BASE36_ID.match(message, end)
-    if value is None:
+    if value is None or len(value.group(1)) > _BASE36_DIGITS:
         return None
     number = int(value.group(1), 36)
     # a base36 id as a token writes it (no leading zero), of a session id `logs` can be asked for

@@ -38,6 +38,8 @@ ID = "2618307011354435587"
     (f"openReplaySession.id={ID}.5", {}, 1),  # a longer value, not this id
     (f"openReplaySession.id_{ID}", {}, 0),  # not a marker (`logs` reads none there)
     (f"openReplaySession.id={2**64}", {}, 1),  # no session id is that large
+    ("openReplaySession.id=" + "7" * 5000, {}, 1),  # far longer than an id: none, and no crash
+    ("openReplaySessionToken=" + "z" * 5000 + ".x", {}, 1),
     ("openReplaySession.id=1 openReplaySession.id=2", {"1": GENERATION_ID, "2": GENERATION_ID}, 0),
     ("no marker at all", {}, 0),
 ])
