@@ -230,7 +230,9 @@ def contains_marker(message: str, marker: Marker | str) -> bool:
 
 
 # what may follow an id: nothing, a character that cannot continue it, or a sentence's [.-] before one
-_ID_END = r"(?=$|[^0-9A-Za-z.\-]|[.\-](?:$|[^0-9A-Za-z.\-]))"
+ID_END = r"(?=$|[^0-9A-Za-z.\-]|[.\-](?:$|[^0-9A-Za-z.\-]))"
+# what may stand between a v1.21+ marker's name and its id, as OpenReplay's match_phrase reads it
+NAME_ID_SEPARATOR = r"[^0-9A-Za-z_]+"
 
 
 @functools.lru_cache(maxsize=64)
@@ -245,7 +247,7 @@ def _other_spellings(text: str, whole: bool) -> tuple[re.Pattern[str], str] | No
     name, equals, value = text.rpartition("=")
     if not whole or not equals or not name or not value:
         return None
-    return (re.compile(re.escape(name) + r"[^0-9A-Za-z_]+" + re.escape(value) + _ID_END, re.IGNORECASE),
+    return (re.compile(re.escape(name) + NAME_ID_SEPARATOR + re.escape(value) + ID_END, re.IGNORECASE),
             value.lower())
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from elastic_cli.errors import UsageError
-from elastic_cli.openreplay.session_token import Marker
+from elastic_cli.openreplay.session_token import SESSION_ID_MARKER_PREFIX, TOKEN_MARKER_PREFIX, Marker
 from elastic_cli.search.fields import error_filter
 
 # Lucene regexp operators (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
@@ -100,33 +100,65 @@ def marker_regexp(marker: Marker | str) -> str:
         # any punctuation between the name and the id, as OpenReplay's match_phrase reads it
         # (`openReplaySession.id: <id>`, `= <id>`); case is the query's `case_insensitive`
         return ".*" + escape_lucene_regexp(name) + "[^0-9A-Za-z_]+" + escape_lucene_regexp(value) + tail
+    if marker.whole and equals and name:
+        # any session's (ANY_SESSION): the name, then whatever separates it from an id
+        return ".*" + escape_lucene_regexp(name) + "[^0-9A-Za-z_].*"
     return ".*" + escape_lucene_regexp(marker.text) + tail
 
 
-def _marker_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
-    if q.message_is_mixed:
-        return [*_phrase_clauses(q, marker), _regexp_clause(q, marker)]
-    if q.message_is_keyword:
-        return [_regexp_clause(q, marker)]
-    terms = q.message_terms or "split"
+# the marker of any session (no id): what `sessions` looks for, through the same clauses as one session's
+ANY_SESSION = (Marker(SESSION_ID_MARKER_PREFIX), Marker(TOKEN_MARKER_PREFIX, whole=False))
+# the word both markers start with, inside whatever term an analyzer keeps it in (lower case)
+MARKER_WORD = "openreplaysession"
+
+
+def marker_clauses(message_field: str, markers: Sequence[Marker], keyword: bool = False, mixed: bool = False,
+                   terms: str | None = None) -> list[dict[str, Any]]:
+    """The `should` clauses that find every line carrying one of `markers` (any of them may be a
+    marker without its id, `ANY_SESSION`: every session's) on a message field of this mapping
+    (`keyword`, or `mixed` keyword and text) and analysis (`terms`, search/analysis.py): the one
+    place `logs` and `sessions` get their marker query from."""
+    clauses: list[dict[str, Any]] = []
+    for marker in markers:
+        for clause in _marker_clauses(message_field, marker, keyword, mixed, terms):
+            if clause not in clauses:
+                clauses.append(clause)
+    if keyword or mixed:
+        # a line longer than the field's ignore_above has no term, but is named in `_ignored`: those are
+        # read too (the client-side check keeps the session's)
+        clauses.append({"term": {"_ignored": message_field}})
+    return clauses
+
+
+def _marker_clauses(field: str, marker: Marker, keyword: bool, mixed: bool, terms: str | None
+                    ) -> list[dict[str, Any]]:
+    if mixed:
+        return [*_phrase_clauses(field, marker), _regexp_clause(field, marker)]
+    if keyword:
+        return [_regexp_clause(field, marker)]
+    terms = terms or "split"
     clauses: list[dict[str, Any]] = []
     if terms in ("split", "dropped", "unknown"):
-        clauses += _phrase_clauses(q, marker)
+        clauses += _phrase_clauses(field, marker)
     session_id = _id_of(marker)
     if session_id and terms in ("split", "unknown"):
         # the id is a term of its own even when a logger glued a word before the marker
         # (`ctx:openReplaySession.id=<id>` is analysed as `ctx:openreplaysession.id`, `<id>`)
-        clauses.append({"prefix": {q.message_field: {"value": session_id.lower()}}})
+        clauses.append({"prefix": {field: {"value": session_id.lower()}}})
     if session_id and terms in ("whole", "unknown"):
         # whitespace or keyword analysis: the marker lies inside a longer term
-        clauses.append({"wildcard": {q.message_field: {"value": f"*{_escape_wildcard(session_id)}*",
-                                                       "case_insensitive": True}}})
+        clauses.append({"wildcard": {field: {"value": f"*{_escape_wildcard(session_id)}*",
+                                             "case_insensitive": True}}})
+    if not session_id and terms in ("split", "whole", "unknown"):
+        # any session's marker: without an id to look for, the marker's word inside whatever term the
+        # analysis keeps it in (glued to a word before it: `ctx:openreplaysession.id`; the whole line)
+        clauses.append({"wildcard": {field: {"value": f"*{MARKER_WORD}*", "case_insensitive": True}}})
     return clauses
 
 
 def _id_of(marker: Marker) -> str:
     """The session's own part of a marker (`<id>` of `openReplaySession.id=<id>`, the base36 id of
-    `openReplaySessionToken=<id>.`); empty for a marker of another form."""
+    `openReplaySessionToken=<id>.`); empty for a marker of another form, or of any session."""
     _, _, value = marker.text.rpartition("=")
     return value.rstrip(".") if "=" in marker.text else ""
 
@@ -135,22 +167,25 @@ def _escape_wildcard(text: str) -> str:
     return "".join("\\" + c if c in "*?\\" else c for c in text)
 
 
-def _phrase_clauses(q: LogQuery, marker: Marker) -> list[dict[str, Any]]:
+def _phrase_clauses(field: str, marker: Marker) -> list[dict[str, Any]]:
+    if marker.text.endswith("=") and not _id_of(marker):
+        # any session's: the marker's name (`openreplaysession.id`, `openreplaysessiontoken` as terms)
+        return [{"match_phrase": {field: marker.text.rstrip("=")}}]
     if marker.whole:
-        return [{"match_phrase": {q.message_field: marker.text}}]
+        return [{"match_phrase": {field: marker.text}}]
     # `openReplaySessionToken=<base36 id>.`: the analyzer keeps the id as a term of its
     # own ("jw4wdfpgqhoj") or joins it with the delay when both sides of the dot are
     # digits ("k1.3az.…"), so the id is a prefix of the last term. Terms are expanded
     # in order and "<id>." sorts before "<id>0…", so this session's come first.
     phrase = marker.text.rstrip(".")
-    return [{"match_phrase_prefix": {q.message_field: {"query": phrase, "max_expansions": 1000}}}]
+    return [{"match_phrase_prefix": {field: {"query": phrase, "max_expansions": 1000}}}]
 
 
-def _regexp_clause(q: LogQuery, marker: Marker) -> dict[str, Any]:
+def _regexp_clause(field: str, marker: Marker) -> dict[str, Any]:
     # A keyword field holds the whole line as one term: a phrase would only
     # match a line that *is* the marker, so match the whole value instead.
     # flags NONE: only the core syntax; the optional operators stay literal.
-    return {"regexp": {q.message_field: {"value": marker_regexp(marker), "flags": "NONE", "case_insensitive": True}}}
+    return {"regexp": {field: {"value": marker_regexp(marker), "flags": "NONE", "case_insensitive": True}}}
 
 
 def index_filter(indices: Sequence[str]) -> dict[str, Any]:
@@ -165,10 +200,8 @@ def build_query(q: LogQuery) -> dict[str, Any]:
     filters: list[dict[str, Any]] = [
         {
             "bool": {
-                "should": [clause for m in q.markers for clause in _marker_clauses(q, m)] + (
-                    # a line longer than the field's ignore_above has no term, but is named in
-                    # `_ignored`: those are read too (the client-side check keeps this session's)
-                    [{"term": {"_ignored": q.message_field}}] if q.message_is_keyword or q.message_is_mixed else []),
+                "should": marker_clauses(q.message_field, q.markers, q.message_is_keyword, q.message_is_mixed,
+                                         q.message_terms),
                 "minimum_should_match": 1,
             }
         }

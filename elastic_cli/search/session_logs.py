@@ -362,26 +362,33 @@ UNMAPPED = ("its documents hold the message field in _source, but its mapping do
             "reindex")
 
 
-def _unmapped_but_kept(es: Any, indices: Sequence[str], message_field: str) -> set[str]:
+def _unmapped_but_kept(es: Any, indices: Sequence[str], message_field: str, sample: int = 20) -> set[str]:
     """The indices without the message field in their mapping whose documents still carry it in
-    `_source` (a mapping with `dynamic: false`): one document of each is looked at (one `_msearch`,
-    only when such an index is matched). An index of other documents (metrics under `*log*`) holds
-    none and stays a plain "not searched"."""
+    `_source` (a mapping with `dynamic: false`): a few documents of each are looked at, the first in
+    index order and the last indexed (`_seq_no`), so an index whose older documents lack the field
+    and newer ones hold it (or the reverse) is judged right; one `_msearch`, only when such an index
+    is matched. An index of other documents (metrics under `*log*`) holds none and stays a plain
+    "not searched". A sample: an index whose documents with the field are only in its middle can
+    still be called "not searched"."""
     if not indices:
         return set()
     searches: list[dict[str, Any]] = []
     for index in indices:
-        searches += [{"index": index, "ignore_unavailable": True},
-                     {"size": 1, "_source": [message_field], "query": {"match_all": {}}, "track_total_hits": False}]
+        for sort in (["_doc"], [{"_seq_no": "desc"}]):
+            searches += [{"index": index, "ignore_unavailable": True},
+                         {"size": sample, "_source": [message_field], "query": {"match_all": {}}, "sort": sort,
+                          "track_total_hits": False}]
     try:
         answer = body_of(es.msearch(searches=searches))
     except Exception:  # noqa: BLE001 — cannot tell: the plain "not searched" stands
         return set()
     kept = set()
-    for index, response in zip(indices, answer.get("responses") or ()):
-        hits = ((response or {}).get("hits") or {}).get("hits") or []
-        if hits and search_fields.get_field(hits[0].get("_source") or {}, message_field) is not None:
-            kept.add(index)
+    responses = list(answer.get("responses") or ())
+    for n, index in enumerate(indices):
+        for response in responses[2 * n:2 * n + 2]:
+            hits = ((response or {}).get("hits") or {}).get("hits") or []
+            if any(search_fields.get_field(hit.get("_source") or {}, message_field) is not None for hit in hits):
+                kept.add(index)
     return kept
 
 

@@ -3,9 +3,12 @@
 Every marked line in the window is read once with the pager (point in time,
 search_after) and folded into one row per session as it streams: memory grows
 with the number of sessions, not of lines. Both markers count: the v1.21+ id
-directly, a v1.20 token through the session id it starts with. The same literal
-check as `logs` applies, so a prefix of another id never makes a row; a marker
-whose value is not a token or an id is counted as unparsed, never a crash.
+directly, a v1.20 token through the session id it starts with. A line counts for
+exactly the sessions whose `logs` shows it: the query is `logs`' own marker clauses
+for any session, on each index's mapping and analysis (`query.marker_clauses`), and a
+line names a session by the rules of `contains_marker` (any case and punctuation
+before a v1.21+ id, a token's base36 id and its dot, never a longer id); a marker
+that names no session is counted as unparsed, never a crash.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from elastic_cli.cluster.connection import body_of
 from elastic_cli.errors import plural
 from elastic_cli.openreplay.session_token import (
-    SESSION_ID_MARKER_PREFIX,
+    ID_END,
+    NAME_ID_SEPARATOR,
     TOKEN_MARKER_PREFIX,
-    parse_session_ref,
     session_start,
+    to_base36,
 )
 from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.early_pages import shapes_with_first_pages
@@ -31,7 +34,7 @@ from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
 from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
-from elastic_cli.search.query import escape_lucene_regexp, index_filter
+from elastic_cli.search.query import ANY_SESSION, index_filter, marker_clauses
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
 from elastic_cli.search.shape_cache import ShapeCache
 
@@ -42,9 +45,15 @@ DEFAULT_MAX_SESSIONS = 50_000
 GENERATION_TOKEN = "v1.20"  # openReplaySessionToken=<token>
 GENERATION_ID = "v1.21"  # openReplaySession.id=<id>
 
-# a marker and the run of token characters after it; what the run means is decided below
-_MARKER_RE = re.compile(r"(openReplaySessionToken=|openReplaySession\.id=)([0-9A-Za-z.\-]*)")
-_DIGITS = re.compile(r"[0-9]+")
+# where a marker starts, in any case (`logs` finds a v1.21+ id marker in any case); what follows it
+# decides which session it names, by `contains_marker`'s rules (session_token.py)
+_MARKER_RE = re.compile(r"openreplaysession(?:token=|\.id(?=[^0-9A-Za-z_]))", re.IGNORECASE)
+# after a v1.21+ marker's name: any punctuation, then the id as a session id is written (no leading zero)
+_ID_AFTER_NAME = re.compile(NAME_ID_SEPARATOR + r"(0|[1-9][0-9]*)" + ID_END, re.IGNORECASE)
+# after a v1.20 marker: the token's first part (the base36 session id) and the dot that ends it
+_BASE36_ID = re.compile(r"([0-9a-z]+)\.")
+_UINT64_MAX = 2**64 - 1
+_ID_DIGITS, _BASE36_DIGITS = len(str(_UINT64_MAX)), len(to_base36(_UINT64_MAX))
 
 
 @dataclass(frozen=True)
@@ -120,10 +129,15 @@ class _Counts:
     unparsed: int = 0
     lines_read: int = 0
     stopped: bool = False  # more sessions than max_sessions, or lines than max_lines
+    # index -> hits the search matched that carry no message to read (`_source` disabled)
+    sourceless: dict[str, int] = field(default_factory=dict)
 
-    def add(self, message: Any, moment: int | None) -> bool:
-        """Count one line's sessions; False once counting must stop."""
+    def add(self, message: Any, moment: int | None, index: str | None = None) -> bool:
+        """Count one line's sessions; False once counting must stop. A hit without a message
+        (`message` None) of `index` is counted as unreadable there."""
         self.lines_read += 1
+        if message is None and index is not None:
+            self.sourceless[index] = self.sourceless.get(index, 0) + 1
         if isinstance(message, list):
             message = "\n".join(str(m) for m in message)
         if not isinstance(message, str):
@@ -152,55 +166,48 @@ def _first_line(message: str) -> str:
 
 
 def sessions_in_line(message: str) -> tuple[dict[str, str], int]:
-    """The sessions a line names ({session id: generation}) and how many markers did not parse.
+    """The sessions a line names ({session id: generation}) and how many markers named none.
 
-    The value after a marker ends where token characters end; a lone '.' or '-' at its
-    end closes a sentence, as `contains_marker` reads it.
+    Exactly the sessions for which `logs` keeps the line (`contains_marker`): a v1.21+ id after
+    its marker's name in any case and any punctuation (`openReplaySession.id: <id>`, JSON), never
+    a longer id (a lone '.' or '-' after it closes a sentence); a v1.20 token's base36 session id
+    after `openReplaySessionToken=` as written, up to its dot.
     """
     found: dict[str, str] = {}
     unparsed = 0
     for match in _MARKER_RE.finditer(message):
-        marker, value = match.group(1), match.group(2)
-        session_id = _session_of(marker, value)
+        is_token = match.group().endswith("=")
+        session_id = _session_at(message, match.end(), is_token)
         if session_id is None:
             unparsed += 1
             continue
         # one line under both markers counts once, as the newer generation's
         if found.get(session_id) != GENERATION_ID:
-            found[session_id] = GENERATION_ID if marker == SESSION_ID_MARKER_PREFIX else GENERATION_TOKEN
+            found[session_id] = GENERATION_TOKEN if is_token else GENERATION_ID
     return found, unparsed
 
 
-@lru_cache(maxsize=65_536)  # a session's token repeats on each of its lines: decode it once
-def _session_of(marker: str, value: str) -> str | None:
-    candidates = [value] + ([value[:-1]] if value[-1:] in (".", "-") else [])
-    for candidate in candidates:
-        if marker == SESSION_ID_MARKER_PREFIX:
-            if _DIGITS.fullmatch(candidate) and int(candidate) < 2**64:
-                return str(int(candidate))
-            continue
-        try:
-            ref = parse_session_ref(candidate)
-        except Exception:  # noqa: BLE001 — a UsageError: not a token
-            continue
-        if ref.token is not None:
-            return ref.session_id
-    return None
+def _session_at(message: str, end: int, is_token: bool) -> str | None:
+    """The session the marker ending at `end` names, or None."""
+    if not is_token:
+        value = _ID_AFTER_NAME.match(message, end)
+        # a run of digits longer than any session id is none (and never made a number: a long one would raise)
+        return (value.group(1) if value and len(value.group(1)) <= _ID_DIGITS and int(value.group(1)) <= _UINT64_MAX
+                else None)
+    if message[end - len(TOKEN_MARKER_PREFIX):end] != TOKEN_MARKER_PREFIX:
+        return None  # a v1.20 token is looked for as written: another case is not the one the tracker signed
+    value = _BASE36_ID.match(message, end)
+    if value is None or len(value.group(1)) > _BASE36_DIGITS:
+        return None
+    number = int(value.group(1), 36)
+    # a base36 id as a token writes it (no leading zero), of a session id `logs` can be asked for
+    return str(number) if number <= _UINT64_MAX and to_base36(number) == value.group(1) else None
 
 
-def marked_lines_query(message_field: str, message_is_keyword: bool) -> dict[str, Any]:
-    """Lines carrying either marker, the cheap way for each mapping.
-
-    On text the standard analyzer keeps each marker word as one term
-    (`openreplaysessiontoken`, `openreplaysession.id`): two term lookups. A keyword
-    field holds the whole line as one term, so only a regexp over its values can
-    look inside it (slower; `logs --explain` says why).
-    """
-    if message_is_keyword:
-        words = "|".join(escape_lucene_regexp(p) for p in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX))
-        return {"regexp": {message_field: {"value": f".*({words}).*", "flags": "NONE"}}}
-    return {"bool": {"should": [{"match_phrase": {message_field: p.rstrip("=")}}
-                                for p in (TOKEN_MARKER_PREFIX, SESSION_ID_MARKER_PREFIX)],
+def marked_lines_query(message_field: str, message_is_keyword: bool, terms: str | None = None) -> dict[str, Any]:
+    """Lines carrying either marker of any session: `logs`' own marker clauses (`marker_clauses`)
+    without an id, on this mapping (keyword or text) and analysis (`terms`, search/analysis.py)."""
+    return {"bool": {"should": marker_clauses(message_field, ANY_SESSION, keyword=message_is_keyword, terms=terms),
                      "minimum_should_match": 1}}
 
 
@@ -210,7 +217,7 @@ def search_body(group: IndexGroup, message_field: str, since: datetime, until: d
     bounds: dict[str, Any] = {"gte": _iso(since), "format": "strict_date_optional_time"}
     if until is not None:
         bounds["lte"] = _iso(until)
-    filters = [marked_lines_query(message_field, group.message_is_keyword),
+    filters = [marked_lines_query(message_field, group.message_is_keyword, group.message_terms),
                {"range": {group.time_field: bounds}}]
     if group.only_indices:
         filters.append(index_filter(group.only_indices))
@@ -221,8 +228,10 @@ def search_body(group: IndexGroup, message_field: str, since: datetime, until: d
         "sort": [],  # index order (_shard_doc alone): the cheapest walk; rows are sorted after
         "size": page_size,
         "track_total_hits": False,
-        "_source": False,
-        "fields": [message_field],
+        # the message as `logs` reads it: from `_source` (a keyword line past ignore_above is there, not in
+        # `fields`), a sub-field (message.keyword) from `fields`
+        "_source": [message_field],
+        **({"fields": [message_field]} if "." in message_field else {}),
         "docvalue_fields": [{"field": group.time_field, "format": "epoch_millis"}],
     }
 
@@ -268,6 +277,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     # a window needs a time: indices without one cannot be asked about the last hour
     left_out += tuple((i, "no date field, so no time window") for g in groups if g.time_field is None
                       for i in g.indices)
+    left_out = _named_unmapped(es, left_out, policy.message_field)
     counts = _Counts(max_sessions=max_sessions, max_lines=max_lines)
     gave_up: GaveUp | None = None
     streams: list[WalkStats] = []
@@ -291,7 +301,8 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                          slices=1, look_first=not full, looked=early_page)
             try:
                 for hit in lines:
-                    if not counts.add(message_of(hit, policy.message_field), _time_ms(hit, group.time_field)):
+                    if not counts.add(message_of(hit, policy.message_field), _time_ms(hit, group.time_field),
+                                      hit.get("_index") or "?"):
                         break
             except Exception as exc:  # noqa: BLE001 — wait_out re-raises what waiting cannot fix
                 reason = retrier.wait_out(exc)  # raises what waiting cannot fix: the error says what to do
@@ -309,6 +320,11 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
         if counts.stopped:
             break
     unread = _unread_marked_lines(es, shapes, left_out, policy.message_field, since, until)
+    # hits the search matched whose message cannot be read (`_source` disabled): which sessions they
+    # name is unknown, so the counts are partial, never silently short
+    for index, hits in sorted(counts.sourceless.items()):
+        left_out += ((index, f"{plural(hits, 'marked hit')} {SOURCELESS_HITS}"),)
+        unread += (None,)
     rows = [_summary(session_id, tally, replay_url(session_id), now) for session_id, tally in counts.tallies.items()]
     if sort == "count":
         rows.sort(key=lambda r: (-r.lines, -_ms(r.last_line)))
@@ -323,20 +339,40 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
                           timed_out=sum(s.timed_out for s in streams), gave_up=gave_up)
 
 
+SOURCELESS_HITS = ("carry no message to read (the index stores no _source), so the sessions they name "
+                   "could not be counted")
+
+
+def _named_unmapped(es: Any, left_out: tuple[tuple[str, str], ...], message_field: str
+                    ) -> tuple[tuple[str, str], ...]:
+    """`left_out` with each index whose documents hold the message in `_source` while its mapping does
+    not (dynamic: false) named as such: no search can count its lines (`logs` says the same)."""
+    from elastic_cli.search.session_logs import UNMAPPED, _unmapped_but_kept
+
+    unmapped = _unmapped_but_kept(es, [i for i, why in left_out if why.startswith("no field ")], message_field)
+    return tuple((index, UNMAPPED if index in unmapped else why) for index, why in left_out)
+
+
 def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequence[tuple[str, str]],
                          message_field: str, since: datetime, until: datetime | None) -> tuple[int | None, ...]:
     """How many marked lines (of any session, any level) each left-out index holds in the window
     (an undated index: at all), so the counts say what they leave out. One size-0 search per kind of
-    index, and none when nothing is left out; None where the count failed."""
+    index, and none when nothing is left out; None where the count failed, or where no search can
+    find them (a message not indexed, or only in `_source`)."""
+    from elastic_cli.search.analysis import NONE, UNSEARCHABLE
+    from elastic_cli.search.session_logs import UNMAPPED
+
     by_index = {s.index: s for s in shapes}
-    kinds: dict[tuple[str | None, bool], list[str]] = {}
-    for index, _ in left_out:
-        shape = by_index.get(index)
-        if shape is not None and shape.message_type is not None:  # without the message, no line at all
-            kinds.setdefault((shape.time_field, shape.message_is_keyword), []).append(index)
+    kinds: dict[tuple[str | None, bool, str | None], list[str]] = {}
     found: dict[str, int | None] = {}
-    for (time_field, keyword), names in kinds.items():
-        filters = [marked_lines_query(message_field, keyword)]
+    for index, why in left_out:
+        shape = by_index.get(index)
+        if why in (UNMAPPED, UNSEARCHABLE) or (shape is not None and shape.message_terms == NONE):
+            found[index] = None  # no query finds its lines: some may be there, uncounted
+        elif shape is not None and shape.message_type is not None:  # without the message, no line at all
+            kinds.setdefault((shape.time_field, shape.message_is_keyword, shape.message_terms), []).append(index)
+    for (time_field, keyword, terms), names in kinds.items():
+        filters = [marked_lines_query(message_field, keyword, terms)]
         if time_field is not None:
             bounds: dict[str, Any] = {"gte": _iso(since), "format": "strict_date_optional_time"}
             if until is not None:

@@ -28,7 +28,7 @@ from elastic_cli.search.fields import FieldPolicy, IndexShape
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
-FORMAT = 2  # 2: with how each index analyses a marked line
+FORMAT = 3  # 2: with how each index analyses a marked line; 3: judged from several contexts (2 from one line)
 # far above what any cluster's shapes take (about 100 bytes an index): a larger file is not ours
 MAX_BYTES = 4 * 1024 * 1024
 # never wait on a FIFO's writer, never follow a symlink (the cache writes regular files only)

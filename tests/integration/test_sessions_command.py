@@ -84,7 +84,8 @@ def recorded(es_node, tmp_path_factory):
         # an old line, outside the one-hour window
         add(f"openReplaySession.id={sid} long ago", now - timedelta(hours=3), True, sid, "v1.21")
     for _ in range(5):  # malformed tokens, and lines of no session
-        add("openReplaySessionToken=zz.not-a-token", now - timedelta(minutes=5), True)
+        # no session's: `logs` finds a v1.20 token by its base36 id and dot, as written (lower case)
+        add("openReplaySessionToken=ZZ-not-a-token", now - timedelta(minutes=5), True)
         add("GET /health 200 no marker", now - timedelta(minutes=5), True)
     admin.bulk(operations=operations, refresh=True)
 
