@@ -92,13 +92,9 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     """
     from datetime import datetime, timezone
 
-    from elastic_cli.commands.lookup_output import print_explain, print_lines
     from elastic_cli.errors import UsageError
     from elastic_cli.openreplay.session_token import parse_session_ref
-    from elastic_cli.output.writer import LogWriter
-    from elastic_cli.search.lookup import LookupRequest, prepare
     from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
-    from elastic_cli.search.session_logs import Export, Follow, Limited
 
     _refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
     context = _context(after, before, around, follow=follow, all_levels=all_levels)
@@ -107,12 +103,23 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     ref = parse_session_ref(session)
     if ref.from_url and not app.quiet:
         say("replay link: ", f"session {ref.session_id}")
-    mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
+    lag_for = parse_duration(lag) if follow else None
+    retry_budget = parse_duration(retry_for)
+    settings = app.settings({**settings_flags(params), "session_margin": session_margin})
+    if not explain:
+        from elastic_cli.cluster.connection import open_early
+
+        open_early(settings)  # the connections' round trips pass while the rest is imported
+
+    from elastic_cli.commands.lookup_output import print_explain, print_lines
+    from elastic_cli.output.writer import LogWriter
+    from elastic_cli.search.lookup import LookupRequest, prepare
+    from elastic_cli.search.session_logs import Export, Follow, Limited
+
+    mode = (Follow(lag=lag_for, interval=interval) if lag_for is not None else Export(page_size=page_size) if every
             else Limited(limit=tail or limit, page_size=page_size))
     if tail is not None and not follow:
         reverse = True  # the last N: read newest first, printed oldest first
-    retry_budget = parse_duration(retry_for)
-    settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     now = datetime.now(timezone.utc)
     shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     request = LookupRequest(

@@ -46,7 +46,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
     `tail` (--tail N): only the last N lines. A lookup (asked newest first, N at most) prints them
     oldest first once read; --follow keeps the last N of its first poll (the session so far) and
     prints them when that poll ends, then every new line as it comes."""
-    from elastic_cli.cluster.connection import build_client, translated_errors
+    from elastic_cli.cluster.connection import build_lookup_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
     from elastic_cli.output import FollowStatus, Progress
@@ -58,7 +58,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
     status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
     progress = status or Progress(enabled=isinstance(search.mode, Export) and not app.quiet, color=app.color)
     kept = _Tail(tail, writer) if tail is not None else None
-    es = build_client(settings)
+    es = build_lookup_client(settings)
     with es, translated_errors(settings, f"search {','.join(search.patterns)}"):
         result = lookup(es, search, _observers(app, search, writer, progress, status, kept))
         plan = result.plan
