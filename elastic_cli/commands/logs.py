@@ -149,10 +149,11 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
 def _context(after: int | None, before: int | None, around: int | None, follow: bool, all_levels: bool) -> Any:
     """-A/-B/-C as a `Context` (None when none is given); refused where it cannot mean anything."""
     from elastic_cli.errors import UsageError
-    from elastic_cli.search.context import Context
 
     if after is None and before is None and around is None:
         return None
+    from elastic_cli.search.context import Context  # imports the lookup's modules: not before open_early
+
     if follow:
         raise UsageError("-A/-B/-C do not go with --follow: the lines after an error line may not have arrived yet",
                          "leave out --follow, or follow with --all-levels to see every line as it comes")

@@ -4,7 +4,6 @@ with the official client: the same lines, the same errors (a real node, 8.19.x a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys

@@ -95,6 +95,7 @@ def test_the_same_nodes_tls_options_and_headers(name):
     assert dict(light._headers) == dict(official._headers)
 
 
+@pytest.mark.filterwarnings("ignore:Received 'source' via a specific parameter:DeprecationWarning")
 @pytest.mark.parametrize("method,kwargs", CALLS, ids=[f"{m}-{i}" for i, (m, _) in enumerate(CALLS)])
 @pytest.mark.parametrize("options", [{}, {"max_retries": 0}, {"request_timeout": 1.5}])
 def test_each_call_is_sent_as_the_official_client_sends_it(recorder, method, kwargs, options):
