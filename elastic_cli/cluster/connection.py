@@ -109,10 +109,6 @@ def _lookup_client(settings: Settings, max_retries: int) -> LightClient:
         headers["authorization"] = "ApiKey " + b64encode(":".join(options.pop("api_key")).encode()).decode("ascii")
     transport_options = {name: options.pop(name) for name in ("node_class", "randomize_nodes_in_pool")
                          if name in options}
-    if "node_class" not in transport_options:  # one https:// node: the class that takes early connections
-        from elastic_cli.cluster.transport import gated_node_class
-
-        transport_options["node_class"] = gated_node_class({})
     try:
         transport = ReadRetryingTransport(light_client.node_configs(settings.node_urls, **node_options),
                                           client_meta_service=light_client.CLIENT_META_SERVICE, sniff_callback=None,
@@ -140,10 +136,10 @@ def _client_options(settings: Settings, gates: dict[tuple[str, int], Any], basic
         # several nodes: taken in turn from the first one given (the official client shuffles them)
         "randomize_nodes_in_pool": False,
     }
-    if len(settings.node_urls) > 1 or gates:
-        from elastic_cli.cluster.transport import gated_node_class
+    from elastic_cli.cluster.transport import gated_node_class
 
-        options["node_class"] = gated_node_class(gates)
+    # each node's plain-HTTP gate (http://), its name on errors (several nodes), connections opened early
+    options["node_class"] = gated_node_class(gates)
     if basic_auth:
         register_secret(basic_auth[1])
         options["basic_auth"] = basic_auth
