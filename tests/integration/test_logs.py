@@ -40,15 +40,16 @@ def record_calls(monkeypatch, name: str, record) -> None:
     """Hand the arguments of each `name` call to `record`, on both clients a command may use: the
     official one, and the lookup's own (`cluster.light_client`, which `logs` uses)."""
     import elasticsearch
-
     from elastic_cli.cluster.light_client import LightClient
 
-    for cls in (elasticsearch.Elasticsearch, LightClient):
-        def wrapped(self, *args, _real=getattr(cls, name), **kwargs):
+    def wrapping(real):
+        def wrapped(self, *args, **kwargs):
             record(kwargs)
-            return _real(self, *args, **kwargs)
+            return real(self, *args, **kwargs)
+        return wrapped
 
-        monkeypatch.setattr(cls, name, wrapped)
+    for cls in (elasticsearch.Elasticsearch, LightClient):
+        monkeypatch.setattr(cls, name, wrapping(getattr(cls, name)))
 
 
 def at(minutes: float) -> str:
