@@ -25,6 +25,7 @@ _pending: dict[tuple[str, int], list[_Early]] = {}
 class _Early:
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.sock: socket.socket | None = None
+        self.timed_out = False  # the handshake got no answer within the timeout
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._connect, args=(host, port, timeout), daemon=True,
                                         name="orx-early-connect")
@@ -33,6 +34,8 @@ class _Early:
     def _connect(self, host: str, port: int, timeout: float) -> None:
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.timeout:
+            self.timed_out = True  # said as urllib3 says it (`EarlyConnection`): not waited for twice
         except OSError:
             self.sock = None  # urllib3 connects itself, and says what fails
         finally:
@@ -58,7 +61,8 @@ def open_early(host: str, port: int, count: int, timeout: float) -> None:
 
 def take(host: str, port: int, wait: float) -> socket.socket | None:
     """An early connection to host:port, open and not yet read from or closed by the server, or None.
-    Waits at most `wait` seconds for one still connecting."""
+    Waits at most `wait` seconds for one still connecting. Raises TimeoutError when its handshake
+    timed out: a second try would make the caller wait a second timeout."""
     with _lock:
         waiting = _pending.get(key(host, port))
         early = waiting.pop(0) if waiting else None
@@ -66,6 +70,8 @@ def take(host: str, port: int, wait: float) -> socket.socket | None:
         if early is not None:
             threading.Thread(target=early.close, daemon=True).start()  # closed when it connects
         return None
+    if early.timed_out:
+        raise TimeoutError(f"connecting to {host}:{port} timed out")
     sock, early.sock = early.sock, None
     if sock is not None and select.select([sock], [], [], 0)[0]:  # closed by the server, or it spoke first
         sock.close()
@@ -92,7 +98,13 @@ class EarlyConnection:
 
     def _new_conn(self) -> socket.socket:
         wait = self.timeout if isinstance(self.timeout, (int, float)) else 10.0
-        sock = take(self.host, self.port, wait)
+        try:
+            sock = take(self.host, self.port, wait)
+        except TimeoutError as exc:  # as urllib3's own connect says it
+            from urllib3.exceptions import ConnectTimeoutError
+
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from exc
         if sock is None:
             return super()._new_conn()  # type: ignore[misc]
         for option in self.socket_options or ():

@@ -127,3 +127,21 @@ def test_a_refused_early_connection_leaves_urllib3_to_say_so():
     pool.ConnectionCls = early_connect.early_connection_class(urllib3.HTTPConnectionPool.ConnectionCls)
     with pytest.raises(urllib3.exceptions.NewConnectionError, match="refused"):
         pool.request("GET", "/")
+
+
+def test_an_early_handshake_that_timed_out_is_not_waited_for_twice(monkeypatch):
+    """A port that does not answer the handshake: the request fails as urllib3's own connect would
+    (ConnectTimeoutError), without a second handshake and a second timeout."""
+    attempts = []
+
+    def silent(address, timeout=None, **_):
+        attempts.append(address)
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    early_connect.open_early("192.0.2.1", 9200, 1, 0.5)
+    pool = urllib3.HTTPConnectionPool("192.0.2.1", 9200, maxsize=1, retries=False, timeout=0.5)
+    pool.ConnectionCls = early_connect.early_connection_class(urllib3.HTTPConnectionPool.ConnectionCls)
+    with pytest.raises(urllib3.exceptions.ConnectTimeoutError, match="timed out"):
+        pool.request("GET", "/")
+    assert attempts == [("192.0.2.1", 9200)]
