@@ -165,8 +165,9 @@ def _run(settings: Settings, deadline: Deadline, deadline_seconds: float,  # noq
         ("tags_field", with_caps(lambda caps: check_tags_field(settings, caps))),
         ("marked_logs", with_shapes(lambda shapes: check_marked_logs(es, settings, deadline, patterns, shapes))),
         ("shapes", with_shapes(lambda shapes: check_shapes(es, settings, deadline, patterns, shapes))),
-        ("recent_sessions", with_shapes(lambda shapes: check_recent_sessions(es, settings, deadline, patterns,
-                                                                             shapes))),
+        # asked at once beside `_field_caps`, as `sessions` asks (its own `_field_caps` and first page):
+        # the session the OpenReplay checks judge is then known a round trip sooner
+        ("recent_sessions", lambda: check_recent_sessions(es, settings, deadline, patterns, None)),
     )
 
     def judge(check_id: str, judged: str | None) -> Callable[[], Finding]:
