@@ -175,14 +175,16 @@ def open_early(settings: Settings, connections: int = 2) -> None:
     `connections` TCP connections to the first node (`early_connect`: nothing is sent on them before
     the gate allows it), so that their round trips pass during the imports. Best effort: on any
     doubt (an address that does not parse), nothing is started and the client connects as usual."""
-    try:
-        endpoint = settings.node_endpoints[0]
-        host, port = endpoint.hostname, endpoint.port if endpoint.port is not None else settings.port
+    from urllib.parse import urlsplit
+
+    try:  # the first node as the transport reads its URL (`url_to_node_config`: https without a port is 443)
+        parts = urlsplit(settings.node_urls[0])
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else None)
+        _early_gates[tuple(settings.node_urls)] = _plain_http_gates(settings)
     except Exception:  # noqa: BLE001 — the client's own setup says what is wrong with the address
         return
-    if not host or not isinstance(port, int):
+    if not host or port is None:
         return
-    _early_gates[tuple(settings.node_urls)] = _plain_http_gates(settings)
     from elastic_cli.cluster import early_connect
 
     early_connect.open_early(host, port, connections, settings.timeout)
