@@ -86,3 +86,25 @@ def test_a_rejected_key_reads_as_with_the_official_client(session_index, clean_e
     errors = [line for line in light.stderr.splitlines() if not line.startswith("import time:")]
     assert errors == official.stderr.splitlines()
     assert "not-the-secret" not in light.stderr
+
+
+def test_the_connections_opened_early_are_the_ones_the_requests_use(session_index, clean_env, tmp_path):
+    """`logs` opens its connections while it imports the client; the requests go on them: a repeated
+    lookup opens as many connections as it sends requests (two), none left unused, none opened twice."""
+    import faults  # tests/faults.py (pyproject: pytest pythonpath)
+
+    env = clean_env.with_vars(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    node_port = int(session_index["url"].rsplit(":", 1)[1])
+    with faults.serving(faults.record_and_forward(node_port)) as proxy:
+        data = {**session_index, "url": f"http://127.0.0.1:{proxy.port}"}
+        argv = ["logs", SESSION_ID, "--limit", "3", "-o", "ndjson", *_conn(data)]
+        for _ in range(2):  # first use (the gate's probe, the shapes cached), then the analysis learnt
+            assert run_cli(*argv, env=env).exit_code == 0
+        before_connections, before_bytes = len(proxy.connections), len(proxy.received)
+        repeated = run_cli(*argv, env=env)
+        assert repeated.exit_code == 0, repeated.stderr
+        assert len(repeated.stdout.splitlines()) == 3
+        sent = bytes(proxy.received[before_bytes:])
+        requests = sent.count(b" HTTP/1.1\r\n")
+        assert requests == 2, sent[:500]  # `_field_caps` and `_msearch`
+        assert len(proxy.connections) - before_connections == requests
