@@ -16,7 +16,12 @@ from typing import Callable, Iterator
 
 
 def _read_request(conn: socket.socket) -> bytes:
-    """One HTTP request: headers, then Content-Length bytes of body."""
+    """One HTTP request: headers, then Content-Length bytes of body. Returns the head."""
+    return _read_raw_request(conn).partition(b"\r\n\r\n")[0]
+
+
+def _read_raw_request(conn: socket.socket) -> bytes:
+    """One HTTP request as it arrived: headers, then Content-Length bytes of body."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -34,7 +39,7 @@ def _read_request(conn: socket.socket) -> bytes:
         if not chunk:
             break
         body += chunk
-    return head
+    return head + b"\r\n\r\n" + body
 
 
 class LoopbackServer:
@@ -167,14 +172,17 @@ def forward_to(port: int, first_failures: int = 0, status: int = 429, cut_after_
     def handle(server: LoopbackServer, conn: socket.socket) -> None:
         if dead.is_set():
             return
+        first = b""  # a request read to decide (on a connection opened before its request was): forwarded
         if server.requests < first_failures:
-            head = _read_request(conn)
-            if head and server.count() <= first_failures:
+            first = _read_raw_request(conn)
+            if first and server.count() <= first_failures:
                 body = b'{"error":{"type":"es_rejected_execution_exception","reason":"busy"},"status":%d}' % status
                 conn.sendall(b"HTTP/1.1 %d Busy\r\nContent-Type: application/json\r\nConnection: close\r\n"
                              b"X-elastic-product: Elasticsearch\r\nContent-Length: %d\r\n\r\n" % (status, len(body)) + body)
                 return
         upstream = socket.create_connection(("127.0.0.1", port))
+        if first:
+            upstream.sendall(first)
 
         def pump(src: socket.socket, dst: socket.socket, counted: bool) -> None:
             try:

@@ -218,12 +218,40 @@ def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLin
     matches; the shard failures it meets: its sort on `utc_time` fails on an index that lacks the
     field), then its own search as it sends it, not narrowed (`poller_walk`): whether it fails for
     everyone (a sort across a date and a keyword `utc_time`), and the first line it crashes on."""
+    ids = sorted({str(line.hit.get("_id")) for line in lines})
+    # the probe decides where the walk stops; the walk's next page goes out beside it (`poller_walk`)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="v120-probe") as pool:
+        probed = pool.submit(_v120_probe, es, indexes, since_ms, ids)
+
+        def until() -> float | None:
+            answer = probed.result()
+            return None if isinstance(answer, v.Answer) else answer[2]
+
+        walk = poller_walk(es, indexes, since_ms, until=until, first_page=first_page)
+    answer = probed.result()
+    if isinstance(answer, v.Answer):
+        return answer
+    hits, failed, _ = answer
+    if walk.error is not None:
+        return walk.error
+    ruin, before = v.poller_ruin(walk.hits)
+    notes: tuple[str, ...] = ()
+    if ruin is None and walk.cut:
+        notes = (f"read the poller's first {plural(len(walk.hits), 'line')} (every session's) from the start of "
+                 "the window: a line after them that crashes it was not looked for",)
+    return v.Answer(hits=frozenset(hits), total=len(hits), failed_indices=failed, ruin=ruin, before_ruin=before,
+                    notes=notes)
+
+
+def _v120_probe(es: Any, indexes: str, since_ms: int, ids: Sequence[str]
+                ) -> v.Answer | tuple[set[tuple[str, str]], dict[str, str], float | None]:
+    """The poller's search narrowed to `ids`: the lines it matches, the shard failures it meets, the
+    latest utc_time (sort value) of a line it matches; or the Answer of a search that fails for all."""
     hits: set[tuple[str, str]] = set()
     failed: dict[str, str] = {}
-    last: float | None = None  # the latest utc_time (sort value) of a line the poller's query matches
-    ids = sorted({str(line.hit.get("_id")) for line in lines})
+    last: float | None = None
     for start in range(0, len(ids), _ID_BATCH):
-        probe = v.v120_probe(indexes, since_ms, ids[start:start + _ID_BATCH])
+        probe = v.v120_probe(indexes, since_ms, list(ids[start:start + _ID_BATCH]))
         try:
             body = body_of(es.search(index=indexes, **probe.params, **_body_args(probe.body)))
         except Exception as exc:
@@ -242,16 +270,7 @@ def v120_answer(es: Any, indexes: str, since_ms: int, lines: Sequence[SessionLin
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 last = value if last is None else max(last, value)
         failed.update(_failed_shards({"error": body.get("_shards") or {}}))
-    walk = poller_walk(es, indexes, since_ms, until=last, first_page=first_page)
-    if walk.error is not None:
-        return walk.error
-    ruin, before = v.poller_ruin(walk.hits)
-    notes: tuple[str, ...] = ()
-    if ruin is None and walk.cut:
-        notes = (f"read the poller's first {plural(len(walk.hits), 'line')} (every session's) from the start of "
-                 "the window: a line after them that crashes it was not looked for",)
-    return v.Answer(hits=frozenset(hits), total=len(hits), failed_indices=failed, ruin=ruin, before_ruin=before,
-                    notes=notes)
+    return hits, failed, last
 
 
 WALK_PAGES = 20  # the poller's own search is read at most this many pages of 1000 far
@@ -271,17 +290,29 @@ def poller_first_page(es: Any, indexes: str, since_ms: int) -> dict[str, Any]:
                              source=["message", "utc_time"]))
 
 
-def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None,
+def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None | Callable[[], float | None],
                 first_page: Callable[[], dict[str, Any]] | None = None) -> PollerWalk:
     """The v1.20 poller's search exactly as it sends it (`clients/elasticsearch.go` L83-89: `indexes`,
     size 1000, scroll, sort `utc_time:asc`; every session's token lines tagged error), read page after
     page, `message` and `utc_time` only, until the first line it crashes on (`poller_ruin`), or past
     `until` (the latest utc_time of the session's lines; None: the first page only), or WALK_PAGES
     pages. A failure of the whole search (HTTP 400 for a sort across a date and a keyword `utc_time`)
-    is what the poller meets too: it shows nothing."""
+    is what the poller meets too: it shows nothing.
+
+    `until` may be a function still waiting for its answer (`v120_answer`'s probe): the second page is
+    then asked beside it (one round trip less far away; one page read for nothing when the first
+    page was already past it)."""
+    from concurrent.futures import Future
+
     request = v.v120_request(indexes, since_ms)
     walk = PollerWalk()
     scroll_id = None
+    ahead: Future[Any] | None = None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v120-walk") if callable(until) else None
+
+    def next_page(scroll: str) -> dict[str, Any]:
+        return body_of(es.scroll(scroll_id=scroll, scroll=request.params["scroll"]))
+
     try:
         try:
             # asked beside the lookup (`first_page`, a future's result: its error is raised here), or now
@@ -299,15 +330,25 @@ def poller_walk(es: Any, indexes: str, since_ms: int, until: float | None,
             walk.hits += page
             if not page or v.poller_ruin(page)[0] is not None:
                 return walk
+            if callable(until):
+                if scroll_id and pool is not None:
+                    ahead = pool.submit(next_page, scroll_id)
+                until = until()
             value = (page[-1].get("sort") or [None])[0]
             if until is None or not isinstance(value, (int, float)) or value > until:
                 return walk
             if not scroll_id:
                 return walk
-            body = body_of(es.scroll(scroll_id=scroll_id, scroll=request.params["scroll"]))
+            body = ahead.result() if ahead is not None else next_page(scroll_id)
+            ahead = None
         walk.cut = True
         return walk
     finally:
+        if ahead is not None:  # a page read ahead and not needed: its answer may carry a newer scroll id
+            with contextlib.suppress(Exception):
+                scroll_id = ahead.result().get("_scroll_id") or scroll_id
+        if pool is not None:
+            pool.shutdown(wait=False)
         if scroll_id:
             with contextlib.suppress(Exception):  # it expires by itself within the scroll's keep-alive
                 es.clear_scroll(scroll_id=scroll_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -19,6 +20,7 @@ from elastic_cli.redaction import redact, register_secret
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from elastic_cli.cluster.light_client import LightClient
     from elastic_cli.config.settings import Settings
 
 # RETRY_STATUSES: worth a bounded retry of a read, with backoff and Retry-After (elastic_cli.cluster.transport):
@@ -64,12 +66,68 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
     from elasticsearch import Elasticsearch
 
     from elastic_cli.cluster.serializer import PageKeepingJsonSerializer
-    from elastic_cli.cluster.transport import ReadRetryingTransport, gated_node_class
+    from elastic_cli.cluster.transport import ReadRetryingTransport
 
+    options = {**_client_options(settings, gates, basic_auth, require_auth, max_retries),
+               "transport_class": ReadRetryingTransport,
+               # the compatibility mimetype the client asks for gets the same serializer
+               "serializers": {"application/json": PageKeepingJsonSerializer()}}
+    try:
+        client = Elasticsearch(settings.node_urls, **options)
+    except (ValueError, TypeError, OSError) as exc:
+        raise _setup_failed(exc) from None
+    return client
+
+
+def build_lookup_client(settings: Settings, max_retries: int = 3) -> LightClient:
+    """The client of a lookup: the same transport, nodes, TLS options, credentials and per-request
+    settings as `build_client`'s, with the lookup's calls sent without importing the official client's
+    generated API (`light_client`); any other call loads the official client on that transport.
+    Closing it closes the connections `open_early` opened and no request took."""
+    try:
+        return _lookup_client(settings, max_retries)
+    except BaseException:
+        close_early()
+        raise
+
+
+def _lookup_client(settings: Settings, max_retries: int) -> LightClient:
+    gates = _plain_http_gates(settings)  # first: the probes run while the transport is imported
+    from elastic_transport.client_utils import DEFAULT
+
+    from elastic_cli.cluster import light_client
+    from elastic_cli.cluster.serializer import transport_serializers
+    from elastic_cli.cluster.transport import ReadRetryingTransport
+
+    options = _client_options(settings, gates, None, True, max_retries)
+    node_options = {name: options.pop(name, DEFAULT)
+                    for name in ("verify_certs", "ca_certs", "ssl_assert_fingerprint", "ssl_show_warn")}
+    headers = {}
+    if "api_key" in options:
+        from base64 import b64encode
+
+        headers["authorization"] = "ApiKey " + b64encode(":".join(options.pop("api_key")).encode()).decode("ascii")
+    transport_options = {name: options.pop(name) for name in ("node_class", "randomize_nodes_in_pool")
+                         if name in options}
+    try:
+        transport = ReadRetryingTransport(light_client.node_configs(settings.node_urls, **node_options),
+                                          client_meta_service=light_client.CLIENT_META_SERVICE, sniff_callback=None,
+                                          serializers=transport_serializers(), default_mimetype="application/json",
+                                          **transport_options)
+    except (ValueError, TypeError, OSError) as exc:
+        raise _setup_failed(exc) from None
+    return light_client.LightClient(transport, headers, **options)
+
+
+def _setup_failed(exc: BaseException) -> errors.ConfigError:
+    return errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
+                              "check host, port, ca_certs and fingerprint")
+
+
+def _client_options(settings: Settings, gates: dict[tuple[str, int], Any], basic_auth: tuple[str, str] | None,
+                    require_auth: bool, max_retries: int) -> dict[str, Any]:
+    """The official client's arguments for the settings (without the transport class and serializers)."""
     options: dict[str, Any] = {
-        "transport_class": ReadRetryingTransport,
-        # the compatibility mimetype the client asks for gets the same serializer
-        "serializers": {"application/json": PageKeepingJsonSerializer()},
         "request_timeout": settings.timeout,
         "max_retries": max_retries,
         "retry_on_status": RETRY_STATUSES,
@@ -78,8 +136,10 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
         # several nodes: taken in turn from the first one given (the official client shuffles them)
         "randomize_nodes_in_pool": False,
     }
-    if len(settings.node_urls) > 1 or gates:
-        options["node_class"] = gated_node_class(gates)
+    from elastic_cli.cluster.transport import gated_node_class
+
+    # each node's plain-HTTP gate (http://), its name on errors (several nodes), connections opened early
+    options["node_class"] = gated_node_class(gates)
     if basic_auth:
         register_secret(basic_auth[1])
         options["basic_auth"] = basic_auth
@@ -103,12 +163,38 @@ def build_client(settings: Settings, basic_auth: tuple[str, str] | None = None, 
             options["ssl_show_warn"] = False
         elif settings.ca_certs:
             options["ca_certs"] = settings.ca_certs
-    try:
-        client = Elasticsearch(settings.node_urls, **options)
-    except (ValueError, TypeError, OSError) as exc:
-        raise errors.ConfigError(f"cannot set up the client: {redact(str(exc))}",
-                                 "check host, port, ca_certs and fingerprint") from None
-    return client
+    return options
+
+
+# the gates `open_early` started, by the node list they are for: the client built next takes them
+_early_gates: dict[tuple[str, ...], dict[tuple[str, int], Any]] = {}
+
+
+def open_early(settings: Settings, connections: int = 2) -> None:
+    """Before a lookup imports its client: start each http:// node's plain-HTTP probe and open
+    `connections` TCP connections to the first node (`early_connect`: nothing is sent on them before
+    the gate allows it), so that their round trips pass during the imports. Best effort: on any
+    doubt (an address that does not parse), nothing is started and the client connects as usual."""
+    from urllib.parse import urlsplit
+
+    try:  # the first node as the transport reads its URL (`url_to_node_config`: https without a port is 443)
+        parts = urlsplit(settings.node_urls[0])
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else None)
+        _early_gates[tuple(settings.node_urls)] = _plain_http_gates(settings)
+    except Exception:  # noqa: BLE001 — the client's own setup says what is wrong with the address
+        return
+    if not host or port is None:
+        return
+    from elastic_cli.cluster import early_connect
+
+    early_connect.open_early(host, port, connections, settings.timeout)
+
+
+def close_early() -> None:
+    """Close the early connections no request took (at the end of the command)."""
+    _early_gates.clear()
+    if "elastic_cli.cluster.early_connect" in sys.modules:
+        sys.modules["elastic_cli.cluster.early_connect"].close_all()
 
 
 def _plain_http_gates(settings: Settings) -> dict[tuple[str, int], Any]:
@@ -116,6 +202,9 @@ def _plain_http_gates(settings: Settings) -> dict[tuple[str, int], Any]:
     by (host name, port)."""
     if not settings.host.startswith("http://"):
         return {}
+    started = _early_gates.pop(tuple(settings.node_urls), None)
+    if started is not None:
+        return started
     from elastic_cli.cluster.plain_http import PlainHttpGate, marks_dir
 
     gates: dict[tuple[str, int], Any] = {}
@@ -163,14 +252,16 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
     Classified by the types in the cause chain, never by words of a message: a message
     may hold a host or index name such as `ssl-logs`."""
     import elastic_transport
-    import elasticsearch
 
+    # an API error is the official client's class (the lookup's client imports it when it raises one):
+    # if the package was never imported, the exception is not one of its errors
+    official = sys.modules.get("elasticsearch")
     where = settings.url
     if len(settings.node_urls) > 1:  # several nodes: the one that answered so, or every one when each was tried
         one = getattr(exc, "node_url", None) if isinstance(exc, elastic_transport.TlsError) or \
             _find(list(cause_chain(exc)), (_expects_https(), _not_plain_http(), ssl.SSLError)) else None
         where = str(one) if one else f"every node of hosts ({', '.join(settings.node_urls)})"
-    if isinstance(exc, elasticsearch.ApiError):
+    if official is not None and isinstance(exc, official.ApiError):
         return _api_error(exc, settings, action)
     if not isinstance(exc, elastic_transport.TransportError):
         return None

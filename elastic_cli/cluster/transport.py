@@ -34,7 +34,7 @@ from elastic_transport import (
 )
 from elastic_transport.client_utils import DEFAULT
 
-from elastic_cli.cluster import plain_http
+from elastic_cli.cluster import early_connect, plain_http
 from elastic_cli.cluster.raw_pages import RawPage
 from elastic_cli.cluster.retry_rules import MAX_WAIT_SECONDS, backoff_seconds
 from elastic_cli.redaction import redact
@@ -182,6 +182,11 @@ class GatedNode(Urllib3HttpNode):
     what it raises (`node_url`), so a message says which node of several failed."""
 
     gates: Mapping[tuple[str, int], plain_http.PlainHttpGate] = {}
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        # a new connection takes one opened while the client was imported, if any (`early_connect`)
+        self.pool.ConnectionCls = early_connect.early_connection_class(self.pool.ConnectionCls)
 
     def perform_request(self, method: str, target: str, body: bytes | None = None,
                         headers: Any = None, request_timeout: Any = DEFAULT) -> Any:

@@ -92,22 +92,29 @@ def logs(app: AppContext, session: str, output: str, all_levels: bool, since: st
     from datetime import datetime, timezone
 
     from elastic_cli.commands.logs_flags import context_from_flags, refuse_conflicts
-    from elastic_cli.commands.lookup_output import print_explain, print_lines, say_what_is_searched
     from elastic_cli.openreplay.session_token import parse_session_ref
-    from elastic_cli.output.writer import LogWriter
-    from elastic_cli.search.lookup import LookupRequest, prepare
     from elastic_cli.search.query import output_source_fields, parse_duration, parse_time
-    from elastic_cli.search.session_logs import Export, Follow, Limited
 
     refuse_conflicts(every=every, follow=follow, reverse=reverse, tail=tail)
     context = context_from_flags(after, before, around, all_levels=all_levels, tail=tail)
     ref = parse_session_ref(session)
-    mode = (Follow(lag=parse_duration(lag), interval=interval) if follow else Export(page_size=page_size) if every
+    lag_for = parse_duration(lag) if follow else None
+    retry_budget = parse_duration(retry_for)
+    settings = app.settings({**settings_flags(params), "session_margin": session_margin})
+    if not explain:
+        from elastic_cli.cluster.connection import open_early
+
+        open_early(settings)  # the connections' round trips pass while the rest is imported
+
+    from elastic_cli.commands.lookup_output import print_explain, print_lines, say_what_is_searched
+    from elastic_cli.output.writer import LogWriter
+    from elastic_cli.search.lookup import LookupRequest, prepare
+    from elastic_cli.search.session_logs import Export, Follow, Limited
+
+    mode = (Follow(lag=lag_for, interval=interval) if lag_for is not None else Export(page_size=page_size) if every
             else Limited(limit=tail or limit, page_size=page_size))
     if tail is not None and not follow:
         reverse = True  # the last N: read newest first, printed oldest first
-    retry_budget = parse_duration(retry_for)
-    settings = app.settings({**settings_flags(params), "session_margin": session_margin})
     now = datetime.now(timezone.utc)
     shown = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     request = LookupRequest(

@@ -44,7 +44,8 @@ def print_explain(app: AppContext, search: SessionSearch) -> None:
     from elastic_cli.search.lookup import explain as explained
     from elastic_cli.search.query import explain_cost
 
-    print_json(explained(search))
+    explained_body = explained(search)
+    print_json(explained_body)
     if not app.quiet:
         say("cost: ", explain_cost(search.query))
         say("cost if keyword: ", explain_cost(replace(search.query, message_is_keyword=True)))
@@ -52,6 +53,8 @@ def print_explain(app: AppContext, search: SessionSearch) -> None:
                 "beside it: an index whose time or level field is another (@timestamp, log.level) gets the same body "
                 "with its own fields, and `-v` of a real run names them; later pages add search_after.")
         say("window: ", search.window.origin if search.window else "none (all time, or --since/--until as given)")
+        say("page size: ", f"{explained_body['page_size']} hits a request; an index whose index.max_result_window is "
+                           "smaller refuses it (HTTP 400) and is read in pages of the size it allows (-v says so)")
 
 
 def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writer: LogWriter,
@@ -61,7 +64,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
     `tail` (--tail N): only the last N lines. A lookup (asked newest first, N at most) prints them
     oldest first once read; --follow keeps the last N of its first poll (the session so far) and
     prints them when that poll ends, then every new line as it comes."""
-    from elastic_cli.cluster.connection import build_client, translated_errors
+    from elastic_cli.cluster.connection import build_lookup_client, translated_errors
     from elastic_cli.commands.coverage_report import finish
     from elastic_cli.errors import NoHits
     from elastic_cli.output import FollowStatus, Progress
@@ -73,7 +76,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
     status = FollowStatus(enabled=not app.quiet, color=app.color) if follow else None
     progress = status or Progress(enabled=isinstance(search.mode, Export) and not app.quiet, color=app.color)
     kept = _Tail(tail, writer) if tail is not None else None
-    es = build_client(settings)
+    es = build_lookup_client(settings)
     with es, translated_errors(settings, f"search {','.join(search.patterns)}"):
         result = lookup(es, search, _observers(app, search, writer, progress, status, kept))
         plan = result.plan
@@ -105,10 +108,7 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
         finally:
             progress.stop()
             writer.close()
-    stats = result.stats
-    if stats.streams:
-        app.info(f"read {plural(stats.hits_read, 'hit')}; shards: {stats.shards_total} searched, "
-                 f"{stats.shards_skipped} skipped by the time window")
+    _say_stats(app, result.stats)
     if result.coverage.undated_lines:
         undated = result.coverage.undated_lines
         app.info(f"{plural(undated, 'line')} {'carries' if undated == 1 else 'carry'} no time: shown last")
@@ -127,6 +127,16 @@ def print_lines(app: AppContext, settings: Settings, search: SessionSearch, writ
             "likely: the backend does not log the marker, the lines are not tagged 'error' (try --all-levels), "
             "or the time range; run `orx-elastic check`",
         )
+
+
+def _say_stats(app: AppContext, stats: Any) -> None:
+    """-v: what was read, and the page size an index imposed."""
+    if stats.streams:
+        app.info(f"read {plural(stats.hits_read, 'hit')}; shards: {stats.shards_total} searched, "
+                 f"{stats.shards_skipped} skipped by the time window")
+    if stats.page_window:
+        app.info(f"an index allows pages of at most {stats.page_window} hits (index.max_result_window): "
+                 f"read in pages of {stats.page_window}")
 
 
 class _Tail:

@@ -52,6 +52,11 @@ class SearchStats:
         return sum(s.hits_read for s in self.streams)
 
     @property
+    def page_window(self) -> int | None:
+        """The smallest page size an index allowed when it refused the one asked (max_result_window)."""
+        return min((s.page_window for s in self.streams + self.undated if s.page_window), default=None)
+
+    @property
     def shards_total(self) -> int:
         return sum(s.shards_total for s in self.streams)
 

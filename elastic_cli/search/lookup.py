@@ -133,9 +133,10 @@ def explain(search: SessionSearch) -> dict[str, Any]:
     limit = search.mode.limit if isinstance(search.mode, Limited) else DEFAULT_LIMIT
     pit = "<the id POST /_pit answered>"
 
+    # as it is sent: a lookup's pages hold one line more than the limit (to know whether there are more)
+    size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
+
     def first_page(q: LogQuery) -> dict[str, Any]:
-        # as it is sent: one line more than the limit (to know whether there are more)
-        size = page_size or (PAGE_SIZE if every else min(limit + 1, MAX_PAGE_SIZE))
         search = PagedSearch(index=index, body=build_search_body(q, size), descending=q.reverse)
         # a lookup's first page goes in one _msearch beside _field_caps, without a point in time
         return page_body(search, pit) if every else first_page_body(search)
@@ -153,6 +154,7 @@ def explain(search: SessionSearch) -> dict[str, Any]:
         "body_if_message_is_keyword": first_page(replace(search.query, message_is_keyword=True)),
         "window": ({"since": window.since.isoformat().replace("+00:00", "Z"), "from": window.origin}
                    if window else None),
+        "page_size": size,  # every page's; an index that allows fewer (max_result_window) gets pages of that size
     }
 
 

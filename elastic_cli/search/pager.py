@@ -74,6 +74,9 @@ class WalkStats:
     thrown_away: int = 0  # requests sent ahead whose answer was never read (a wrong guess, or past the end)
     # hits the query matched that carry no _source (the index stores none): never checked or shown
     sourceless: dict[str, int] = field(default_factory=dict)
+    # the page size an index allowed (its index.max_result_window) when it refused the one asked: the
+    # walk then asked pages of this size
+    page_window: int | None = None
 
     def add_page(self, response: dict[str, Any], hits: int) -> None:
         shards = response.get("_shards") or {}
@@ -230,6 +233,8 @@ def walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool] = lambd
         if allowed is None or not 0 < allowed < size:
             raise
         smaller = PagedSearch(index=search.index, body={**search.body, "size": allowed}, descending=search.descending)
+        if stats is not None:
+            stats.page_window = allowed
         yield from _walk_pages(es, smaller, keep, prefetch, stats, on_page, slices, look_first, None)
         return
     try:

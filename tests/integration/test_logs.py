@@ -36,6 +36,22 @@ BULK_ID = "424242424242"
 BULK_COUNT = 25_000
 
 
+def record_calls(monkeypatch, name: str, record) -> None:
+    """Hand the arguments of each `name` call to `record`, on both clients a command may use: the
+    official one, and the lookup's own (`cluster.light_client`, which `logs` uses)."""
+    import elasticsearch
+    from elastic_cli.cluster.light_client import LightClient
+
+    def wrapping(real):
+        def wrapped(self, *args, **kwargs):
+            record(kwargs)
+            return real(self, *args, **kwargs)
+        return wrapped
+
+    for cls in (elasticsearch.Elasticsearch, LightClient):
+        monkeypatch.setattr(cls, name, wrapping(getattr(cls, name)))
+
+
 def at(minutes: float) -> str:
     return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
@@ -218,23 +234,18 @@ def test_explain_prints_the_body_without_connecting(logs_env):
 def test_explain_prints_the_first_page_exactly_as_it_is_sent(logs_env, monkeypatch):
     """On an index with the configured fields, the body --explain prints is the one sent: a lookup's
     first page in an `_msearch` (no point in time), an export's with its point in time."""
-    import elasticsearch
-
     sent: list[dict] = []
     searched: list[list[dict]] = []
-    real_search, real_msearch = elasticsearch.Elasticsearch.search, elasticsearch.Elasticsearch.msearch
 
-    def recording(self, *args, **kwargs):
+    def recording(kwargs):
         if "pit" in (kwargs.get("body") or {}):
             sent.append(json.loads(json.dumps(kwargs["body"])))
-        return real_search(self, *args, **kwargs)
 
-    def recording_msearch(self, *args, **kwargs):
+    def recording_msearch(kwargs):
         searched.append(json.loads(json.dumps(kwargs["searches"])))
-        return real_msearch(self, *args, **kwargs)
 
-    monkeypatch.setattr(elasticsearch.Elasticsearch, "search", recording)
-    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording_msearch)
+    record_calls(monkeypatch, "search", recording)
+    record_calls(monkeypatch, "msearch", recording_msearch)
     # one slice: a loaded machine can take 30 ms to open the point in time even on loopback, and the
     # export then reads it in slices (each body gains its `slice`), which --explain does not print
     monkeypatch.setattr("elastic_cli.search.pager.slices_for", lambda round_trip: 1)
@@ -634,16 +645,8 @@ def test_a_lookup_is_one_round_trip_and_never_answers_from_a_stale_plan(logs_env
     """`_field_caps` and the search go side by side; the search is planned from the shapes cached
     in the user's cache directory (first use: from the configured fields), and is sent again when
     the fresh `_field_caps` answer plans another one. A corrupt cache is ignored."""
-    import elasticsearch
-
     searches: list[list[dict]] = []
-    real_msearch = elasticsearch.Elasticsearch.msearch
-
-    def recording(self, *args, **kwargs):
-        searches.append(kwargs["searches"])
-        return real_msearch(self, *args, **kwargs)
-
-    monkeypatch.setattr(elasticsearch.Elasticsearch, "msearch", recording)
+    record_calls(monkeypatch, "msearch", lambda kwargs: searches.append(kwargs["searches"]))
     env = Env(vars={"XDG_CACHE_HOME": str(tmp_path)})
     index = f"{logs_env['prefix']}-text"
 

@@ -58,3 +58,32 @@ def test_a_page_size_beyond_the_window_given_by_the_user_works_too(small_window,
                      "--id", key["id"], "--api-key", key["api_key"], "--indexes", small_window["index"], env=clean_env)
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == LINES
+
+
+def test_sessions_counts_every_line_in_pages_the_index_allows(small_window, clean_env):
+    """`sessions` asks pages of its own size (5000): the index refuses them, the count is read again in
+    pages of 1000, every line counted once."""
+    key = small_window["key"]
+    result = run_cli("sessions", "--since", "2024-01-24T03:00:00Z", "--until", "2024-01-24T05:00:00Z", "-o", "ndjson",
+                     "--host", small_window["url"], "--id", key["id"], "--api-key", key["api_key"],
+                     "--indexes", small_window["index"], env=clean_env)
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(row["session_id"], row["lines"]) for row in rows] == [(SESSION_ID, LINES)]
+
+
+def test_explain_and_verbose_say_the_page_size_asked(small_window, clean_env):
+    key = small_window["key"]
+    conn = ("--host", small_window["url"], "--id", key["id"], "--api-key", key["api_key"],
+            "--indexes", small_window["index"])
+    explained = run_cli("logs", SESSION_ID, "--all", "--explain", *conn, env=clean_env)
+    assert explained.exit_code == 0, explained.stderr
+    assert json.loads(explained.stdout)["page_size"] == json.loads(explained.stdout)["body"]["size"] == 5000
+    assert "page size: 5000 hits a request" in explained.stderr
+    ran = run_cli("logs", SESSION_ID, "--all", "-v", "-o", "ndjson", *conn, env=clean_env)
+    assert ran.exit_code == 0, ran.stderr
+    assert len(ran.stdout.splitlines()) == LINES
+    assert f"an index allows pages of at most {WINDOW} hits (index.max_result_window): read in pages of {WINDOW}" \
+        in ran.stderr
+    default = run_cli("logs", SESSION_ID, "-v", "-o", "ndjson", *conn, env=clean_env)
+    assert default.exit_code == 0 and "max_result_window" not in default.stderr  # 101 asked: within the window
