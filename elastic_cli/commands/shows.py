@@ -96,7 +96,7 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
 
     shape = RecordShape(message_field=settings.message_field, replay_url=settings.replay_url(view.ref.session_id))
     records = view_records(view, shape)
-    said = report(view)
+    said = _for_profile(report(view), app.profile)
     if fmt == "json":
         print_json(view_document(view, records, said))
         return
@@ -119,6 +119,15 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
         app.print("")
         _paragraph(app, "hint: ", said["hint"], width)
     _advice(app, said, width)
+
+
+def _for_profile(said: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    """The fixes and the hint name commands to run (`orx-elastic alias ...`): as check's do, they carry
+    the profile the user chose, so pasted they act on it."""
+    from elastic_cli.commands.hints import with_profile
+
+    return {**said, "fixes": [{**fix, "fix": with_profile(fix["fix"], profile)} for fix in said["fixes"]],
+            "hint": with_profile(said["hint"], profile) if said["hint"] else said["hint"]}
 
 
 def _advice(app: AppContext, said: dict[str, Any], width: int) -> None:

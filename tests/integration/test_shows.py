@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
 from elastic_cli.openreplay.session_token import to_base36 as to36
 
 from conftest import Env, run_cli
@@ -346,3 +347,19 @@ def test_each_line_carries_its_replay_link(shows_env):
     result = shows(shows_env, A, "-o", "json", "--openreplay-url", "https://or.example.com", "--project-id", "3")
     line = next(ln for ln in result.json()["lines"] if ln["message"].endswith("cart failed"))
     assert line["replay_url"] == f"https://or.example.com/3/session/{A}?jumpto=60000"  # logged 1 min in
+
+
+def test_fixes_and_hint_carry_the_profile_they_were_asked_for(shows_env, tmp_path):
+    """Pasted as printed, `orx-elastic alias ...` must act on the profile `shows` read, as check's fixes do."""
+    config = tmp_path / "config.yaml"
+    patterns = ",".join(f"{shows_env['prefix']}-{suffix}" for suffix in ("app", "logs", "ecs"))
+    config.write_text(yaml.safe_dump({"profiles": {"work": {
+        "host": shows_env["url"], "id": shows_env["key"]["id"], "api_key": shows_env["key"]["api_key"],
+        "indexes": patterns}}}))
+    config.chmod(0o600)
+    env = Env(vars={"NO_COLOR": "1", "ORX_ELASTIC_CONFIG": str(config)})
+    table = run_cli("--profile", "work", "shows", A, "-o", "table", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "fix: `orx-elastic --profile work alias --username ADMIN`" in " ".join(table.stdout.split())
+    document = run_cli("--profile", "work", "shows", A, "-o", "json", env=env).json()
+    assert [fix["fix"].startswith("`orx-elastic --profile work alias") for fix in document["fixes"]] == [True]
