@@ -330,11 +330,13 @@ def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequen
     index, and none when nothing is left out; None where the count failed."""
     by_index = {s.index: s for s in shapes}
     kinds: dict[tuple[str | None, bool], list[str]] = {}
+    found: dict[str, int | None] = {}
     for index, _ in left_out:
         shape = by_index.get(index)
-        if shape is not None and shape.message_type is not None:  # without the message, no line at all
+        if shape is not None and shape.blocked:  # closed, or a read block: no search can count them
+            found[index] = None
+        elif shape is not None and shape.message_type is not None:  # without the message, no line at all
             kinds.setdefault((shape.time_field, shape.message_is_keyword), []).append(index)
-    found: dict[str, int | None] = {}
     for (time_field, keyword), names in kinds.items():
         filters = [marked_lines_query(message_field, keyword)]
         if time_field is not None:
