@@ -29,7 +29,7 @@ from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.early_pages import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
-from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, shard_counts, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import escape_lucene_regexp, index_filter
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
@@ -317,8 +317,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
                           lines_read=counts.lines_read, unparsed_markers=counts.unparsed, stopped_at_max=counts.stopped,
                           left_out=left_out, unread=unread, indices_matched=len(shapes),
-                          shards_total=sum(s.shards_total for s in streams),
-                          shards_failed=sum(s.shards_failed for s in streams),
+                          shards_total=shard_counts(streams)[0], shards_failed=shard_counts(streams)[2],
                           failure=next((s.failure for s in streams if s.failure), ""),
                           timed_out=sum(s.timed_out for s in streams), gave_up=gave_up)
 

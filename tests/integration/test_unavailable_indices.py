@@ -2,7 +2,8 @@
 under a wildcard was skipped without a word (exit 0), and one index with a read block
 (`index.blocks.read`) failed the whole search (0 lines, exit 7 "grant the key read"). Now the other
 indices' lines are printed and the index is named, with how to make it readable (exit 13), in every
-mode of `logs` and in `sessions`, with the read-only key `create-key` makes."""
+mode of `logs` and in `sessions`, with the read-only key `create-key` makes. A shard that fails is
+counted once, however many streams (one a shape) searched it."""
 
 from __future__ import annotations
 
@@ -189,3 +190,22 @@ def test_an_alias_over_an_index_with_a_read_block_says_so_not_grant_read(cluster
     finally:
         unblock(admin, f"{prefix}-c")
 
+
+def test_a_failing_shard_is_counted_once_however_many_shapes_searched_it(cluster):
+    """Two shapes over three one-shard indices: each shape's stream searches the patterns, so each
+    counted the three shards: "1 of 6 shards failed". Each distinct shard is counted once."""
+    prefix, admin = cluster["prefix"], cluster["admin"]
+    readable = create(admin, f"{prefix}-a", (10, 30)) + create(admin, f"{prefix}-ecs", (20,), ecs=True)
+    create(admin, f"{prefix}-broken", (15,))
+    # a result window smaller than any page asked for: the search fails on that index's shard and
+    # answers with the other shards' lines
+    admin.indices.put_settings(index=f"{prefix}-broken", settings={"index.max_result_window": 1})
+    expected = sorted(readable, key=lambda m: m.split()[1])
+    for mode, extra in MODES.items():
+        result = cluster["run"](f"{prefix}-*", "logs", SESSION, "-o", "ndjson", *extra)
+        assert result.returncode == 13, (mode, result.stderr)
+        assert messages(result) == (expected[::-1] if "reverse" in mode else expected), mode
+        assert "1 of 3 shards failed" in result.stderr and f"{prefix}-broken" in result.stderr, (mode, result.stderr)
+    result = sessions(cluster, f"{prefix}-*")
+    assert result.returncode == 13, result.stderr
+    assert "1 of 3 shards failed" in result.stderr and f"{prefix}-broken" in result.stderr

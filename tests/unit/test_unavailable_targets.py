@@ -1,5 +1,5 @@
-"""Pure parts of leaving out what no search may read (issue 35, findings 9 and 12) (pure; the real-node
-proof is tests/integration/test_unavailable_indices.py)."""
+"""Pure parts of leaving out what no search may read (issue 35, findings 9 and 12) and of counting
+each failed shard once (pure; the real-node proof is tests/integration/test_unavailable_indices.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from elastic_cli.search.coverage import CLOSED, READ_BLOCK, Coverage, LeftOut, grouped
 from elastic_cli.search.fields import READ_BLOCK as BLOCKED
 from elastic_cli.search.fields import FieldPolicy, IndexShape
+from elastic_cli.search.pager import WalkStats, shard_counts
 from elastic_cli.search.plan import group_indices, read_blocked, search_target
 
 
@@ -58,3 +59,19 @@ def test_indices_left_out_for_one_uncounted_reason_are_one_sentence_with_the_res
     assert one is not None and str(one.hint).startswith('remove the block as an admin (PUT /logs-c/_settings with '
                                                   '{"index.blocks.read": false})')
 
+
+def stream(target: str, total: int, failed: int = 0, named: tuple[tuple[str, str], ...] = ()) -> WalkStats:
+    return WalkStats(target=target, shards_total=total, shards_failed=failed, failed_shards=set(named))
+
+
+def test_a_shard_is_counted_once_however_many_streams_searched_it():
+    # two shapes over three one-shard indices; one shard fails in one stream, or in both
+    assert shard_counts([stream("logs-*", 3, 1, (("b", "0"),)), stream("logs-*", 3)]) == (3, 0, 1)
+    assert shard_counts([stream("logs-*", 3, 1, (("b", "0"),)), stream("logs-*", 3, 1, (("b", "0"),))]) == (3, 0, 1)
+    # different shards failing in each stream: both counted
+    assert shard_counts([stream("logs-*", 3, 1, (("b", "0"),)), stream("logs-*", 3, 1, (("c", "0"),))]) == (3, 0, 2)
+    # failures grouped by Elasticsearch (one entry for two shards of one cause): never fewer than counted
+    assert shard_counts([stream("logs-*", 4, 2, (("b", "0"),))]) == (4, 0, 2)
+    # other targets are other shards
+    assert shard_counts([stream("logs-*", 3, 1, (("b", "0"),)), stream("other", 2)]) == (5, 0, 1)
+    assert shard_counts([]) == (0, 0, 0)
