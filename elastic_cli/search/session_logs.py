@@ -160,7 +160,9 @@ class SessionLogs:
         if not self.patterns:
             return
         try:
-            answer = self.es.field_caps(index=",".join(self.patterns), fields=[self.plan.query.message_field],
+            # the plan's target: the patterns without an index whose read block would fail the request
+            target = self.plan.groups[0].target if self.plan.groups else ",".join(self.patterns)
+            answer = self.es.field_caps(index=target, fields=[self.plan.query.message_field],
                                         ignore_unavailable=True, allow_no_indices=True)
             present = set(body_of(answer).get("indices") or ())
         except Exception:  # noqa: BLE001 — the resumed read says what is wrong, if anything is
@@ -336,7 +338,7 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
     if not plan.indices:
         _no_index(plan, patterns, describe)
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
-    for name in _named_but_unreadable(es, patterns, plan.indices):
+    for name in _named_but_unreadable(es, patterns, [shape.index for shape in plan.shapes]):  # closed: found
         coverage.left_out.append(LeftOut(name, UNREADABLE, lines=None))
     unmapped = _unmapped_but_kept(es, [i for i, why in plan.left_out if why.startswith("no field ")],
                                   plan.query.message_field)
