@@ -217,6 +217,10 @@ class LightClient:
     def mtermvectors(self, **kwargs: Any) -> Any:
         return self._call("mtermvectors", kwargs)
 
+    @property
+    def indices(self) -> _Indices:
+        return _Indices(self)
+
     def _call(self, name: str, kwargs: dict[str, Any]) -> Any:
         endpoint = ENDPOINTS[name]
         args = dict(kwargs)
@@ -282,6 +286,29 @@ class LightClient:
         if "warning" in meta.headers:
             _warn((meta.headers.get("warning") or "").strip())
         return _response(method, meta, resp_body)
+
+
+class _Indices:
+    """`es.indices` on the lookup path: `resolve_index` (sent beside `_field_caps` to find closed
+    indices) as the official client sends it; any other call is the official client's."""
+
+    QUERY = ("allow_no_indices", "expand_wildcards", "ignore_unavailable")  # in the generated method's order
+
+    def __init__(self, client: LightClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._client.official().indices, name)
+
+    def resolve_index(self, **kwargs: Any) -> Any:
+        name = kwargs.get("name")
+        if set(kwargs) - {"name", *self.QUERY} or name in _SKIP_IN_PATH:
+            return self._client.official().indices.resolve_index(**kwargs)
+        query = {key: kwargs[key] for key in self.QUERY if kwargs.get(key) is not None}
+        return self._client.perform_request("GET", f"/_resolve/index/{_quote(name)}", params=query,
+                                            headers={"accept": "application/json"})
 
 
 def _api_error(meta: Any, resp_body: Any) -> Exception:

@@ -10,8 +10,21 @@ coverage: what a result lacks is said even then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from elastic_cli.errors import PartialResults, plural
+
+# why an index the patterns match could not be searched at all (its lines cannot be counted either)
+CLOSED = "a closed index cannot be searched"
+READ_BLOCK = "an index with a read block (index.blocks.read) cannot be searched"
+# what to do about each, said for the first index named (`{index}`)
+FIXES = {
+    CLOSED: "open it as an admin (POST /{index}/_open), or leave it out of --indexes",
+    READ_BLOCK: "remove the block as an admin (PUT /{index}/_settings with {{\"index.blocks.read\": false}}), "
+                "or leave it out of --indexes",
+}
+# at most this many names in one reason; the rest are counted
+NAMES_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,15 @@ class LeftOut:
     lines: int | None = 0  # lines it holds that were not shown or counted (None: some may be, uncounted)
     # what those lines are: a session's lines (`logs`), or marked lines of any session (`sessions`)
     of_session: bool = True
+
+    @property
+    def fix(self) -> str:
+        """What makes its lines readable, when the reason has a known fix."""
+        fix = FIXES.get(self.reason, "")
+        if not fix:
+            return ""
+        first = self.index.split(", ")[0].split(" and ")[0]
+        return fix.format(index=first) + ("" if first == self.index else " (the same for each index named)")
 
 
 @dataclass(frozen=True)
@@ -65,7 +87,7 @@ class Coverage:
         if self.timed_out:
             reasons.append(f"the search timed out on some shards ({self.timed_out} page"
                            f"{'s' if self.timed_out != 1 else ''}), so lines they hold may be missing")
-        for left in self.left_out:
+        for left in grouped(self.left_out):
             lines, done = ("lines of this session", "shown") if left.of_session else ("marked lines", "counted")
             if left.lines is None:
                 reasons.append(f"{left.index} may hold {lines} that were not {done} (they could not be counted): "
@@ -88,7 +110,34 @@ class Coverage:
         return PartialResults(reasons[0] + more, hint or _hint(self))
 
 
+def grouped(left_out: Sequence[LeftOut]) -> list[LeftOut]:
+    """The left-out indices with one reason and uncounted lines as one entry (a cluster that closes
+    old daily indices has hundreds): at most NAMES_SHOWN names, the rest counted."""
+    together: dict[tuple[str, bool], list[str]] = {}
+    result: list[LeftOut | tuple[str, bool]] = []
+    for left in left_out:
+        if left.lines is not None:
+            result.append(left)
+            continue
+        key = (left.reason, left.of_session)
+        if key not in together:
+            together[key] = []
+            result.append(key)
+        if left.index not in together[key]:
+            together[key].append(left.index)
+    return [item if isinstance(item, LeftOut) else
+            LeftOut(_names(together[item]), item[0], lines=None, of_session=item[1]) for item in result]
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
 def _hint(coverage: Coverage) -> str:
+    fixes = [left.fix for left in grouped(coverage.left_out) if left.lines != 0 and left.fix]
+    if fixes and not coverage.shards_failed:
+        return "; ".join(fixes)
     if coverage.shards_failed:
         return "fix or leave out the index named (--indexes), then run the command again"
     if coverage.timed_out:

@@ -61,8 +61,9 @@ def shapes_with_first_pages(es: Any, patterns: Sequence[str], policy: FieldPolic
         learnt = learning.result() if learning is not None else []
     finally:
         pool.shutdown(wait=False)
-    if cache is not None:
-        kept = analysis.with_analysis(es, shapes, policy.message_field, [*shapes, *learnt], probe=False)
+    if cache is not None:  # what may be searched: an index closed or blocked now may not be next time
+        kept = analysis.with_analysis(es, [s for s in shapes if not s.blocked], policy.message_field,
+                                      [*shapes, *learnt], probe=False)
         if kept != known:
             cache.save(kept)
     planned = sent_plan if list(shapes) == list(guessed) else plan(shapes)

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 if TYPE_CHECKING:
     from elastic_cli.config.settings import Settings
 
+# why an index the patterns match cannot be searched at all (`IndexShape.blocked`)
+CLOSED = "closed"  # a closed index: `_resolve/index` names it, a search skips it without a word
+READ_BLOCK = "read block"  # `index.blocks.read`: any request that reads it fails, for every index asked
 TIME_CANDIDATES = ("@timestamp", "utc_time", "timestamp")
 LEVEL_CANDIDATES = ("log.level", "level", "severity")
 TIME_TYPES = frozenset({"date", "date_nanos"})
@@ -104,6 +107,8 @@ class IndexShape:
     # how the index's analyzer splits a marked line (search/analysis.py: split, whole, dropped, none,
     # unknown); None for a keyword message, or before it is learnt (planned as split)
     message_terms: str | None = None
+    # why no search may read the index at all (CLOSED, READ_BLOCK); its other fields are then empty
+    blocked: str | None = None
 
     @property
     def level_field(self) -> str | None:

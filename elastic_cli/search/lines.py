@@ -26,6 +26,7 @@ from elastic_cli.search.pager import (
     WalkStats,
     each_hit,
     first_page_body,
+    shard_counts,
     walk_pages,
 )
 from elastic_cli.search.plan import IndexGroup, SearchPlan
@@ -58,15 +59,15 @@ class SearchStats:
 
     @property
     def shards_total(self) -> int:
-        return sum(s.shards_total for s in self.streams)
+        return shard_counts(self.streams)[0]  # each distinct shard once, however many streams searched it
 
     @property
     def shards_skipped(self) -> int:
-        return sum(s.shards_skipped for s in self.streams)
+        return shard_counts(self.streams)[1]
 
     @property
     def shards_failed(self) -> int:
-        return sum(s.shards_failed for s in self.streams)
+        return shard_counts(self.streams)[2]
 
     @property
     def failure(self) -> str:
@@ -380,6 +381,7 @@ def limited_from_first_pages(plan: SearchPlan, pages: list[FirstPage], responses
         if _ties_across_shards(response, hits):
             return None
         walk_stats = stats.new_stream()
+        walk_stats.target = page.target
         if page.undated:
             stats.undated.append(walk_stats)
         walk_stats.add_page(response, len(hits))

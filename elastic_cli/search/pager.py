@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, TypeVar
+from typing import Any, Callable, Generator, Sequence, TypeVar
 
 from elastic_cli.cluster.retry_rules import status_of
 from elastic_cli.search.retry import PointInTimeLost, ShardsLost, shards_were_lost
@@ -77,6 +77,8 @@ class WalkStats:
     # the page size an index allowed (its index.max_result_window) when it refused the one asked: the
     # walk then asked pages of this size
     page_window: int | None = None
+    target: str = ""  # what was searched: streams of one target search the same shards (`shard_counts`)
+    failed_shards: set[tuple[str, str]] = field(default_factory=set)  # (index, shard) of each failure named
 
     def add_page(self, response: dict[str, Any], hits: int) -> None:
         shards = response.get("_shards") or {}
@@ -87,12 +89,35 @@ class WalkStats:
         if failed:
             self.shards_failed = max(self.shards_failed, failed)
             self.failure = self.failure or describe_failure(shards)
+            self.failed_shards.update((str(f.get("index")), str(f.get("shard"))) for f in shards.get("failures") or ()
+                                      if isinstance(f, dict))
         if response.get("timed_out"):
             # a shard that ran out of time answers with what it had: a short page that looks whole
             self.timed_out += 1
         self.pages += 1
         self.hits_read += hits
         self.took_ms += int(response.get("took") or 0)
+
+
+def shard_counts(streams: Sequence[WalkStats]) -> tuple[int, int, int]:
+    """How many distinct shards the streams searched, skipped and lost (total, skipped, failed).
+
+    Each shape's stream searches the user's patterns (its indices picked in the body), so the streams
+    of one target search the same shards: counted once, not once a stream ("1 of 6" for one shard of
+    three). A failure is counted once however many streams met it: by its (index, shard) where
+    Elasticsearch names it (it groups failures of one cause and index), never fewer than one stream
+    counted."""
+    by_target: dict[str, list[WalkStats]] = {}
+    for stream in streams:
+        by_target.setdefault(stream.target, []).append(stream)
+    total = skipped = failed = 0
+    for same in by_target.values():
+        most = max(s.shards_total for s in same)
+        total += most
+        skipped += max(s.shards_skipped for s in same)
+        named = set().union(*(s.failed_shards for s in same))
+        failed += min(most or len(named), max(len(named), *(s.shards_failed for s in same)))
+    return total, skipped, failed
 
 
 def describe_failure(shards: dict[str, Any]) -> str:
@@ -267,6 +292,7 @@ def _walk_pages(es: Any, search: PagedSearch, keep: Callable[[Hit], bool], prefe
                 on_page: Callable[[int], None] | None, slices: int | None, look_first: bool,
                 looked: dict[str, Any] | None) -> Generator[list[Hit], None, None]:
     stats = stats if stats is not None else WalkStats()
+    stats.target = search.index
     page_size = int(search.body.get("size") or PAGE_SIZE)
     if look_first:
         look = looked if looked is not None else _answer(

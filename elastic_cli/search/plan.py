@@ -4,12 +4,15 @@ and the session window a search starts from."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
 from elastic_cli.cluster.connection import body_of
-from elastic_cli.search.fields import FieldPolicy, IndexShape, display_index, resolve_shapes
+from elastic_cli.errors import RequestRejected
+from elastic_cli.search import coverage
+from elastic_cli.search.fields import CLOSED, READ_BLOCK, FieldPolicy, IndexShape, display_index, resolve_shapes
 from elastic_cli.search.query import LogQuery
 
 if TYPE_CHECKING:
@@ -103,8 +106,9 @@ def plan_search(es: Any, patterns: Sequence[str], query: LogQuery, policy: Field
     policy = policy or default_policy(query)
     known = cache.load() if cache is not None else None
     shapes = fetch_shapes(es, patterns, policy, known)
-    if cache is not None and shapes != known:
-        cache.save(shapes)
+    searchable = [s for s in shapes if not s.blocked]  # an index closed or blocked now may not be next time
+    if cache is not None and searchable != known:
+        cache.save(searchable)
     return plan_from_shapes(shapes, patterns, query, policy, session_start)
 
 
@@ -127,7 +131,7 @@ def plan_from_shapes(shapes: Sequence[IndexShape], patterns: Sequence[str], quer
     """The plan for a `_field_caps` answer already read (or for the last known one)."""
     groups, left_out = group_indices(shapes, patterns, policy, errors_only=query.errors_only)
     message_types = tuple(sorted({s.message_type for s in shapes if s.message_type}))
-    return SearchPlan(query=query, groups=groups, indices=tuple(s.index for s in shapes),
+    return SearchPlan(query=query, groups=groups, indices=tuple(s.index for s in shapes if not s.blocked),
                       message_types=message_types, session_start=session_start, shapes=tuple(shapes),
                       left_out=left_out)
 
@@ -136,12 +140,100 @@ def fetch_shapes(es: Any, patterns: Sequence[str], policy: FieldPolicy,
                  known: Sequence[IndexShape] | None = None, probe: bool = True) -> list[IndexShape]:
     """Each matched index's message type, time field and level field (`_field_caps`), and how each
     text index analyses a marked line (learnt once an index: `known` holds what was learnt; else
-    asked now with `probe`, else unknown: every query form is sent)."""
+    asked now with `probe`, else unknown: every query form is sent). The indices the patterns match
+    that no search may read (closed, or with a read block) come last, with `blocked` saying why."""
     from elastic_cli.search.analysis import with_analysis
 
-    response = es.field_caps(index=",".join(patterns), fields=policy.fields_to_ask(),
-                             include_unmapped=True, ignore_unavailable=True, allow_no_indices=True)
-    return with_analysis(es, resolve_shapes(body_of(response), policy), policy.message_field, known, probe)
+    caps, unreadable = field_caps(es, patterns, policy.fields_to_ask())
+    return with_analysis(es, resolve_shapes(caps, policy), policy.message_field, known, probe) + unreadable
+
+
+# a lookup stops excluding read-blocked indices one by one after this many (each costs a round trip)
+MAX_BLOCKED = 50
+
+
+def field_caps(es: Any, patterns: Sequence[str], fields: Sequence[str]) -> tuple[dict[str, Any], list[IndexShape]]:
+    """The `_field_caps` answer for the patterns, and the indices they match that no search may read.
+
+    A closed index is skipped by every search without a word: `_resolve/index` (which a read key may
+    call) names them, sent beside `_field_caps` (the same round trip, one more request). An index with
+    a read block fails the whole request, naming it: it is left out of the patterns and the request
+    sent again (a round trip per blocked index, only when there is one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    closed = pool.submit(closed_indices, es, patterns)
+    try:
+        blocked: list[str] = []
+        while True:
+            target = search_target(patterns, blocked)
+            if not target:  # every index named has a read block: asking for "" would ask for every index
+                caps: dict[str, Any] = {}
+                break
+            try:
+                caps = body_of(es.field_caps(index=target, fields=list(fields), include_unmapped=True,
+                                             ignore_unavailable=True, allow_no_indices=True))
+                break
+            except Exception as exc:  # noqa: BLE001 — re-raised unless it names an index with a read block
+                named = read_blocked(exc)
+                if not named or len(blocked) >= MAX_BLOCKED:
+                    raise
+                if set(named) <= set(blocked):
+                    raise _unexcludable(named[0], target) from exc
+                blocked += [index for index in named if index not in blocked]
+        found = set(caps.get("indices") or ())
+        shut = [name for name in closed.result() if name not in found and name not in blocked]
+    finally:
+        pool.shutdown(wait=False)
+    return caps, ([IndexShape(name, None, None, blocked=CLOSED) for name in shut]
+                  + [IndexShape(name, None, None, blocked=READ_BLOCK) for name in sorted(blocked)])
+
+
+def closed_indices(es: Any, patterns: Sequence[str]) -> list[str]:
+    """The closed indices the patterns match (`_resolve/index`, which a read key may call): a search
+    skips them without a word. Empty when the answer cannot be had (the search says what it can)."""
+    once = es.options(max_retries=0) if hasattr(es, "options") else es  # a busy cluster: the other's retries
+    try:
+        answer = body_of(once.indices.resolve_index(name=",".join(patterns), expand_wildcards="closed",
+                                                    ignore_unavailable=True, allow_no_indices=True))
+    except Exception:  # noqa: BLE001 — cannot tell
+        return []
+    return sorted(str(item.get("name")) for item in answer.get("indices") or ()
+                  if isinstance(item, dict) and "closed" in (item.get("attributes") or ()))
+
+
+_BLOCKED_INDEX = re.compile(r"index \[(.+?)\] blocked by: \[[^\]]*read[^\]]*\]")
+
+
+def read_blocked(exc: BaseException) -> list[str]:
+    """The indices an error says a read block forbids (`cluster_block_exception`: Elasticsearch
+    names the first it met)."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("type") != "cluster_block_exception":
+        return []
+    return list(dict.fromkeys(_BLOCKED_INDEX.findall(str(error.get("reason") or ""))))
+
+
+def search_target(patterns: Sequence[str], blocked: Sequence[str]) -> str:
+    """The patterns as a search's target, without the indices no search may read: a name given is
+    dropped, one a wildcard matches is excluded (`-name`, last: Elasticsearch 8 applies an exclusion
+    to the wildcards before it only). An alias or data stream over one cannot be narrowed: the
+    request then fails again."""
+    if not blocked:
+        return ",".join(patterns)
+    kept = [p for p in patterns if p not in blocked]
+    if not any("*" in p for p in kept if not p.startswith("-")):
+        return ",".join(kept)
+    return ",".join(kept + [f"-{name}" for name in blocked if ":" not in name])
+
+
+def _unexcludable(index: str, target: str) -> RequestRejected:
+    return RequestRejected(
+        f"{index} has a read block (index.blocks.read) and {target!r} reaches it through an alias or a data "
+        "stream, which cannot be searched without it: no search of the patterns can run",
+        coverage.FIXES[coverage.READ_BLOCK].format(index=index).replace(
+            "leave it out of --indexes", "give --indexes without the alias"))
 
 
 def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy: FieldPolicy, errors_only: bool
@@ -154,7 +246,12 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
     members: dict[tuple[str, tuple[str, ...], bool, str], list[str]] = {}
     keys: dict[tuple[str, tuple[str, ...], bool, str], tuple[str | None, tuple[str, ...], bool, str | None]] = {}
     left_out: list[tuple[str, str]] = []
+    blocked = [s.index for s in shapes if s.blocked == READ_BLOCK]
+    readable = sum(1 for s in shapes if not s.blocked)
     for shape in shapes:
+        if shape.blocked:
+            left_out.append((shape.index, coverage.CLOSED if shape.blocked == CLOSED else coverage.READ_BLOCK))
+            continue
         if shape.message_type is None:
             left_out.append((shape.index, f"no field {policy.message_field}"))
             continue
@@ -171,9 +268,9 @@ def group_indices(shapes: Sequence[IndexShape], patterns: Sequence[str], policy:
     for key in sorted(members, reverse=True):
         names = members[key]
         time_field, level_fields, is_keyword, terms = keys[key]
-        groups.append(IndexGroup(target=",".join(patterns), indices=tuple(names), time_field=time_field,
-                                 level_fields=level_fields, message_is_keyword=is_keyword, message_terms=terms,
-                                 picked=len(names) != len(shapes)))
+        groups.append(IndexGroup(target=search_target(patterns, blocked), indices=tuple(names),
+                                 time_field=time_field, level_fields=level_fields, message_is_keyword=is_keyword,
+                                 message_terms=terms, picked=len(names) != readable))
     return tuple(groups), tuple(left_out)
 
 

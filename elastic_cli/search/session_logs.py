@@ -21,7 +21,7 @@ from elastic_cli.search import follow as search_follow
 from elastic_cli.search import lines as search_lines
 from elastic_cli.search import plan as search_plan
 from elastic_cli.search.analysis import UNSEARCHABLE
-from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
+from elastic_cli.search.coverage import CLOSED, FIXES, READ_BLOCK, Coverage, GaveUp, LeftOut
 from elastic_cli.search.fields import FieldPolicy
 from elastic_cli.search.pager import MAX_PAGE_SIZE
 from elastic_cli.search.query import LogQuery
@@ -160,7 +160,9 @@ class SessionLogs:
         if not self.patterns:
             return
         try:
-            answer = self.es.field_caps(index=",".join(self.patterns), fields=[self.plan.query.message_field],
+            # the plan's target: the patterns without an index whose read block would fail the request
+            target = self.plan.groups[0].target if self.plan.groups else ",".join(self.patterns)
+            answer = self.es.field_caps(index=target, fields=[self.plan.query.message_field],
                                         ignore_unavailable=True, allow_no_indices=True)
             present = set(body_of(answer).get("indices") or ())
         except Exception:  # noqa: BLE001 — the resumed read says what is wrong, if anything is
@@ -334,15 +336,9 @@ def session_logs(es: Any, patterns: Sequence[str], query: LogQuery, policy: Fiel
 def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequence[str], describe: str,
             policy: FieldPolicy, retry: RetryPolicy | None, observers: LookupObservers | None) -> SessionLogs:
     if not plan.indices:
-        closed = _closed_indices(es, patterns)
-        if closed:
-            raise IndexNotFound(f"{', '.join(closed)} matches {','.join(patterns)!r}{describe} but is closed: a closed "
-                                "index cannot be searched", f"open it (POST /{closed[0]}/_open, as an admin), "
-                                "or search other indices (--indexes)")
-        raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
-                            "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
+        _no_index(plan, patterns, describe)
     coverage = Coverage(indices_searched=sum(len(g.indices) for g in plan.groups))
-    for name in _named_but_unreadable(es, patterns, plan.indices):
+    for name in _named_but_unreadable(es, patterns, [shape.index for shape in plan.shapes]):  # closed: found
         coverage.left_out.append(LeftOut(name, UNREADABLE, lines=None))
     unmapped = _unmapped_but_kept(es, [i for i, why in plan.left_out if why.startswith("no field ")],
                                   plan.query.message_field)
@@ -352,9 +348,27 @@ def _result(es: Any, plan: search_plan.SearchPlan, mode: Mode, patterns: Sequenc
         elif why != search_plan.NO_LEVEL:  # those are counted after the search (`_count_left_out`)
             # an index no search can read may hold lines, uncounted: the result is partial
             coverage.left_out.append(LeftOut(search_fields.display_index(index), why,
-                                             lines=None if why == UNSEARCHABLE else 0))
+                                             lines=None if why in UNCOUNTED else 0))
     return SessionLogs(es=es, plan=plan, mode=mode, coverage=coverage, observers=observers or LookupObservers(),
                        retry=retry or RetryPolicy(), patterns=tuple(patterns), policy=policy)
+
+
+# why an index was left out that may hold lines no search could count
+UNCOUNTED = (UNSEARCHABLE, CLOSED, READ_BLOCK)
+
+
+def _no_index(plan: search_plan.SearchPlan, patterns: Sequence[str], describe: str) -> None:
+    """Raise IndexNotFound: no index the patterns match can be searched (none, or each closed or
+    blocked: said so, with how to open it, as "no index matches" would be wrong about them)."""
+    shut = [index for index, why in plan.left_out if why in (CLOSED, READ_BLOCK)]
+    if shut:
+        why = dict(plan.left_out)[shut[0]]
+        state = "is closed: a closed index" if why == CLOSED else "has a read block (index.blocks.read): it"
+        raise IndexNotFound(f"{', '.join(shut)} matches {','.join(patterns)!r}{describe} but {state} cannot be "
+                            "searched", FIXES[why].format(index=shut[0]).replace(
+                                "leave it out of --indexes", "search other indices (--indexes)"))
+    raise IndexNotFound(f"no index matches {','.join(patterns)!r}{describe}",
+                        "check `indexes` (orx-elastic configure --indexes ...) or run `orx-elastic check`")
 
 
 UNMAPPED = ("its documents hold the message field in _source, but its mapping does not (dynamic: false, or a "
@@ -394,17 +408,6 @@ def _unmapped_but_kept(es: Any, indices: Sequence[str], message_field: str, samp
 
 UNREADABLE = ("named in the index patterns, but the key may not read it (Elasticsearch leaves it out of the "
               "search without an error): grant the key `read` on it, or leave it out of --indexes")
-
-
-def _closed_indices(es: Any, patterns: Sequence[str]) -> list[str]:
-    """The closed indices the patterns match (`_resolve/index`, which a read key may call), asked only
-    when no open one matches: "no index matches" would be wrong about an index that exists."""
-    try:
-        answer = body_of(es.indices.resolve_index(name=",".join(patterns), expand_wildcards="all"))
-    except Exception:  # noqa: BLE001 — cannot tell: "no index matches" stands
-        return []
-    return sorted(str(item.get("name")) for item in answer.get("indices") or ()
-                  if isinstance(item, dict) and "closed" in (item.get("attributes") or ()))
 
 
 def _named_but_unreadable(es: Any, patterns: Sequence[str], found: Sequence[str]) -> list[str]:

@@ -32,7 +32,7 @@ from elastic_cli.search.coverage import Coverage, GaveUp, LeftOut
 from elastic_cli.search.early_pages import shapes_with_first_pages
 from elastic_cli.search.fields import FieldPolicy, IndexShape, error_filter
 from elastic_cli.search.lines import message_of, request_key
-from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, walk
+from elastic_cli.search.pager import PAGE_SIZE, PagedSearch, WalkStats, first_page_body, shard_counts, walk
 from elastic_cli.search.plan import IndexGroup, group_indices
 from elastic_cli.search.query import ANY_SESSION, index_filter, marker_clauses
 from elastic_cli.search.retry import Retrier, Retrying, RetryPolicy
@@ -333,8 +333,7 @@ def find_sessions(es: Any, patterns: Sequence[str], policy: FieldPolicy, since: 
     return SessionsReport(rows=tuple(rows[:limit] if limit else rows), sessions_found=len(rows),
                           lines_read=counts.lines_read, unparsed_markers=counts.unparsed, stopped_at_max=counts.stopped,
                           left_out=left_out, unread=unread, indices_matched=len(shapes),
-                          shards_total=sum(s.shards_total for s in streams),
-                          shards_failed=sum(s.shards_failed for s in streams),
+                          shards_total=shard_counts(streams)[0], shards_failed=shard_counts(streams)[2],
                           failure=next((s.failure for s in streams if s.failure), ""),
                           timed_out=sum(s.timed_out for s in streams), gave_up=gave_up)
 
@@ -367,7 +366,9 @@ def _unread_marked_lines(es: Any, shapes: Sequence[IndexShape], left_out: Sequen
     found: dict[str, int | None] = {}
     for index, why in left_out:
         shape = by_index.get(index)
-        if why in (UNMAPPED, UNSEARCHABLE) or (shape is not None and shape.message_terms == NONE):
+        if shape is not None and shape.blocked:  # closed, or a read block: no search can count them
+            found[index] = None
+        elif why in (UNMAPPED, UNSEARCHABLE) or (shape is not None and shape.message_terms == NONE):
             found[index] = None  # no query finds its lines: some may be there, uncounted
         elif shape is not None and shape.message_type is not None:  # without the message, no line at all
             kinds.setdefault((shape.time_field, shape.message_is_keyword, shape.message_terms), []).append(index)

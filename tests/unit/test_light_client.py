@@ -6,6 +6,7 @@ under them records each request instead of sending it and answers from a script.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import subprocess
 import sys
@@ -83,6 +84,9 @@ CALLS = [
     ("close_point_in_time", dict(body={"id": "p1d=="})),
     ("close_point_in_time", dict(id="p1d==")),
     ("mtermvectors", dict(body={"docs": [{"_index": "a", "doc": {"message": "x"}, "fields": ["message"]}]})),
+    ("indices.resolve_index", dict(name="logs-*,app", expand_wildcards="closed", ignore_unavailable=True,
+                                   allow_no_indices=True)),
+    ("indices.resolve_index", dict(name=["x y", "ü*"])),
 ]
 
 
@@ -103,7 +107,8 @@ def test_each_call_is_sent_as_the_official_client_sends_it(recorder, method, kwa
     official, light = build_client(settings), build_lookup_client(settings)
     for client in (official, light):
         target = client.options(**options) if options else client
-        answer = getattr(target, method)(**copy.deepcopy(kwargs))
+        call = functools.reduce(getattr, method.split("."), target)
+        answer = call(**copy.deepcopy(kwargs))
         assert answer.body == {"ok": True}
     assert len(recorder.sent) == 2
     assert recorder.sent[1] == recorder.sent[0]
