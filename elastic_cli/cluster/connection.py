@@ -170,9 +170,10 @@ def _client_options(settings: Settings, gates: dict[tuple[str, int], Any], basic
 _early_gates: dict[tuple[str, ...], dict[tuple[str, int], Any]] = {}
 
 
-def open_early(settings: Settings, connections: int = 2) -> None:
+def open_early(settings: Settings, connections: int = 3) -> None:
     """Before a lookup imports its client: start each http:// node's plain-HTTP probe and open
-    `connections` TCP connections to the first node (`early_connect`: nothing is sent on them before
+    `connections` TCP connections to the first node (a lookup's first wave: `_field_caps`, `_msearch`,
+    `_resolve/index`) (`early_connect`: nothing is sent on them before
     the gate allows it), so that their round trips pass during the imports. Best effort: on any
     doubt (an address that does not parse), nothing is started and the client connects as usual."""
     from urllib.parse import urlsplit
@@ -255,7 +256,11 @@ def translate(exc: BaseException, settings: Settings, action: str) -> errors.Orx
 
     # an API error is the official client's class (the lookup's client imports it when it raises one):
     # if the package was never imported, the exception is not one of its errors
-    official = sys.modules.get("elasticsearch")
+    official: Any = None
+    if "elasticsearch" in sys.modules:
+        # imported in full: another thread (a request beside this one) may be importing it right now, and
+        # the module it left in sys.modules is then half made ('no attribute ApiError')
+        import elasticsearch as official
     where = settings.url
     if len(settings.node_urls) > 1:  # several nodes: the one that answered so, or every one when each was tried
         one = getattr(exc, "node_url", None) if isinstance(exc, elastic_transport.TlsError) or \

@@ -90,7 +90,7 @@ def test_a_rejected_key_reads_as_with_the_official_client(session_index, clean_e
 
 def test_the_connections_opened_early_are_the_ones_the_requests_use(session_index, clean_env, tmp_path):
     """`logs` opens its connections while it imports the client; the requests go on them: a repeated
-    lookup opens as many connections as it sends requests (two), none left unused, none opened twice."""
+    lookup opens as many connections as it sends requests (three), none left unused, none opened twice."""
     import faults  # tests/faults.py (pyproject: pytest pythonpath)
 
     env = clean_env.with_vars(XDG_CACHE_HOME=str(tmp_path / "cache"))
@@ -106,5 +106,5 @@ def test_the_connections_opened_early_are_the_ones_the_requests_use(session_inde
         assert len(repeated.stdout.splitlines()) == 3
         sent = bytes(proxy.received[before_bytes:])
         requests = sent.count(b" HTTP/1.1\r\n")
-        assert requests == 2, sent[:500]  # `_field_caps` and `_msearch`
+        assert requests == 3, sent[:500]  # `_field_caps`, `_msearch` and `_resolve/index`
         assert len(proxy.connections) - before_connections == requests
