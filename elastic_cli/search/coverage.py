@@ -18,6 +18,7 @@ from elastic_cli.errors import PartialResults, plural
 CLOSED = "a closed index cannot be searched"
 READ_BLOCK = "an index with a read block (index.blocks.read) cannot be searched"
 # what to do about each, said for the first index named (`{index}`)
+NO_LEVEL = "no level field, so its errors cannot be told (--all-levels shows them)"
 FIXES = {
     CLOSED: "open it as an admin (POST /{index}/_open), or leave it out of --indexes",
     READ_BLOCK: "remove the block as an admin (PUT /{index}/_settings with {{\"index.blocks.read\": false}}), "
@@ -143,8 +144,10 @@ def _hint(coverage: Coverage) -> str:
     if coverage.timed_out:
         return ("the cluster stops searches at search.default_search_timeout: raise it, or narrow the search "
                 "(--since/--until, --indexes)")
-    if any(left.lines != 0 for left in coverage.left_out):
+    if any(left.lines != 0 and left.reason == NO_LEVEL for left in coverage.left_out):
         return "--all-levels shows every line of those indices (their level cannot be told)"
+    if any(left.lines != 0 for left in coverage.left_out):  # the reason above says what keeps them out
+        return "fix what the reason names on those indices (as an admin), or leave them out of --indexes"
     if coverage.gave_up:
         return "run the command again once the cluster answers, or give --retry-for longer"
     return "run the command again"

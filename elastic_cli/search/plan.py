@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from elastic_cli.search.shape_cache import ShapeCache
 
 # why an index is left out of an errors-only search (its lines may be errors: counted by the caller)
-NO_LEVEL = "no level field, so its errors cannot be told (--all-levels shows them)"
+NO_LEVEL = coverage.NO_LEVEL  # an index left out of an errors-only search
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,16 @@ def test_sessions_name_the_marked_lines_an_index_left_out_holds():
     assert coverage.missing() == [
         "2 marked lines in app-bare not counted: no date field",
         "app-other may hold marked lines that were not counted (they could not be counted): no level field"]
+
+
+def test_only_an_index_without_a_level_field_is_told_to_use_all_levels():
+    from elastic_cli.search.analysis import UNSEARCHABLE
+    from elastic_cli.search.coverage import NO_LEVEL
+    from elastic_cli.search.session_logs import UNMAPPED
+
+    unlevelled = Coverage(left_out=[LeftOut("app-bare", NO_LEVEL, lines=3)]).partial_error()
+    assert unlevelled is not None and "--all-levels" in (unlevelled.hint or "")
+    for reason in (UNSEARCHABLE, UNMAPPED):  # --all-levels would show none of their lines either
+        error = Coverage(left_out=[LeftOut("app-ws", reason, lines=None)]).partial_error()
+        assert error is not None and "--all-levels" not in (error.hint or "")
+        assert "leave them out of --indexes" in (error.hint or ""), error.hint
