@@ -7,6 +7,7 @@ Never call `GET /` (info/ping): a read-only key may not (it needs `monitor`).
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import ssl
 import sys
@@ -420,6 +421,13 @@ def _api_error(exc: BaseException, settings: Settings, action: str) -> errors.Or
             f"grant the key `read` on the local patterns; for {', '.join(remote)} (cross-cluster search) the key "
             "needs `remote_indices` privileges, or a role on the remote cluster: `orx-elastic create-key` grants "
             "local indices only")
+    if error_type == "cluster_block_exception" and "read" in reason:  # a block, not the key's privileges
+        blocked = re.search(r"index \[(.+?)\]", reason)
+        index = blocked.group(1) if blocked else "INDEX"
+        return errors.RequestRejected(
+            f"cannot {action}: {reason} (index.blocks.read: no search may read that index)",
+            f"remove the block as an admin (PUT /{index}/_settings with {{\"index.blocks.read\": false}}), "
+            "or leave it out of --indexes")
     if status == 403:
         return errors.PrivilegeMissing(f"not allowed to {action}: {reason}",
                                        "grant the key `read` on the index patterns (a new key, with admin "

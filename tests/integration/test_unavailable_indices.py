@@ -209,3 +209,20 @@ def test_a_failing_shard_is_counted_once_however_many_shapes_searched_it(cluster
     result = sessions(cluster, f"{prefix}-*")
     assert result.returncode == 13, result.stderr
     assert "1 of 3 shards failed" in result.stderr and f"{prefix}-broken" in result.stderr
+
+
+def test_check_says_a_read_block_not_grant_read(cluster):
+    """`check` reads the patterns' field caps whole: a read block there is the block and its fix, never
+    "grant the key read" (the key may read it; no key may while the block is set)."""
+    prefix, admin = cluster["prefix"], cluster["admin"]
+    create(admin, f"{prefix}-a", (10,))
+    create(admin, f"{prefix}-c", (15,))
+    admin.indices.put_settings(index=f"{prefix}-c", settings=READ_BLOCK)
+    try:
+        result = cluster["run"](f"{prefix}-*", "check", "-o", "json")
+    finally:
+        unblock(admin, f"{prefix}-c")
+    said = json.dumps(json.loads(result.stdout))
+    assert result.returncode != 0, said
+    assert "grant the key" not in said and "index.blocks.read" in said, said
+    assert f"PUT /{prefix}-c/_settings" in said, said
