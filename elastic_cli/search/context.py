@@ -206,31 +206,15 @@ class FollowContextLogs(SessionLogs):
     def pages(self) -> Iterator[list[SessionLine]]:
         from elastic_cli.errors import RequestRejected
         from elastic_cli.search import follow as search_follow
-        from elastic_cli.search import plan as search_plan
-        from elastic_cli.search.coverage import Coverage
-        from elastic_cli.search.lines import SearchStats as Stats
         from elastic_cli.search.lines import msearch_requests
 
         assert isinstance(self.mode, Follow)
-        mode, stream, told = self.mode, StreamAround(self.context), False
+        mode, stream = self.mode, StreamAround(self.context)
         current = self.plan  # replanned while following: new indices, with their level fields
-
-        def polled(poll: Stats) -> None:
-            nonlocal told
-            self._fold_stats(poll, into_totals=False)
-            if self.observers.on_partial and not told and (poll.shards_failed or poll.timed_out):
-                told = True
-                self.observers.on_partial(Coverage(shards_total=poll.shards_total, shards_failed=poll.shards_failed,
-                                                   failure=poll.failure, timed_out=poll.timed_out))
-            if self.observers.on_poll:
-                self.observers.on_poll()
 
         def replan() -> Any:
             nonlocal current
-            current = search_plan.plan_search(self.es, self.patterns, self.plan.query, self.policy,
-                                              session_start=self.plan.session_start)
-            self.coverage.indices_searched = max(self.coverage.indices_searched,
-                                                 sum(len(g.indices) for g in current.groups))
+            current = self._replanned()
             return current
 
         def errors_among(batch: list[SessionLine]) -> set[tuple[str, str]]:
@@ -248,7 +232,8 @@ class FollowContextLogs(SessionLogs):
 
         self._count_left_out()
         for batch in search_follow.follow_polls(self.es, self.plan, lag=mode.lag, interval=mode.interval,
-                                                polls=mode.polls, on_stats=polled, retrier=self._retrier(),
+                                                polls=mode.polls, on_stats=self._poll_observer(),
+                                                retrier=self._retrier(),
                                                 replan=replan if self.patterns else None,
                                                 replan_every=mode.replan_every):
             errors = errors_among(batch)

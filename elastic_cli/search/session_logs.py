@@ -218,6 +218,18 @@ class SessionLogs:
                 close()
 
     def _follow(self, mode: Follow) -> Iterator[list[SessionLine]]:
+        self._count_left_out()  # once, before the first line: it does not change while following
+        for line in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
+                                              polls=mode.polls, on_stats=self._poll_observer(),
+                                              retrier=self._retrier(),
+                                              replan=self._replanned if self.patterns else None,
+                                              replan_every=mode.replan_every):
+            self.lines += 1
+            yield [line]
+
+    def _poll_observer(self) -> Callable[[search_lines.SearchStats], None]:
+        """What --follow does with each poll's stats: folded into the coverage, a partial poll said
+        once, the observers told a poll is done."""
         told = False
 
         def polled(poll: search_lines.SearchStats) -> None:
@@ -231,21 +243,16 @@ class SessionLogs:
             if self.observers.on_poll:
                 self.observers.on_poll()
 
-        def replan() -> search_plan.SearchPlan:
-            # new indices (a rollover, tomorrow's daily index) and deleted ones, with their shapes
-            fresh = search_plan.plan_search(self.es, self.patterns, self.plan.query, self.policy,
-                                            session_start=self.plan.session_start)
-            self.coverage.indices_searched = max(self.coverage.indices_searched,
-                                                 sum(len(g.indices) for g in fresh.groups))
-            return fresh
+        return polled
 
-        self._count_left_out()  # once, before the first line: it does not change while following
-        for line in search_follow.follow_lines(self.es, self.plan, lag=mode.lag, interval=mode.interval,
-                                              polls=mode.polls, on_stats=polled, retrier=self._retrier(),
-                                              replan=replan if self.patterns else None,
-                                              replan_every=mode.replan_every):
-            self.lines += 1
-            yield [line]
+    def _replanned(self) -> search_plan.SearchPlan:
+        """--follow's plan made again: new indices (a rollover, tomorrow's daily index) and deleted ones,
+        with their shapes."""
+        fresh = search_plan.plan_search(self.es, self.patterns, self.plan.query, self.policy,
+                                        session_start=self.plan.session_start)
+        self.coverage.indices_searched = max(self.coverage.indices_searched,
+                                             sum(len(g.indices) for g in fresh.groups))
+        return fresh
 
     def _fold_stats(self, stats: search_lines.SearchStats, into_totals: bool = True) -> None:
         """Add what the server said of a walk (or a poll) to the coverage."""
