@@ -3,7 +3,7 @@
 A custom analyzer may split one context as the standard analyzer does and keep another whole: the
 `uax_url_email` tokenizer keeps a URL as one term (`https://app.example.com/api?openReplaySession.id=<id>`),
 and a `pattern` analyzer splitting on spaces and `=` keeps `openReplaySession.id:<id>` (modelled in
-tests/unit/test_analysis_contexts.py: the test distribution lacks analysis-common, where `pattern` lives;
+tests/unit/test_analysis_context_rules.py: the test distribution lacks analysis-common, where `pattern` lives;
 `uax_url_email` is there through es_sandbox's shim). The one sample line the probe analysed before
 (`ctx:openReplaySession.id=<id> failed`) is split as the standard analyzer splits it, so the index was
 planned as `split` (a phrase and the id's prefix) and the URL lines were lost, exit 0. `logs` and
