@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from elastic_cli.commands.app import AppContext
     from elastic_cli.config.settings import Settings
 
-COLUMNS = ["time", "offset", "v1.20", "v1.21+", "index", "message", "v1.20 why", "v1.21+ why"]
-FREE_TEXT = ("message", "v1.20 why", "v1.21+ why")
-
-
 @click.command()
 @session_argument()
 @connection_options
@@ -100,25 +96,10 @@ def _print(app: AppContext, settings: Settings, view: SessionView, fmt: str) -> 
     if fmt == "json":
         print_json(view_document(view, records, said))
         return
-    width = _width(app)
-    for summary in view.summaries:  # both first: the answer to the question asked
-        _paragraph(app, "", summary.text(), width)
-    for summary in view.summaries:
-        for note in summary.notes:
-            _paragraph(app, f"  {summary.generation}: ", note, width)
-    if view.outside:
-        _paragraph(app, "", f"OpenReplay v1.21+ also returns {plural(view.outside, 'line')} not judged here (outside "
-                            "your `indexes` or before --since)", width)
-    if records:
-        app.print("")
-        _table(app, records, view, width)
-    for fix in said["fixes"]:
-        app.print("")
-        _paragraph(app, "fix: ", fix["fix"], width)
-    if said["hint"]:
-        app.print("")
-        _paragraph(app, "hint: ", said["hint"], width)
-    _advice(app, said, width)
+    from elastic_cli.output.shows_text import view_text
+
+    for line in view_text(view, records, said, _width(app), verbose=bool(app.verbose)):
+        app.print(line)
 
 
 def _for_profile(said: dict[str, Any], profile: str | None) -> dict[str, Any]:
@@ -130,78 +111,10 @@ def _for_profile(said: dict[str, Any], profile: str | None) -> dict[str, Any]:
             "hint": with_profile(said["hint"], profile) if said["hint"] else said["hint"]}
 
 
-def _advice(app: AppContext, said: dict[str, Any], width: int) -> None:
-    """Once per cause, one line each; -v prints the snippets."""
-    from elastic_cli.openreplay.fixes import ADVICE_TITLE
-
-    if not said["causes"]:
-        return
-    if app.verbose:
-        app.print(f"\n{ADVICE_TITLE}:")
-        for item in said["advice"]:
-            app.print(f"\n# {item['for']}\n{item['snippet']}")
-        return
-    app.print("")
-    _paragraph(app, "", "advice (a change in your shipper: orx-elastic cannot make it for you; -v prints the "
-                        "snippets for Filebeat, Logstash and ECS logging):", width)
-    for cause in said["causes"]:
-        _paragraph(app, "  ", cause["advice"], width)
-
-
-def _message_text(message: Any) -> str:
-    """A list's values one a line (as `logs` reads them); no message: empty."""
-    if isinstance(message, list):
-        return "\n".join(str(m) for m in message)
-    return "" if message is None else str(message)
-
-
 def _width(app: AppContext) -> int:
     import shutil
 
     return app.streams.columns or shutil.get_terminal_size((120, 24)).columns
-
-
-def _paragraph(app: AppContext, prefix: str, text: str, width: int) -> None:
-    """Text wrapped at spaces under its own start: a word (an id, a token, a command) is never cut."""
-    import textwrap
-
-    from elastic_cli.output import safe_text
-
-    lines = textwrap.wrap(safe_text(text), max(width - len(prefix), 20), break_long_words=False,
-                          break_on_hyphens=False) or [""]
-    for number, line in enumerate(lines):
-        app.print((prefix if number == 0 else " " * len(prefix)) + line)
-
-
-def _table(app: AppContext, records: list[dict[str, Any]], view: SessionView, width: int) -> None:
-    """One line of copyable values a line (time, offset, both cells, index: never cut), its message
-    and each generation's reason beneath, wrapped at spaces (a token or an id stays whole)."""
-    from elastic_cli.openreplay.verdicts import GENERATIONS
-    from elastic_cli.output import inert
-    from elastic_cli.output.record_table import GAP, Plan, natural_widths, stacked_lines
-
-    rows = []
-    for record, judged in zip(records, view.judged):
-        reasons = [judged.verdicts[g].reason for g in GENERATIONS]
-        message = record.get("message")
-        rows.append([inert(record.get("time") or ""), inert(record.get("offset") or ""),
-                     *(_cell(judged.verdicts[g]) for g in GENERATIONS), inert(record.get("index") or ""),
-                     inert(_message_text(message)),
-                     *(inert(r) if judged.verdicts[g].problems else "" for g, r in zip(GENERATIONS, reasons))])
-    widths = natural_widths(COLUMNS, rows)
-    main = [0, 1, 2, 3, 4]
-    while len(main) > 3 and sum(widths[i] for i in main) + len(GAP) * (len(main) - 1) > width:
-        main.pop()
-    under = tuple(i for i in range(len(COLUMNS)) if i not in main)
-    for _kind, text in stacked_lines(COLUMNS, rows, Plan(inline=False, main=tuple(main), under=under), width,
-                                     free_text=FREE_TEXT):
-        app.print(text)
-
-
-def _cell(verdict: Any) -> str:
-    if not verdict.shown:
-        return "no"
-    return "yes*" if verdict.problems else "yes"  # *: shown, not as it should be (detail says how)
 
 
 def _finish(app: AppContext, view: SessionView, limit: int) -> None:
