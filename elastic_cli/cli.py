@@ -19,7 +19,7 @@ import click
 from elastic_cli import __version__
 from elastic_cli.commands import app as app_state
 from elastic_cli.commands.app import AppContext, ReaderGone, say
-from elastic_cli.commands.debug_log import enable_debug_logging
+from elastic_cli.commands.debug_log import disable_debug_logging, enable_debug_logging
 from elastic_cli.commands.global_options import COLOR_CHOICES, CONFIG_ENV, GLOBAL_HELP, PROFILE_ENV, chosen_color
 from elastic_cli.commands.group import LazyGroup
 from elastic_cli.commands.secret_args import register_secrets
@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     app_state.set_current(None)
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
+    if not debug:
+        disable_debug_logging()
     register_secrets(args)
     try:
         result = cli.main(args=args, prog_name="orx-elastic", standalone_mode=False)

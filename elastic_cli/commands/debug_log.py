@@ -39,3 +39,19 @@ def enable_debug_logging() -> None:
         for old in [h for h in logger.handlers if h.get_name() == "orx-debug"]:
             logger.removeHandler(old)
         logger.addHandler(handler)
+
+
+def disable_debug_logging() -> None:
+    """A run without --debug prints no debug line: an earlier in-process run's handler (and the levels it
+    set) removed, so a request still out from that run, or this run's, logs nothing on stderr."""
+    if "logging" not in sys.modules:
+        return
+    import logging
+
+    for name in DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        mine = [h for h in logger.handlers if h.get_name() == "orx-debug"]
+        for handler in mine:
+            logger.removeHandler(handler)
+        if mine:
+            logger.setLevel(logging.NOTSET)

@@ -3,6 +3,7 @@ own stderr once, never the closed stderr of the first (which printed "--- Loggin
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import sys
@@ -25,3 +26,16 @@ def test_debug_lines_go_to_the_current_stderr_once(monkeypatch):
         logger = logging.getLogger(name)
         for handler in [h for h in logger.handlers if h.get_name() == "orx-debug"]:
             logger.removeHandler(handler)
+
+
+def test_a_run_without_debug_after_one_with_it_logs_nothing():
+    import logging
+
+    from elastic_cli.cli import main
+
+    enable_debug_logging()  # as an earlier in-process run with --debug left it
+    assert any(h.get_name() == "orx-debug" for h in logging.getLogger("elastic_cli").handlers)
+    with contextlib.suppress(SystemExit):
+        main(["--version"])
+    assert not any(h.get_name() == "orx-debug" for h in logging.getLogger("elastic_cli").handlers)
+    assert not logging.getLogger("elastic_cli").isEnabledFor(logging.DEBUG)
